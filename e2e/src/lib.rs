@@ -1,0 +1,1 @@
+//! Cross-process and real-cluster end-to-end tests

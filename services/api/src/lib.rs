@@ -1,0 +1,1 @@
+//! Every venus API declared once: full node, gateway, wallet, prover

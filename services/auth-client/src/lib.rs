@@ -1,0 +1,1 @@
+//! venus-auth client: cached token verification and user/miner/signer queries

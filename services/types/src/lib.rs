@@ -1,0 +1,1 @@
+//! Filecoin wire types, byte- and JSON-compatible with Lotus and venus
