@@ -1,1 +1,22 @@
-//! Kubernetes operator for the ChainService custom resource
+//! Kubernetes operator for the `ChainService` custom resource: one resource becomes a running
+//! venus chain service (auth → gateway → node → messager → miner).
+//!
+//! The reconcile is a pipeline (see `reconcile`): dereference → validate → build → apply →
+//! update_status. Only dereference, apply and update_status talk to the API server; [`build`]
+//! is a pure function from a validated spec to the desired objects.
+
+pub mod build;
+pub mod component;
+pub mod crd;
+pub mod profile;
+pub mod quantity;
+pub mod storage;
+pub mod validate;
+
+pub use crd::{ChainService, ChainServiceSpec, ChainServiceStatus};
+
+/// The CRD as YAML, exactly as `venus-operator crd` prints it and `crds/` holds it.
+pub fn crd_yaml() -> Result<String, serde_yaml_ng::Error> {
+    use kube::CustomResourceExt;
+    serde_yaml_ng::to_string(&ChainService::crd())
+}

@@ -1,9 +1,28 @@
 //! go-jsonrpc-compatible JSON-RPC for every venus service: server, client, tokens and
-//! permissions, channels and reverse calls.
+//! permissions, channels and reverse calls. See the crate README for usage.
 
+mod call_error;
+pub mod client;
+mod conn;
+mod ctx;
+mod error;
 pub mod jwt;
+mod method;
+mod metrics;
+pub mod observe;
 pub mod perm;
+mod router;
+mod server;
 pub mod verify;
+pub mod wire;
 
+pub use call_error::ClientError;
+pub use client::{Client, ClientBuilder};
+pub use conn::{ChannelStream, ConnLimits, Peer};
+pub use ctx::Ctx;
+pub use error::RpcError;
+pub use method::{Method, Subscription};
 pub use perm::Permission;
+pub use router::Router;
+pub use server::{DEFAULT_MAX_REQUEST_BYTES, Server, serve};
 pub use verify::{Caller, ChainVerifier, LocalVerifier, TokenVerifier, VerifyError};

@@ -1,0 +1,92 @@
+//! The ChainService resource seen through the dynamic API, and status helpers.
+
+use std::time::Duration;
+
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use serde_json::Value;
+
+use crate::wait;
+
+pub const GROUP: &str = "venus.filecoin.io";
+
+/// Components in the operator's deployment order.
+pub const COMPONENTS: [&str; 5] = ["auth", "gateway", "node", "messager", "miner"];
+
+pub fn chainservice_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(GROUP, "v1alpha1", "ChainService"),
+        "chainservices",
+    )
+}
+
+pub fn chainservices(client: &kube::Client, namespace: &str) -> Api<DynamicObject> {
+    Api::namespaced_with(client.clone(), namespace, &chainservice_resource())
+}
+
+/// A status condition by type.
+pub fn condition<'a>(obj: &'a DynamicObject, kind: &str) -> Option<&'a Value> {
+    obj.data["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == kind)
+}
+
+pub fn condition_status(obj: &DynamicObject, kind: &str) -> Option<String> {
+    condition(obj, kind).and_then(|c| c["status"].as_str().map(str::to_owned))
+}
+
+pub fn condition_reason(obj: &DynamicObject, kind: &str) -> Option<String> {
+    condition(obj, kind).and_then(|c| c["reason"].as_str().map(str::to_owned))
+}
+
+/// Whether the status describes the current spec: `status.observedGeneration == generation`.
+pub fn status_is_current(obj: &DynamicObject) -> bool {
+    obj.metadata.generation.is_some()
+        && obj.data["status"]["observedGeneration"].as_i64() == obj.metadata.generation
+}
+
+/// Ready=True for the current generation.
+pub fn is_ready(obj: &DynamicObject) -> bool {
+    status_is_current(obj) && condition_status(obj, "Ready").as_deref() == Some("True")
+}
+
+/// Short description of a ChainService's status for timeout messages.
+pub fn describe_status(obj: &DynamicObject) -> String {
+    let status = &obj.data["status"];
+    let conditions: Vec<String> = status["conditions"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .map(|c| format!("{}={}({})", c["type"], c["status"], c["reason"]))
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        "generation={:?} observedGeneration={} phase={} conditions=[{}]",
+        obj.metadata.generation,
+        status["observedGeneration"],
+        status["phase"],
+        conditions.join(", ")
+    )
+}
+
+/// Waits until the ChainService is Ready for its current generation; returns it.
+pub async fn wait_ready(
+    api: &Api<DynamicObject>,
+    name: &str,
+    timeout: Duration,
+) -> anyhow::Result<DynamicObject> {
+    let last = std::sync::Mutex::new(String::from("(not seen yet)"));
+    let result = wait::until(timeout, &format!("ChainService {name} Ready"), || async {
+        let obj = api.get(name).await?;
+        if let Ok(mut l) = last.lock() {
+            *l = describe_status(&obj);
+        }
+        Ok(is_ready(&obj).then_some(obj))
+    })
+    .await;
+    result.map_err(|e| {
+        let seen = last.lock().map(|l| l.clone()).unwrap_or_default();
+        e.context(format!("last status: {seen}"))
+    })
+}

@@ -1,0 +1,87 @@
+//! Services and the PodDisruptionBudget of a component.
+
+use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::{BuildContext, ROLE_LABEL};
+use crate::component::{Component, HaMode};
+use crate::crd::ServiceType;
+
+fn ports(component: Component) -> Vec<ServicePort> {
+    vec![ServicePort {
+        name: Some("api".into()),
+        port: component.port(),
+        target_port: Some(IntOrString::String("api".into())),
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    }]
+}
+
+/// The Service callers use: every ready pod (for the node: every synced pod).
+pub fn client(ctx: &BuildContext, component: Component) -> Service {
+    let service_type = component.spec(ctx.spec()).service_type.unwrap_or(ServiceType::ClusterIP);
+    Service {
+        metadata: ctx.meta(ctx.names.component(component), Some(component)),
+        spec: Some(ServiceSpec {
+            type_: Some(service_type.as_str().into()),
+            selector: Some(ctx.selector_labels(component)),
+            ports: Some(ports(component)),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Headless Service: per-pod DNS names, also for pods not ready yet (gateway registration,
+/// StatefulSet identity).
+pub fn headless(ctx: &BuildContext, component: Component) -> Service {
+    Service {
+        metadata: ctx.meta(ctx.names.headless(component), Some(component)),
+        spec: Some(ServiceSpec {
+            cluster_ip: Some("None".into()),
+            publish_not_ready_addresses: Some(true),
+            selector: Some(ctx.selector_labels(component)),
+            ports: Some(ports(component)),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// `-rw` Service selecting only the pod labelled primary from its Lease.
+pub fn primary(ctx: &BuildContext, component: Component) -> Option<Service> {
+    if component.ha_mode(ctx.spec()) != HaMode::PrimaryStandby {
+        return None;
+    }
+    let mut selector = ctx.selector_labels(component);
+    selector.insert(ROLE_LABEL.into(), "primary".into());
+    let service_type = component.spec(ctx.spec()).service_type.unwrap_or(ServiceType::ClusterIP);
+    Some(Service {
+        metadata: ctx.meta(ctx.names.primary_service(component), Some(component)),
+        spec: Some(ServiceSpec {
+            type_: Some(service_type.as_str().into()),
+            selector: Some(selector),
+            ports: Some(ports(component)),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+/// At most one pod of a component down at a time through voluntary disruptions.
+pub fn disruption_budget(ctx: &BuildContext, component: Component) -> PodDisruptionBudget {
+    PodDisruptionBudget {
+        metadata: ctx.meta(ctx.names.component(component), Some(component)),
+        spec: Some(PodDisruptionBudgetSpec {
+            max_unavailable: Some(IntOrString::Int(1)),
+            selector: Some(LabelSelector {
+                match_labels: Some(ctx.selector_labels(component)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}

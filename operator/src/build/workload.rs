@@ -1,0 +1,407 @@
+//! The StatefulSet of a component: command line, config, secrets, probes, security, disk.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{
+    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
+    StatefulSetUpdateStrategy,
+};
+use k8s_openapi::api::core::v1::{
+    Affinity, Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort,
+    EmptyDirVolumeSource, EnvVar, EnvVarSource, HTTPGetAction, LocalObjectReference,
+    ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm,
+    PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SeccompProfile,
+    SecretKeySelector, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
+    VolumeResourceRequirements, WeightedPodAffinityTerm,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use sha2::{Digest, Sha256};
+
+use super::config::JWT_SECRET_DIR;
+use super::{BuildContext, CONFIG_HASH_ANNOTATION, DEFAULT_IMAGE_REPOSITORY};
+use crate::component::{Component, HaMode, uses_mysql};
+use crate::crd::PullPolicy;
+
+const DATA_DIR: &str = "/data";
+const CONFIG_DIR: &str = "/etc/venus";
+const GENESIS_DIR: &str = "/etc/venus/genesis";
+/// Non-root user the images run as.
+const RUN_AS: i64 = 10001;
+
+pub fn stateful_set(ctx: &BuildContext, component: Component, config: &ConfigMap) -> StatefulSet {
+    let valid = ctx.valid.component(component);
+    let spec = ctx.spec();
+    let retention = &spec.storage.retention;
+    let selector = ctx.selector_labels(component);
+
+    let mut annotations = BTreeMap::new();
+    annotations.insert(CONFIG_HASH_ANNOTATION.to_string(), config_hash(config));
+
+    let pod = PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(ctx.labels(Some(component))),
+            annotations: Some(annotations),
+            ..Default::default()
+        }),
+        spec: Some(pod_spec(ctx, component)),
+    };
+
+    StatefulSet {
+        metadata: ctx.meta(ctx.names.component(component), Some(component)),
+        spec: Some(StatefulSetSpec {
+            replicas: Some(valid.replicas),
+            service_name: Some(ctx.names.headless(component)),
+            selector: LabelSelector { match_labels: Some(selector), ..Default::default() },
+            template: pod,
+            update_strategy: Some(StatefulSetUpdateStrategy {
+                type_: Some("RollingUpdate".into()),
+                ..Default::default()
+            }),
+            persistent_volume_claim_retention_policy: Some(
+                StatefulSetPersistentVolumeClaimRetentionPolicy {
+                    when_deleted: Some(retention.when_deleted.as_str().into()),
+                    when_scaled: Some(retention.when_scaled.as_str().into()),
+                },
+            ),
+            volume_claim_templates: Some(vec![data_claim(ctx, component)]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn config_hash(config: &ConfigMap) -> String {
+    let mut hasher = Sha256::new();
+    for (k, v) in config.data.iter().flatten() {
+        hasher.update(k.as_bytes());
+        hasher.update([0]);
+        hasher.update(v.as_bytes());
+        hasher.update([0]);
+    }
+    hex::encode(&hasher.finalize()[..8])
+}
+
+fn data_claim(ctx: &BuildContext, component: Component) -> PersistentVolumeClaim {
+    let valid = ctx.valid.component(component);
+    let mut requests = BTreeMap::new();
+    requests.insert("storage".to_string(), Quantity(valid.storage_size.clone()));
+    PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            name: Some("data".into()),
+            labels: Some(ctx.selector_labels(component)),
+            ..Default::default()
+        },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".into()]),
+            storage_class_name: valid.class.class_name(&ctx.spec().storage),
+            resources: Some(VolumeResourceRequirements { requests: Some(requests), ..Default::default() }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn image(ctx: &BuildContext, component: Component) -> (String, Option<String>) {
+    let global = &ctx.spec().image;
+    let over = component.spec(ctx.spec()).image.clone().unwrap_or_default();
+    let repo = over
+        .repository
+        .or_else(|| global.repository.clone())
+        .unwrap_or_else(|| DEFAULT_IMAGE_REPOSITORY.into());
+    let tag = over.tag.unwrap_or_else(|| ctx.image_tag());
+    let policy = over.pull_policy.or(global.pull_policy).map(PullPolicy::as_str).map(String::from);
+    (format!("{}/{}:{tag}", repo.trim_end_matches('/'), component.binary()), policy)
+}
+
+fn field_env(name: &str, path: &str) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector { field_path: path.into(), ..Default::default() }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn secret_env(name: &str, secret: &str, key: &str) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: secret.into(),
+                key: key.into(),
+                optional: Some(false),
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The command line: the originals' flags (the deployment guide's commands), with every
+/// secret passed as `$(VAR)` from a Secret-backed env var so it never lands in a ConfigMap.
+fn args(ctx: &BuildContext, component: Component) -> Vec<String> {
+    let names = &ctx.names;
+    let config = format!("--config={CONFIG_DIR}/{}", component.config_file());
+    let repo = format!("--repo={DATA_DIR}");
+    let mysql = uses_mysql(component.spec(ctx.spec()));
+    let mut a: Vec<String> = match component {
+        Component::Auth => vec![repo, config, "run".into()],
+        Component::Gateway => vec![
+            repo,
+            config,
+            format!("--listen=/ip4/0.0.0.0/tcp/{}", component.port()),
+            "run".into(),
+            format!("--auth-url={}", names.auth_url()),
+        ],
+        Component::Node => {
+            let mut a = vec![
+                repo,
+                "daemon".into(),
+                config,
+                format!("--network={}", ctx.spec().network.name.as_str()),
+                format!("--auth-url={}", names.auth_url()),
+                "--auth-token=$(VENUS_ADMIN_TOKEN)".into(),
+            ];
+            if let Some(g) = &ctx.spec().network.genesis {
+                a.push(format!("--genesisfile={GENESIS_DIR}/{}", g.key));
+            }
+            a
+        }
+        Component::Messager => vec![
+            repo,
+            config,
+            "run".into(),
+            format!("--auth-url={}", names.auth_url()),
+            format!("--node-url={}", names.multiaddr(Component::Node)),
+            format!("--gateway-url={}", names.multiaddr(Component::Gateway)),
+            "--auth-token=$(VENUS_ADMIN_TOKEN)".into(),
+        ],
+        Component::Miner => vec![
+            repo,
+            config,
+            "run".into(),
+            format!("--listen=/ip4/0.0.0.0/tcp/{}", component.port()),
+        ],
+    };
+    if mysql {
+        a.push("--db-type=mysql".into());
+        a.push("--mysql-dsn=$(VENUS_MYSQL_DSN)".into());
+    }
+    a.extend(component.spec(ctx.spec()).extra_args.iter().cloned());
+    a
+}
+
+fn env(ctx: &BuildContext, component: Component) -> Vec<EnvVar> {
+    let mut env = vec![
+        field_env("POD_NAME", "metadata.name"),
+        field_env("POD_NAMESPACE", "metadata.namespace"),
+    ];
+    if component != Component::Auth {
+        env.push(secret_env("VENUS_ADMIN_TOKEN", &ctx.names.admin_token_secret(), "token"));
+    }
+    if let Some(db) = &component.spec(ctx.spec()).database
+        && let Some(dsn) = db.dsn_secret.as_ref().filter(|_| uses_mysql(component.spec(ctx.spec())))
+    {
+        env.push(secret_env("VENUS_MYSQL_DSN", &dsn.name, &dsn.key));
+    }
+    if component.ha_mode(ctx.spec()) == HaMode::PrimaryStandby {
+        // The service's own lease loop: contend for this Lease as this pod.
+        env.push(EnvVar { name: "VENUS_LEASE_NAME".into(), value: Some(ctx.names.lease(component)), ..Default::default() });
+        env.push(EnvVar { name: "VENUS_LEASE_NAMESPACE".into(), value: Some("$(POD_NAMESPACE)".into()), ..Default::default() });
+        env.push(EnvVar { name: "VENUS_LEASE_IDENTITY".into(), value: Some("$(POD_NAME)".into()), ..Default::default() });
+    }
+    env.extend(component.spec(ctx.spec()).extra_env.iter().cloned());
+    env
+}
+
+fn probe(path: &str, period: i32, failures: i32) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.into()),
+            port: IntOrString::String("api".into()),
+            scheme: Some("HTTP".into()),
+            ..Default::default()
+        }),
+        period_seconds: Some(period),
+        timeout_seconds: Some(5),
+        failure_threshold: Some(failures),
+        ..Default::default()
+    }
+}
+
+fn volumes(ctx: &BuildContext, component: Component) -> (Vec<Volume>, Vec<VolumeMount>) {
+    let mut volumes = vec![
+        Volume {
+            name: "config".into(),
+            config_map: Some(ConfigMapVolumeSource { name: ctx.names.component(component), ..Default::default() }),
+            ..Default::default()
+        },
+        Volume { name: "tmp".into(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Default::default() },
+    ];
+    let mount = |name: &str, path: &str| VolumeMount {
+        name: name.into(),
+        mount_path: path.into(),
+        read_only: Some(name != "data" && name != "tmp"),
+        ..Default::default()
+    };
+    let mut mounts = vec![mount("data", DATA_DIR), mount("config", CONFIG_DIR), mount("tmp", "/tmp")];
+    if component == Component::Auth {
+        volumes.push(Volume {
+            name: "jwt".into(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(ctx.names.jwt_secret()),
+                default_mode: Some(0o400),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        mounts.push(mount("jwt", JWT_SECRET_DIR));
+    }
+    if component == Component::Node
+        && let Some(g) = &ctx.spec().network.genesis
+    {
+        volumes.push(Volume {
+            name: "genesis".into(),
+            config_map: Some(ConfigMapVolumeSource { name: g.config_map.clone(), ..Default::default() }),
+            ..Default::default()
+        });
+        mounts.push(mount("genesis", GENESIS_DIR));
+    }
+    (volumes, mounts)
+}
+
+/// Spread replicas over hosts unless the user placed them explicitly.
+fn default_affinity(ctx: &BuildContext, component: Component) -> Option<Affinity> {
+    if ctx.valid.component(component).replicas < 2 {
+        return None;
+    }
+    Some(Affinity {
+        pod_anti_affinity: Some(PodAntiAffinity {
+            preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
+                weight: 100,
+                pod_affinity_term: PodAffinityTerm {
+                    label_selector: Some(LabelSelector {
+                        match_labels: Some(ctx.selector_labels(component)),
+                        ..Default::default()
+                    }),
+                    topology_key: "kubernetes.io/hostname".into(),
+                    ..Default::default()
+                },
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+fn pod_spec(ctx: &BuildContext, component: Component) -> PodSpec {
+    let cs = component.spec(ctx.spec());
+    let (image, pull_policy) = image(ctx, component);
+    let (volumes, mounts) = volumes(ctx, component);
+    let primary_standby = component.ha_mode(ctx.spec()) == HaMode::PrimaryStandby;
+    // The node imports and syncs before its API is up: give it up to an hour to start.
+    let startup_failures = if component == Component::Node { 360 } else { 60 };
+    let container = Container {
+        name: component.name().into(),
+        image: Some(image),
+        image_pull_policy: pull_policy,
+        command: Some(vec![component.binary().into()]),
+        args: Some(args(ctx, component)),
+        env: Some(env(ctx, component)),
+        ports: Some(vec![ContainerPort {
+            name: Some("api".into()),
+            container_port: component.port(),
+            protocol: Some("TCP".into()),
+            ..Default::default()
+        }]),
+        resources: Some(ctx.valid.component(component).resources.clone()),
+        startup_probe: Some(probe("/livez", 10, startup_failures)),
+        liveness_probe: Some(probe("/livez", 10, 6)),
+        // The node's /readyz means "synced": a syncing node gets no traffic.
+        readiness_probe: Some(probe("/readyz", 5, 3)),
+        volume_mounts: Some(mounts),
+        security_context: Some(SecurityContext {
+            allow_privilege_escalation: Some(false),
+            read_only_root_filesystem: Some(true),
+            run_as_non_root: Some(true),
+            capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), ..Default::default() }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let pull_secrets: Vec<_> = ctx
+        .spec()
+        .image
+        .pull_secrets
+        .iter()
+        .map(|name| LocalObjectReference { name: name.clone() })
+        .collect();
+    PodSpec {
+        containers: vec![container],
+        volumes: Some(volumes),
+        service_account_name: Some(ctx.names.service_account()),
+        // Only the Lease holders talk to the API server.
+        automount_service_account_token: Some(primary_standby),
+        image_pull_secrets: (!pull_secrets.is_empty()).then_some(pull_secrets),
+        security_context: Some(PodSecurityContext {
+            run_as_non_root: Some(true),
+            run_as_user: Some(RUN_AS),
+            run_as_group: Some(RUN_AS),
+            fs_group: Some(RUN_AS),
+            fs_group_change_policy: Some("OnRootMismatch".into()),
+            seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+            ..Default::default()
+        }),
+        termination_grace_period_seconds: Some(60),
+        node_selector: (!cs.scheduling.node_selector.is_empty()).then(|| cs.scheduling.node_selector.clone()),
+        affinity: cs.scheduling.affinity.clone().or_else(|| default_affinity(ctx, component)),
+        tolerations: (!cs.scheduling.tolerations.is_empty()).then(|| cs.scheduling.tolerations.clone()),
+        topology_spread_constraints: (!cs.scheduling.topology_spread_constraints.is_empty())
+            .then(|| cs.scheduling.topology_spread_constraints.clone()),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::tests::{chain_service, context_for};
+
+    #[test]
+    fn image_defaults_and_per_component_override() {
+        let mut cs = chain_service();
+        cs.spec.image.repository = Some("registry.example/venus/".into());
+        cs.spec.miner.image = Some(crate::crd::ImageOverride { tag: Some("1.2.3".into()), ..Default::default() });
+        context_for(&cs, |ctx| {
+            let (node, _) = image(ctx, Component::Node);
+            assert_eq!(node, format!("registry.example/venus/venus:{}", env!("CARGO_PKG_VERSION")));
+            let (miner, _) = image(ctx, Component::Miner);
+            assert_eq!(miner, "registry.example/venus/venus-miner:1.2.3");
+        });
+    }
+
+    #[test]
+    fn secrets_reach_the_pod_only_through_secret_refs() {
+        let mut cs = chain_service();
+        cs.spec.messager.replicas = Some(2);
+        cs.spec.messager.database = Some(crate::crd::DatabaseSpec {
+            kind: crate::crd::DatabaseKind::Mysql,
+            dsn_secret: Some(crate::crd::SecretKeyRef { name: "db".into(), key: "dsn".into() }),
+        });
+        context_for(&cs, |ctx| {
+            let env = env(ctx, Component::Messager);
+            let dsn = env.iter().find(|e| e.name == "VENUS_MYSQL_DSN").expect("dsn env");
+            assert!(dsn.value.is_none());
+            let r = dsn.value_from.as_ref().and_then(|v| v.secret_key_ref.as_ref()).expect("secret ref");
+            assert_eq!((r.name.as_str(), r.key.as_str()), ("db", "dsn"));
+            let args = args(ctx, Component::Messager);
+            assert!(args.contains(&"--mysql-dsn=$(VENUS_MYSQL_DSN)".to_string()));
+            assert!(args.contains(&"--auth-token=$(VENUS_ADMIN_TOKEN)".to_string()));
+            assert!(env.iter().any(|e| e.name == "VENUS_LEASE_NAME" && e.value.as_deref() == Some("cs-messager")));
+        });
+    }
+}

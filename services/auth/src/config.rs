@@ -1,0 +1,332 @@
+//! `<repo>/config.toml`: read once, validated once.
+//!
+//! Keys are matched case-insensitively, as the original's viper does, so both the seed's
+//! `[db]` block (`type`, `DSN`, `maxOpenConns`) and the original's generated `[DB]` (`Type`,
+//! `MaxOpenConns`) work. Durations are Go strings (`"120s"`, `"1m30s"`) or integer
+//! nanoseconds (what the original writes). An unknown key is an error that names it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8989";
+
+/// Which store backs venus-auth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbKind {
+    /// The embedded store: an SQLite file in the repo. `badger` (the original's embedded
+    /// database and default) selects it too.
+    Sqlite,
+    Mysql,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DbConfig {
+    pub kind: DbKind,
+    pub dsn: String,
+    pub max_open_conns: u32,
+    pub max_idle_conns: u32,
+    pub max_life_time: Duration,
+    pub max_idle_time: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub listen: String,
+    pub read_timeout: Duration,
+    pub write_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub db: DbConfig,
+    pub log_level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_LISTEN.into(),
+            read_timeout: Duration::from_secs(60),
+            write_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(60),
+            db: DbConfig {
+                kind: DbKind::Sqlite,
+                dsn: String::new(),
+                max_open_conns: 64,
+                max_idle_conns: 128,
+                max_life_time: Duration::from_secs(120),
+                max_idle_time: Duration::from_secs(60),
+            },
+            log_level: "info".into(),
+        }
+    }
+}
+
+/// The file written on first run.
+pub const DEFAULT_FILE: &str = r#"# venus-auth configuration. Keys are case-insensitive.
+Listen = "127.0.0.1:8989"
+ReadTimeout = "1m"
+WriteTimeout = "1m"
+IdleTimeout = "1m"
+
+# Data source configuration item
+[db]
+# support: badger (default; the embedded store, an SQLite file <repo>/auth.db), sqlite, mysql
+# the mysql DDL is in services/auth/scripts/mysql-ddl.sql
+type = "badger"
+# The following parameters apply to MySQL, e.g.
+# DSN = "<USER>:<PASSWORD>@(127.0.0.1:3306)/venus_auth?parseTime=true&loc=Local&charset=utf8mb4&collation=utf8mb4_unicode_ci&readTimeout=10s&writeTimeout=10s"
+DSN = ""
+maxOpenConns = 64
+maxIdleConns = 128
+maxLifeTime = "120s"
+maxIdleTime = "60s"
+
+[log]
+# trace, debug, info, warn, error (RUST_LOG overrides)
+LogLevel = "info"
+"#;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+// The raw file, keys lower-cased. Sections the original has but we do not use (tracing to
+// Jaeger, InfluxDB log hooks, its own metrics exporter) are accepted and ignored.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawConfig {
+    listen: Option<String>,
+    port: Option<toml::Value>,
+    secret: Option<String>,
+    #[serde(deserialize_with = "opt_duration")]
+    readtimeout: Option<Duration>,
+    #[serde(deserialize_with = "opt_duration")]
+    writetimeout: Option<Duration>,
+    #[serde(deserialize_with = "opt_duration")]
+    idletimeout: Option<Duration>,
+    db: RawDb,
+    log: RawLog,
+    trace: Option<toml::Value>,
+    metrics: Option<toml::Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawDb {
+    r#type: Option<String>,
+    dsn: Option<String>,
+    maxopenconns: Option<u32>,
+    maxidleconns: Option<u32>,
+    #[serde(deserialize_with = "opt_duration")]
+    maxlifetime: Option<Duration>,
+    #[serde(deserialize_with = "opt_duration")]
+    maxidletime: Option<Duration>,
+    debug: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawLog {
+    loglevel: Option<String>,
+    r#type: Option<toml::Value>,
+    hookswitch: Option<bool>,
+    influxdb: Option<toml::Value>,
+}
+
+impl Config {
+    /// Read and validate `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
+        Self::parse(&text).map_err(|message| ConfigError::Invalid { path: shown, message })
+    }
+
+    /// Parse and validate the text of a config file.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| e.to_string())?;
+        let lowered = lower_keys(toml::Value::Table(table));
+        let raw: RawConfig = lowered.try_into().map_err(|e: toml::de::Error| {
+            format!("{} (keys are case-insensitive)", e.message().trim())
+        })?;
+        let mut c = Config::default();
+        if let Some(l) = raw.listen.filter(|l| !l.is_empty()) {
+            c.listen = l;
+        } else if let Some(p) = raw.port {
+            // Config files of venus-auth ≤ 1.11 only had `Port` (listening on all interfaces).
+            let p = match p {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                other => return Err(format!("Port: expected a port number, got {other}")),
+            };
+            c.listen = format!("0.0.0.0:{p}");
+        }
+        if raw.secret.is_some() {
+            tracing::warn!("config key `Secret` is ignored: the token secret lives in <repo>/secret");
+        }
+        c.read_timeout = raw.readtimeout.unwrap_or(c.read_timeout);
+        c.write_timeout = raw.writetimeout.unwrap_or(c.write_timeout);
+        c.idle_timeout = raw.idletimeout.unwrap_or(c.idle_timeout);
+        if let Some(t) = raw.db.r#type {
+            c.db.kind = parse_db_kind(&t)?;
+        }
+        c.db.dsn = raw.db.dsn.unwrap_or_default().trim().to_owned();
+        c.db.max_open_conns = raw.db.maxopenconns.unwrap_or(c.db.max_open_conns);
+        c.db.max_idle_conns = raw.db.maxidleconns.unwrap_or(c.db.max_idle_conns);
+        c.db.max_life_time = raw.db.maxlifetime.unwrap_or(c.db.max_life_time);
+        c.db.max_idle_time = raw.db.maxidletime.unwrap_or(c.db.max_idle_time);
+        if let Some(level) = raw.log.loglevel {
+            c.log_level = level.to_lowercase();
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Checks that span several keys; run again after flags override the file.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.db.kind == DbKind::Mysql && self.db.dsn.is_empty() {
+            return Err("db.DSN is missing: db.type = \"mysql\" needs a DSN".into());
+        }
+        if self.db.max_open_conns == 0 {
+            return Err("db.maxOpenConns must be at least 1".into());
+        }
+        if !["trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"]
+            .contains(&self.log_level.as_str())
+        {
+            return Err(format!(
+                "log.LogLevel {:?} is not one of trace, debug, info, warn, error",
+                self.log_level
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `badger` (the original's default) and `sqlite` select the embedded store.
+pub fn parse_db_kind(s: &str) -> Result<DbKind, String> {
+    match s.trim().to_lowercase().as_str() {
+        "badger" | "sqlite" | "" => Ok(DbKind::Sqlite),
+        "mysql" => Ok(DbKind::Mysql),
+        other => Err(format!("db.type {other:?} is not supported: use badger, sqlite or mysql")),
+    }
+}
+
+fn lower_keys(v: toml::Value) -> toml::Value {
+    match v {
+        toml::Value::Table(t) => {
+            toml::Value::Table(t.into_iter().map(|(k, v)| (k.to_lowercase(), lower_keys(v))).collect())
+        }
+        other => other,
+    }
+}
+
+fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Nanos(u64),
+        Text(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Nanos(n) => Ok(Some(Duration::from_nanos(n))),
+        Raw::Text(s) => parse_go_duration(&s).map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+/// Parse a Go duration string: `"300ms"`, `"120s"`, `"1h30m"`, `"1.5h"`.
+pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let mut total = 0f64;
+    let mut rest = s;
+    if rest.is_empty() {
+        return Err("empty duration".into());
+    }
+    while !rest.is_empty() {
+        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let (num, tail) = rest.split_at(num_end);
+        let value: f64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
+        let unit_end = tail.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_end);
+        let scale = match unit {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(format!("invalid duration {s:?}: unknown unit {unit:?} (use ns, us, ms, s, m, h)")),
+        };
+        total += value * scale;
+        rest = tail;
+    }
+    Ok(Duration::from_secs_f64(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_file_parses_to_the_defaults() {
+        assert_eq!(Config::parse(DEFAULT_FILE).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn the_seed_db_block_is_accepted_verbatim() {
+        let c = Config::parse(
+            r#"[db]
+# support: badger (default), mysql
+type = "mysql"
+DSN = "u:p@(127.0.0.1:3306)/venus_auth?parseTime=true&loc=Local"
+# conns 1500 concurrent
+maxOpenConns = 64
+maxIdleConns = 128
+maxLifeTime = "120s"
+maxIdleTime = "30s"
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.db.kind, DbKind::Mysql);
+        assert_eq!(c.db.max_idle_time, Duration::from_secs(30));
+        assert!(c.db.dsn.starts_with("u:p@"));
+    }
+
+    #[test]
+    fn the_originals_generated_file_is_accepted() {
+        let c = Config::parse(
+            "Listen = \"0.0.0.0:9999\"\nReadTimeout = 60000000000\n[DB]\nType = \"badger\"\nDSN = \"\"\nMaxOpenConns = 8\n[Log]\nLogLevel = \"trace\"\nType = 0\nHookSwitch = false\n[Trace]\nJaegerTracingEnabled = false\n",
+        )
+        .unwrap();
+        assert_eq!(c.listen, "0.0.0.0:9999");
+        assert_eq!(c.read_timeout, Duration::from_secs(60));
+        assert_eq!(c.db.max_open_conns, 8);
+        assert_eq!(c.db.kind, DbKind::Sqlite);
+    }
+
+    #[test]
+    fn bad_configs_name_the_bad_key() {
+        let e = Config::parse("[db]\nmaxOpenConn = 3\n").unwrap_err();
+        assert!(e.contains("maxopenconn"), "{e}");
+        let e = Config::parse("[db]\ntype = \"postgres\"\n").unwrap_err();
+        assert!(e.contains("db.type") && e.contains("postgres"), "{e}");
+        let e = Config::parse("[db]\ntype = \"mysql\"\n").unwrap_err();
+        assert!(e.contains("DSN"), "{e}");
+        let e = Config::parse("[db]\nmaxLifeTime = \"2 weeks\"\n").unwrap_err();
+        assert!(e.contains("2 weeks"), "{e}");
+    }
+
+    #[test]
+    fn go_durations_parse() {
+        assert_eq!(parse_go_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_go_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert!(parse_go_duration("5x").is_err());
+        assert!(parse_go_duration("").is_err());
+    }
+}

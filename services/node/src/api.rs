@@ -1,0 +1,67 @@
+//! FullNode JSON-RPC handlers: each `venus_api::full_node` constant routed to the node.
+//! Methods not registered here answer "method not found" (the rpc crate's router does that).
+
+use std::sync::Arc;
+
+use venus_api::full_node::{self as api, API_VERSION_V1, MpoolConfig, VersionInfo};
+use venus_rpc::{Ctx, RpcError, Router};
+use venus_types::{ChainEpoch, NetworkParams, StoragePower};
+
+use crate::mpool::PoolConfig;
+use crate::node::{NODE_VERSION, Node};
+
+pub fn router(node: Arc<Node>) -> Router {
+    let mut r = Router::new();
+    let n = node.clone();
+    r.method(api::VERSION, move |_ctx: Ctx, ()| {
+        let block_delay = n.params.block_delay_secs;
+        async move {
+            Ok(VersionInfo { version: NODE_VERSION.into(), api_version: API_VERSION_V1, block_delay })
+        }
+    });
+    let n = node.clone();
+    r.method(api::STATE_NETWORK_NAME, move |_ctx: Ctx, ()| {
+        let name = n.network_name.clone();
+        async move { Ok(name) }
+    });
+    let n = node.clone();
+    r.method(api::STATE_GET_NETWORK_PARAMS, move |_ctx: Ctx, ()| {
+        let out = network_params(&n);
+        async move { Ok(out) }
+    });
+    r.method(api::STATE_GET_BEACON_ENTRY, move |_ctx: Ctx, (epoch,): (ChainEpoch,)| async move {
+        Node::beacon_entry(epoch).map_err(RpcError::method)
+    });
+    let n = node.clone();
+    r.method(api::MPOOL_GET_CONFIG, move |_ctx: Ctx, ()| {
+        let cfg = mpool_config(&n.pool_config());
+        async move { Ok(cfg) }
+    });
+    let _ = node;
+    r
+}
+
+fn network_params(node: &Node) -> NetworkParams {
+    let p = &node.params;
+    NetworkParams {
+        network_name: node.network_name.clone(),
+        block_delay_secs: p.block_delay_secs,
+        consensus_miner_min_power: StoragePower::from(p.consensus_miner_min_power),
+        supported_proof_types: p.supported_proofs.iter().map(|s| i64::from(*s)).collect(),
+        pre_commit_challenge_delay: p.pre_commit_challenge_delay,
+        // Every upgrade is active at genesis on the networks this node runs.
+        fork_upgrade_params: Default::default(),
+        eip155_chain_id: i64::try_from(p.eip155_chain_id).unwrap_or(i64::MAX),
+    }
+}
+
+pub fn mpool_config(c: &PoolConfig) -> MpoolConfig {
+    MpoolConfig {
+        priority_addrs: c.priority_addrs.iter().map(|a| (*a).into()).collect(),
+        size_limit_high: c.size_limit_high as i64,
+        size_limit_low: c.size_limit_low as i64,
+        replace_by_fee_ratio: c.replace_by_fee_ratio,
+        prune_cooldown: i64::try_from(c.prune_cooldown_ns).unwrap_or(i64::MAX),
+        gas_limit_overestimation: c.gas_limit_overestimation,
+    }
+}

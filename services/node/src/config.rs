@@ -1,0 +1,290 @@
+//! `<repo>/config.json`, read as venus reads it: start from the defaults and unmarshal the
+//! file over them, so a partial file such as the seed's
+//! `{"api":{"apiAddress":"/ip4/0.0.0.0/tcp/3453"}}` is valid. Written with tab indentation.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use multiaddr::{Multiaddr, Protocol};
+use serde::{Deserialize, Serialize};
+
+use crate::network::{Network, from_network_type};
+
+pub const DEFAULT_API_ADDRESS: &str = "/ip4/127.0.0.1/tcp/3453";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    pub api: ApiConfig,
+    pub bootstrap: BootstrapConfig,
+    pub datastore: DatastoreConfig,
+    pub mpool: MpoolConfig,
+    pub parameters: ParametersConfig,
+    pub observability: ObservabilityConfig,
+    pub swarm: SwarmConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ApiConfig {
+    #[serde(rename = "venusAuthURL")]
+    pub venus_auth_url: String,
+    pub venus_auth_token: String,
+    pub api_address: String,
+    pub access_control_allow_origin: Vec<String>,
+    pub access_control_allow_credentials: bool,
+    pub access_control_allow_methods: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BootstrapConfig {
+    pub addresses: Vec<String>,
+    pub period: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatastoreConfig {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct MpoolConfig {
+    pub max_nonce_gap: u64,
+    /// A FIL amount as venus writes it, e.g. `"10 FIL"`.
+    pub max_fee: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ParametersConfig {
+    /// venus `types.NetworkType`: 1 mainnet, 2 2k, 4 calibnet, 5 nerpa, 6 interop, 7 force,
+    /// 8 butterfly. 0 until the repo is initialised.
+    pub network_type: u8,
+    pub allowable_clock_drift_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ObservabilityConfig {
+    pub metrics: MetricsConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct MetricsConfig {
+    pub prometheus_enabled: bool,
+    pub report_interval: String,
+    pub prometheus_endpoint: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SwarmConfig {
+    pub address: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            api: ApiConfig::default(),
+            bootstrap: BootstrapConfig::default(),
+            datastore: DatastoreConfig::default(),
+            mpool: MpoolConfig::default(),
+            parameters: ParametersConfig::default(),
+            observability: ObservabilityConfig::default(),
+            swarm: SwarmConfig::default(),
+        }
+    }
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            venus_auth_url: String::new(),
+            venus_auth_token: String::new(),
+            api_address: DEFAULT_API_ADDRESS.to_owned(),
+            access_control_allow_origin: vec![
+                "http://localhost:8080".into(),
+                "https://localhost:8080".into(),
+                "http://127.0.0.1:8080".into(),
+                "https://127.0.0.1:8080".into(),
+            ],
+            access_control_allow_credentials: false,
+            access_control_allow_methods: vec!["GET".into(), "POST".into(), "PUT".into()],
+        }
+    }
+}
+
+impl Default for BootstrapConfig {
+    fn default() -> Self {
+        Self { addresses: Vec::new(), period: "1m".into() }
+    }
+}
+
+impl Default for DatastoreConfig {
+    fn default() -> Self {
+        Self { kind: "redb".into(), path: "chain".into() }
+    }
+}
+
+impl Default for MpoolConfig {
+    fn default() -> Self {
+        Self { max_nonce_gap: 100, max_fee: "10 FIL".into() }
+    }
+}
+
+impl Default for ParametersConfig {
+    fn default() -> Self {
+        Self { network_type: 0, allowable_clock_drift_secs: 1 }
+    }
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            prometheus_enabled: false,
+            report_interval: "5s".into(),
+            prometheus_endpoint: "/ip4/0.0.0.0/tcp/9400".into(),
+        }
+    }
+}
+
+impl Default for SwarmConfig {
+    fn default() -> Self {
+        Self { address: "/ip4/0.0.0.0/tcp/0".into() }
+    }
+}
+
+/// A config file that could not be used; every message names the file and the field.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("invalid config {path}: {source}")]
+    Parse { path: String, source: serde_json::Error },
+    #[error("invalid config: api.apiAddress {value:?}: {reason}")]
+    ApiAddress { value: String, reason: String },
+    #[error("invalid config: parameters.networkType {0} is not a known network")]
+    NetworkType(u8),
+    #[error("cannot write {path}: {source}")]
+    Write { path: String, source: std::io::Error },
+}
+
+impl Config {
+    /// Defaults overlaid with the file; the result is validated.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        let cfg: Config = serde_json::from_str(&text)
+            .map_err(|source| ConfigError::Parse { path: path.display().to_string(), source })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        parse_listen_multiaddr(&self.api.api_address)?;
+        if self.parameters.network_type != 0
+            && from_network_type(self.parameters.network_type).is_none()
+        {
+            return Err(ConfigError::NetworkType(self.parameters.network_type));
+        }
+        Ok(())
+    }
+
+    /// The network recorded at init, if any.
+    pub fn network(&self) -> Option<Network> {
+        from_network_type(self.parameters.network_type)
+    }
+
+    /// Write atomically (temp file + rename), tab-indented as venus does.
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        let err = |source| ConfigError::Write { path: path.display().to_string(), source };
+        let mut out = Vec::new();
+        let fmt = serde_json::ser::PrettyFormatter::with_indent(b"\t");
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+        self.serialize(&mut ser)
+            .map_err(|e| err(std::io::Error::other(e.to_string())))?;
+        out.push(b'\n');
+        crate::repo::write_atomic(path, &out).map_err(err)
+    }
+}
+
+/// `/ip4/<a>/tcp/<p>` (or ip6, or dns with a numeric address) → a socket address to bind.
+pub fn parse_listen_multiaddr(value: &str) -> Result<SocketAddr, ConfigError> {
+    let bad = |reason: &str| ConfigError::ApiAddress { value: value.to_owned(), reason: reason.into() };
+    let ma: Multiaddr = value.parse().map_err(|e: multiaddr::Error| bad(&e.to_string()))?;
+    let mut ip = None;
+    let mut port = None;
+    for p in ma.iter() {
+        match p {
+            Protocol::Ip4(a) => ip = Some(std::net::IpAddr::V4(a)),
+            Protocol::Ip6(a) => ip = Some(std::net::IpAddr::V6(a)),
+            Protocol::Tcp(p) => port = Some(p),
+            Protocol::Http | Protocol::Https | Protocol::Ws(_) => {}
+            other => return Err(bad(&format!("unsupported protocol {other}"))),
+        }
+    }
+    match (ip, port) {
+        (Some(ip), Some(port)) => Ok(SocketAddr::new(ip, port)),
+        _ => Err(bad("expected /ip4/<address>/tcp/<port>")),
+    }
+}
+
+/// The multiaddr form of a bound socket address, as written to `<repo>/api`.
+pub fn socket_to_multiaddr(addr: SocketAddr) -> String {
+    match addr.ip() {
+        std::net::IpAddr::V4(a) => format!("/ip4/{a}/tcp/{}", addr.port()),
+        std::net::IpAddr::V6(a) => format!("/ip6/{a}/tcp/{}", addr.port()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_seed_file_overlays_the_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, r#"{ "api": { "apiAddress": "/ip4/0.0.0.0/tcp/3453" } }"#)
+            .expect("write");
+        let cfg = Config::load(&path).expect("load");
+        assert_eq!(cfg.api.api_address, "/ip4/0.0.0.0/tcp/3453");
+        assert_eq!(cfg.mpool.max_nonce_gap, 100);
+        assert_eq!(
+            parse_listen_multiaddr(&cfg.api.api_address).expect("addr"),
+            "0.0.0.0:3453".parse().expect("literal")
+        );
+    }
+
+    #[test]
+    fn bad_files_name_what_is_wrong() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, r#"{ "api": { "apiAddress": "localhost:3453" } }"#).expect("write");
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("api.apiAddress"), "{err}");
+        std::fs::write(&path, r#"{ "api": { "apiAddress": 5 } }"#).expect("write");
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("config.json"), "{err}");
+        std::fs::write(&path, r#"{ "parameters": { "networkType": 42 } }"#).expect("write");
+        assert!(matches!(Config::load(&path), Err(ConfigError::NetworkType(42))));
+    }
+
+    #[test]
+    fn save_then_load_round_trips_with_tabs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.json");
+        let mut cfg = Config::default();
+        cfg.parameters.network_type = 2;
+        cfg.save(&path).expect("save");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.contains("\n\t\"api\""));
+        assert_eq!(Config::load(&path).expect("load"), cfg);
+    }
+}

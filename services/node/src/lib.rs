@@ -1,0 +1,19 @@
+//! The `venus` chain node: CLI, repo and config, the daemon (auth chain, API server,
+//! health and metrics), the seed commands that create a local network, and the CLI client
+//! commands that talk to a running daemon.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod client_cmds;
+pub mod commands;
+pub mod config;
+pub mod daemon;
+pub mod keyfile;
+pub mod mpool;
+pub mod network;
+pub mod node;
+pub mod pool_msg;
+pub mod repo;
+pub mod seed;
+pub mod server;

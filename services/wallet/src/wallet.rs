@@ -1,0 +1,185 @@
+//! The wallet: keys in the encrypted [`Keystore`], signing under [`policy`], and a broadcast
+//! of address changes so every gateway link can tell its gateway at once.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use rand::RngCore;
+use tokio::sync::broadcast;
+use venus_types::{Address, KeyInfo, KeyType, MsgMeta, Network, PrivateKey, Signature};
+use zeroize::Zeroizing;
+
+use crate::keystore::{Keystore, KeystoreError, SecretKey};
+use crate::policy::{self, PolicyError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WalletError {
+    #[error(transparent)]
+    Keystore(#[from] KeystoreError),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error("{0}")]
+    Key(String),
+    #[error("address {0} is not in this wallet")]
+    NotFound(Address),
+}
+
+/// An address appeared in or left the wallet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddressChange {
+    Added(Address),
+    Removed(Address),
+}
+
+pub struct Wallet {
+    keystore: Keystore,
+    /// Random bytes of this process, sent to gateways for proofs of possession.
+    sign_bytes: [u8; 32],
+    changes: broadcast::Sender<AddressChange>,
+}
+
+/// Key files are named by the mainnet form of the address, whatever network is displayed.
+fn key_name(addr: &Address) -> String {
+    Network::Mainnet.format_address(addr)
+}
+
+impl Wallet {
+    pub fn new(keystore: Keystore) -> Arc<Self> {
+        let mut sign_bytes = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut sign_bytes);
+        let (changes, _) = broadcast::channel(256);
+        Arc::new(Self { keystore, sign_bytes, changes })
+    }
+
+    pub fn keystore(&self) -> &Keystore {
+        &self.keystore
+    }
+
+    pub fn sign_bytes(&self) -> &[u8; 32] {
+        &self.sign_bytes
+    }
+
+    pub fn subscribe_changes(&self) -> broadcast::Receiver<AddressChange> {
+        self.changes.subscribe()
+    }
+
+    pub fn list(&self) -> Result<Vec<Address>, WalletError> {
+        let mut out = Vec::new();
+        for name in self.keystore.list()? {
+            match Address::from_str(&name) {
+                Ok(a) => out.push(a),
+                Err(e) => tracing::warn!(file = %name, error = %e, "ignoring a key file whose name is not an address"),
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn has(&self, addr: &Address) -> bool {
+        self.keystore.has(&key_name(addr))
+    }
+
+    pub fn new_key(&self, key_type: KeyType) -> Result<Address, WalletError> {
+        let key = PrivateKey::generate(key_type, &mut rand::rngs::OsRng).map_err(|e| WalletError::Key(e.to_string()))?;
+        self.store(&key)
+    }
+
+    pub fn import(&self, info: &KeyInfo) -> Result<Address, WalletError> {
+        let key = PrivateKey::from_key_info(info).map_err(|e| WalletError::Key(e.to_string()))?;
+        self.store(&key)
+    }
+
+    fn store(&self, key: &PrivateKey) -> Result<Address, WalletError> {
+        let addr = key.address();
+        let secret = SecretKey { key_type: key.key_type().to_string(), private_key: key.to_bytes() };
+        self.keystore.insert(&key_name(&addr), &secret)?;
+        let _ = self.changes.send(AddressChange::Added(addr));
+        tracing::info!(%addr, key_type = %key.key_type(), "key added");
+        Ok(addr)
+    }
+
+    pub fn export(&self, addr: &Address) -> Result<KeyInfo, WalletError> {
+        Ok(self.private_key(addr)?.to_key_info())
+    }
+
+    pub fn delete(&self, addr: &Address) -> Result<(), WalletError> {
+        self.keystore.remove(&key_name(addr))?;
+        let _ = self.changes.send(AddressChange::Removed(*addr));
+        tracing::info!(%addr, "key deleted");
+        Ok(())
+    }
+
+    fn private_key(&self, addr: &Address) -> Result<PrivateKey, WalletError> {
+        let secret = self.keystore.get(&key_name(addr)).map_err(|e| match e {
+            KeystoreError::NotFound(_) => WalletError::NotFound(*addr),
+            e => WalletError::Keystore(e),
+        })?;
+        let key_type = KeyType::from_str(&secret.key_type).map_err(|e| WalletError::Key(e.to_string()))?;
+        let key = PrivateKey::from_bytes(key_type, &secret.private_key).map_err(|e| WalletError::Key(e.to_string()))?;
+        if &key.address() != addr {
+            return Err(WalletError::Key(format!("the key stored for {addr} belongs to another address")));
+        }
+        Ok(key)
+    }
+
+    /// Sign after checking the request against its `MsgMeta` ([`policy::bytes_to_sign`]).
+    pub fn sign(&self, signer: &Address, to_sign: &[u8], meta: &MsgMeta) -> Result<Signature, WalletError> {
+        let bytes = Zeroizing::new(policy::bytes_to_sign(signer, to_sign, meta, &self.sign_bytes)?);
+        let key = self.private_key(signer)?;
+        Ok(key.sign(&bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keystore::KdfParams;
+    use venus_types::MsgType;
+
+    fn wallet() -> (tempfile::TempDir, Arc<Wallet>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ks = Keystore::open(dir.path(), KdfParams { log_n: 4, r: 8, p: 1 }).expect("open");
+        ks.set_password("pw").expect("set");
+        (dir, Wallet::new(ks))
+    }
+
+    #[test]
+    fn signatures_verify_with_the_types_crate() {
+        let (_d, w) = wallet();
+        for kt in [KeyType::Secp256k1, KeyType::Bls] {
+            let addr = w.new_key(kt).expect("new");
+            let sig = w.sign(&addr, b"hello", &MsgMeta::new(MsgType::Unknown)).expect("sign");
+            venus_types::crypto::verify(&sig, b"hello", &addr).expect("verifies");
+            assert!(venus_types::crypto::verify(&sig, b"other", &addr).is_err());
+        }
+        assert_eq!(w.list().expect("list").len(), 2);
+    }
+
+    #[test]
+    fn export_import_round_trip_and_locking() {
+        let (_d, w) = wallet();
+        let mut changes = w.subscribe_changes();
+        let addr = w.new_key(KeyType::Secp256k1).expect("new");
+        assert_eq!(changes.try_recv().expect("event"), AddressChange::Added(addr));
+        let exported = w.export(&addr).expect("export");
+        w.delete(&addr).expect("delete");
+        assert_eq!(changes.try_recv().expect("event"), AddressChange::Removed(addr));
+        assert!(!w.has(&addr));
+        assert_eq!(w.import(&exported).expect("import"), addr);
+        w.keystore().lock();
+        assert!(matches!(
+            w.sign(&addr, b"x", &MsgMeta::new(MsgType::Unknown)),
+            Err(WalletError::Keystore(KeystoreError::Locked))
+        ));
+        assert!(w.has(&addr), "listing works while locked");
+    }
+
+    #[test]
+    fn refused_requests_are_not_signed() {
+        let (_d, w) = wallet();
+        let addr = w.new_key(KeyType::Secp256k1).expect("new");
+        let meta = MsgMeta { msg_type: MsgType::ChainMsg, extra: vec![].into() };
+        assert!(matches!(w.sign(&addr, b"x", &meta), Err(WalletError::Policy(_))));
+        let stranger = Address::new_id(5);
+        assert!(matches!(w.sign(&stranger, b"x", &MsgMeta::new(MsgType::Unknown)), Err(WalletError::NotFound(_))));
+    }
+}
