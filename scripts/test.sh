@@ -42,7 +42,8 @@ apt_install mariadb-server mariadb-client pkg-config python3
 
 step "cargo-nextest $NEXTEST_VERSION"
 if ! cargo nextest --version 2>/dev/null | grep -q "$NEXTEST_VERSION"; then
-  cargo install --locked "cargo-nextest@$NEXTEST_VERSION"
+  # Without self-update: that feature pulls in an HTTP/TLS stack and doubles the build.
+  cargo install --locked "cargo-nextest@$NEXTEST_VERSION" --no-default-features --features default-no-update
 fi
 
 step "MariaDB for the MySQL back ends"

@@ -84,11 +84,13 @@ impl OperatorEnv {
     fn operator_args(&self) -> Vec<String> {
         vec![
             "run".into(),
-            "--leader-election".into(),
+            "--leader-elect=true".into(),
             format!("--leader-election-namespace={OPERATOR_NAMESPACE}"),
             format!("--leader-election-lease-name={LEADER_LEASE}"),
-            format!("--metrics-addr=127.0.0.1:{}", self.metrics_port),
+            format!("--leader-election-identity={HOST_IDENTITY}"),
+            format!("--metrics-address=127.0.0.1:{}", self.metrics_port),
             "--log-format=text".into(),
+            "--log-level=info,venus_operator=debug".into(),
         ]
     }
 
@@ -102,11 +104,7 @@ impl OperatorEnv {
             &self.operator_kubeconfig,
             &self.operator_args(),
             &log,
-            &[
-                ("POD_NAME", HOST_IDENTITY),
-                ("POD_NAMESPACE", OPERATOR_NAMESPACE),
-                ("RUST_LOG", "info,venus_operator=debug"),
-            ],
+            &[("POD_NAMESPACE", OPERATOR_NAMESPACE)],
         )?;
         self.cluster.own_process(process.pid())?;
         *slot = Some(process);

@@ -86,6 +86,7 @@ impl OperatorProcess {
             .args(args)
             .env("KUBECONFIG", kubeconfig)
             .env_remove("KUBERNETES_SERVICE_HOST")
+            .env_remove("POD_NAME")
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(out)

@@ -24,6 +24,8 @@ pub struct Observation {
     pub generation: i64,
     /// For StatefulSets: every replica ready and updated at the current generation.
     pub ready: bool,
+    /// The object's body beyond metadata (`spec`, `status`, an EndpointSlice's `endpoints`).
+    pub data: serde_json::Value,
     pub deleted: bool,
 }
 
@@ -103,6 +105,7 @@ fn record(log: &Mutex<Vec<Observation>>, kind: &str, obj: &DynamicObject, delete
             .unwrap_or(0),
         generation: obj.metadata.generation.unwrap_or(0),
         ready: kind == "StatefulSet" && statefulset_ready(obj),
+        data: obj.data.clone(),
         deleted,
     };
     if let Ok(mut log) = log.lock() {

@@ -115,10 +115,11 @@ fn install_yaml_is_the_rendered_chart() {
         "kind: CustomResourceDefinition",
         "name: chainservices.venus.filecoin.io",
         "kind: ClusterRole",
-        "kind: Role",
+        "kind: ClusterRoleBinding",
         "kind: Deployment",
         "replicas: 2",
-        "--leader-election",
+        "--leader-elect=true",
+        "--leader-election-lease-name=venus-operator-leader",
         "readOnlyRootFilesystem: true",
     ] {
         assert!(rendered.contains(needle), "install.yaml lacks `{needle}`");

@@ -169,7 +169,7 @@ async fn assert_children(
         let labels = sts.metadata.labels.clone().unwrap_or_default();
         for (k, v) in [
             ("app.kubernetes.io/instance", name),
-            ("app.kubernetes.io/component", component),
+            ("app.kubernetes.io/component", *component),
         ] {
             assert_eq!(labels.get(k).map(String::as_str), Some(v), "{object} label {k}");
         }
@@ -887,10 +887,31 @@ async fn unresolvable_references_are_reported_not_crashed_on() -> anyhow::Result
     Ok(())
 }
 
+/// Whether a recorded ChainService state had condition `kind` = `status`.
+fn had_condition(o: &Observation, kind: &str, status: &str) -> bool {
+    o.data["status"]["conditions"]
+        .as_array()
+        .is_some_and(|cs| cs.iter().any(|c| c["type"] == kind && c["status"] == status))
+}
+
+/// Ready endpoint target names of a recorded EndpointSlice state.
+fn ready_targets(o: &Observation) -> Vec<String> {
+    o.data["endpoints"]
+        .as_array()
+        .map(|eps| {
+            eps.iter()
+                .filter(|e| e["conditions"]["ready"] == true)
+                .filter_map(|e| e["targetRef"]["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// 4 (the part kwok can do). Load-balanced gateway and node pods fail through kwok's chaos
-///    stages: a failed pod leaves the Service's EndpointSlice and status reports it, then the
-///    StatefulSet replaces it; a failed node gets its pods evicted (the spec tolerates
-///    not-ready nodes for 5 s only) and they come back on healthy nodes.
+///    stages. A failed pod drops out of its Service's EndpointSlice, the ChainService reports
+///    the component not ready, the StatefulSet replaces the pod and the service is Ready again.
+///    A failed node: its pod is evicted (the spec tolerates a not-ready node for 5 s only) and
+///    comes back on a healthy node. Transient states are caught by watches, not by polling.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_pod_and_node_failures() -> anyhow::Result<()> {
     let Some(env) = OperatorEnv::shared("chaos_pod_and_node_failures") else {
@@ -938,35 +959,55 @@ async fn chaos_pod_and_node_failures() -> anyhow::Result<()> {
             anyhow::Ok(names)
         }
     };
-    assert_eq!(ready_endpoints("chaos-gateway").await?, ["chaos-gateway-0", "chaos-gateway-1"]);
+    wait::until(SHORT, "two ready gateway endpoints", || async {
+        Ok((ready_endpoints("chaos-gateway").await? == ["chaos-gateway-0", "chaos-gateway-1"]).then_some(()))
+    })
+    .await?;
+    let watched = [
+        objects::chainservice_resource(),
+        ApiResource::erase::<EndpointSlice>(&()),
+        ApiResource::erase::<Pod>(&()),
+    ];
 
-    // Pod failure: the kwok stage fails the container (phase Failed, exit 1).
+    // Pod failure: kwok's stage fails the container (phase Failed, exit code 1).
+    let timeline = Timeline::start(&client, &ns, &watched).await?;
+    let old_uid = pods.get("chaos-gateway-0").await?.metadata.uid;
     let started = Instant::now();
     run(env.kubectl().args([
         "label", "pod", "chaos-gateway-0", "-n", &ns,
         "pod-container-running-failed.stage.kwok.x-k8s.io=true",
     ]))?;
-    wait::until(SHORT, "failed gateway pod reported: GatewayReady=False", || async {
-        let obj = api.get("chaos").await?;
-        Ok((objects::condition_status(&obj, "GatewayReady").as_deref() == Some("False")).then_some(()))
+    wait::until(SHORT, "chaos-gateway-0 replaced by a new pod", || async {
+        let pod = pods.get_opt("chaos-gateway-0").await?;
+        Ok(pod.filter(|p| p.metadata.uid != old_uid).map(|_| ()))
     })
     .await?;
-    eprintln!("E2E-TIMING pod chaos → GatewayReady=False: {}", ts(started));
-    // Back to two ready endpoints once the StatefulSet has replaced the pod.
-    wait::until(SHORT, "gateway pod replaced and ready", || async {
-        let eps = ready_endpoints("chaos-gateway").await?;
-        let pod = pods.get_opt("chaos-gateway-0").await?;
-        let fresh = pod.is_some_and(|p| {
-            !p.metadata.labels.unwrap_or_default().contains_key("pod-container-running-failed.stage.kwok.x-k8s.io")
-        });
-        Ok((fresh && eps.len() == 2).then_some(()))
+    wait::until(SHORT, "two ready gateway endpoints again", || async {
+        Ok((ready_endpoints("chaos-gateway").await?.len() == 2).then_some(()))
     })
     .await?;
     let obj = objects::wait_ready(&api, "chaos", READY_TIMEOUT).await?;
-    eprintln!("E2E-TIMING pod chaos → replaced, Ready again: {}", ts(started));
+    eprintln!("E2E-TIMING pod chaos → pod replaced, Ready again: {}", ts(started));
     assert_eq!(obj.data["status"]["components"]["gateway"]["readyReplicas"], 2);
+    let log = timeline.observations();
+    assert!(
+        log.iter().any(|o| o.kind == "Pod" && o.name == "chaos-gateway-0" && o.data["status"]["phase"] == "Failed"),
+        "the chaos stage never failed chaos-gateway-0"
+    );
+    assert!(
+        log.iter().any(|o| o.kind == "EndpointSlice"
+            && o.labels.get("kubernetes.io/service-name").map(String::as_str) == Some("chaos-gateway")
+            && !ready_targets(o).iter().any(|t| t == "chaos-gateway-0")),
+        "the failed pod never left the gateway EndpointSlice"
+    );
+    assert!(
+        log.iter().any(|o| o.kind == "ChainService" && had_condition(o, "GatewayReady", "False")),
+        "status never reported GatewayReady=False while a gateway pod was down"
+    );
+    drop(timeline);
 
     // Node failure: the node of chaos-node-0 goes NotReady.
+    let timeline = Timeline::start(&client, &ns, &watched).await?;
     let victim = pods.get("chaos-node-0").await?;
     let node_name = victim.spec.and_then(|s| s.node_name).unwrap_or_default();
     assert!(!node_name.is_empty(), "chaos-node-0 not scheduled");
@@ -974,19 +1015,15 @@ async fn chaos_pod_and_node_failures() -> anyhow::Result<()> {
     let started = Instant::now();
     run(env.kubectl().args(["label", "node", &node_name, "node-not-ready.stage.kwok.x-k8s.io=true"]))?;
     let result = async {
-        wait::until(SHORT, "node-0 pod leaves the node Service endpoints", || async {
-            let eps = ready_endpoints("chaos-node").await?;
-            Ok((!eps.iter().any(|e| e == "chaos-node-0")).then_some(()))
-        })
-        .await?;
-        eprintln!("E2E-TIMING node chaos → endpoint removed: {}", ts(started));
-        wait::until(SHORT, "NodeReady=False reported", || async {
-            let obj = api.get("chaos").await?;
-            Ok((objects::condition_status(&obj, "NodeReady").as_deref() == Some("False")).then_some(()))
+        wait::until(SHORT, "failed node reports Ready=False", || async {
+            let node = nodes.get(&node_name).await?;
+            let not_ready = node.status.and_then(|s| s.conditions).unwrap_or_default()
+                .iter().any(|c| c.type_ == "Ready" && c.status == "False");
+            Ok(not_ready.then_some(()))
         })
         .await?;
         // Evicted after the 5 s toleration; recreated on a healthy node.
-        wait::until(READY_TIMEOUT, "chaos-node-0 rescheduled on a healthy node", || async {
+        wait::until(READY_TIMEOUT, "chaos-node-0 running on a healthy node", || async {
             let pod = pods.get_opt("chaos-node-0").await?;
             let moved = pod.is_some_and(|p| {
                 let ready = p.status.and_then(|s| s.conditions).unwrap_or_default()
@@ -999,12 +1036,26 @@ async fn chaos_pod_and_node_failures() -> anyhow::Result<()> {
         let obj = objects::wait_ready(&api, "chaos", READY_TIMEOUT).await?;
         eprintln!("E2E-TIMING node chaos → pod moved, Ready again: {}", ts(started));
         assert_eq!(obj.data["status"]["components"]["node"]["readyReplicas"], 2);
+        wait::until(SHORT, "both node endpoints ready", || async {
+            Ok((ready_endpoints("chaos-node").await?.len() == 2).then_some(()))
+        })
+        .await?;
+        let log = timeline.observations();
+        assert!(
+            log.iter().any(|o| o.kind == "ChainService" && had_condition(o, "NodeReady", "False")),
+            "status never reported NodeReady=False while a node pod was lost"
+        );
+        assert!(
+            log.iter().any(|o| o.kind == "EndpointSlice"
+                && o.labels.get("kubernetes.io/service-name").map(String::as_str) == Some("chaos-node")
+                && ready_targets(o).len() < 2),
+            "the node Service never dropped the lost pod"
+        );
         anyhow::Ok(())
     }
     .await;
     // Heal the node whatever happened (other tests share the cluster).
     run(env.kubectl().args(["label", "node", &node_name, "node-not-ready.stage.kwok.x-k8s.io-"]))?;
-    let _ = nodes.get(&node_name).await?;
     result?;
     env.check_operator()?;
     Ok(())

@@ -8,8 +8,15 @@
 pub mod build;
 pub mod component;
 pub mod crd;
+pub mod error;
+pub mod leader;
+pub mod metrics;
 pub mod profile;
 pub mod quantity;
+pub mod reconcile;
+pub mod run;
+pub mod secrets;
+pub mod status;
 pub mod storage;
 pub mod validate;
 

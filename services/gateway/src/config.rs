@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_LISTEN: &str = "/ip4/127.0.0.1/tcp/45132";
 pub const DEFAULT_AUTH_URL: &str = "http://127.0.0.1:8989";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
     #[serde(rename = "API")]
@@ -37,23 +37,6 @@ pub struct Config {
     pub miner: Option<String>,
     #[serde(rename = "Droplet", skip_serializing_if = "Option::is_none")]
     pub droplet: Option<String>,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            api: ApiSection::default(),
-            auth: AuthSection::default(),
-            request: RequestSection::default(),
-            metrics: None,
-            trace: None,
-            rate_limit: None,
-            node: None,
-            messager: None,
-            miner: None,
-            droplet: None,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -117,7 +117,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
 /// Where the gateway finds venus-auth's admin token when none is configured: the seed runs
 /// `venus-gateway run --auth-url …` with no token, next to venus-auth on the same host.
 fn local_auth_token() -> Option<(PathBuf, String)> {
-    let repo = std::env::var_os("VENUS_AUTH_PATH")
+    let repo = std::env::var_os("SOPHON_AUTH_PATH")
+        .or_else(|| std::env::var_os("VENUS_AUTH_PATH"))
         .map(PathBuf::from)
         .or_else(|| dirs::home_dir().map(|h| h.join(".venus-auth")))?;
     let path = repo.join("token");
@@ -172,13 +173,14 @@ async fn run(repo: &Path, listen: Option<String>, args: RunArgs) -> anyhow::Resu
     rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut secret);
     let local = Arc::new(LocalVerifier::new(secret.to_vec()));
     write_token(repo, &local.issue("defaultLocalToken", Permission::Admin))?;
-    let verifier: Arc<dyn TokenVerifier> = Arc::new(ChainVerifier::new(vec![local, auth.clone()]));
+    let chain: Vec<Arc<dyn TokenVerifier>> = vec![local, auth.clone()];
+    let verifier: Arc<dyn TokenVerifier> = Arc::new(ChainVerifier::new(chain));
 
     let metrics = Metrics::new();
     let gw = Gateway::new(directory, cfg.request.clone(), GatewayMetrics::register(&metrics));
     let v2 = venus_rpc::Server::new(routes::v2(&gw), verifier.clone()).paths(&["/rpc/v2"]).metrics(&metrics).into_router();
     let v1 = venus_rpc::Server::new(routes::v1(&gw), verifier).paths(&["/rpc/v1"]).metrics(&metrics).into_router();
-    let health = Health::new().live("rpc", || async { Ok(()) }).router();
+    let health = Health::new().live("rpc", || async { Ok::<(), String>(()) }).router();
     let app = v2
         .merge(v1)
         .merge(metrics.router())

@@ -421,9 +421,10 @@ fn channel_stream(
     let guard = Guard { conn, on_close: Some(on_close) };
     futures::stream::unfold((rx, guard), |(mut rx, guard)| async move {
         let conn = guard.conn.clone();
-        tokio::select! {
-            ev = rx.recv() => ev.map(|ev| (ev, (rx, guard))),
+        let next = tokio::select! {
+            ev = rx.recv() => ev,
             _ = conn.closed() => None,
-        }
+        };
+        next.map(|ev| (ev, (rx, guard)))
     })
 }

@@ -37,7 +37,7 @@ pub fn router(node: Arc<Node>) -> Router {
         let cfg = mpool_config(&n.pool_config());
         async move { Ok(cfg) }
     });
-    let _ = node;
+    crate::chain_api::register(&mut r, node);
     r
 }
 

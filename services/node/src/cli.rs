@@ -62,6 +62,10 @@ pub struct DaemonArgs {
     /// Import a chain CAR exported by `venus chain export` (init only).
     #[arg(long = "import-snapshot")]
     pub import_snapshot: Option<PathBuf>,
+    /// Import this Lotus hex-JSON key file (e.g. pre-seal-t01000.key) into the node's
+    /// keystore: MinerCreateBlock then signs blocks of miners whose worker it is.
+    #[arg(long = "wallet-keyfile")]
+    pub wallet_keyfile: Option<std::path::PathBuf>,
     /// Listen address for the API, overriding config.json's api.apiAddress (env VENUS_API).
     #[arg(long = "api", env = "VENUS_API")]
     pub api: Option<String>,

@@ -7,6 +7,7 @@ use crate::auth;
 use crate::cli::{Cli, DaemonArgs};
 use crate::config::{self, Config};
 use crate::network::Network;
+use crate::node::{GenesisSource, Node};
 use crate::repo::Repo;
 
 /// Everything `run` decided before serving: validated once, so the server cannot meet a
@@ -70,10 +71,26 @@ pub async fn run(cli: &Cli, args: DaemonArgs) -> anyhow::Result<()> {
     repo.ensure_dirs()?;
     let (settings, cfg) = settle(&repo, &args)?;
     repo.save_config(&cfg)?;
+    // Addresses render with the network's prefix (`f` on mainnet, `t` elsewhere).
+    fvm_shared::address::set_current_network(settings.network.params().address_network);
     let node_auth = auth::build(settings.auth_url.as_deref(), settings.auth_token.as_deref())
         .map_err(anyhow::Error::msg)?;
-    let network_name = network_name(&settings, &args)?;
-    let node = crate::node::Node::new(&repo, settings.network, network_name);
+    if args.genesisfile.is_some() || args.import_snapshot.is_some() {
+        bail!("--genesisfile and --import-snapshot need CAR import, which venus-chain does not provide yet");
+    }
+    let genesis = match &args.genesis_template {
+        Some(t) => GenesisSource::Template(t),
+        None => GenesisSource::Default,
+    };
+    let node = Node::open(&repo, settings.network, genesis)?;
+    if let Some(out) = &args.make_genesis {
+        tracing::warn!(path = %out.display(), "genesis built into the repo; writing it as a CAR needs venus-chain's CAR export, which does not exist yet");
+    }
+    if let Some(keyfile) = &args.wallet_keyfile {
+        let key = crate::keyfile::read_key_file(keyfile)?;
+        let addr = node.keystore.lock().import(key)?;
+        tracing::info!(%addr, "imported key into the node's keystore");
+    }
     let metrics = venus_rpc::observe::Metrics::new();
     let app = crate::server::app(node.clone(), node_auth.verifier.clone(), &metrics);
     let listener = tokio::net::TcpListener::bind(settings.listen)
@@ -118,11 +135,3 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// `StateNetworkName`: a local network is named by its genesis template; a public one by
-/// its canonical name.
-fn network_name(settings: &Settings, args: &DaemonArgs) -> anyhow::Result<String> {
-    if let Some(tpl) = &args.genesis_template {
-        return Ok(crate::seed::read_template(tpl)?.network_name);
-    }
-    Ok(settings.network.params().name.to_owned())
-}

@@ -4,11 +4,13 @@
 
 pub mod api;
 pub mod auth;
+pub mod chain_api;
 pub mod cli;
 pub mod client_cmds;
 pub mod commands;
 pub mod config;
 pub mod daemon;
+pub mod gas;
 pub mod keyfile;
 pub mod mpool;
 pub mod network;

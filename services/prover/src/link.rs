@@ -10,7 +10,9 @@ use venus_api::gateway::{self as api, ComputeProofRequest, ProofRegisterPolicy, 
 use venus_rpc::Client;
 use venus_types::Address;
 
-use crate::prove::{self, ProofScheme};
+use venus_consensus::WinningPoStScheme;
+
+use crate::prove;
 use crate::store::SectorStore;
 
 const RETRY_MIN: Duration = Duration::from_secs(1);
@@ -21,7 +23,7 @@ pub struct ProverLink {
     pub token: String,
     pub miner: Address,
     pub store: Arc<SectorStore>,
-    pub scheme: Arc<dyn ProofScheme>,
+    pub scheme: Arc<dyn WinningPoStScheme>,
 }
 
 impl ProverLink {
@@ -75,7 +77,7 @@ impl ProverLink {
     }
 }
 
-fn answer(scheme: &dyn ProofScheme, store: &SectorStore, miner: &Address, ev: &RequestEvent) -> ResponseEvent {
+fn answer(scheme: &dyn WinningPoStScheme, store: &SectorStore, miner: &Address, ev: &RequestEvent) -> ResponseEvent {
     let result = match ev.method.as_str() {
         event::COMPUTE_PROOF => serde_json::from_slice::<ComputeProofRequest>(&ev.payload)
             .map_err(|e| format!("bad ComputeProof payload: {e}"))

@@ -1,21 +1,26 @@
 //! Answering `ComputeProof`: check the request against the sector store, then prove with the
-//! configured scheme. The scheme is a trait so damocles-grade proofs can replace the devnet
-//! one without touching the gateway side.
+//! miner's WinningPoSt scheme (`venus_consensus::WinningPoStScheme`: the devnet stand-in
+//! today, a filecoin-proofs implementation later — nothing here changes then).
 
 use venus_api::proof::{ComputeProofRequest, ExtendedSectorInfo};
+use venus_consensus::{DevnetWinningPoSt, SectorChallenge, WinningPoStScheme};
 use venus_types::{Address, PoStProof};
 
 use crate::store::SectorStore;
 
-/// Produces WinningPoSt proofs for sectors the prover holds.
-pub trait ProofScheme: Send + Sync + 'static {
-    fn winning_post(
-        &self,
-        miner: &Address,
-        sectors: &[ExtendedSectorInfo],
-        randomness: &[u8],
-        network_version: u32,
-    ) -> Result<Vec<PoStProof>, String>;
+/// The registered WinningPoSt proof type for a seal proof type (Lotus
+/// `RegisteredSealProof.RegisteredWinningPoStProof`): 2KiB 0, 8MiB 1, 512MiB 2, 32GiB 3,
+/// 64GiB 4, for both V1 (0–4) and V1_1 (5–9) seal proofs.
+pub fn winning_post_proof_type(seal_proof: i64) -> Result<i64, String> {
+    match seal_proof {
+        0..=9 => Ok(seal_proof % 5),
+        other => Err(format!("seal proof type {other} has no WinningPoSt proof type known here")),
+    }
+}
+
+/// The devnet scheme for a miner whose sectors use `seal_proof`.
+pub fn devnet_scheme(seal_proof: i64) -> Result<DevnetWinningPoSt, String> {
+    Ok(DevnetWinningPoSt { proof_type: winning_post_proof_type(seal_proof)?, ..DevnetWinningPoSt::default() })
 }
 
 /// Refuse sectors this prover does not hold (or holds with another sealed CID).
@@ -39,11 +44,68 @@ pub fn check_sectors(store: &SectorStore, miner: &Address, sectors: &[ExtendedSe
 }
 
 pub fn compute(
-    scheme: &dyn ProofScheme,
+    scheme: &dyn WinningPoStScheme,
     store: &SectorStore,
     miner: &Address,
     req: &ComputeProofRequest,
 ) -> Result<Vec<PoStProof>, String> {
+    let miner_id = miner.id().ok_or_else(|| format!("miner {miner} is not an ID address"))?;
+    let randomness: [u8; 32] = req
+        .rand
+        .as_slice()
+        .try_into()
+        .map_err(|_| format!("randomness must be 32 bytes, got {}", req.rand.len()))?;
     check_sectors(store, miner, &req.sector_infos)?;
-    scheme.winning_post(miner, &req.sector_infos, &req.rand, req.nw_version)
+    let challenges: Vec<SectorChallenge> = req
+        .sector_infos
+        .iter()
+        .map(|s| SectorChallenge { sector_number: s.sector_number, sealed_cid: s.sealed_cid })
+        .collect();
+    scheme.prove(miner_id, &challenges, &randomness).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(dir: &std::path::Path) -> SectorStore {
+        let comm_r = venus_types::cid_of(&"sealed sector 0").expect("cid");
+        let json = format!(
+            r#"{{"t01000":{{"ID":"t01000","Owner":"t3x","Worker":"t3x","PeerId":"p","MarketBalance":"0","PowerBalance":"0",
+               "SectorSize":2048,"Sectors":[{{"CommR":{},"SectorID":0,"Deal":{{}},"ProofType":5}}]}}}}"#,
+            serde_json::to_string(&comm_r).expect("cid json")
+        );
+        std::fs::write(dir.join("pre-seal-t01000.json"), json).expect("write");
+        SectorStore::load(dir).expect("load")
+    }
+
+    #[test]
+    fn proves_held_sectors_and_the_node_side_verifies() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = store(dir.path());
+        let miner: Address = "t01000".parse().expect("addr");
+        let sector = store.sector(&miner, 0).expect("sector").clone();
+        assert_eq!(sector.seal_proof, 5);
+        let scheme = devnet_scheme(sector.seal_proof).expect("scheme");
+        let info = ExtendedSectorInfo { seal_proof: 5, sector_number: 0, sector_key: None, sealed_cid: sector.sealed_cid };
+        let req = ComputeProofRequest { sector_infos: vec![info.clone()], rand: vec![7; 32].into(), height: 10, nw_version: 21 };
+        let proofs = compute(&scheme, &store, &miner, &req).expect("proved");
+        let challenge = [SectorChallenge { sector_number: 0, sealed_cid: sector.sealed_cid }];
+        scheme.verify(1000, &challenge, &[7; 32], &proofs).expect("verifies");
+        assert!(scheme.verify(1000, &challenge, &[8; 32], &proofs).is_err());
+
+        let missing = ComputeProofRequest { sector_infos: vec![ExtendedSectorInfo { sector_number: 9, ..info.clone() }], ..req.clone() };
+        assert!(compute(&scheme, &store, &miner, &missing).expect_err("missing").contains("not in this prover's store"));
+        let short = ComputeProofRequest { rand: vec![1; 3].into(), ..req.clone() };
+        assert!(compute(&scheme, &store, &miner, &short).expect_err("short").contains("32 bytes"));
+        let other: Address = "t01001".parse().expect("addr");
+        assert!(compute(&scheme, &store, &other, &req).is_err());
+    }
+
+    #[test]
+    fn proof_type_mapping() {
+        assert_eq!(winning_post_proof_type(0), Ok(0));
+        assert_eq!(winning_post_proof_type(8), Ok(3));
+        assert!(winning_post_proof_type(42).is_err());
+    }
 }

@@ -94,6 +94,11 @@ impl SectorStore {
         self.miners.get(miner)?.get(&number)
     }
 
+    /// The seal proof type of a miner's sectors (the first one; pre-seals use one type).
+    pub fn seal_proof(&self, miner: &Address) -> Option<i64> {
+        self.miners.get(miner)?.values().next().map(|s| s.seal_proof)
+    }
+
     pub fn sector_count(&self, miner: &Address) -> usize {
         self.miners.get(miner).map_or(0, BTreeMap::len)
     }

@@ -428,13 +428,13 @@ async fn read_loop<R: Stream<Item = WsIn> + Unpin>(peer: &Peer, mut reader: R, s
 
 async fn on_message(peer: &Peer, bytes: &[u8]) {
     match wire::parse_body(bytes) {
-        Err(e) => peer.0.respond(None, Err(e)).await,
+        Err(e) => peer.0.respond(None, Err(&e)).await,
         Ok(wire::Body::Single(frame)) => on_frame(peer, frame).await,
         Ok(wire::Body::Batch(items)) => {
             for raw in items {
                 match wire::parse_frame(raw) {
                     Ok(frame) => on_frame(peer, frame).await,
-                    Err(e) => peer.0.respond(None, Err(e)).await,
+                    Err(e) => peer.0.respond(None, Err(&e)).await,
                 }
             }
         }
@@ -450,7 +450,7 @@ async fn on_frame(peer: &Peer, frame: InFrame<'_>) {
         Some(_) => on_request(peer, frame).await,
         None => match frame.id() {
             Some(id) => inner.on_response(id, frame.result, frame.error),
-            None => inner.respond(None, Err(RpcError::invalid_request("frame has neither method nor id"))).await,
+            None => inner.respond(None, Err(&RpcError::invalid_request("frame has neither method nor id"))).await,
         },
     }
 }
@@ -460,17 +460,17 @@ async fn on_request(peer: &Peer, frame: InFrame<'_>) {
     let id = frame.id().map(RawValue::to_owned);
     let name = frame.method.as_deref().unwrap_or_default();
     if let Err(e) = frame.check_version() {
-        return inner.respond(id.as_deref(), Err(e)).await;
+        return inner.respond(id.as_deref(), Err(&e)).await;
     }
     let Some(entry) = inner.handlers.lookup(name) else {
         tracing::debug!(conn = inner.id, method = name, "unknown method");
-        return inner.respond(id.as_deref(), Err(RpcError::method_not_found(name))).await;
+        return inner.respond(id.as_deref(), Err(&RpcError::method_not_found(name))).await;
     };
     let started = Instant::now();
     if !inner.caller.perm.grants(entry.perm) {
         entry.metrics.record(started, false);
         let err = RpcError::missing_permission(entry.name, entry.perm);
-        return inner.respond(id.as_deref(), Err(err)).await;
+        return inner.respond(id.as_deref(), Err(&err)).await;
     }
     let ctx = Ctx::from_parts(inner.caller.clone(), Some(peer.clone()), inner.remote, entry.name);
     let span = tracing::debug_span!("rpc", method = entry.name, user = %inner.caller.user, conn = inner.id);
@@ -484,7 +484,7 @@ async fn on_request(peer: &Peer, frame: InFrame<'_>) {
                 Ok(f) => f,
                 Err(e) => {
                     entry.metrics.record(started, false);
-                    return inner.respond(id.as_deref(), Err(e)).await;
+                    return inner.respond(id.as_deref(), Err(&e)).await;
                 }
             };
             let cancel = inner.start_serving(id.as_deref());
@@ -514,17 +514,17 @@ async fn on_request(peer: &Peer, frame: InFrame<'_>) {
             if inner.subscriptions.fetch_add(1, Ordering::AcqRel) >= inner.limits.max_subscriptions {
                 inner.subscriptions.fetch_sub(1, Ordering::AcqRel);
                 entry.metrics.record(started, false);
-                return inner.respond(Some(&id), Err(RpcError::method("subscription limit exceeded"))).await;
+                return inner.respond(Some(&*id), Err(&RpcError::method("subscription limit exceeded"))).await;
             }
             let opened = match subscribe(ctx, frame.params) {
                 Ok(f) => f,
                 Err(e) => {
                     inner.subscriptions.fetch_sub(1, Ordering::AcqRel);
                     entry.metrics.record(started, false);
-                    return inner.respond(Some(&id), Err(e)).await;
+                    return inner.respond(Some(&*id), Err(&e)).await;
                 }
             };
-            let cancel = inner.start_serving(Some(&id));
+            let cancel = inner.start_serving(Some(&*id));
             let conn = peer.0.clone();
             let entry = entry.clone();
             tokio::spawn(
@@ -535,10 +535,10 @@ async fn on_request(peer: &Peer, frame: InFrame<'_>) {
                     };
                     entry.metrics.record(started, opened.is_ok());
                     match opened {
-                        Err(e) => conn.respond(Some(&id), Err(&e)).await,
+                        Err(e) => conn.respond(Some(&*id), Err(&e)).await,
                         Ok(stream) => conn.pump_channel(&id, stream, &cancel).await,
                     }
-                    conn.stop_serving(Some(&id));
+                    conn.stop_serving(Some(&*id));
                     conn.subscriptions.fetch_sub(1, Ordering::AcqRel);
                 }
                 .instrument(span),

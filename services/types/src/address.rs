@@ -56,7 +56,7 @@ impl From<Network> for fvm_address::Network {
 }
 
 /// An address string or byte form is malformed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AddressError {
     #[error("invalid address {input:?}: empty string")]
     Empty { input: String },
@@ -264,7 +264,10 @@ impl<'de> Deserialize<'de> for MaybeAddress {
             let text: Option<String> = Option::deserialize(d)?;
             match text.as_deref() {
                 None | Some(UNDEF_ADDRESS) | Some("") => Ok(Self(None)),
-                Some(t) => t.parse().map(|a| Self(Some(a))).map_err(serde::de::Error::custom),
+                Some(t) => t
+                    .parse()
+                    .map(|a| Self(Some(a)))
+                    .map_err(serde::de::Error::custom),
             }
         } else {
             Option::<Address>::deserialize(d).map(Self)

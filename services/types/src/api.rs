@@ -211,7 +211,10 @@ impl<'de> Deserialize<'de> for ForkUpgradeParams {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a map of upgrade names to epochs")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Self::Value, A::Error> {
                 let mut pairs = Vec::new();
                 while let Some((k, v)) = m.next_entry::<String, ChainEpoch>()? {
                     pairs.push((k, v));
@@ -232,7 +235,11 @@ pub struct NetworkParams {
     pub block_delay_secs: u64,
     #[serde(rename = "ConsensusMinerMinPower")]
     pub consensus_miner_min_power: StoragePower,
-    #[serde(rename = "SupportedProofTypes", default, deserialize_with = "crate::wire::null_as_default")]
+    #[serde(
+        rename = "SupportedProofTypes",
+        default,
+        deserialize_with = "crate::wire::null_as_default"
+    )]
     pub supported_proof_types: Vec<i64>,
     #[serde(rename = "PreCommitChallengeDelay")]
     pub pre_commit_challenge_delay: ChainEpoch,

@@ -102,11 +102,16 @@ impl BigInt {
     }
 }
 
-impl<T: Into<num_bigint::BigInt>> From<T> for BigInt {
-    fn from(v: T) -> Self {
-        Self(v.into())
-    }
+macro_rules! bigint_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for BigInt {
+            fn from(v: $t) -> Self {
+                Self(v.into())
+            }
+        }
+    )*};
 }
+bigint_from!(i32, i64, i128, u32, u64, u128, num_bigint::BigInt);
 
 impl std::ops::Deref for BigInt {
     type Target = num_bigint::BigInt;

@@ -76,7 +76,9 @@ impl<'de> Deserialize<'de> for Base64Bytes {
             let text: Option<String> = Option::deserialize(deserializer)?;
             match text {
                 None => Ok(Self::default()),
-                Some(text) => decode_base64(&text).map(Self).map_err(serde::de::Error::custom),
+                Some(text) => decode_base64(&text)
+                    .map(Self)
+                    .map_err(serde::de::Error::custom),
             }
         } else {
             let bytes: Vec<u8> = fvm_ipld_encoding::strict_bytes::deserialize(deserializer)?;

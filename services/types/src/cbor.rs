@@ -12,12 +12,6 @@ use crate::Cid;
 #[error("cbor: {0}")]
 pub struct CborError(String);
 
-impl CborError {
-    pub(crate) fn new(msg: impl Into<String>) -> Self {
-        Self(msg.into())
-    }
-}
-
 /// Encodes `value` as DAG-CBOR.
 pub fn to_cbor<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CborError> {
     fvm_ipld_encoding::to_vec(value).map_err(|e| CborError(e.to_string()))

@@ -66,7 +66,12 @@ pub struct Signature {
 
 impl std::fmt::Debug for Signature {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Signature({:?}, 0x{})", self.sig_type, hex::encode(&self.data))
+        write!(
+            f,
+            "Signature({:?}, 0x{})",
+            self.sig_type,
+            hex::encode(&self.data)
+        )
     }
 }
 

@@ -119,7 +119,10 @@ pub enum TipSetError {
     #[error("block {index} has no ticket (only genesis may lack one, and it is alone)")]
     MissingTicket { index: usize },
     #[error("tipset cids {given} do not match its blocks {computed}")]
-    CidMismatch { given: TipSetKey, computed: TipSetKey },
+    CidMismatch {
+        given: TipSetKey,
+        computed: TipSetKey,
+    },
 }
 
 /// Blocks at one height with the same parents, in canonical order (ascending blake2b-256 of the

@@ -44,7 +44,7 @@ macro_rules! wire_struct {
                 const FIELDS: &[&str] = &[$($json),*];
                 if serializer.is_human_readable() {
                     use ::serde::ser::SerializeStruct;
-                    let extra = [$($ekey)?].len();
+                    let extra: usize = 0 $(+ { let _ = $ekey; 1 })?;
                     let mut s = serializer.serialize_struct(stringify!($name), FIELDS.len() + extra)?;
                     $( s.serialize_field($json, &self.$field)?; )*
                     $( s.serialize_field($ekey, &self.$efn())?; )?

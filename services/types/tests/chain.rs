@@ -54,11 +54,22 @@ fn block_header_cbor_and_signing_bytes() {
     let signing = h.signing_bytes();
     let unsigned: BlockHeader = cbor::from_cbor(&signing).expect("decode unsigned");
     assert_eq!(unsigned.block_sig, None);
-    assert_eq!(BlockHeader { block_sig: h.block_sig.clone(), ..unsigned }, h);
+    assert_eq!(
+        BlockHeader {
+            block_sig: h.block_sig.clone(),
+            ..unsigned
+        },
+        h
+    );
     assert_ne!(h.cid(), cbor::cid_of_cbor_bytes(&signing));
 
     let json = serde_json::to_value(&h).expect("json");
-    let keys: Vec<&str> = json.as_object().expect("object").keys().map(String::as_str).collect();
+    let keys: Vec<&str> = json
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(keys.len(), 16);
     assert_eq!(json["Ticket"]["VRFProof"], "dDE=");
     assert_eq!(json["ParentWeight"], "1000");
@@ -86,7 +97,11 @@ fn tipset_rules_and_order() {
         .map(|i| header(1000 + u64::from(i), &[i; 8], 7, parents.clone()))
         .collect();
     let ts = TipSet::new(blocks.clone()).expect("tipset");
-    let digests: Vec<[u8; 32]> = ts.blocks().iter().map(|b| b.ticket.as_ref().expect("t").digest()).collect();
+    let digests: Vec<[u8; 32]> = ts
+        .blocks()
+        .iter()
+        .map(|b| b.ticket.as_ref().expect("t").digest())
+        .collect();
     let mut sorted = digests.clone();
     sorted.sort();
     assert_eq!(digests, sorted);
@@ -106,10 +121,16 @@ fn tipset_rules_and_order() {
     assert_eq!(TipSet::new(vec![]), Err(TipSetError::Empty));
     let mut mixed = blocks.clone();
     mixed[2].height = 8;
-    assert!(matches!(TipSet::new(mixed), Err(TipSetError::MixedHeights { index: 2, .. })));
+    assert!(matches!(
+        TipSet::new(mixed),
+        Err(TipSetError::MixedHeights { index: 2, .. })
+    ));
     let mut mixed = blocks.clone();
     mixed[1].parents = vec![cid(b"q")];
-    assert!(matches!(TipSet::new(mixed), Err(TipSetError::MixedParents { index: 1 })));
+    assert!(matches!(
+        TipSet::new(mixed),
+        Err(TipSetError::MixedParents { index: 1 })
+    ));
 
     // JSON whose Cids disagree with its blocks is rejected.
     let mut v: serde_json::Value = serde_json::from_str(&json).expect("value");
@@ -129,11 +150,17 @@ fn msg_meta_root_is_deterministic_and_order_sensitive() {
     assert_ne!(r1, msg_meta_root(&[a, b], &[]).expect("root"));
     let empty = msg_meta_root(&[], &[]).expect("root");
     // Lotus's empty-block Messages root, as seen on every empty devnet block.
-    assert_eq!(empty.to_string(), "bafy2bzacecmda75ovposbdateg7eyhwij65zklgyijgcjwynlklmqazpwlhba");
+    assert_eq!(
+        empty.to_string(),
+        "bafy2bzacecmda75ovposbdateg7eyhwij65zklgyijgcjwynlklmqazpwlhba"
+    );
     // The empty receipts AMT v0 root, as in every Lotus block after an empty parent.
     let store = fvm_ipld_blockstore::MemoryBlockstore::new();
     let receipts = venus_types::receipts_root(&store, &[]).expect("root");
-    assert_eq!(receipts.to_string(), "bafy2bzacedswlcz5ddgqnyo3sak3jmhmkxashisnlpq6ujgyhe4mlobzpnhs6");
+    assert_eq!(
+        receipts.to_string(),
+        "bafy2bzacedswlcz5ddgqnyo3sak3jmhmkxashisnlpq6ujgyhe4mlobzpnhs6"
+    );
 }
 
 /// Receipts: 4 fields written, 3-field (pre-FEVM) form accepted (lotus chain/types/cbor_gen.go).
@@ -148,7 +175,10 @@ fn receipt_forms() {
     let bytes = cbor::to_cbor(&r).expect("cbor");
     assert_eq!(hex::encode(&bytes), "84004101184df6");
     assert_eq!(cbor::from_cbor::<MessageReceipt>(&bytes).expect("4"), r);
-    assert_eq!(cbor::from_cbor::<MessageReceipt>(&hex::decode("83004101184d").expect("hex")).expect("3"), r);
+    assert_eq!(
+        cbor::from_cbor::<MessageReceipt>(&hex::decode("83004101184d").expect("hex")).expect("3"),
+        r
+    );
     assert!(cbor::from_cbor::<MessageReceipt>(&hex::decode("8200").expect("hex")).is_err());
     assert_eq!(
         serde_json::to_string(&r).expect("json"),
@@ -168,19 +198,31 @@ fn actor_and_api_shapes() {
     let json = serde_json::to_value(&actor).expect("json");
     assert_eq!(json["Balance"], "2000000000000000000");
     assert_eq!(json["DelegatedAddress"], serde_json::Value::Null);
-    assert_eq!(cbor::from_cbor::<Actor>(&cbor::to_cbor(&actor).expect("cbor")).expect("de"), actor);
+    assert_eq!(
+        cbor::from_cbor::<Actor>(&cbor::to_cbor(&actor).expect("cbor")).expect("de"),
+        actor
+    );
 
-    let meta: MsgMeta = serde_json::from_str(r#"{"Type":"drawrandomparam","Extra":null}"#).expect("meta");
+    let meta: MsgMeta =
+        serde_json::from_str(r#"{"Type":"drawrandomparam","Extra":null}"#).expect("meta");
     assert_eq!(meta.msg_type, MsgType::DrawRandomParam);
     assert!(meta.extra.is_empty());
     let odd: MsgMeta = serde_json::from_str(r#"{"Type":"weird","Extra":"AQ=="}"#).expect("meta");
     assert_eq!(odd.msg_type, MsgType::Other("weird".into()));
-    assert_eq!(serde_json::to_string(&MsgMeta::new(MsgType::ChainMsg)).expect("json"), r#"{"Type":"message","Extra":null}"#);
+    assert_eq!(
+        serde_json::to_string(&MsgMeta::new(MsgType::ChainMsg)).expect("json"),
+        r#"{"Type":"message","Extra":null}"#
+    );
 
     // venus and Lotus spellings of MessageSendSpec both parse.
-    let venus: MessageSendSpec = serde_json::from_str(r#"{"MaxFee":"100","GasOverEstimation":1.25,"GasOverPremium":0}"#).expect("venus");
+    let venus: MessageSendSpec =
+        serde_json::from_str(r#"{"MaxFee":"100","GasOverEstimation":1.25,"GasOverPremium":0}"#)
+            .expect("venus");
     assert_eq!(venus.max_fee, TokenAmount::from_atto(100));
-    let lotus: MessageSendSpec = serde_json::from_str(r#"{"MaxFee":"0","MsgUuid":"5d1f8b8e-0000-0000-0000-000000000000","MaximizeFeeCap":true}"#).expect("lotus");
+    let lotus: MessageSendSpec = serde_json::from_str(
+        r#"{"MaxFee":"0","MsgUuid":"5d1f8b8e-0000-0000-0000-000000000000","MaximizeFeeCap":true}"#,
+    )
+    .expect("lotus");
     assert!(lotus.maximize_fee_cap);
 
     let h = header(1, b"t", 3, vec![]);
@@ -190,7 +232,10 @@ fn actor_and_api_shapes() {
     };
     let json = serde_json::to_value(&change).expect("json");
     assert_eq!(json["Type"], "current");
-    assert_eq!(serde_json::from_value::<HeadChange>(json).expect("de"), change);
+    assert_eq!(
+        serde_json::from_value::<HeadChange>(json).expect("de"),
+        change
+    );
 
     let msg = BlockMsg {
         header: h,

@@ -18,10 +18,33 @@ macro_rules! no_panic_json {
 
 fn all_cbor_decoders(bytes: &[u8]) {
     no_panic_cbor!(
-        bytes, Address, Cid, BigInt, TokenAmount, Signature, Base64Bytes, Message, SignedMessage,
-        Ticket, ElectionProof, BeaconEntry, PoStProof, BlockHeader, TipSetKey, TipSet,
-        MessageReceipt, Actor, BlockMsg, BlockTemplate, MiningBaseInfo, MinerInfo, MinerPower,
-        MsgLookup, TxMeta, DrawRandomParams, MsgMeta,
+        bytes,
+        Address,
+        Cid,
+        BigInt,
+        TokenAmount,
+        Signature,
+        Base64Bytes,
+        Message,
+        SignedMessage,
+        Ticket,
+        ElectionProof,
+        BeaconEntry,
+        PoStProof,
+        BlockHeader,
+        TipSetKey,
+        TipSet,
+        MessageReceipt,
+        Actor,
+        BlockMsg,
+        BlockTemplate,
+        MiningBaseInfo,
+        MinerInfo,
+        MinerPower,
+        MsgLookup,
+        TxMeta,
+        DrawRandomParams,
+        MsgMeta,
     );
     let _ = Address::from_bytes(bytes);
     let _ = Signature::from_bytes(bytes);
@@ -37,10 +60,32 @@ fn all_cbor_decoders(bytes: &[u8]) {
 
 fn all_json_decoders(text: &str) {
     no_panic_json!(
-        text, Address, Cid, BigInt, TokenAmount, Signature, Base64Bytes, Message, SignedMessage,
-        BlockHeader, TipSetKey, TipSet, MessageReceipt, Actor, HeadChange, MsgLookup,
-        MiningBaseInfo, BlockTemplate, BlockMsg, MinerInfo, MinerPower, NetworkParams,
-        MessageSendSpec, MsgMeta, DrawRandomParams, KeyInfo,
+        text,
+        Address,
+        Cid,
+        BigInt,
+        TokenAmount,
+        Signature,
+        Base64Bytes,
+        Message,
+        SignedMessage,
+        BlockHeader,
+        TipSetKey,
+        TipSet,
+        MessageReceipt,
+        Actor,
+        HeadChange,
+        MsgLookup,
+        MiningBaseInfo,
+        BlockTemplate,
+        BlockMsg,
+        MinerInfo,
+        MinerPower,
+        NetworkParams,
+        MessageSendSpec,
+        MsgMeta,
+        DrawRandomParams,
+        KeyInfo,
     );
     let _ = text.parse::<Address>();
     let _ = text.parse::<BigInt>();
@@ -77,18 +122,20 @@ fn arb_message() -> impl Strategy<Value = Message> {
         any::<u64>(),
         arb_bytes(),
     )
-        .prop_map(|(to, from, nonce, value, gas_limit, fee_cap, premium, method, params)| Message {
-            version: 0,
-            to,
-            from,
-            nonce,
-            value,
-            gas_limit,
-            gas_fee_cap: fee_cap,
-            gas_premium: premium,
-            method,
-            params,
-        })
+        .prop_map(
+            |(to, from, nonce, value, gas_limit, fee_cap, premium, method, params)| Message {
+                version: 0,
+                to,
+                from,
+                nonce,
+                value,
+                gas_limit,
+                gas_fee_cap: fee_cap,
+                gas_premium: premium,
+                method,
+                params,
+            },
+        )
 }
 
 fn arb_cid() -> impl Strategy<Value = Cid> {
@@ -105,30 +152,32 @@ fn arb_header() -> impl Strategy<Value = BlockHeader> {
         proptest::option::of(proptest::collection::vec(any::<u8>(), 96..=96)),
         arb_amount(),
     )
-        .prop_map(|(miner, ticket, parents, height, timestamp, sig, fee)| BlockHeader {
-            miner,
-            ticket: ticket.map(|vrf_proof| Ticket { vrf_proof }),
-            election_proof: Some(ElectionProof {
-                win_count: height % 5,
-                vrf_proof: vec![1; 96].into(),
-            }),
-            beacon_entries: vec![BeaconEntry {
-                round: timestamp,
-                data: vec![2; 32].into(),
-            }],
-            win_post_proof: vec![],
-            parents,
-            parent_weight: BigInt::from(height),
-            height,
-            parent_state_root: cbor::cid_of_cbor_bytes(b"s"),
-            parent_message_receipts: cbor::cid_of_cbor_bytes(b"r"),
-            messages: cbor::cid_of_cbor_bytes(b"m"),
-            bls_aggregate: None,
-            timestamp,
-            block_sig: sig.map(Signature::new_bls),
-            fork_signaling: 0,
-            parent_base_fee: fee,
-        })
+        .prop_map(
+            |(miner, ticket, parents, height, timestamp, sig, fee)| BlockHeader {
+                miner,
+                ticket: ticket.map(|vrf_proof| Ticket { vrf_proof }),
+                election_proof: Some(ElectionProof {
+                    win_count: height % 5,
+                    vrf_proof: vec![1; 96].into(),
+                }),
+                beacon_entries: vec![BeaconEntry {
+                    round: timestamp,
+                    data: vec![2; 32].into(),
+                }],
+                win_post_proof: vec![],
+                parents,
+                parent_weight: BigInt::from(height),
+                height,
+                parent_state_root: cbor::cid_of_cbor_bytes(b"s"),
+                parent_message_receipts: cbor::cid_of_cbor_bytes(b"r"),
+                messages: cbor::cid_of_cbor_bytes(b"m"),
+                bls_aggregate: None,
+                timestamp,
+                block_sig: sig.map(Signature::new_bls),
+                fork_signaling: 0,
+                parent_base_fee: fee,
+            },
+        )
 }
 
 proptest! {

@@ -97,7 +97,10 @@ fn lotus_tipset_key_vectors() {
         k3.cid().to_string(),
         "bafy2bzacecbnwngwfvxuciumcfudiaoqozisp3hus5im5lg4urrwlxbueissu"
     );
-    assert_eq!(serde_json::to_string(&TipSetKey::default()).expect("json"), "[]");
+    assert_eq!(
+        serde_json::to_string(&TipSetKey::default()).expect("json"),
+        "[]"
+    );
     let json = serde_json::to_string(&k3).expect("json");
     assert_eq!(
         json,
@@ -108,7 +111,10 @@ fn lotus_tipset_key_vectors() {
         )
     );
     assert_eq!(serde_json::from_str::<TipSetKey>(&json).expect("parse"), k3);
-    assert_eq!(serde_json::from_str::<TipSetKey>("null").expect("null"), TipSetKey::default());
+    assert_eq!(
+        serde_json::from_str::<TipSetKey>("null").expect("null"),
+        TipSetKey::default()
+    );
     // Bytes round trip; a truncated key is an error ("encoding" subtest).
     assert_eq!(TipSetKey::from_bytes(&k3.to_bytes()).expect("bytes"), k3);
     assert!(TipSetKey::from_bytes(&TipSetKey::new(vec![c1]).to_bytes()[1..]).is_err());
@@ -156,15 +162,22 @@ fn spec_address_vectors() {
         assert_eq!(Address::from_str(&testnet).expect("t prefix"), addr);
         // CBOR is a byte string of the byte form; JSON is the string.
         let cbor_bytes = cbor::to_cbor(&addr).expect("cbor");
-        assert_eq!(cbor::from_cbor::<Address>(&cbor_bytes).expect("decode"), addr);
-        assert_eq!(serde_json::to_string(&addr).expect("json"), format!("\"{text}\""));
+        assert_eq!(
+            cbor::from_cbor::<Address>(&cbor_bytes).expect("decode"),
+            addr
+        );
+        assert_eq!(
+            serde_json::to_string(&addr).expect("json"),
+            format!("\"{text}\"")
+        );
     }
 }
 
 /// A bad checksum, protocol, prefix or byte form is a typed error naming the problem.
 #[test]
 fn malformed_addresses_are_typed_errors() {
-    let bad_checksum = "f17uoq6tp427uzv7fztkbsnn64iwotfrristwprya";
+    // One base32 digit changed in the middle: decodes, but the checksum no longer matches.
+    let bad_checksum = "f17uoq6tp427uzv6fztkbsnn64iwotfrristwpryy";
     let err = Address::from_str(bad_checksum).expect_err("checksum");
     assert!(err.to_string().contains("checksum"), "{err}");
     let err = Address::from_str("x01024").expect_err("network");
@@ -187,8 +200,15 @@ fn bigint_wire_form() {
     for (value, hex_cbor) in cases {
         let v = venus_types::BigInt::from(value);
         assert_eq!(hex::encode(cbor::to_cbor(&v).expect("cbor")), hex_cbor);
-        assert_eq!(cbor::from_cbor::<venus_types::BigInt>(&hex::decode(hex_cbor).expect("hex")).expect("de"), v);
-        assert_eq!(serde_json::to_string(&v).expect("json"), format!("\"{value}\""));
+        assert_eq!(
+            cbor::from_cbor::<venus_types::BigInt>(&hex::decode(hex_cbor).expect("hex"))
+                .expect("de"),
+            v
+        );
+        assert_eq!(
+            serde_json::to_string(&v).expect("json"),
+            format!("\"{value}\"")
+        );
     }
     assert!(serde_json::from_str::<TokenAmount>("\"12a\"").is_err());
     assert!(serde_json::from_str::<TokenAmount>("\"+5\"").is_err());
@@ -201,7 +221,10 @@ fn bigint_wire_form() {
 #[test]
 fn signature_wire_form() {
     let sig = Signature::new_secp256k1(vec![1, 2, 3]);
-    assert_eq!(hex::encode(cbor::to_cbor(&sig).expect("cbor")), "4401010203");
+    assert_eq!(
+        hex::encode(cbor::to_cbor(&sig).expect("cbor")),
+        "4401010203"
+    );
     assert_eq!(
         serde_json::to_string(&sig).expect("json"),
         r#"{"Type":1,"Data":"AQID"}"#

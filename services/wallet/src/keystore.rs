@@ -20,7 +20,7 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use parking_lot::RwLock;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 const FORMAT_VERSION: u32 = 1;
 const CHECK_PLAINTEXT: &[u8] = b"venus-wallet keystore v1";
@@ -68,9 +68,9 @@ impl Default for KdfParams {
 
 #[derive(Serialize, Deserialize)]
 struct Sealed {
-    #[serde(with = "hex")]
+    #[serde(with = "hex_bytes")]
     nonce: Vec<u8>,
-    #[serde(with = "hex")]
+    #[serde(with = "hex_bytes")]
     ciphertext: Vec<u8>,
 }
 
@@ -78,7 +78,7 @@ struct Sealed {
 struct Meta {
     version: u32,
     kdf: KdfParams,
-    #[serde(with = "hex")]
+    #[serde(with = "hex_bytes")]
     salt: Vec<u8>,
     check: Sealed,
 }
@@ -272,7 +272,7 @@ fn derive(password: &str, salt: &[u8], kdf: KdfParams) -> Result<Zeroizing<[u8; 
 }
 
 fn seal(key: &[u8; 32], plaintext: &[u8], aad: &[u8]) -> Sealed {
-    let cipher = XChaCha20Poly1305::new(key.into());
+    let cipher = XChaCha20Poly1305::new(chacha20poly1305::Key::from_slice(key));
     let mut nonce = [0u8; 24];
     rand::thread_rng().fill_bytes(&mut nonce);
     // Encryption into a Vec cannot fail for inputs below the AEAD's 256 GiB limit.
@@ -286,11 +286,25 @@ fn open(key: &[u8; 32], sealed: &Sealed, aad: &[u8]) -> Result<Zeroizing<Vec<u8>
     if sealed.nonce.len() != 24 {
         return Err(());
     }
-    let cipher = XChaCha20Poly1305::new(key.into());
+    let cipher = XChaCha20Poly1305::new(chacha20poly1305::Key::from_slice(key));
     cipher
         .decrypt(XNonce::from_slice(&sealed.nonce), Payload { msg: &sealed.ciphertext, aad })
         .map(Zeroizing::new)
         .map_err(drop)
+}
+
+/// Bytes as a hex string in the key files.
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        hex::decode(text).map_err(serde::de::Error::custom)
+    }
 }
 
 fn to_json<T: Serialize>(v: &T) -> Vec<u8> {
@@ -326,12 +340,6 @@ fn restrict_dir(dir: &Path) -> Result<(), KeystoreError> {
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_err(dir))?;
     }
     Ok(())
-}
-
-impl Drop for Unlocked {
-    fn drop(&mut self) {
-        self.cipher_key.zeroize();
-    }
 }
 
 #[cfg(test)]

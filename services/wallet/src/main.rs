@@ -134,10 +134,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         other => bail!("unknown --nettype {other:?}: use mainnet, or testnet/2k/calibnet/…"),
     }
     let repo = expand_home(&cli.repo);
-    let c = match cli.command {
-        Command::Run(args) => return run(&repo, args).await,
-        _ => client(&repo).await?,
-    };
+    if let Command::Run(args) = cli.command {
+        return run(&repo, args).await;
+    }
+    let c = client(&repo).await?;
     match cli.command {
         Command::Run(_) => Ok(()),
         Command::New { key_type } => {
@@ -334,7 +334,7 @@ async fn run(repo: &Path, args: RunArgs) -> anyhow::Result<()> {
         .into_router();
     let w = wallet.clone();
     let health = Health::new()
-        .live("rpc", || async { Ok(()) })
+        .live("rpc", || async { Ok::<(), String>(()) })
         .ready("unlocked", move || {
             let unlocked = w.keystore().is_unlocked();
             async move { if unlocked { Ok(()) } else { Err("wallet locked".to_owned()) } }

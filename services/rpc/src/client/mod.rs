@@ -30,8 +30,8 @@ use crate::wire::{self, InFrame};
 
 pub use addr::{Endpoint, parse_address};
 
-/// Options for [`Client`]; start with [`Client::builder`].
-#[derive(Debug, Clone)]
+/// Options for [`Client`]; start with [`Client::builder`]. (No `Debug`: it holds the token.)
+#[derive(Clone)]
 pub struct ClientBuilder {
     addr: String,
     token: Option<String>,
@@ -113,7 +113,8 @@ impl ClientBuilder {
             inner: Arc::new(ClientInner { endpoint, token, opts: self, transport, next_id: AtomicU64::new(1) }),
         };
         if let Transport::Ws(_) = &client.inner.transport {
-            client.peer().await?;
+            // One attempt: a wrong address should fail now, not after the reconnect budget.
+            client.peer_within(Duration::ZERO).await?;
         }
         Ok(client)
     }

@@ -77,12 +77,12 @@ pub fn verify_bls_aggregate(
                 reason: format!("key {i} has {} bytes, want 48", key.len()),
             });
         }
-        keys.push(
-            bls_signatures::PublicKey::from_bytes(key).map_err(|e| VerifyError::Malformed {
+        keys.push(bls_signatures::PublicKey::from_bytes(key).map_err(|e| {
+            VerifyError::Malformed {
                 what: "BLS public key",
                 reason: format!("key {i}: {e}"),
-            })?,
-        );
+            }
+        })?);
     }
     let messages: Vec<&[u8]> = pairs.iter().map(|(_, m)| *m).collect();
     if bls_signatures::verify_messages(&signature, &messages, &keys) {

@@ -77,11 +77,16 @@ impl std::fmt::Debug for KeyInfo {
 mod private_key_base64 {
     use super::*;
 
-    pub fn serialize<S: serde::Serializer>(key: &Zeroizing<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(
+        key: &Zeroizing<Vec<u8>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.serialize_str(&Zeroizing::new(encode_base64(key)))
     }
 
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Zeroizing<Vec<u8>>, D::Error> {
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Zeroizing<Vec<u8>>, D::Error> {
         let text = Zeroizing::new(String::deserialize(d)?);
         decode_base64(&text)
             .map(Zeroizing::new)
@@ -143,7 +148,12 @@ impl PrivateKey {
         match key_type {
             KeyType::Secp256k1 => k256::ecdsa::SigningKey::from_slice(bytes)
                 .map(Self::Secp256k1)
-                .map_err(|_| invalid(format!("want a 32-byte scalar in range, got {} bytes", bytes.len()))),
+                .map_err(|_| {
+                    invalid(format!(
+                        "want a 32-byte scalar in range, got {} bytes",
+                        bytes.len()
+                    ))
+                }),
             KeyType::Bls => {
                 if bytes.len() != 32 {
                     return Err(invalid(format!("want 32 bytes, got {}", bytes.len())));
@@ -184,7 +194,11 @@ impl PrivateKey {
     /// secp256k1: the 65-byte uncompressed point; BLS: the 48-byte compressed G1 point.
     pub fn public_key(&self) -> Vec<u8> {
         match self {
-            Self::Secp256k1(k) => k.verifying_key().to_encoded_point(false).as_bytes().to_vec(),
+            Self::Secp256k1(k) => k
+                .verifying_key()
+                .to_encoded_point(false)
+                .as_bytes()
+                .to_vec(),
             Self::Bls(k) => k.public_key().as_bytes(),
         }
     }

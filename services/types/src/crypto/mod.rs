@@ -69,17 +69,19 @@ pub fn recover_secp256k1(sig: &[u8], data: &[u8]) -> Result<Address, VerifyError
     let hash = blake2b_256(data);
     let key = VerifyingKey::recover_from_prehash(&hash, &ecdsa, recovery)
         .map_err(|e| malformed(e.to_string()))?;
-    Address::new_secp256k1(key.to_encoded_point(false).as_bytes()).map_err(|e| malformed(e.to_string()))
+    Address::new_secp256k1(key.to_encoded_point(false).as_bytes())
+        .map_err(|e| malformed(e.to_string()))
 }
 
 fn verify_bls(sig: &[u8], data: &[u8], signer: &Address) -> Result<(), VerifyError> {
     use bls_signatures::Serialize as _;
-    let public_key = bls_signatures::PublicKey::from_bytes(&signer.payload_bytes()).map_err(|e| {
-        VerifyError::Malformed {
-            what: "BLS public key",
-            reason: e.to_string(),
-        }
-    })?;
+    let public_key =
+        bls_signatures::PublicKey::from_bytes(&signer.payload_bytes()).map_err(|e| {
+            VerifyError::Malformed {
+                what: "BLS public key",
+                reason: e.to_string(),
+            }
+        })?;
     let signature =
         bls_signatures::Signature::from_bytes(sig).map_err(|e| VerifyError::Malformed {
             what: "BLS signature",

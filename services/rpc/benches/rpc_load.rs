@@ -1,0 +1,105 @@
+//! Load benchmark of the RPC layer with a trivial method (`Filecoin.Version`).
+//!
+//!   cargo bench -p venus-rpc --bench rpc_load -- serve 3453
+//!       serve on 127.0.0.1:3453 and print a read token, for
+//!       /work/shared/bench/http-load.sh rpc http://127.0.0.1:3453/rpc/v1 TOKEN Filecoin.Version '[]'
+//!   cargo bench -p venus-rpc --bench rpc_load -- ws SECONDS CONNECTIONS
+//!       in-process server plus WebSocket clients, each keeping one call in flight;
+//!       prints requests/s and p50/p99 latency.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use venus_rpc::{Client, LocalVerifier, Method, Permission, Router, Server};
+
+#[derive(Serialize, Deserialize)]
+struct Version {
+    #[serde(rename = "Version")]
+    version: String,
+    #[serde(rename = "APIVersion")]
+    api_version: u32,
+    #[serde(rename = "BlockDelay")]
+    block_delay: u64,
+}
+
+const VERSION: Method<(), Version> = Method::new("Filecoin.Version", Permission::Read);
+
+async fn start(port: u16) -> (std::net::SocketAddr, String) {
+    let verifier = Arc::new(LocalVerifier::new(b"bench-secret".to_vec()));
+    let token = verifier.issue("bench", Permission::Read);
+    let mut router = Router::new();
+    router.method(VERSION, |_ctx, ()| async {
+        Ok(Version { version: "1.16.0+venus-rpc".into(), api_version: 0x0001_0100, block_delay: 30 })
+    });
+    let metrics = venus_rpc::observe::Metrics::new();
+    let app = Server::new(router, verifier).metrics(&metrics).into_router().merge(metrics.router());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(venus_rpc::serve(listener, app, async {
+        let _ = tokio::signal::ctrl_c().await;
+    }));
+    (addr, token)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn ws_load(seconds: u64, conns: usize) {
+    let (addr, token) = start(0).await;
+    let url = format!("ws://{addr}/rpc/v1");
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..conns {
+        let client = Client::connect(&url, Some(token.clone())).await.expect("connect");
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(1 << 16);
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                client.call(VERSION, ()).await.expect("call");
+                lat.push(t.elapsed());
+            }
+            lat
+        }));
+    }
+    let started = Instant::now();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("load task"));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort_unstable();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "ws conns={conns} req/s={:.0} p50_ms={:.3} p99_ms={:.3} calls={} load1={}",
+        all.len() as f64 / elapsed,
+        percentile(&all, 0.50).as_secs_f64() * 1e3,
+        percentile(&all, 0.99).as_secs_f64() * 1e3,
+        all.len(),
+        load.split_whitespace().next().unwrap_or("?"),
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let threads = std::env::var("BENCH_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build().expect("runtime");
+    match args.first().map(String::as_str) {
+        Some("serve") => rt.block_on(async {
+            let port = args.get(1).and_then(|p| p.parse().ok()).unwrap_or(3453);
+            let (addr, token) = start(port).await;
+            println!("serving http://{addr}/rpc/v1 ; read token: {token}");
+            let _ = tokio::signal::ctrl_c().await;
+        }),
+        Some("ws") => {
+            let seconds = args.get(1).and_then(|v| v.parse().ok()).unwrap_or(10);
+            let conns = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(16);
+            rt.block_on(ws_load(seconds, conns));
+        }
+        _ => eprintln!("usage: rpc_load serve [PORT] | rpc_load ws [SECONDS] [CONNECTIONS]"),
+    }
+}
