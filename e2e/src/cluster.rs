@@ -129,14 +129,20 @@ impl Cluster {
             "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": service_account, "namespace": namespace}}],
             "current-context": "e2e",
         });
-        let path = self.run_dir.join(format!("kubeconfig-{namespace}-{service_account}"));
+        let path = self
+            .run_dir
+            .join(format!("kubeconfig-{namespace}-{service_account}"));
         std::fs::write(&path, serde_yaml_ng::to_string(&config)?)?;
         Ok(path)
     }
 
     /// Last lines of each control-plane component log, for failure messages.
     pub fn log_tail(&self, lines: usize) -> String {
-        let dir = self.run_dir.join("kwok/clusters").join(&self.name).join("logs");
+        let dir = self
+            .run_dir
+            .join("kwok/clusters")
+            .join(&self.name)
+            .join("logs");
         let mut out = String::new();
         if let Ok(entries) = std::fs::read_dir(&dir) {
             for entry in entries.flatten() {

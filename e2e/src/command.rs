@@ -15,7 +15,8 @@ pub fn describe(cmd: &Command) -> String {
 }
 
 fn output(cmd: &mut Command) -> anyhow::Result<Output> {
-    cmd.output().with_context(|| format!("cannot run `{}`", describe(cmd)))
+    cmd.output()
+        .with_context(|| format!("cannot run `{}`", describe(cmd)))
 }
 
 /// Runs `cmd` and returns its stdout; a non-zero exit is an error carrying stderr.
@@ -42,7 +43,10 @@ pub fn run_expecting_failure(cmd: &mut Command) -> anyhow::Result<String> {
         String::from_utf8_lossy(&out.stdout)
     );
     if out.status.success() {
-        bail!("`{}` succeeded but was expected to fail:\n{text}", describe(cmd));
+        bail!(
+            "`{}` succeeded but was expected to fail:\n{text}",
+            describe(cmd)
+        );
     }
     Ok(text)
 }
@@ -75,7 +79,11 @@ fn run_stdin(cmd: &mut Command, input: &str, want_success: bool) -> anyhow::Resu
     match (out.status.success(), want_success) {
         (true, true) => Ok(stdout),
         (false, false) => Ok(format!("{stderr}{stdout}")),
-        (false, true) => bail!("`{}` failed ({}):\n{stderr}{stdout}", describe(cmd), out.status),
+        (false, true) => bail!(
+            "`{}` failed ({}):\n{stderr}{stdout}",
+            describe(cmd),
+            out.status
+        ),
         (true, false) => bail!(
             "`{}` succeeded but was expected to fail:\n{stdout}",
             describe(cmd)

@@ -95,7 +95,10 @@ impl OperatorEnv {
     }
 
     pub fn start_operator(&self) -> anyhow::Result<()> {
-        let mut slot = self.operator.lock().map_err(|_| anyhow::anyhow!("operator lock poisoned"))?;
+        let mut slot = self
+            .operator
+            .lock()
+            .map_err(|_| anyhow::anyhow!("operator lock poisoned"))?;
         if slot.is_some() {
             return Ok(());
         }
@@ -113,7 +116,10 @@ impl OperatorEnv {
 
     /// Kills the operator abruptly (SIGKILL), as a crash would.
     pub fn kill_operator(&self) -> anyhow::Result<()> {
-        let mut slot = self.operator.lock().map_err(|_| anyhow::anyhow!("operator lock poisoned"))?;
+        let mut slot = self
+            .operator
+            .lock()
+            .map_err(|_| anyhow::anyhow!("operator lock poisoned"))?;
         if let Some(mut process) = slot.take() {
             process.kill()?;
         }
@@ -122,7 +128,10 @@ impl OperatorEnv {
 
     /// Fails when the operator process has exited.
     pub fn check_operator(&self) -> anyhow::Result<()> {
-        let mut slot = self.operator.lock().map_err(|_| anyhow::anyhow!("operator lock poisoned"))?;
+        let mut slot = self
+            .operator
+            .lock()
+            .map_err(|_| anyhow::anyhow!("operator lock poisoned"))?;
         match slot.as_mut() {
             Some(process) => process.check_running(),
             None => Ok(()),

@@ -42,15 +42,24 @@ fn locate_or_build() -> anyhow::Result<PathBuf> {
     let release = profile_dir.file_name().is_some_and(|n| n == "release");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
     let mut cmd = Command::new(cargo);
-    cmd.current_dir(repo_root())
-        .args(["build", "--quiet", "-p", "venus-operator", "--bin", "venus-operator"]);
+    cmd.current_dir(repo_root()).args([
+        "build",
+        "--quiet",
+        "-p",
+        "venus-operator",
+        "--bin",
+        "venus-operator",
+    ]);
     if release {
         cmd.arg("--release");
     }
     run(&mut cmd).context("building the operator binary")?;
     let bin = profile_dir.join("venus-operator");
     if !bin.is_file() {
-        bail!("cargo built venus-operator but {} is missing", bin.display());
+        bail!(
+            "cargo built venus-operator but {} is missing",
+            bin.display()
+        );
     }
     Ok(bin)
 }

@@ -47,8 +47,7 @@ impl Timeline {
         let mut tasks = Vec::new();
         let mut synced = Vec::new();
         for resource in kinds {
-            let api: Api<DynamicObject> =
-                Api::namespaced_with(client.clone(), namespace, resource);
+            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, resource);
             let (tx, rx) = tokio::sync::oneshot::channel::<()>();
             synced.push(rx);
             let log = Arc::clone(&log);
@@ -136,5 +135,8 @@ pub fn first<'a>(
 
 /// Whether an observation belongs to `component` (label `app.kubernetes.io/component`).
 pub fn of_component(o: &Observation, component: &str) -> bool {
-    o.labels.get("app.kubernetes.io/component").map(String::as_str) == Some(component)
+    o.labels
+        .get("app.kubernetes.io/component")
+        .map(String::as_str)
+        == Some(component)
 }

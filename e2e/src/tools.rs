@@ -84,7 +84,9 @@ pub fn in_ci() -> bool {
 pub fn require_tools(test: &str) -> Option<Tools> {
     match Tools::locate() {
         Ok(tools) => Some(tools),
-        Err(why) if in_ci() => panic!("{test}: CI is set and the cluster tools are unusable: {why}"),
+        Err(why) if in_ci() => {
+            panic!("{test}: CI is set and the cluster tools are unusable: {why}")
+        }
         Err(why) => {
             eprintln!("SKIP {test}: {why} (CI is unset, so this is a skip, not a failure)");
             None

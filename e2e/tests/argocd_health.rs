@@ -16,7 +16,10 @@ fn lua(value: &Value) -> String {
         Value::Number(n) => n.to_string(),
         Value::String(s) => format!("{s:?}"),
         Value::Array(items) => {
-            format!("{{{}}}", items.iter().map(lua).collect::<Vec<_>>().join(", "))
+            format!(
+                "{{{}}}",
+                items.iter().map(lua).collect::<Vec<_>>().join(", ")
+            )
         }
         Value::Object(map) => format!(
             "{{{}}}",
@@ -65,22 +68,32 @@ fn cond(kind: &str, status: &str, reason: &str, message: &str) -> Value {
 
 #[test]
 fn ready_at_the_current_generation_is_healthy() {
-    let obj = chain_service(3, json!({
-        "observedGeneration": 3, "phase": "Ready",
-        "conditions": [cond("Ready", "True", "AllReady", "all components ready")]
-    }));
-    let Some((status, message)) = health(&obj) else { return };
+    let obj = chain_service(
+        3,
+        json!({
+            "observedGeneration": 3, "phase": "Ready",
+            "conditions": [cond("Ready", "True", "AllReady", "all components ready")]
+        }),
+    );
+    let Some((status, message)) = health(&obj) else {
+        return;
+    };
     assert_eq!(status, "Healthy");
     assert_eq!(message, "all components ready");
 }
 
 #[test]
 fn a_stale_status_is_progressing_even_if_it_said_ready() {
-    let obj = chain_service(4, json!({
-        "observedGeneration": 3, "phase": "Ready",
-        "conditions": [cond("Ready", "True", "AllReady", "all components ready")]
-    }));
-    let Some((status, message)) = health(&obj) else { return };
+    let obj = chain_service(
+        4,
+        json!({
+            "observedGeneration": 3, "phase": "Ready",
+            "conditions": [cond("Ready", "True", "AllReady", "all components ready")]
+        }),
+    );
+    let Some((status, message)) = health(&obj) else {
+        return;
+    };
     assert_eq!(status, "Progressing");
     assert!(message.contains("generation 4"), "{message}");
 }
@@ -88,42 +101,59 @@ fn a_stale_status_is_progressing_even_if_it_said_ready() {
 #[test]
 fn no_status_yet_is_progressing() {
     let obj = json!({"metadata": {"name": "x", "generation": 1}, "spec": {}});
-    let Some((status, _)) = health(&obj) else { return };
+    let Some((status, _)) = health(&obj) else {
+        return;
+    };
     assert_eq!(status, "Progressing");
 }
 
 #[test]
 fn an_invalid_spec_is_degraded_with_the_operators_message() {
-    let obj = chain_service(2, json!({
-        "observedGeneration": 2, "phase": "Failed",
-        "conditions": [cond("Ready", "False", "InvalidSpec", "spec.auth.database.dsnSecret: Secret no-such-secret not found")]
-    }));
-    let Some((status, message)) = health(&obj) else { return };
+    let obj = chain_service(
+        2,
+        json!({
+            "observedGeneration": 2, "phase": "Failed",
+            "conditions": [cond("Ready", "False", "InvalidSpec", "spec.auth.database.dsnSecret: Secret no-such-secret not found")]
+        }),
+    );
+    let Some((status, message)) = health(&obj) else {
+        return;
+    };
     assert_eq!(status, "Degraded");
     assert!(message.contains("no-such-secret"), "{message}");
 }
 
 #[test]
 fn serving_without_a_standby_is_degraded() {
-    let obj = chain_service(5, json!({
-        "observedGeneration": 5, "phase": "Degraded",
-        "conditions": [
-            cond("Ready", "True", "AllReady", "serving"),
-            cond("Degraded", "True", "StandbyMissing", "messager has no standby")
-        ]
-    }));
-    let Some((status, message)) = health(&obj) else { return };
+    let obj = chain_service(
+        5,
+        json!({
+            "observedGeneration": 5, "phase": "Degraded",
+            "conditions": [
+                cond("Ready", "True", "AllReady", "serving"),
+                cond("Degraded", "True", "StandbyMissing", "messager has no standby")
+            ]
+        }),
+    );
+    let Some((status, message)) = health(&obj) else {
+        return;
+    };
     assert_eq!(status, "Degraded");
     assert_eq!(message, "messager has no standby");
 }
 
 #[test]
 fn rolling_out_is_progressing() {
-    let obj = chain_service(6, json!({
-        "observedGeneration": 6, "phase": "Progressing",
-        "conditions": [cond("Ready", "False", "WaitingForAuth", "waiting for auth")]
-    }));
-    let Some((status, message)) = health(&obj) else { return };
+    let obj = chain_service(
+        6,
+        json!({
+            "observedGeneration": 6, "phase": "Progressing",
+            "conditions": [cond("Ready", "False", "WaitingForAuth", "waiting for auth")]
+        }),
+    );
+    let Some((status, message)) = health(&obj) else {
+        return;
+    };
     assert_eq!(status, "Progressing");
     assert_eq!(message, "waiting for auth");
 }

@@ -64,15 +64,23 @@ fn chart_field(chart_dir: &Path, field: &str) -> String {
 
 #[test]
 fn helm_lint_is_clean_for_both_charts() {
-    let Some(helm) = helm("helm_lint_is_clean_for_both_charts") else { return };
+    let Some(helm) = helm("helm_lint_is_clean_for_both_charts") else {
+        return;
+    };
     let home = tempfile::tempdir().expect("tempdir");
     for name in ["venus-operator", "venus-chainservice"] {
         let out = run(helm_cmd(&helm, home.path())
             .args(["lint", "--strict"])
             .arg(chart(name)))
         .unwrap_or_else(|e| panic!("helm lint {name}: {e:#}"));
-        assert!(out.contains("1 chart(s) linted, 0 chart(s) failed"), "{name}: {out}");
-        assert!(!out.contains("[WARNING]"), "{name} has lint warnings: {out}");
+        assert!(
+            out.contains("1 chart(s) linted, 0 chart(s) failed"),
+            "{name}: {out}"
+        );
+        assert!(
+            !out.contains("[WARNING]"),
+            "{name} has lint warnings: {out}"
+        );
     }
 }
 
@@ -94,16 +102,28 @@ fn chart_versions_follow_the_crate_version() {
     let version = crate_version();
     for name in ["venus-operator", "venus-chainservice"] {
         let dir = chart(name);
-        assert_eq!(chart_field(&dir, "version"), version, "{name} Chart.yaml version");
-        assert_eq!(chart_field(&dir, "appVersion"), version, "{name} Chart.yaml appVersion");
+        assert_eq!(
+            chart_field(&dir, "version"),
+            version,
+            "{name} Chart.yaml version"
+        );
+        assert_eq!(
+            chart_field(&dir, "appVersion"),
+            version,
+            "{name} Chart.yaml appVersion"
+        );
     }
 }
 
 #[test]
 fn install_yaml_is_the_rendered_chart() {
-    let Some(_) = helm("install_yaml_is_the_rendered_chart") else { return };
-    let rendered = run(Command::new("bash").arg(repo_root().join("e2e/cluster/render-install.sh")).arg("--stdout"))
-        .unwrap_or_else(|e| panic!("render-install.sh: {e:#}"));
+    let Some(_) = helm("install_yaml_is_the_rendered_chart") else {
+        return;
+    };
+    let rendered = run(Command::new("bash")
+        .arg(repo_root().join("e2e/cluster/render-install.sh"))
+        .arg("--stdout"))
+    .unwrap_or_else(|e| panic!("render-install.sh: {e:#}"));
     let committed = read(&repo_root().join("manifests/install.yaml"));
     assert!(
         committed == rendered,
@@ -128,7 +148,9 @@ fn install_yaml_is_the_rendered_chart() {
 
 #[test]
 fn chart_rejects_two_replicas_without_leader_election() {
-    let Some(helm) = helm("chart_rejects_two_replicas_without_leader_election") else { return };
+    let Some(helm) = helm("chart_rejects_two_replicas_without_leader_election") else {
+        return;
+    };
     let home = tempfile::tempdir().expect("tempdir");
     let err = run_expecting_failure(
         helm_cmd(&helm, home.path())
@@ -137,7 +159,10 @@ fn chart_rejects_two_replicas_without_leader_election() {
             .args(["--set", "leaderElection.enabled=false"]),
     )
     .expect("helm template must fail");
-    assert!(err.contains("replicaCount > 1 needs leaderElection.enabled=true"), "{err}");
+    assert!(
+        err.contains("replicaCount > 1 needs leaderElection.enabled=true"),
+        "{err}"
+    );
     // One replica without leader election is a valid (if not HA) install.
     run(helm_cmd(&helm, home.path())
         .args(["template", "op"])
@@ -148,7 +173,9 @@ fn chart_rejects_two_replicas_without_leader_election() {
 
 #[test]
 fn chart_values_schema_names_the_bad_value() {
-    let Some(helm) = helm("chart_values_schema_names_the_bad_value") else { return };
+    let Some(helm) = helm("chart_values_schema_names_the_bad_value") else {
+        return;
+    };
     let home = tempfile::tempdir().expect("tempdir");
     let err = run_expecting_failure(
         helm_cmd(&helm, home.path())
@@ -157,13 +184,18 @@ fn chart_values_schema_names_the_bad_value() {
             .args(["--set", "logging.format=xml"]),
     )
     .expect("helm template must fail");
-    assert!(err.contains("logging.format") || err.contains("/logging/format"), "{err}");
+    assert!(
+        err.contains("logging.format") || err.contains("/logging/format"),
+        "{err}"
+    );
     assert!(err.contains("xml") || err.contains("json"), "{err}");
 }
 
 #[test]
 fn service_monitor_is_rendered_only_when_enabled() {
-    let Some(helm) = helm("service_monitor_is_rendered_only_when_enabled") else { return };
+    let Some(helm) = helm("service_monitor_is_rendered_only_when_enabled") else {
+        return;
+    };
     let home = tempfile::tempdir().expect("tempdir");
     let render = |extra: &[&str]| {
         run(helm_cmd(&helm, home.path())
@@ -182,7 +214,9 @@ fn service_monitor_is_rendered_only_when_enabled() {
 /// manifests/examples/ (one source of truth for users of either path).
 #[test]
 fn chainservice_chart_renders_the_examples() {
-    let Some(helm) = helm("chainservice_chart_renders_the_examples") else { return };
+    let Some(helm) = helm("chainservice_chart_renders_the_examples") else {
+        return;
+    };
     let home = tempfile::tempdir().expect("tempdir");
     for example in ["devnet-small", "production-ha", "aws", "gcp"] {
         let manifest: serde_yaml_ng::Value = serde_yaml_ng::from_str(&read(
@@ -197,8 +231,12 @@ fn chainservice_chart_renders_the_examples() {
             .arg(&values)
             .args(["--show-only", "templates/chainservice.yaml"]))
         .unwrap_or_else(|e| panic!("{example}: {e:#}"));
-        let rendered: serde_yaml_ng::Value = serde_yaml_ng::from_str(&out).expect("rendered parses");
-        assert_eq!(rendered["spec"], manifest["spec"], "{example}: spec differs");
+        let rendered: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(&out).expect("rendered parses");
+        assert_eq!(
+            rendered["spec"], manifest["spec"],
+            "{example}: spec differs"
+        );
         assert_eq!(rendered["kind"], manifest["kind"]);
         assert_eq!(rendered["apiVersion"], manifest["apiVersion"]);
     }

@@ -101,7 +101,10 @@ fn quantity(q: &str) -> f64 {
     q.parse().unwrap_or(f64::NAN)
 }
 
-fn request(requests: &Option<BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>, key: &str) -> f64 {
+fn request(
+    requests: &Option<BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>,
+    key: &str,
+) -> f64 {
     requests
         .as_ref()
         .and_then(|r| r.get(key))
@@ -171,13 +174,25 @@ async fn assert_children(
             ("app.kubernetes.io/instance", name),
             ("app.kubernetes.io/component", *component),
         ] {
-            assert_eq!(labels.get(k).map(String::as_str), Some(v), "{object} label {k}");
+            assert_eq!(
+                labels.get(k).map(String::as_str),
+                Some(v),
+                "{object} label {k}"
+            );
         }
-        assert!(labels.contains_key("app.kubernetes.io/name"), "{object} label name");
-        assert!(labels.contains_key("app.kubernetes.io/managed-by"), "{object} label managed-by");
+        assert!(
+            labels.contains_key("app.kubernetes.io/name"),
+            "{object} label name"
+        );
+        assert!(
+            labels.contains_key("app.kubernetes.io/managed-by"),
+            "{object} label managed-by"
+        );
         let owners = sts.metadata.owner_references.clone().unwrap_or_default();
         assert!(
-            owners.iter().any(|o| o.uid == owner_uid && o.controller == Some(true)),
+            owners
+                .iter()
+                .any(|o| o.uid == owner_uid && o.controller == Some(true)),
             "{object} is not controlled by its ChainService"
         );
         let spec = sts.spec.clone().unwrap_or_default();
@@ -198,10 +213,21 @@ async fn assert_children(
             .find(|c| c.ports.iter().flatten().any(|p| p.container_port == port))
             .unwrap_or_else(|| panic!("{object}: no container listening on {port}"));
         let sc = container.security_context.clone().unwrap_or_default();
-        assert_eq!(sc.read_only_root_filesystem, Some(true), "{object} readOnlyRootFilesystem");
-        assert_eq!(sc.allow_privilege_escalation, Some(false), "{object} allowPrivilegeEscalation");
+        assert_eq!(
+            sc.read_only_root_filesystem,
+            Some(true),
+            "{object} readOnlyRootFilesystem"
+        );
+        assert_eq!(
+            sc.allow_privilege_escalation,
+            Some(false),
+            "{object} allowPrivilegeEscalation"
+        );
         let dropped = sc.capabilities.and_then(|c| c.drop).unwrap_or_default();
-        assert!(dropped.iter().any(|d| d == "ALL"), "{object} drops ALL capabilities");
+        assert!(
+            dropped.iter().any(|d| d == "ALL"),
+            "{object} drops ALL capabilities"
+        );
         for (probe, path) in [
             (&container.readiness_probe, "/readyz"),
             (&container.liveness_probe, "/livez"),
@@ -215,7 +241,10 @@ async fn assert_children(
 
         // Resources per profile.
         let res = container.resources.clone().unwrap_or_default();
-        let (cpu, mem) = (request(&res.requests, "cpu"), request(&res.requests, "memory"));
+        let (cpu, mem) = (
+            request(&res.requests, "cpu"),
+            request(&res.requests, "memory"),
+        );
         let claim = spec
             .volume_claim_templates
             .clone()
@@ -254,8 +283,14 @@ async fn assert_children(
                 }
             }
         } else {
-            assert!(cpu <= 1.0 && mem <= 2.0 * gib, "{object}: small profile asks {cpu} CPU / {mem} B");
-            assert!(quantity(&size) <= quantity("20Gi"), "{object}: small disk {size}");
+            assert!(
+                cpu <= 1.0 && mem <= 2.0 * gib,
+                "{object}: small profile asks {cpu} CPU / {mem} B"
+            );
+            assert!(
+                quantity(&size) <= quantity("20Gi"),
+                "{object}: small disk {size}"
+            );
         }
 
         // Every replica has its PVC, bound, with the template's size.
@@ -277,14 +312,24 @@ async fn assert_children(
                 .and_then(|r| r.requests)
                 .and_then(|r| r.get("storage").map(|q| q.0.clone()))
                 .unwrap_or_default();
-            assert_eq!(quantity(&pvc_size), quantity(&size), "PVC data-{object}-{i} size");
+            assert_eq!(
+                quantity(&pvc_size),
+                quantity(&size),
+                "PVC data-{object}-{i} size"
+            );
         }
 
         // Services: ClusterIP for callers, headless for per-pod DNS, -rw for the primary.
         let svc = svc_api.get(&object).await?;
         let svc_spec = svc.spec.clone().unwrap_or_default();
-        assert!(svc_spec.cluster_ip.as_deref() != Some("None"), "{object} Service is headless");
-        assert!(svc_spec.ports.iter().flatten().any(|p| p.port == port), "{object} Service port");
+        assert!(
+            svc_spec.cluster_ip.as_deref() != Some("None"),
+            "{object} Service is headless"
+        );
+        assert!(
+            svc_spec.ports.iter().flatten().any(|p| p.port == port),
+            "{object} Service port"
+        );
         let headless = svc_api.get(&format!("{object}-headless")).await?;
         assert_eq!(
             headless.spec.and_then(|s| s.cluster_ip).as_deref(),
@@ -305,7 +350,11 @@ async fn assert_children(
     }
     if expected.production {
         // auth + messager share the deployment guide's 16 CPU / 32 GiB / 200 GiB host.
-        assert_eq!(auth_messager, (16.0, 32.0, 200.0), "auth + messager production sizing");
+        assert_eq!(
+            auth_messager,
+            (16.0, 32.0, 200.0),
+            "auth + messager production sizing"
+        );
     }
     Ok(())
 }
@@ -322,7 +371,9 @@ async fn assert_token_not_leaked(
         .as_str()
         .unwrap_or_else(|| panic!("{name}: status.adminTokenSecret not set"))
         .to_owned();
-    let secret: Secret = Api::namespaced(client.clone(), namespace).get(&secret_name).await?;
+    let secret: Secret = Api::namespaced(client.clone(), namespace)
+        .get(&secret_name)
+        .await?;
     let token = secret
         .data
         .as_ref()
@@ -330,7 +381,10 @@ async fn assert_token_not_leaked(
         .map(|b| String::from_utf8_lossy(&b.0).into_owned())
         .unwrap_or_else(|| panic!("{secret_name} has no `token` key"));
     assert!(token.len() >= 16, "admin token suspiciously short");
-    assert!(!cs.data["status"].to_string().contains(&token), "token in status");
+    assert!(
+        !cs.data["status"].to_string().contains(&token),
+        "token in status"
+    );
     let events: Api<Event> = Api::namespaced(client.clone(), namespace);
     for event in events.list(&ListParams::default()).await? {
         assert!(
@@ -363,7 +417,10 @@ async fn apply_and_verify(
     cs: &Value,
     expected: &Expected,
 ) -> anyhow::Result<()> {
-    let name = cs["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+    let name = cs["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let timeline = Timeline::start(client, namespace, &kinds()).await?;
     let started = Instant::now();
     apply(env, namespace, cs)?;
@@ -426,20 +483,29 @@ fn create_dsn_secrets(env: &OperatorEnv, namespace: &str, cs: &Value) -> anyhow:
 
 fn create_genesis(env: &OperatorEnv, namespace: &str, cs: &Value) -> anyhow::Result<()> {
     if let Some(config_map) = cs["spec"]["network"]["genesis"]["configMap"].as_str() {
-        let key = cs["spec"]["network"]["genesis"]["key"].as_str().unwrap_or("genesis.car");
+        let key = cs["spec"]["network"]["genesis"]["key"]
+            .as_str()
+            .unwrap_or("genesis.car");
         let dir = tempfile::tempdir()?;
         let file = dir.path().join(key);
         // Pods are simulated: the operator mounts this ConfigMap, nothing parses the CAR.
-        std::fs::write(&file, b"e2e genesis placeholder: read by no process in a kwok cluster")?;
-        run(env.kubectl().args(["create", "configmap", config_map, "-n", namespace]).arg(format!(
-            "--from-file={key}={}",
-            file.display()
-        )))?;
+        std::fs::write(
+            &file,
+            b"e2e genesis placeholder: read by no process in a kwok cluster",
+        )?;
+        run(env
+            .kubectl()
+            .args(["create", "configmap", config_map, "-n", namespace])
+            .arg(format!("--from-file={key}={}", file.display())))?;
     }
     Ok(())
 }
 
-async fn statefulset_generation(client: &Client, namespace: &str, name: &str) -> anyhow::Result<i64> {
+async fn statefulset_generation(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> anyhow::Result<i64> {
     let sts: StatefulSet = Api::namespaced(client.clone(), namespace).get(name).await?;
     Ok(sts.metadata.generation.unwrap_or(0))
 }
@@ -468,9 +534,15 @@ async fn chart_installs_and_the_operator_leads() -> anyhow::Result<()> {
     };
     let client = env.cluster.client().await?;
     let deployment: k8s_openapi::api::apps::v1::Deployment =
-        Api::namespaced(client.clone(), OPERATOR_NAMESPACE).get(RELEASE).await?;
+        Api::namespaced(client.clone(), OPERATOR_NAMESPACE)
+            .get(RELEASE)
+            .await?;
     let status = deployment.status.clone().unwrap_or_default();
-    assert_eq!(status.ready_replicas, Some(2), "operator Deployment ready replicas");
+    assert_eq!(
+        status.ready_replicas,
+        Some(2),
+        "operator Deployment ready replicas"
+    );
     let available = status
         .conditions
         .unwrap_or_default()
@@ -490,11 +562,15 @@ async fn chart_installs_and_the_operator_leads() -> anyhow::Result<()> {
     // The simulated pods run nothing, so the host process must be the leader.
     let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
         Api::namespaced(client.clone(), OPERATOR_NAMESPACE);
-    let holder = wait::until(SHORT, "leader-election Lease held by the host operator", || async {
-        let lease = leases.get_opt(LEADER_LEASE).await?;
-        let holder = lease.and_then(|l| l.spec).and_then(|s| s.holder_identity);
-        Ok(holder.filter(|h| h.starts_with(HOST_IDENTITY)))
-    })
+    let holder = wait::until(
+        SHORT,
+        "leader-election Lease held by the host operator",
+        || async {
+            let lease = leases.get_opt(LEADER_LEASE).await?;
+            let holder = lease.and_then(|l| l.spec).and_then(|s| s.holder_identity);
+            Ok(holder.filter(|h| h.starts_with(HOST_IDENTITY)))
+        },
+    )
     .await
     .map_err(|e| e.context(env.operator_log_tail(30)))?;
     assert!(holder.starts_with(HOST_IDENTITY));
@@ -511,12 +587,18 @@ async fn chart_installs_and_the_operator_leads() -> anyhow::Result<()> {
         anyhow::Ok(body)
     };
     let ready = wait::until(SHORT, "operator /readyz", || async {
-        Ok(get("/readyz").await.ok().filter(|b| b.starts_with("HTTP/1.1 200") || b.starts_with("HTTP/1.0 200")))
+        Ok(get("/readyz")
+            .await
+            .ok()
+            .filter(|b| b.starts_with("HTTP/1.1 200") || b.starts_with("HTTP/1.0 200")))
     })
     .await?;
     assert!(ready.contains("200"), "{ready}");
     let metrics = get("/metrics").await?;
-    assert!(metrics.contains("# TYPE"), "no Prometheus metrics: {metrics}");
+    assert!(
+        metrics.contains("# TYPE"),
+        "no Prometheus metrics: {metrics}"
+    );
     env.check_operator()?;
     Ok(())
 }
@@ -532,7 +614,10 @@ async fn devnet_small_lifecycle() -> anyhow::Result<()> {
     let ns = env.namespace("e2e-devnet")?;
     let cs = example("devnet-small");
     create_genesis(env, &ns, &cs)?;
-    let expected = Expected { template_class: None, production: false };
+    let expected = Expected {
+        template_class: None,
+        production: false,
+    };
     apply_and_verify(env, &client, &ns, "devnet-small", &cs, &expected).await?;
     let name = "devnet";
     let api = objects::chainservices(&client, &ns);
@@ -541,38 +626,82 @@ async fn devnet_small_lifecycle() -> anyhow::Result<()> {
 
     // Scale the gateway up: a second pod, its own PVC, status counts it.
     let started = Instant::now();
-    api.patch(name, &PatchParams::default(), &Patch::Merge(json!({"spec": {"gateway": {"replicas": 2}}})))
-        .await?;
+    api.patch(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"gateway": {"replicas": 2}}})),
+    )
+    .await?;
     let ready = objects::wait_ready(&api, name, READY_TIMEOUT).await?;
-    assert_eq!(ready.data["status"]["components"]["gateway"]["readyReplicas"], 2);
+    assert_eq!(
+        ready.data["status"]["components"]["gateway"]["readyReplicas"],
+        2
+    );
     let sts = sts_api.get("devnet-gateway").await?;
     assert_eq!(sts.status.and_then(|s| s.ready_replicas), Some(2));
     pvc_api.get("data-devnet-gateway-1").await?;
     eprintln!("E2E-TIMING scale gateway 1→2 →Ready: {}", ts(started));
 
     // And down again: whenScaled=Delete removes the second PVC.
-    api.patch(name, &PatchParams::default(), &Patch::Merge(json!({"spec": {"gateway": {"replicas": 1}}})))
-        .await?;
+    api.patch(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"gateway": {"replicas": 1}}})),
+    )
+    .await?;
     let ready = objects::wait_ready(&api, name, READY_TIMEOUT).await?;
-    assert_eq!(ready.data["status"]["components"]["gateway"]["readyReplicas"], 1);
-    wait::until(SHORT, "PVC data-devnet-gateway-1 deleted on scale-down", || async {
-        Ok(pvc_api.get_opt("data-devnet-gateway-1").await?.is_none().then_some(()))
-    })
+    assert_eq!(
+        ready.data["status"]["components"]["gateway"]["readyReplicas"],
+        1
+    );
+    wait::until(
+        SHORT,
+        "PVC data-devnet-gateway-1 deleted on scale-down",
+        || async {
+            Ok(pvc_api
+                .get_opt("data-devnet-gateway-1")
+                .await?
+                .is_none()
+                .then_some(()))
+        },
+    )
     .await?;
     pvc_api.get("data-devnet-gateway-0").await?;
 
     // Deletion with whenDeleted=Delete: nothing of the instance is left, PVCs included.
     api.delete(name, &DeleteParams::default()).await?;
-    wait::until(SHORT, "ChainService devnet gone (finalizer done)", || async {
-        Ok(api.get_opt(name).await?.is_none().then_some(()))
-    })
+    wait::until(
+        SHORT,
+        "ChainService devnet gone (finalizer done)",
+        || async { Ok(api.get_opt(name).await?.is_none().then_some(())) },
+    )
     .await?;
     let selector = "app.kubernetes.io/instance=devnet";
     wait_gone(&sts_api, selector, "StatefulSets deleted").await?;
-    wait_gone(&Api::<Service>::namespaced(client.clone(), &ns), selector, "Services deleted").await?;
-    wait_gone(&Api::<ConfigMap>::namespaced(client.clone(), &ns), selector, "ConfigMaps deleted").await?;
-    wait_gone(&Api::<PodDisruptionBudget>::namespaced(client.clone(), &ns), selector, "PDBs deleted").await?;
-    wait_gone(&Api::<Secret>::namespaced(client.clone(), &ns), selector, "Secrets deleted").await?;
+    wait_gone(
+        &Api::<Service>::namespaced(client.clone(), &ns),
+        selector,
+        "Services deleted",
+    )
+    .await?;
+    wait_gone(
+        &Api::<ConfigMap>::namespaced(client.clone(), &ns),
+        selector,
+        "ConfigMaps deleted",
+    )
+    .await?;
+    wait_gone(
+        &Api::<PodDisruptionBudget>::namespaced(client.clone(), &ns),
+        selector,
+        "PDBs deleted",
+    )
+    .await?;
+    wait_gone(
+        &Api::<Secret>::namespaced(client.clone(), &ns),
+        selector,
+        "Secrets deleted",
+    )
+    .await?;
     wait_gone(&pvc_api, selector, "PVCs deleted (whenDeleted: Delete)").await?;
     env.check_operator()?;
     Ok(())
@@ -590,7 +719,10 @@ async fn production_ha_lifecycle() -> anyhow::Result<()> {
     let ns = env.namespace("e2e-production")?;
     let cs = on_kwok_storage(example("production-ha"));
     create_dsn_secrets(env, &ns, &cs)?;
-    let expected = Expected { template_class: Some("kwok-volume"), production: true };
+    let expected = Expected {
+        template_class: Some("kwok-volume"),
+        production: true,
+    };
     apply_and_verify(env, &client, &ns, "production-ha", &cs, &expected).await?;
     let name = "mainnet";
     let api = objects::chainservices(&client, &ns);
@@ -598,16 +730,28 @@ async fn production_ha_lifecycle() -> anyhow::Result<()> {
     // Rolling update of every component (an env var on each), observed through the timeline.
     let mut before = BTreeMap::new();
     for c in COMPONENTS {
-        before.insert(c, statefulset_generation(&client, &ns, &format!("{name}-{c}")).await?);
+        before.insert(
+            c,
+            statefulset_generation(&client, &ns, &format!("{name}-{c}")).await?,
+        );
     }
     let timeline = Timeline::start(&client, &ns, &kinds()).await?;
     let env_patch: serde_json::Map<String, Value> = COMPONENTS
         .iter()
-        .map(|c| ((*c).to_owned(), json!({"extraEnv": [{"name": "E2E_ROLL", "value": "1"}]})))
+        .map(|c| {
+            (
+                (*c).to_owned(),
+                json!({"extraEnv": [{"name": "E2E_ROLL", "value": "1"}]}),
+            )
+        })
         .collect();
     let started = Instant::now();
-    api.patch(name, &PatchParams::default(), &Patch::Merge(json!({"spec": env_patch})))
-        .await?;
+    api.patch(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": env_patch})),
+    )
+    .await?;
 
     // Crash the operator as soon as the rollout has begun (auth's template changed).
     wait::until(SHORT, "auth StatefulSet updated", || async {
@@ -617,13 +761,19 @@ async fn production_ha_lifecycle() -> anyhow::Result<()> {
     .await?;
     env.kill_operator()?;
     let miner_at_kill = statefulset_generation(&client, &ns, &format!("{name}-miner")).await?;
-    assert_eq!(miner_at_kill, before["miner"], "miner rolled before auth was ready: not ordered");
+    assert_eq!(
+        miner_at_kill, before["miner"],
+        "miner rolled before auth was ready: not ordered"
+    );
     tokio::time::sleep(Duration::from_secs(3)).await;
     env.start_operator()?;
     let ready = objects::wait_ready(&api, name, READY_TIMEOUT)
         .await
         .map_err(|e| e.context(env.operator_log_tail(30)))?;
-    eprintln!("E2E-TIMING rolling update of 5×2 pods with an operator crash: {}", ts(started));
+    eprintln!(
+        "E2E-TIMING rolling update of 5×2 pods with an operator crash: {}",
+        ts(started)
+    );
     assert_eq!(ready.data["status"]["phase"], "Ready");
 
     // Every component rolled, each only after the one before it finished.
@@ -631,11 +781,16 @@ async fn production_ha_lifecycle() -> anyhow::Result<()> {
     for pair in COMPONENTS.windows(2) {
         let (prev, next) = (pair[0], pair[1]);
         let prev_done = recorder::first(&log, |o| {
-            o.kind == "StatefulSet" && o.ready && o.generation > before[prev] && recorder::of_component(o, prev)
+            o.kind == "StatefulSet"
+                && o.ready
+                && o.generation > before[prev]
+                && recorder::of_component(o, prev)
         })
         .unwrap_or_else(|| panic!("{prev} never finished rolling"));
         let next_start = recorder::first(&log, |o| {
-            o.kind == "StatefulSet" && o.generation > before[next] && recorder::of_component(o, next)
+            o.kind == "StatefulSet"
+                && o.generation > before[next]
+                && recorder::of_component(o, next)
         })
         .unwrap_or_else(|| panic!("{next} never rolled"));
         assert!(
@@ -648,7 +803,11 @@ async fn production_ha_lifecycle() -> anyhow::Result<()> {
     let sts_api: Api<StatefulSet> = Api::namespaced(client.clone(), &ns);
     for c in COMPONENTS {
         let sts = sts_api.get(&format!("{name}-{c}")).await?;
-        let has_env = sts.spec.iter().flat_map(|s| s.template.spec.iter()).flat_map(|p| p.containers.iter())
+        let has_env = sts
+            .spec
+            .iter()
+            .flat_map(|s| s.template.spec.iter())
+            .flat_map(|p| p.containers.iter())
             .flat_map(|c| c.env.iter().flatten())
             .any(|e| e.name == "E2E_ROLL");
         assert!(has_env, "{name}-{c} template lacks the new env var");
@@ -662,12 +821,26 @@ async fn production_ha_lifecycle() -> anyhow::Result<()> {
     .await?;
     let selector = "app.kubernetes.io/instance=mainnet";
     wait_gone(&sts_api, selector, "StatefulSets deleted").await?;
-    wait_gone(&Api::<Service>::namespaced(client.clone(), &ns), selector, "Services deleted").await?;
-    wait_gone(&Api::<ConfigMap>::namespaced(client.clone(), &ns), selector, "ConfigMaps deleted").await?;
+    wait_gone(
+        &Api::<Service>::namespaced(client.clone(), &ns),
+        selector,
+        "Services deleted",
+    )
+    .await?;
+    wait_gone(
+        &Api::<ConfigMap>::namespaced(client.clone(), &ns),
+        selector,
+        "ConfigMaps deleted",
+    )
+    .await?;
     let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &ns);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let kept = pvcs.list(&ListParams::default().labels(selector)).await?;
-    assert_eq!(kept.items.len(), 10, "whenDeleted: Retain keeps all 10 PVCs");
+    assert_eq!(
+        kept.items.len(),
+        10,
+        "whenDeleted: Retain keeps all 10 PVCs"
+    );
     env.check_operator()?;
     Ok(())
 }
@@ -682,10 +855,15 @@ async fn cloud_presets_create_classes_and_gate_on_auth() -> anyhow::Result<()> {
     };
     let client = env.cluster.client().await?;
     let classes: Api<StorageClass> = Api::all(client.clone());
-    for (example_name, provisioner) in [("aws", "ebs.csi.aws.com"), ("gcp", "pd.csi.storage.gke.io")] {
+    for (example_name, provisioner) in
+        [("aws", "ebs.csi.aws.com"), ("gcp", "pd.csi.storage.gke.io")]
+    {
         let ns = env.namespace(&format!("e2e-{example_name}"))?;
         let cs = example(example_name);
-        let name = cs["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        let name = cs["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         apply(env, &ns, &cs)?;
         let sts_api: Api<StatefulSet> = Api::namespaced(client.clone(), &ns);
         let auth = wait::until(SHORT, &format!("{name}-auth StatefulSet"), || async {
@@ -701,34 +879,81 @@ async fn cloud_presets_create_classes_and_gate_on_auth() -> anyhow::Result<()> {
             .and_then(|s| s.storage_class_name)
             .unwrap_or_else(|| panic!("{example_name}: auth claim has no storageClassName"));
         let class = classes.get(&class_name).await?;
-        assert_eq!(class.provisioner, provisioner, "{example_name}: class {class_name}");
-        assert_eq!(class.reclaim_policy.as_deref(), Some("Retain"), "{class_name} reclaim");
-        assert_eq!(class.volume_binding_mode.as_deref(), Some("WaitForFirstConsumer"), "{class_name}");
-        assert_eq!(class.allow_volume_expansion, Some(true), "{class_name} expansion");
+        assert_eq!(
+            class.provisioner, provisioner,
+            "{example_name}: class {class_name}"
+        );
+        assert_eq!(
+            class.reclaim_policy.as_deref(),
+            Some("Retain"),
+            "{class_name} reclaim"
+        );
+        assert_eq!(
+            class.volume_binding_mode.as_deref(),
+            Some("WaitForFirstConsumer"),
+            "{class_name}"
+        );
+        assert_eq!(
+            class.allow_volume_expansion,
+            Some(true),
+            "{class_name} expansion"
+        );
         if example_name == "aws" {
             let params = class.parameters.clone().unwrap_or_default();
-            assert_eq!(params.get("type").map(String::as_str), Some("gp3"), "{class_name} type");
-            assert_eq!(params.get("encrypted").map(String::as_str), Some("true"), "{class_name} encrypted");
+            assert_eq!(
+                params.get("type").map(String::as_str),
+                Some("gp3"),
+                "{class_name} type"
+            );
+            assert_eq!(
+                params.get("encrypted").map(String::as_str),
+                Some("true"),
+                "{class_name} encrypted"
+            );
         } else {
             let params = class.parameters.clone().unwrap_or_default();
-            assert_eq!(params.get("type").map(String::as_str), Some("pd-ssd"), "{class_name} type");
+            assert_eq!(
+                params.get("type").map(String::as_str),
+                Some("pd-ssd"),
+                "{class_name} type"
+            );
         }
 
         // Auth cannot get its disk here: it stays unready, and the order holds.
         tokio::time::sleep(Duration::from_secs(8)).await;
         let obj = objects::chainservices(&client, &ns).get(&name).await?;
-        assert_eq!(objects::condition_status(&obj, "AuthReady").as_deref(), Some("False"), "{name}");
-        assert_ne!(objects::condition_status(&obj, "Ready").as_deref(), Some("True"), "{name}");
+        assert_eq!(
+            objects::condition_status(&obj, "AuthReady").as_deref(),
+            Some("False"),
+            "{name}"
+        );
+        assert_ne!(
+            objects::condition_status(&obj, "Ready").as_deref(),
+            Some("True"),
+            "{name}"
+        );
         for later in ["gateway", "node", "messager", "miner"] {
-            let selector = format!("app.kubernetes.io/instance={name},app.kubernetes.io/component={later}");
+            let selector =
+                format!("app.kubernetes.io/instance={name},app.kubernetes.io/component={later}");
             let lp = ListParams::default().labels(&selector);
-            assert!(sts_api.list(&lp).await?.items.is_empty(), "{name}: {later} StatefulSet before auth Ready");
+            assert!(
+                sts_api.list(&lp).await?.items.is_empty(),
+                "{name}: {later} StatefulSet before auth Ready"
+            );
             let svcs: Api<Service> = Api::namespaced(client.clone(), &ns);
-            assert!(svcs.list(&lp).await?.items.is_empty(), "{name}: {later} Service before auth Ready");
+            assert!(
+                svcs.list(&lp).await?.items.is_empty(),
+                "{name}: {later} Service before auth Ready"
+            );
             let cms: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
-            assert!(cms.list(&lp).await?.items.is_empty(), "{name}: {later} ConfigMap before auth Ready");
+            assert!(
+                cms.list(&lp).await?.items.is_empty(),
+                "{name}: {later} ConfigMap before auth Ready"
+            );
         }
-        objects::chainservices(&client, &ns).delete(&name, &DeleteParams::default()).await?;
+        objects::chainservices(&client, &ns)
+            .delete(&name, &DeleteParams::default())
+            .await?;
     }
     env.check_operator()?;
     Ok(())
@@ -737,7 +962,8 @@ async fn cloud_presets_create_classes_and_gate_on_auth() -> anyhow::Result<()> {
 /// 3. The API server itself rejects invalid ChainServices, naming the field.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_chainservices_are_rejected_naming_the_field() -> anyhow::Result<()> {
-    let Some(env) = OperatorEnv::shared("invalid_chainservices_are_rejected_naming_the_field") else {
+    let Some(env) = OperatorEnv::shared("invalid_chainservices_are_rejected_naming_the_field")
+    else {
         return Ok(());
     };
     let ns = env.namespace("e2e-invalid")?;
@@ -819,7 +1045,9 @@ async fn invalid_chainservices_are_rejected_naming_the_field() -> anyhow::Result
             }
             Err(e) => {
                 failures.push(format!("{what}: accepted: {e:#}"));
-                let _ = run(env.kubectl().args(["delete", "chainservice", "bad", "-n", &ns]));
+                let _ = run(env
+                    .kubectl()
+                    .args(["delete", "chainservice", "bad", "-n", &ns]));
             }
         }
     }
@@ -843,7 +1071,8 @@ async fn invalid_chainservices_are_rejected_naming_the_field() -> anyhow::Result
 /// reason=InvalidSpec, with an Event naming the problem — and nothing is deployed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unresolvable_references_are_reported_not_crashed_on() -> anyhow::Result<()> {
-    let Some(env) = OperatorEnv::shared("unresolvable_references_are_reported_not_crashed_on") else {
+    let Some(env) = OperatorEnv::shared("unresolvable_references_are_reported_not_crashed_on")
+    else {
         return Ok(());
     };
     let client = env.cluster.client().await?;
@@ -874,24 +1103,33 @@ async fn unresolvable_references_are_reported_not_crashed_on() -> anyhow::Result
         .and_then(|c| c["message"].as_str())
         .unwrap_or_default()
         .to_owned();
-    assert!(message.contains("no-such-secret"), "condition message: {message}");
+    assert!(
+        message.contains("no-such-secret"),
+        "condition message: {message}"
+    );
     let events = events_for(&client, &ns, "dangling").await?;
     assert!(
-        events.iter().any(|e| e.reason.as_deref() == Some("InvalidSpec")
-            && e.message.as_deref().is_some_and(|m| m.contains("no-such-secret"))),
-        "no InvalidSpec event naming the Secret: {events:?}"
+        events.iter().any(|e| e.type_.as_deref() == Some("Warning")
+            && e.message
+                .as_deref()
+                .is_some_and(|m| m.contains("InvalidSpec") && m.contains("no-such-secret"))),
+        "no InvalidSpec warning Event naming the Secret: {events:?}"
     );
     let sts: Api<StatefulSet> = Api::namespaced(client.clone(), &ns);
-    assert!(sts.list(&ListParams::default()).await?.items.is_empty(), "deployed an invalid spec");
+    assert!(
+        sts.list(&ListParams::default()).await?.items.is_empty(),
+        "deployed an invalid spec"
+    );
     env.check_operator()?;
     Ok(())
 }
 
 /// Whether a recorded ChainService state had condition `kind` = `status`.
 fn had_condition(o: &Observation, kind: &str, status: &str) -> bool {
-    o.data["status"]["conditions"]
-        .as_array()
-        .is_some_and(|cs| cs.iter().any(|c| c["type"] == kind && c["status"] == status))
+    o.data["status"]["conditions"].as_array().is_some_and(|cs| {
+        cs.iter()
+            .any(|c| c["type"] == kind && c["status"] == status)
+    })
 }
 
 /// Ready endpoint target names of a recorded EndpointSlice state.
@@ -946,7 +1184,9 @@ async fn chaos_pod_and_node_failures() -> anyhow::Result<()> {
         let slices = slices.clone();
         async move {
             let list = slices
-                .list(&ListParams::default().labels(&format!("kubernetes.io/service-name={service}")))
+                .list(
+                    &ListParams::default().labels(&format!("kubernetes.io/service-name={service}")),
+                )
                 .await?;
             let mut names: Vec<String> = list
                 .items
@@ -960,7 +1200,10 @@ async fn chaos_pod_and_node_failures() -> anyhow::Result<()> {
         }
     };
     wait::until(SHORT, "two ready gateway endpoints", || async {
-        Ok((ready_endpoints("chaos-gateway").await? == ["chaos-gateway-0", "chaos-gateway-1"]).then_some(()))
+        Ok(
+            (ready_endpoints("chaos-gateway").await? == ["chaos-gateway-0", "chaos-gateway-1"])
+                .then_some(()),
+        )
     })
     .await?;
     let watched = [
@@ -974,7 +1217,11 @@ async fn chaos_pod_and_node_failures() -> anyhow::Result<()> {
     let old_uid = pods.get("chaos-gateway-0").await?.metadata.uid;
     let started = Instant::now();
     run(env.kubectl().args([
-        "label", "pod", "chaos-gateway-0", "-n", &ns,
+        "label",
+        "pod",
+        "chaos-gateway-0",
+        "-n",
+        &ns,
         "pod-container-running-failed.stage.kwok.x-k8s.io=true",
     ]))?;
     wait::until(SHORT, "chaos-gateway-0 replaced by a new pod", || async {
@@ -987,21 +1234,33 @@ async fn chaos_pod_and_node_failures() -> anyhow::Result<()> {
     })
     .await?;
     let obj = objects::wait_ready(&api, "chaos", READY_TIMEOUT).await?;
-    eprintln!("E2E-TIMING pod chaos → pod replaced, Ready again: {}", ts(started));
-    assert_eq!(obj.data["status"]["components"]["gateway"]["readyReplicas"], 2);
+    eprintln!(
+        "E2E-TIMING pod chaos → pod replaced, Ready again: {}",
+        ts(started)
+    );
+    assert_eq!(
+        obj.data["status"]["components"]["gateway"]["readyReplicas"],
+        2
+    );
     let log = timeline.observations();
     assert!(
-        log.iter().any(|o| o.kind == "Pod" && o.name == "chaos-gateway-0" && o.data["status"]["phase"] == "Failed"),
+        log.iter().any(|o| o.kind == "Pod"
+            && o.name == "chaos-gateway-0"
+            && o.data["status"]["phase"] == "Failed"),
         "the chaos stage never failed chaos-gateway-0"
     );
     assert!(
         log.iter().any(|o| o.kind == "EndpointSlice"
-            && o.labels.get("kubernetes.io/service-name").map(String::as_str) == Some("chaos-gateway")
+            && o.labels
+                .get("kubernetes.io/service-name")
+                .map(String::as_str)
+                == Some("chaos-gateway")
             && !ready_targets(o).iter().any(|t| t == "chaos-gateway-0")),
         "the failed pod never left the gateway EndpointSlice"
     );
     assert!(
-        log.iter().any(|o| o.kind == "ChainService" && had_condition(o, "GatewayReady", "False")),
+        log.iter()
+            .any(|o| o.kind == "ChainService" && had_condition(o, "GatewayReady", "False")),
         "status never reported GatewayReady=False while a gateway pod was down"
     );
     drop(timeline);
@@ -1013,28 +1272,51 @@ async fn chaos_pod_and_node_failures() -> anyhow::Result<()> {
     assert!(!node_name.is_empty(), "chaos-node-0 not scheduled");
     let nodes: Api<Node> = Api::all(client.clone());
     let started = Instant::now();
-    run(env.kubectl().args(["label", "node", &node_name, "node-not-ready.stage.kwok.x-k8s.io=true"]))?;
+    run(env.kubectl().args([
+        "label",
+        "node",
+        &node_name,
+        "node-not-ready.stage.kwok.x-k8s.io=true",
+    ]))?;
     let result = async {
         wait::until(SHORT, "failed node reports Ready=False", || async {
             let node = nodes.get(&node_name).await?;
-            let not_ready = node.status.and_then(|s| s.conditions).unwrap_or_default()
-                .iter().any(|c| c.type_ == "Ready" && c.status == "False");
+            let not_ready = node
+                .status
+                .and_then(|s| s.conditions)
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "False");
             Ok(not_ready.then_some(()))
         })
         .await?;
         // Evicted after the 5 s toleration; recreated on a healthy node.
-        wait::until(READY_TIMEOUT, "chaos-node-0 running on a healthy node", || async {
-            let pod = pods.get_opt("chaos-node-0").await?;
-            let moved = pod.is_some_and(|p| {
-                let ready = p.status.and_then(|s| s.conditions).unwrap_or_default()
-                    .iter().any(|c| c.type_ == "Ready" && c.status == "True");
-                ready && p.spec.and_then(|s| s.node_name).is_some_and(|n| n != node_name)
-            });
-            Ok(moved.then_some(()))
-        })
+        wait::until(
+            READY_TIMEOUT,
+            "chaos-node-0 running on a healthy node",
+            || async {
+                let pod = pods.get_opt("chaos-node-0").await?;
+                let moved = pod.is_some_and(|p| {
+                    let ready = p
+                        .status
+                        .and_then(|s| s.conditions)
+                        .unwrap_or_default()
+                        .iter()
+                        .any(|c| c.type_ == "Ready" && c.status == "True");
+                    ready
+                        && p.spec
+                            .and_then(|s| s.node_name)
+                            .is_some_and(|n| n != node_name)
+                });
+                Ok(moved.then_some(()))
+            },
+        )
         .await?;
         let obj = objects::wait_ready(&api, "chaos", READY_TIMEOUT).await?;
-        eprintln!("E2E-TIMING node chaos → pod moved, Ready again: {}", ts(started));
+        eprintln!(
+            "E2E-TIMING node chaos → pod moved, Ready again: {}",
+            ts(started)
+        );
         assert_eq!(obj.data["status"]["components"]["node"]["readyReplicas"], 2);
         wait::until(SHORT, "both node endpoints ready", || async {
             Ok((ready_endpoints("chaos-node").await?.len() == 2).then_some(()))
@@ -1042,12 +1324,16 @@ async fn chaos_pod_and_node_failures() -> anyhow::Result<()> {
         .await?;
         let log = timeline.observations();
         assert!(
-            log.iter().any(|o| o.kind == "ChainService" && had_condition(o, "NodeReady", "False")),
+            log.iter()
+                .any(|o| o.kind == "ChainService" && had_condition(o, "NodeReady", "False")),
             "status never reported NodeReady=False while a node pod was lost"
         );
         assert!(
             log.iter().any(|o| o.kind == "EndpointSlice"
-                && o.labels.get("kubernetes.io/service-name").map(String::as_str) == Some("chaos-node")
+                && o.labels
+                    .get("kubernetes.io/service-name")
+                    .map(String::as_str)
+                    == Some("chaos-node")
                 && ready_targets(o).len() < 2),
             "the node Service never dropped the lost pod"
         );
@@ -1055,7 +1341,12 @@ async fn chaos_pod_and_node_failures() -> anyhow::Result<()> {
     }
     .await;
     // Heal the node whatever happened (other tests share the cluster).
-    run(env.kubectl().args(["label", "node", &node_name, "node-not-ready.stage.kwok.x-k8s.io-"]))?;
+    run(env.kubectl().args([
+        "label",
+        "node",
+        &node_name,
+        "node-not-ready.stage.kwok.x-k8s.io-",
+    ]))?;
     result?;
     env.check_operator()?;
     Ok(())

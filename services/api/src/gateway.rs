@@ -148,14 +148,22 @@ pub const VERSION: Method<(), Version> = Method::new("Gateway.Version", Permissi
 
 // --- consumers and operators (admin) ---
 
-pub const WALLET_HAS: Method<(Address, Vec<String>), bool> = Method::new("Gateway.WalletHas", Permission::Admin);
+pub const WALLET_HAS: Method<(Address, Vec<String>), bool> =
+    Method::new("Gateway.WalletHas", Permission::Admin);
 pub const WALLET_SIGN: Method<(Address, Vec<String>, Base64Bytes, MsgMeta), Signature> =
     Method::new("Gateway.WalletSign", Permission::Admin);
-pub const LIST_WALLET_INFO: Method<(), Vec<WalletDetail>> = Method::new("Gateway.ListWalletInfo", Permission::Admin);
+pub const LIST_WALLET_INFO: Method<(), Vec<WalletDetail>> =
+    Method::new("Gateway.ListWalletInfo", Permission::Admin);
 pub const LIST_WALLET_INFO_BY_WALLET: Method<(String,), WalletDetail> =
     Method::new("Gateway.ListWalletInfoByWallet", Permission::Admin);
 pub const COMPUTE_PROOF: Method<
-    (Address, Vec<ExtendedSectorInfo>, Base64Bytes, ChainEpoch, u32),
+    (
+        Address,
+        Vec<ExtendedSectorInfo>,
+        Base64Bytes,
+        ChainEpoch,
+        u32,
+    ),
     Vec<PoStProof>,
 > = Method::new("Gateway.ComputeProof", Permission::Admin);
 pub const LIST_CONNECTED_MINERS: Method<(), Vec<Address>> =
@@ -165,7 +173,8 @@ pub const LIST_MINER_CONNECTION: Method<(Address,), MinerState> =
 
 // --- /rpc/v1 shapes: one account first ---
 
-pub const V1_WALLET_HAS: Method<(String, Address), bool> = Method::new("Gateway.WalletHas", Permission::Admin);
+pub const V1_WALLET_HAS: Method<(String, Address), bool> =
+    Method::new("Gateway.WalletHas", Permission::Admin);
 pub const V1_WALLET_SIGN: Method<(String, Address, Base64Bytes, MsgMeta), Signature> =
     Method::new("Gateway.WalletSign", Permission::Admin);
 
@@ -175,13 +184,20 @@ mod tests {
 
     #[test]
     fn request_event_matches_the_go_json() {
-        let ev = RequestEvent { id: uuid::Uuid::nil(), method: "WalletList".into(), payload: b"null".to_vec().into() };
+        let ev = RequestEvent {
+            id: uuid::Uuid::nil(),
+            method: "WalletList".into(),
+            payload: b"null".to_vec().into(),
+        };
         let json = serde_json::to_string(&ev).expect("serialisable");
         assert_eq!(
             json,
             r#"{"Id":"00000000-0000-0000-0000-000000000000","Method":"WalletList","Payload":"bnVsbA=="}"#
         );
-        assert_eq!(serde_json::from_str::<RequestEvent>(&json).expect("parses"), ev);
+        assert_eq!(
+            serde_json::from_str::<RequestEvent>(&json).expect("parses"),
+            ev
+        );
     }
 
     #[test]
@@ -201,7 +217,8 @@ mod tests {
     #[test]
     fn register_policy_reads_the_wallets_json() {
         let p: WalletRegisterPolicy =
-            serde_json::from_str(r#"{"SupportAccounts":["u1"],"SignBytes":"AQID"}"#).expect("parses");
+            serde_json::from_str(r#"{"SupportAccounts":["u1"],"SignBytes":"AQID"}"#)
+                .expect("parses");
         assert_eq!(p.support_accounts, Some(vec!["u1".to_owned()]));
         assert_eq!(p.sign_bytes.as_slice(), &[1, 2, 3]);
     }

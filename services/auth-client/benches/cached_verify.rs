@@ -11,19 +11,29 @@ use venus_rpc::{Permission, TokenVerifier};
 
 fn token(i: usize) -> String {
     // Real-sized venus JWTs (~150 bytes).
-    let claims = venus_rpc::jwt::Claims { name: format!("user{i}"), perm: Permission::Write, ext: String::new() };
+    let claims = venus_rpc::jwt::Claims {
+        name: format!("user{i}"),
+        perm: Permission::Write,
+        ext: String::new(),
+    };
     venus_rpc::jwt::sign(&claims, b"bench-secret")
 }
 
 fn cached_verify(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
     for size in [1usize, 1_000, 10_000] {
         let client = AuthClient::new("127.0.0.1:1", "service-token")
             .expect("valid address")
             .with_cache(Duration::from_secs(3600), size);
         let tokens: Vec<String> = (0..size).map(token).collect();
         for (i, t) in tokens.iter().enumerate() {
-            let claims = VerifyResponse { name: format!("user{i}"), perm: Permission::Write, ext: String::new() };
+            let claims = VerifyResponse {
+                name: format!("user{i}"),
+                perm: Permission::Write,
+                ext: String::new(),
+            };
             client.cache().insert(t, claims);
         }
         let mut i = 0usize;

@@ -15,15 +15,22 @@ pub fn parse_auth_addr(addr: &str) -> Result<Url, String> {
     if addr.starts_with('/') {
         return from_multiaddr(addr);
     }
-    let with_scheme =
-        if addr.contains("://") { addr.to_owned() } else { format!("http://{addr}") };
+    let with_scheme = if addr.contains("://") {
+        addr.to_owned()
+    } else {
+        format!("http://{addr}")
+    };
     let mut url =
         Url::parse(&with_scheme).map_err(|e| format!("venus-auth address {addr:?}: {e}"))?;
     match url.scheme() {
         "http" | "https" => {}
         "ws" => set_scheme(&mut url, "http")?,
         "wss" => set_scheme(&mut url, "https")?,
-        other => return Err(format!("venus-auth address {addr:?}: unsupported scheme {other:?}")),
+        other => {
+            return Err(format!(
+                "venus-auth address {addr:?}: unsupported scheme {other:?}"
+            ));
+        }
     }
     if url.host_str().is_none() {
         return Err(format!("venus-auth address {addr:?} has no host"));
@@ -32,11 +39,14 @@ pub fn parse_auth_addr(addr: &str) -> Result<Url, String> {
 }
 
 fn set_scheme(url: &mut Url, scheme: &str) -> Result<(), String> {
-    url.set_scheme(scheme).map_err(|()| format!("cannot use scheme {scheme} for {url}"))
+    url.set_scheme(scheme)
+        .map_err(|()| format!("cannot use scheme {scheme} for {url}"))
 }
 
 fn from_multiaddr(addr: &str) -> Result<Url, String> {
-    let ma: Multiaddr = addr.parse().map_err(|e| format!("multiaddr {addr:?}: {e}"))?;
+    let ma: Multiaddr = addr
+        .parse()
+        .map_err(|e| format!("multiaddr {addr:?}: {e}"))?;
     let mut host = None;
     let mut port = None;
     let mut scheme = "http";
@@ -63,17 +73,29 @@ mod tests {
     #[test]
     fn accepts_the_original_forms() {
         let want = "http://127.0.0.1:8989/";
-        for a in ["http://127.0.0.1:8989", "127.0.0.1:8989", "/ip4/127.0.0.1/tcp/8989",
-                  "/ip4/127.0.0.1/tcp/8989/http", "ws://127.0.0.1:8989"] {
+        for a in [
+            "http://127.0.0.1:8989",
+            "127.0.0.1:8989",
+            "/ip4/127.0.0.1/tcp/8989",
+            "/ip4/127.0.0.1/tcp/8989/http",
+            "ws://127.0.0.1:8989",
+        ] {
             assert_eq!(parse_auth_addr(a).unwrap().as_str(), want, "{a}");
         }
-        assert_eq!(parse_auth_addr("/dns4/auth/tcp/1/wss").unwrap().as_str(), "https://auth:1/");
+        assert_eq!(
+            parse_auth_addr("/dns4/auth/tcp/1/wss").unwrap().as_str(),
+            "https://auth:1/"
+        );
     }
 
     #[test]
     fn refuses_bad_addresses_with_a_reason() {
         assert!(parse_auth_addr("").unwrap_err().contains("empty"));
-        assert!(parse_auth_addr("/ip4/127.0.0.1").unwrap_err().contains("tcp"));
+        assert!(
+            parse_auth_addr("/ip4/127.0.0.1")
+                .unwrap_err()
+                .contains("tcp")
+        );
         assert!(parse_auth_addr("ftp://x").unwrap_err().contains("scheme"));
     }
 }

@@ -21,7 +21,10 @@ impl VerifyCache {
     /// A cache of at most `capacity` tokens (at least 1), each kept for `ttl`.
     pub fn new(ttl: Duration, capacity: usize) -> Self {
         let capacity = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
-        Self { ttl, entries: Mutex::new(LruCache::new(capacity)) }
+        Self {
+            ttl,
+            entries: Mutex::new(LruCache::new(capacity)),
+        }
     }
 
     pub fn get(&self, token: &str) -> Option<VerifyResponse> {
@@ -40,7 +43,9 @@ impl VerifyCache {
         if self.ttl.is_zero() {
             return;
         }
-        self.entries.lock().put(token.to_owned(), (claims, Instant::now()));
+        self.entries
+            .lock()
+            .put(token.to_owned(), (claims, Instant::now()));
     }
 
     /// Forget one token (e.g. after removing it through this client).
@@ -67,7 +72,11 @@ mod tests {
     use venus_rpc::Permission;
 
     fn claims(name: &str) -> VerifyResponse {
-        VerifyResponse { name: name.into(), perm: Permission::Read, ext: String::new() }
+        VerifyResponse {
+            name: name.into(),
+            perm: Permission::Read,
+            ext: String::new(),
+        }
     }
 
     #[test]

@@ -42,7 +42,13 @@ pub enum ClientError {
 impl ClientError {
     /// Whether venus-auth refused the credentials (401/403) rather than the request.
     pub fn is_unauthorized(&self) -> bool {
-        matches!(self, Self::Refused { status: 401 | 403, .. })
+        matches!(
+            self,
+            Self::Refused {
+                status: 401 | 403,
+                ..
+            }
+        )
     }
 }
 
@@ -105,7 +111,15 @@ impl AuthClient {
 
     /// `POST /verify` with `{"Token": …}`, bypassing the cache.
     pub async fn verify_uncached(&self, token: &str) -> Result<VerifyResponse, ClientError> {
-        self.call(Method::POST, "verify", &[], Some(&TokenBody { token: token.to_owned() })).await
+        self.call(
+            Method::POST,
+            "verify",
+            &[],
+            Some(&TokenBody {
+                token: token.to_owned(),
+            }),
+        )
+        .await
     }
 
     pub async fn gen_token(
@@ -114,36 +128,53 @@ impl AuthClient {
         perm: Permission,
         extra: &str,
     ) -> Result<String, ClientError> {
-        let req =
-            GenTokenRequest { name: name.into(), perm: perm.to_string(), extra: extra.into() };
+        let req = GenTokenRequest {
+            name: name.into(),
+            perm: perm.to_string(),
+            extra: extra.into(),
+        };
         let r: GenTokenResponse = self.call(Method::POST, "genToken", &[], Some(&req)).await?;
         Ok(r.token)
     }
 
     /// The record of one token.
     pub async fn get_token(&self, token: &str) -> Result<Vec<TokenInfo>, ClientError> {
-        self.call(Method::GET, "token", &[("token", token)], None::<&()>).await
+        self.call(Method::GET, "token", &[("token", token)], None::<&()>)
+            .await
     }
 
     /// Every token of user `name`.
     pub async fn get_tokens_by_name(&self, name: &str) -> Result<Vec<TokenInfo>, ClientError> {
-        self.call(Method::GET, "token", &[("name", name)], None::<&()>).await
+        self.call(Method::GET, "token", &[("name", name)], None::<&()>)
+            .await
     }
 
     pub async fn list_tokens(&self, skip: i64, limit: i64) -> Result<Vec<TokenInfo>, ClientError> {
         let (s, l) = (skip.to_string(), limit.to_string());
-        self.call(Method::GET, "tokens", &[("skip", &s), ("limit", &l)], None::<&()>).await
+        self.call(
+            Method::GET,
+            "tokens",
+            &[("skip", &s), ("limit", &l)],
+            None::<&()>,
+        )
+        .await
     }
 
     pub async fn remove_token(&self, token: &str) -> Result<(), ClientError> {
         self.cache.remove(token);
-        let body = TokenBody { token: token.to_owned() };
-        self.call_empty(Method::DELETE, "token", &[], Some(&body)).await
+        let body = TokenBody {
+            token: token.to_owned(),
+        };
+        self.call_empty(Method::DELETE, "token", &[], Some(&body))
+            .await
     }
 
     pub async fn recover_token(&self, token: &str) -> Result<(), ClientError> {
-        let body = TokenBody { token: token.to_owned() };
-        self.call_empty(Method::POST, "recoverToken", &[], Some(&body)).await
+        let body = TokenBody {
+            token: token.to_owned(),
+        };
+        self.call_empty(Method::POST, "recoverToken", &[], Some(&body))
+            .await
     }
 
     // ---- users ----
@@ -154,22 +185,28 @@ impl AuthClient {
         comment: Option<&str>,
         state: i64,
     ) -> Result<OutputUser, ClientError> {
-        let req =
-            UpdateUserRequest { name: name.into(), comment: comment.map(Into::into), state };
+        let req = UpdateUserRequest {
+            name: name.into(),
+            comment: comment.map(Into::into),
+            state,
+        };
         self.call(Method::PUT, "user/new", &[], Some(&req)).await
     }
 
     /// Change a user's comment and/or state (`state` 0 = unchanged).
     pub async fn update_user(&self, req: &UpdateUserRequest) -> Result<(), ClientError> {
-        self.call_empty(Method::POST, "user/update", &[], Some(req)).await
+        self.call_empty(Method::POST, "user/update", &[], Some(req))
+            .await
     }
 
     pub async fn get_user(&self, name: &str) -> Result<OutputUser, ClientError> {
-        self.call(Method::GET, "user", &[("name", name)], None::<&()>).await
+        self.call(Method::GET, "user", &[("name", name)], None::<&()>)
+            .await
     }
 
     pub async fn has_user(&self, name: &str) -> Result<bool, ClientError> {
-        self.call(Method::GET, "user/has", &[("name", name)], None::<&()>).await
+        self.call(Method::GET, "user/has", &[("name", name)], None::<&()>)
+            .await
     }
 
     /// Users page by page; `state` 0 lists every state.
@@ -180,24 +217,38 @@ impl AuthClient {
         state: i64,
     ) -> Result<Vec<OutputUser>, ClientError> {
         let (s, l, st) = (skip.to_string(), limit.to_string(), state.to_string());
-        let q = [("skip", s.as_str()), ("limit", l.as_str()), ("state", st.as_str())];
+        let q = [
+            ("skip", s.as_str()),
+            ("limit", l.as_str()),
+            ("state", st.as_str()),
+        ];
         self.call(Method::GET, "user/list", &q, None::<&()>).await
     }
 
     /// Fails unless every named user exists and is not deleted.
     pub async fn verify_users(&self, names: &[String]) -> Result<(), ClientError> {
-        let body = NamesBody { names: names.to_vec() };
-        self.call_empty(Method::POST, "user/verify", &[], Some(&body)).await
+        let body = NamesBody {
+            names: names.to_vec(),
+        };
+        self.call_empty(Method::POST, "user/verify", &[], Some(&body))
+            .await
     }
 
     pub async fn delete_user(&self, name: &str) -> Result<(), ClientError> {
         self.cache.clear();
-        self.call_empty(Method::POST, "user/del", &[], Some(&NameBody { name: name.into() })).await
+        self.call_empty(
+            Method::POST,
+            "user/del",
+            &[],
+            Some(&NameBody { name: name.into() }),
+        )
+        .await
     }
 
     pub async fn recover_user(&self, name: &str) -> Result<(), ClientError> {
         let body = NameBody { name: name.into() };
-        self.call_empty(Method::POST, "user/recover", &[], Some(&body)).await
+        self.call_empty(Method::POST, "user/recover", &[], Some(&body))
+            .await
     }
 
     // ---- miners ----
@@ -209,41 +260,66 @@ impl AuthClient {
         miner: &str,
         open_mining: bool,
     ) -> Result<bool, ClientError> {
-        let req = UpsertMinerRequest { user: user.into(), miner: miner.into(), open_mining };
-        self.call(Method::POST, "user/miner/add", &[], Some(&req)).await
+        let req = UpsertMinerRequest {
+            user: user.into(),
+            miner: miner.into(),
+            open_mining,
+        };
+        self.call(Method::POST, "user/miner/add", &[], Some(&req))
+            .await
     }
 
     /// The user that owns `miner`.
     pub async fn get_user_by_miner(&self, miner: &str) -> Result<OutputUser, ClientError> {
-        self.call(Method::GET, "user/miner", &[("miner", miner)], None::<&()>).await
+        self.call(Method::GET, "user/miner", &[("miner", miner)], None::<&()>)
+            .await
     }
 
     /// Whether `miner` belongs to `user`.
     pub async fn miner_exists(&self, user: &str, miner: &str) -> Result<bool, ClientError> {
         let q = [("user", user), ("miner", miner)];
-        self.call(Method::GET, "user/miner/exist", &q, None::<&()>).await
+        self.call(Method::GET, "user/miner/exist", &q, None::<&()>)
+            .await
     }
 
     /// Whether `miner` belongs to any user.
     pub async fn has_miner(&self, miner: &str) -> Result<bool, ClientError> {
-        self.call(Method::GET, "miner/has", &[("miner", miner)], None::<&()>).await
+        self.call(Method::GET, "miner/has", &[("miner", miner)], None::<&()>)
+            .await
     }
 
     pub async fn list_miners(&self, user: &str) -> Result<Vec<OutputMiner>, ClientError> {
-        self.call(Method::GET, "user/miner/list", &[("user", user)], None::<&()>).await
+        self.call(
+            Method::GET,
+            "user/miner/list",
+            &[("user", user)],
+            None::<&()>,
+        )
+        .await
     }
 
     /// Remove `miner`; `true` if it existed.
     pub async fn delete_miner(&self, miner: &str) -> Result<bool, ClientError> {
-        let body = MinerBody { miner: miner.into() };
-        self.call(Method::POST, "user/miner/del", &[], Some(&body)).await
+        let body = MinerBody {
+            miner: miner.into(),
+        };
+        self.call(Method::POST, "user/miner/del", &[], Some(&body))
+            .await
     }
 
     // ---- signers ----
 
-    pub async fn register_signers(&self, user: &str, signers: &[String]) -> Result<(), ClientError> {
-        let body = SignersRequest { user: user.into(), signers: signers.to_vec() };
-        self.call_empty(Method::POST, "user/signer/register", &[], Some(&body)).await
+    pub async fn register_signers(
+        &self,
+        user: &str,
+        signers: &[String],
+    ) -> Result<(), ClientError> {
+        let body = SignersRequest {
+            user: user.into(),
+            signers: signers.to_vec(),
+        };
+        self.call_empty(Method::POST, "user/signer/register", &[], Some(&body))
+            .await
     }
 
     pub async fn register_signer(&self, user: &str, signer: &str) -> Result<(), ClientError> {
@@ -255,41 +331,68 @@ impl AuthClient {
         user: &str,
         signers: &[String],
     ) -> Result<(), ClientError> {
-        let body = SignersRequest { user: user.into(), signers: signers.to_vec() };
-        self.call_empty(Method::POST, "user/signer/unregister", &[], Some(&body)).await
+        let body = SignersRequest {
+            user: user.into(),
+            signers: signers.to_vec(),
+        };
+        self.call_empty(Method::POST, "user/signer/unregister", &[], Some(&body))
+            .await
     }
 
     /// Whether `signer` is registered for `user`.
     pub async fn signer_exists(&self, user: &str, signer: &str) -> Result<bool, ClientError> {
         let q = [("user", user), ("signer", signer)];
-        self.call(Method::GET, "user/signer/exist", &q, None::<&()>).await
+        self.call(Method::GET, "user/signer/exist", &q, None::<&()>)
+            .await
     }
 
     /// Whether `signer` is registered for any user.
     pub async fn has_signer(&self, signer: &str) -> Result<bool, ClientError> {
-        self.call(Method::GET, "signer/has", &[("signer", signer)], None::<&()>).await
+        self.call(
+            Method::GET,
+            "signer/has",
+            &[("signer", signer)],
+            None::<&()>,
+        )
+        .await
     }
 
     /// Every user `signer` is registered for.
     pub async fn get_user_by_signer(&self, signer: &str) -> Result<Vec<OutputUser>, ClientError> {
-        self.call(Method::GET, "user/signer", &[("signer", signer)], None::<&()>).await
+        self.call(
+            Method::GET,
+            "user/signer",
+            &[("signer", signer)],
+            None::<&()>,
+        )
+        .await
     }
 
     pub async fn list_signers(&self, user: &str) -> Result<Vec<OutputSigner>, ClientError> {
-        self.call(Method::GET, "user/signer/list", &[("user", user)], None::<&()>).await
+        self.call(
+            Method::GET,
+            "user/signer/list",
+            &[("user", user)],
+            None::<&()>,
+        )
+        .await
     }
 
     /// Remove `signer` from every user; `true` if it existed.
     pub async fn delete_signer(&self, signer: &str) -> Result<bool, ClientError> {
-        let body = SignerBody { signer: signer.into() };
-        self.call(Method::POST, "signer/del", &[], Some(&body)).await
+        let body = SignerBody {
+            signer: signer.into(),
+        };
+        self.call(Method::POST, "signer/del", &[], Some(&body))
+            .await
     }
 
     // ---- rate limits ----
 
     /// Create or update a limit; returns its id.
     pub async fn upsert_rate_limit(&self, limit: &UserRateLimit) -> Result<String, ClientError> {
-        self.call(Method::POST, "user/ratelimit/upsert", &[], Some(limit)).await
+        self.call(Method::POST, "user/ratelimit/upsert", &[], Some(limit))
+            .await
     }
 
     pub async fn get_rate_limits(
@@ -298,12 +401,17 @@ impl AuthClient {
         id: &str,
     ) -> Result<Vec<UserRateLimit>, ClientError> {
         let q = [("name", name), ("id", id)];
-        self.call(Method::GET, "user/ratelimit", &q, None::<&()>).await
+        self.call(Method::GET, "user/ratelimit", &q, None::<&()>)
+            .await
     }
 
     pub async fn delete_rate_limit(&self, name: &str, id: &str) -> Result<String, ClientError> {
-        let body = DelRateLimitRequest { name: name.into(), id: id.into() };
-        self.call(Method::POST, "user/ratelimit/del", &[], Some(&body)).await
+        let body = DelRateLimitRequest {
+            name: name.into(),
+            id: id.into(),
+        };
+        self.call(Method::POST, "user/ratelimit/del", &[], Some(&body))
+            .await
     }
 
     pub async fn version(&self) -> Result<String, ClientError> {
@@ -341,7 +449,10 @@ impl AuthClient {
         query: &[(&str, &str)],
         body: Option<&impl Serialize>,
     ) -> Result<bytes::Bytes, ClientError> {
-        let url = self.base.join(path).map_err(|e| ClientError::Address(e.to_string()))?;
+        let url = self
+            .base
+            .join(path)
+            .map_err(|e| ClientError::Address(e.to_string()))?;
         let mut req = self
             .http
             .request(method, url)
@@ -354,9 +465,15 @@ impl AuthClient {
             req = req.json(body);
         }
         // Errors from reqwest carry the URL, never the headers, so no token leaks here.
-        let resp = req.send().await.map_err(|e| ClientError::Unavailable(e.to_string()))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| ClientError::Unavailable(e.to_string()))?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| ClientError::Unavailable(e.to_string()))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Unavailable(e.to_string()))?;
         if status == StatusCode::OK {
             return Ok(bytes);
         }
@@ -364,9 +481,14 @@ impl AuthClient {
             .map(|b| b.error)
             .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).chars().take(200).collect());
         if status.is_server_error() {
-            return Err(ClientError::Unavailable(format!("/{path}: {status} {message}")));
+            return Err(ClientError::Unavailable(format!(
+                "/{path}: {status} {message}"
+            )));
         }
-        Err(ClientError::Refused { status: status.as_u16(), message })
+        Err(ClientError::Refused {
+            status: status.as_u16(),
+            message,
+        })
     }
 }
 
@@ -379,7 +501,10 @@ impl TokenVerifier for AuthClient {
             return Err(VerifyError::Missing);
         }
         match AuthClient::verify(self, token).await {
-            Ok(c) => Ok(Caller { user: c.name, perm: c.perm }),
+            Ok(c) => Ok(Caller {
+                user: c.name,
+                perm: c.perm,
+            }),
             Err(ClientError::Refused { message, .. }) => Err(VerifyError::Invalid(message)),
             Err(e @ ClientError::Decode(_)) => Err(VerifyError::Invalid(e.to_string())),
             Err(e) => Err(VerifyError::Unavailable(e.to_string())),

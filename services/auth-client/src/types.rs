@@ -102,7 +102,12 @@ pub struct OutputSigner {
 pub struct UpdateUserRequest {
     #[serde(rename = "Name", alias = "name")]
     pub name: String,
-    #[serde(rename = "Comment", alias = "comment", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "Comment",
+        alias = "comment",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub comment: Option<String>,
     #[serde(rename = "State", alias = "state", default)]
     pub state: i64,
@@ -129,7 +134,12 @@ pub struct UpsertMinerRequest {
     pub user: String,
     #[serde(rename = "Miner", alias = "miner")]
     pub miner: String,
-    #[serde(rename = "OpenMining", alias = "openMining", alias = "open_mining", default = "yes")]
+    #[serde(
+        rename = "OpenMining",
+        alias = "openMining",
+        alias = "open_mining",
+        default = "yes"
+    )]
     pub open_mining: bool,
 }
 
@@ -216,7 +226,10 @@ mod tests {
         let b: UpsertMinerRequest =
             serde_json::from_str(r#"{"User":"u","Miner":"f01000"}"#).unwrap();
         assert_eq!((a.user.as_str(), a.open_mining), ("u", false));
-        assert!(b.open_mining, "OpenMining defaults to true as in the original");
+        assert!(
+            b.open_mining,
+            "OpenMining defaults to true as in the original"
+        );
         let t: TokenBody = serde_json::from_str(r#"{"Token":"x"}"#).unwrap();
         assert_eq!(t.token, "x");
     }

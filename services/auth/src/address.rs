@@ -16,10 +16,15 @@ pub fn parse_miner(s: &str) -> Result<String, String> {
     let id = body
         .strip_prefix('0')
         .ok_or_else(|| bad(s, "a miner must be an ID address (f0…)"))?;
-    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) || (id.len() > 1 && id.starts_with('0')) {
+    if id.is_empty()
+        || !id.bytes().all(|b| b.is_ascii_digit())
+        || (id.len() > 1 && id.starts_with('0'))
+    {
         return Err(bad(s, "an ID address is f0 followed by a decimal actor id"));
     }
-    let id: u64 = id.parse().map_err(|_| bad(s, "actor id does not fit in 64 bits"))?;
+    let id: u64 = id
+        .parse()
+        .map_err(|_| bad(s, "actor id does not fit in 64 bits"))?;
     Ok(format!("f0{id}"))
 }
 
@@ -36,10 +41,17 @@ pub fn parse_signer(s: &str) -> Result<String, String> {
             let (ns, sub) = rest
                 .split_once('f')
                 .ok_or_else(|| bad(s, "a delegated address is f4<namespace>f<subaddress>"))?;
-            let ns: u64 = ns.parse().map_err(|_| bad(s, "delegated namespace is not a number"))?;
+            let ns: u64 = ns
+                .parse()
+                .map_err(|_| bad(s, "delegated namespace is not a number"))?;
             return check_delegated(s, ns, sub).map(|()| format!("f{body}"));
         }
-        "0" | "2" => return Err(bad(s, "a signer must be a secp256k1 (f1), BLS (f3) or delegated (f4) address")),
+        "0" | "2" => {
+            return Err(bad(
+                s,
+                "a signer must be a secp256k1 (f1), BLS (f3) or delegated (f4) address",
+            ));
+        }
         _ => return Err(bad(s, "unknown address protocol")),
     };
     let raw = decode_base32(s, &checked)?;
@@ -74,7 +86,9 @@ fn decode_base32(s: &str, text: &str) -> Result<Vec<u8>, String> {
 }
 
 fn checksum(protocol: u8, payload: &[u8]) -> Vec<u8> {
-    let mut state = blake2b_simd::Params::new().hash_length(CHECKSUM_LEN).to_state();
+    let mut state = blake2b_simd::Params::new()
+        .hash_length(CHECKSUM_LEN)
+        .to_state();
     state.update(&[protocol]);
     state.update(payload);
     state.finalize().as_bytes().to_vec()
@@ -100,7 +114,9 @@ fn strip_network(s: &str) -> Option<&str> {
 /// The original's middleware wraps query values in quotes; accept them either way.
 fn unquote(s: &str) -> &str {
     let s = s.trim();
-    s.strip_prefix('"').and_then(|x| x.strip_suffix('"')).unwrap_or(s)
+    s.strip_prefix('"')
+        .and_then(|x| x.strip_suffix('"'))
+        .unwrap_or(s)
 }
 
 fn bad(s: &str, why: &str) -> String {
@@ -116,7 +132,16 @@ mod tests {
         assert_eq!(parse_miner("f01000").unwrap(), "f01000");
         assert_eq!(parse_miner("t01234").unwrap(), "f01234");
         assert_eq!(parse_miner("\"f02\"").unwrap(), "f02");
-        for bad in ["", "f0", "01000", "x01000", "f1abc", "f0-1", "f0012", "f099999999999999999999"] {
+        for bad in [
+            "",
+            "f0",
+            "01000",
+            "x01000",
+            "f1abc",
+            "f0-1",
+            "f0012",
+            "f099999999999999999999",
+        ] {
             assert!(parse_miner(bad).is_err(), "{bad}");
         }
     }

@@ -84,10 +84,19 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 /// `/livez` (the process answers), `/readyz` and `/healthz` (the database answers too).
 fn health(state: Arc<AppState>) -> observe::Health {
-    observe::Health::new().live("http", || async { Ok(()) }).ready("database", move || {
-        let state = state.clone();
-        async move { state.authority.store().ping().await.map_err(|e| e.to_string()) }
-    })
+    observe::Health::new()
+        .live("http", || async { Ok(()) })
+        .ready("database", move || {
+            let state = state.clone();
+            async move {
+                state
+                    .authority
+                    .store()
+                    .ping()
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+        })
 }
 
 // ---------------- errors ----------------
@@ -100,19 +109,34 @@ pub struct ApiError {
 
 impl ApiError {
     fn bad(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, message: message.into() }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
     }
     fn unauthorized(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::UNAUTHORIZED, message: message.into() }
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            message: message.into(),
+        }
     }
     fn forbidden(need: &str) -> Self {
-        Self { status: StatusCode::FORBIDDEN, message: format!("permission denied: need {need}") }
+        Self {
+            status: StatusCode::FORBIDDEN,
+            message: format!("permission denied: need {need}"),
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(ErrorBody { error: self.message })).into_response()
+        (
+            self.status,
+            Json(ErrorBody {
+                error: self.message,
+            }),
+        )
+            .into_response()
     }
 }
 
@@ -122,7 +146,10 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(m) | StoreError::Conflict(m) => Self::bad(m),
             other => {
                 tracing::error!(error = %other, "store failure");
-                Self { status: StatusCode::SERVICE_UNAVAILABLE, message: other.to_string() }
+                Self {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    message: other.to_string(),
+                }
             }
         }
     }
@@ -141,7 +168,9 @@ impl From<VerifyFailure> for ApiError {
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?;
     Some(token.trim()).filter(|t| !t.is_empty())
 }
 
@@ -158,11 +187,15 @@ async fn authenticate(State(s): S, mut req: Request, next: Next) -> Response {
         None => query_token(req.uri().query()),
     };
     let Some(token) = token else {
-        return ApiError::unauthorized("no token: send Authorization: Bearer <token>").into_response();
+        return ApiError::unauthorized("no token: send Authorization: Bearer <token>")
+            .into_response();
     };
     match s.authority.verify(&token).await {
         Ok(v) => {
-            req.extensions_mut().insert(Caller { user: v.name, perm: v.perm });
+            req.extensions_mut().insert(Caller {
+                user: v.name,
+                perm: v.perm,
+            });
             next.run(req).await
         }
         Err(e) => ApiError::from(e).into_response(),
@@ -170,7 +203,11 @@ async fn authenticate(State(s): S, mut req: Request, next: Next) -> Response {
 }
 
 fn admin(c: &Caller) -> Result<(), ApiError> {
-    if c.perm.grants(Permission::Admin) { Ok(()) } else { Err(ApiError::forbidden("admin")) }
+    if c.perm.grants(Permission::Admin) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("admin"))
+    }
 }
 
 fn admin_or_self(c: &Caller, user: &str) -> Result<(), ApiError> {
@@ -191,18 +228,26 @@ struct Params(HashMap<String, String>);
 
 impl Params {
     fn new(q: Option<String>) -> Self {
-        Self(url::form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect())
+        Self(
+            url::form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect(),
+        )
     }
     fn str(&self, key: &str) -> &str {
         self.0.get(key).map(String::as_str).unwrap_or("")
     }
     fn required(&self, key: &str) -> Result<&str, ApiError> {
-        Some(self.str(key)).filter(|v| !v.is_empty()).ok_or_else(|| ApiError::bad(format!("query parameter {key} is required")))
+        Some(self.str(key))
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| ApiError::bad(format!("query parameter {key} is required")))
     }
     fn int(&self, key: &str, default: i64) -> Result<i64, ApiError> {
         match self.str(key) {
             "" => Ok(default),
-            v => v.parse().map_err(|_| ApiError::bad(format!("query parameter {key}={v:?} is not an integer"))),
+            v => v.parse().map_err(|_| {
+                ApiError::bad(format!("query parameter {key}={v:?} is not an integer"))
+            }),
         }
     }
 }
@@ -228,23 +273,56 @@ fn time(secs: i64) -> chrono::DateTime<chrono::Utc> {
 }
 
 fn user_out(u: UserRow) -> OutputUser {
-    OutputUser { id: u.id, name: u.name, comment: u.comment, state: u.state, create_time: u.create_time, update_time: u.update_time }
+    OutputUser {
+        id: u.id,
+        name: u.name,
+        comment: u.comment,
+        state: u.state,
+        create_time: u.create_time,
+        update_time: u.update_time,
+    }
 }
 
 fn token_out(t: TokenRow) -> TokenInfo {
-    TokenInfo { token: t.token, name: t.name, perm: t.perm, custom: String::new(), create_time: time(t.create_time) }
+    TokenInfo {
+        token: t.token,
+        name: t.name,
+        perm: t.perm,
+        custom: String::new(),
+        create_time: time(t.create_time),
+    }
 }
 
 fn miner_out(m: MinerRow) -> OutputMiner {
-    OutputMiner { miner: m.miner, user: m.owner, open_mining: m.open_mining != 0, created_at: time(m.created_at), updated_at: time(m.updated_at) }
+    OutputMiner {
+        miner: m.miner,
+        user: m.owner,
+        open_mining: m.open_mining != 0,
+        created_at: time(m.created_at),
+        updated_at: time(m.updated_at),
+    }
 }
 
 fn signer_out(s: SignerRow) -> OutputSigner {
-    OutputSigner { signer: s.signer, user: s.owner, created_at: time(s.created_at), updated_at: time(s.updated_at) }
+    OutputSigner {
+        signer: s.signer,
+        user: s.owner,
+        created_at: time(s.created_at),
+        updated_at: time(s.updated_at),
+    }
 }
 
 fn limit_out(r: RateLimitRow) -> UserRateLimit {
-    UserRateLimit { id: r.id, name: r.name, service: r.service, api: r.api, req_limit: ReqLimit { cap: r.cap, reset_dur: r.reset_dur } }
+    UserRateLimit {
+        id: r.id,
+        name: r.name,
+        service: r.service,
+        api: r.api,
+        req_limit: ReqLimit {
+            cap: r.cap,
+            reset_dur: r.reset_dur,
+        },
+    }
 }
 
 fn valid_name(name: &str) -> Result<&str, ApiError> {
@@ -253,7 +331,9 @@ fn valid_name(name: &str) -> Result<&str, ApiError> {
         return Err(ApiError::bad("user name is empty"));
     }
     if name.len() > 50 || name.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(ApiError::bad(format!("invalid user name {name:?}: at most 50 characters, no spaces")));
+        return Err(ApiError::bad(format!(
+            "invalid user name {name:?}: at most 50 characters, no spaces"
+        )));
     }
     Ok(name)
 }
@@ -262,7 +342,9 @@ fn valid_state(state: i64, allow_zero: bool) -> Result<i64, ApiError> {
     match state {
         0 if allow_zero => Ok(0),
         STATE_ENABLED | STATE_DISABLED => Ok(state),
-        other => Err(ApiError::bad(format!("invalid user state {other}: 1 (enabled) or 2 (disabled)"))),
+        other => Err(ApiError::bad(format!(
+            "invalid user state {other}: 1 (enabled) or 2 (disabled)"
+        ))),
     }
 }
 
@@ -276,18 +358,26 @@ async fn verify(State(s): S, headers: HeaderMap, RawQuery(q): RawQuery, body: By
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     let subject = if is_form {
-        url::form_urlencoded::parse(&body).find(|(k, _)| k == "token").map(|(_, v)| v.into_owned())
+        url::form_urlencoded::parse(&body)
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v.into_owned())
     } else if body.iter().any(|b| !b.is_ascii_whitespace()) {
         Some(json_body::<TokenBody>(&body)?.token)
     } else {
         None
     };
-    let credential = bearer(&headers).map(str::to_owned).or_else(|| query_token(q.as_deref()));
+    let credential = bearer(&headers)
+        .map(str::to_owned)
+        .or_else(|| query_token(q.as_deref()));
     let (credential, subject) = match (credential, subject) {
         (Some(c), Some(t)) => (c, t),
         (None, Some(t)) if is_form => (t.clone(), t),
         (Some(c), None) => (c.clone(), c),
-        (None, _) => return Err(ApiError::unauthorized("no token: send Authorization: Bearer <token>")),
+        (None, _) => {
+            return Err(ApiError::unauthorized(
+                "no token: send Authorization: Bearer <token>",
+            ));
+        }
     };
     if credential != subject {
         s.authority.verify(&credential).await?;
@@ -313,59 +403,106 @@ async fn healthcheck(State(s): S) -> AppResult {
 }
 
 async fn version() -> AppResult {
-    ok_json(&VersionResponse { version: VERSION.into() })
+    ok_json(&VersionResponse {
+        version: VERSION.into(),
+    })
 }
 
 async fn gen_token(State(s): S, Extension(c): Extension<Caller>, body: Bytes) -> AppResult {
     admin(&c)?;
     let req: GenTokenRequest = json_body(&body)?;
-    let perm: Permission = req.perm.parse().map_err(|e: venus_rpc::perm::UnknownPermission| ApiError::bad(e.to_string()))?;
+    let perm: Permission = req
+        .perm
+        .parse()
+        .map_err(|e: venus_rpc::perm::UnknownPermission| ApiError::bad(e.to_string()))?;
     let name = valid_name(&req.name)?;
     if s.authority.store().get_user(name).await?.is_none() {
-        return Err(ApiError::bad(format!("token must be based on an existing user {name} to generate")));
+        return Err(ApiError::bad(format!(
+            "token must be based on an existing user {name} to generate"
+        )));
     }
     let token = s.authority.issue(name, perm, &req.extra).await?;
     tracing::info!(user = name, %perm, "token generated");
     ok_json(&GenTokenResponse { token })
 }
 
-async fn get_token(State(s): S, Extension(c): Extension<Caller>, RawQuery(q): RawQuery) -> AppResult {
+async fn get_token(
+    State(s): S,
+    Extension(c): Extension<Caller>,
+    RawQuery(q): RawQuery,
+) -> AppResult {
     let p = Params::new(q);
     let store = s.authority.store();
     if !p.str("token").is_empty() {
         admin(&c)?;
-        let row = store.get_token(p.str("token")).await?.ok_or_else(|| ApiError::bad("token not found"))?;
+        let row = store
+            .get_token(p.str("token"))
+            .await?
+            .ok_or_else(|| ApiError::bad("token not found"))?;
         return ok_json(&vec![token_out(row)]);
     }
-    let name = p.required("name").map_err(|_| ApiError::bad("query parameter token or name is required"))?;
+    let name = p
+        .required("name")
+        .map_err(|_| ApiError::bad("query parameter token or name is required"))?;
     admin_or_self(&c, name)?;
-    ok_json(&store.tokens_by_name(name).await?.into_iter().map(token_out).collect::<Vec<_>>())
+    ok_json(
+        &store
+            .tokens_by_name(name)
+            .await?
+            .into_iter()
+            .map(token_out)
+            .collect::<Vec<_>>(),
+    )
 }
 
-async fn list_tokens(State(s): S, Extension(c): Extension<Caller>, RawQuery(q): RawQuery) -> AppResult {
+async fn list_tokens(
+    State(s): S,
+    Extension(c): Extension<Caller>,
+    RawQuery(q): RawQuery,
+) -> AppResult {
     admin(&c)?;
     let p = Params::new(q);
-    let rows = s.authority.store().list_tokens(p.int("skip", 0)?, p.int("limit", 0)?).await?;
+    let rows = s
+        .authority
+        .store()
+        .list_tokens(p.int("skip", 0)?, p.int("limit", 0)?)
+        .await?;
     ok_json(&rows.into_iter().map(token_out).collect::<Vec<_>>())
 }
 
 /// Admin, or the owner of the token.
-async fn token_owner_check(s: &AppState, c: &Caller, token: &str, removed: bool) -> Result<(), ApiError> {
+async fn token_owner_check(
+    s: &AppState,
+    c: &Caller,
+    token: &str,
+    removed: bool,
+) -> Result<(), ApiError> {
     if c.perm.grants(Permission::Admin) {
         return Ok(());
     }
     let owner = if removed {
-        s.authority.store().token_for_verify(token).await?.map(|r| r.name)
+        s.authority
+            .store()
+            .token_for_verify(token)
+            .await?
+            .map(|r| r.name)
     } else {
         s.authority.store().get_token(token).await?.map(|r| r.name)
     };
-    if owner.as_deref() == Some(c.user.as_str()) { Ok(()) } else { Err(ApiError::forbidden("admin, or to own the token")) }
+    if owner.as_deref() == Some(c.user.as_str()) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("admin, or to own the token"))
+    }
 }
 
 async fn remove_token(State(s): S, Extension(c): Extension<Caller>, body: Bytes) -> AppResult {
     let req: TokenBody = json_body(&body)?;
     token_owner_check(&s, &c, &req.token, false).await?;
-    s.authority.store().set_token_removed(&req.token, true).await?;
+    s.authority
+        .store()
+        .set_token_removed(&req.token, true)
+        .await?;
     s.authority.forget_token(&req.token);
     tracing::info!(by = %c.user, "token removed");
     ok_empty()
@@ -374,7 +511,10 @@ async fn remove_token(State(s): S, Extension(c): Extension<Caller>, body: Bytes)
 async fn recover_token(State(s): S, Extension(c): Extension<Caller>, body: Bytes) -> AppResult {
     let req: TokenBody = json_body(&body)?;
     token_owner_check(&s, &c, &req.token, true).await?;
-    s.authority.store().set_token_removed(&req.token, false).await?;
+    s.authority
+        .store()
+        .set_token_removed(&req.token, false)
+        .await?;
     ok_empty()
 }
 
@@ -384,8 +524,16 @@ async fn create_user(State(s): S, Extension(c): Extension<Caller>, body: Bytes) 
     admin(&c)?;
     let req: UpdateUserRequest = json_body(&body)?;
     let name = valid_name(&req.name)?;
-    let state = if req.state == 0 { STATE_ENABLED } else { valid_state(req.state, false)? };
-    let user = s.authority.store().create_user(name, req.comment.as_deref().unwrap_or(""), state).await?;
+    let state = if req.state == 0 {
+        STATE_ENABLED
+    } else {
+        valid_state(req.state, false)?
+    };
+    let user = s
+        .authority
+        .store()
+        .create_user(name, req.comment.as_deref().unwrap_or(""), state)
+        .await?;
     tracing::info!(user = name, "user created");
     ok_json(&user_out(user))
 }
@@ -394,20 +542,35 @@ async fn update_user(State(s): S, Extension(c): Extension<Caller>, body: Bytes) 
     admin(&c)?;
     let req: UpdateUserRequest = json_body(&body)?;
     let state = valid_state(req.state, true)?;
-    s.authority.store().update_user(&req.name, req.comment.as_deref(), state).await?;
+    s.authority
+        .store()
+        .update_user(&req.name, req.comment.as_deref(), state)
+        .await?;
     s.authority.forget_user(&req.name);
     ok_empty()
 }
 
-async fn list_users(State(s): S, Extension(c): Extension<Caller>, RawQuery(q): RawQuery) -> AppResult {
+async fn list_users(
+    State(s): S,
+    Extension(c): Extension<Caller>,
+    RawQuery(q): RawQuery,
+) -> AppResult {
     admin(&c)?;
     let p = Params::new(q);
     let state = valid_state(p.int("state", 0)?, true)?;
-    let users = s.authority.store().list_users(p.int("skip", 0)?, p.int("limit", 0)?, state).await?;
+    let users = s
+        .authority
+        .store()
+        .list_users(p.int("skip", 0)?, p.int("limit", 0)?, state)
+        .await?;
     ok_json(&users.into_iter().map(user_out).collect::<Vec<_>>())
 }
 
-async fn get_user(State(s): S, Extension(c): Extension<Caller>, RawQuery(q): RawQuery) -> AppResult {
+async fn get_user(
+    State(s): S,
+    Extension(c): Extension<Caller>,
+    RawQuery(q): RawQuery,
+) -> AppResult {
     let p = Params::new(q);
     let name = p.required("name")?;
     admin_or_self(&c, name)?;
@@ -424,10 +587,20 @@ async fn verify_users(State(s): S, Extension(c): Extension<Caller>, body: Bytes)
     ok_empty()
 }
 
-async fn has_user(State(s): S, Extension(c): Extension<Caller>, RawQuery(q): RawQuery) -> AppResult {
+async fn has_user(
+    State(s): S,
+    Extension(c): Extension<Caller>,
+    RawQuery(q): RawQuery,
+) -> AppResult {
     admin(&c)?;
     let p = Params::new(q);
-    ok_json(&s.authority.store().get_user(p.required("name")?).await?.is_some())
+    ok_json(
+        &s.authority
+            .store()
+            .get_user(p.required("name")?)
+            .await?
+            .is_some(),
+    )
 }
 
 async fn delete_user(State(s): S, Extension(c): Extension<Caller>, body: Bytes) -> AppResult {
@@ -452,7 +625,9 @@ async fn upsert_rate_limit(State(s): S, Extension(c): Extension<Caller>, body: B
     admin(&c)?;
     let req: UserRateLimit = json_body(&body)?;
     if req.req_limit.cap < 0 || req.req_limit.reset_dur < 0 {
-        return Err(ApiError::bad("ReqLimit.Cap and ReqLimit.ResetDur must not be negative"));
+        return Err(ApiError::bad(
+            "ReqLimit.Cap and ReqLimit.ResetDur must not be negative",
+        ));
     }
     let row = RateLimitRow {
         id: req.id,
@@ -468,13 +643,25 @@ async fn upsert_rate_limit(State(s): S, Extension(c): Extension<Caller>, body: B
 async fn delete_rate_limit(State(s): S, Extension(c): Extension<Caller>, body: Bytes) -> AppResult {
     admin(&c)?;
     let req: DelRateLimitRequest = json_body(&body)?;
-    if !s.authority.store().delete_rate_limit(&req.name, &req.id).await? {
-        return Err(ApiError::bad(format!("rate limit {} of user {} not found", req.id, req.name)));
+    if !s
+        .authority
+        .store()
+        .delete_rate_limit(&req.name, &req.id)
+        .await?
+    {
+        return Err(ApiError::bad(format!(
+            "rate limit {} of user {} not found",
+            req.id, req.name
+        )));
     }
     ok_json(&req.id)
 }
 
-async fn get_rate_limits(State(s): S, Extension(c): Extension<Caller>, RawQuery(q): RawQuery) -> AppResult {
+async fn get_rate_limits(
+    State(s): S,
+    Extension(c): Extension<Caller>,
+    RawQuery(q): RawQuery,
+) -> AppResult {
     let p = Params::new(q);
     let name = p.required("name")?;
     admin_or_self(&c, name)?;
@@ -484,10 +671,19 @@ async fn get_rate_limits(State(s): S, Extension(c): Extension<Caller>, RawQuery(
 
 // ---------------- miners ----------------
 
-async fn user_by_miner(State(s): S, Extension(c): Extension<Caller>, RawQuery(q): RawQuery) -> AppResult {
+async fn user_by_miner(
+    State(s): S,
+    Extension(c): Extension<Caller>,
+    RawQuery(q): RawQuery,
+) -> AppResult {
     admin(&c)?;
     let miner = miner_arg(Params::new(q).required("miner")?)?;
-    let user = s.authority.store().miner_owner(&miner).await?.ok_or_else(|| ApiError::bad(format!("miner {miner} not found")))?;
+    let user = s
+        .authority
+        .store()
+        .miner_owner(&miner)
+        .await?
+        .ok_or_else(|| ApiError::bad(format!("miner {miner} not found")))?;
     ok_json(&user_out(user))
 }
 
@@ -495,12 +691,20 @@ async fn upsert_miner(State(s): S, Extension(c): Extension<Caller>, body: Bytes)
     admin(&c)?;
     let req: UpsertMinerRequest = json_body(&body)?;
     let miner = miner_arg(&req.miner)?;
-    let created = s.authority.store().upsert_miner(&req.user, &miner, req.open_mining).await?;
+    let created = s
+        .authority
+        .store()
+        .upsert_miner(&req.user, &miner, req.open_mining)
+        .await?;
     tracing::info!(user = %req.user, %miner, created, "miner bound");
     ok_json(&created)
 }
 
-async fn miner_exists(State(s): S, Extension(c): Extension<Caller>, RawQuery(q): RawQuery) -> AppResult {
+async fn miner_exists(
+    State(s): S,
+    Extension(c): Extension<Caller>,
+    RawQuery(q): RawQuery,
+) -> AppResult {
     let p = Params::new(q);
     let user = p.required("user")?;
     admin_or_self(&c, user)?;
@@ -508,7 +712,11 @@ async fn miner_exists(State(s): S, Extension(c): Extension<Caller>, RawQuery(q):
     ok_json(&s.authority.store().miner_exists(user, &miner).await?)
 }
 
-async fn list_miners(State(s): S, Extension(c): Extension<Caller>, RawQuery(q): RawQuery) -> AppResult {
+async fn list_miners(
+    State(s): S,
+    Extension(c): Extension<Caller>,
+    RawQuery(q): RawQuery,
+) -> AppResult {
     let p = Params::new(q);
     let user = p.required("user")?;
     admin_or_self(&c, user)?;
@@ -526,7 +734,11 @@ async fn delete_miner(State(s): S, Extension(c): Extension<Caller>, body: Bytes)
     ok_json(&store.delete_miner(&miner).await?)
 }
 
-async fn has_miner(State(s): S, Extension(c): Extension<Caller>, RawQuery(q): RawQuery) -> AppResult {
+async fn has_miner(
+    State(s): S,
+    Extension(c): Extension<Caller>,
+    RawQuery(q): RawQuery,
+) -> AppResult {
     admin(&c)?;
     let miner = miner_arg(Params::new(q).required("miner")?)?;
     ok_json(&s.authority.store().has_miner(&miner).await?)
@@ -534,7 +746,11 @@ async fn has_miner(State(s): S, Extension(c): Extension<Caller>, RawQuery(q): Ra
 
 // ---------------- signers ----------------
 
-async fn users_by_signer(State(s): S, Extension(c): Extension<Caller>, RawQuery(q): RawQuery) -> AppResult {
+async fn users_by_signer(
+    State(s): S,
+    Extension(c): Extension<Caller>,
+    RawQuery(q): RawQuery,
+) -> AppResult {
     admin(&c)?;
     let signer = signer_arg(Params::new(q).required("signer")?)?;
     let users = s.authority.store().users_by_signer(&signer).await?;
@@ -552,20 +768,34 @@ async fn register_signers(State(s): S, Extension(c): Extension<Caller>, body: By
     admin(&c)?;
     let req: SignersRequest = json_body(&body)?;
     let signers = signers_arg(&req)?;
-    s.authority.store().register_signers(&req.user, &signers).await?;
+    s.authority
+        .store()
+        .register_signers(&req.user, &signers)
+        .await?;
     tracing::info!(user = %req.user, count = signers.len(), "signers registered");
     ok_empty()
 }
 
-async fn unregister_signers(State(s): S, Extension(c): Extension<Caller>, body: Bytes) -> AppResult {
+async fn unregister_signers(
+    State(s): S,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> AppResult {
     admin(&c)?;
     let req: SignersRequest = json_body(&body)?;
     let signers = signers_arg(&req)?;
-    s.authority.store().unregister_signers(&req.user, &signers).await?;
+    s.authority
+        .store()
+        .unregister_signers(&req.user, &signers)
+        .await?;
     ok_empty()
 }
 
-async fn signer_exists(State(s): S, Extension(c): Extension<Caller>, RawQuery(q): RawQuery) -> AppResult {
+async fn signer_exists(
+    State(s): S,
+    Extension(c): Extension<Caller>,
+    RawQuery(q): RawQuery,
+) -> AppResult {
     let p = Params::new(q);
     let user = p.required("user")?;
     admin_or_self(&c, user)?;
@@ -573,7 +803,11 @@ async fn signer_exists(State(s): S, Extension(c): Extension<Caller>, RawQuery(q)
     ok_json(&s.authority.store().signer_exists(user, &signer).await?)
 }
 
-async fn list_signers(State(s): S, Extension(c): Extension<Caller>, RawQuery(q): RawQuery) -> AppResult {
+async fn list_signers(
+    State(s): S,
+    Extension(c): Extension<Caller>,
+    RawQuery(q): RawQuery,
+) -> AppResult {
     let p = Params::new(q);
     let user = p.required("user")?;
     admin_or_self(&c, user)?;
@@ -581,7 +815,11 @@ async fn list_signers(State(s): S, Extension(c): Extension<Caller>, RawQuery(q):
     ok_json(&rows.into_iter().map(signer_out).collect::<Vec<_>>())
 }
 
-async fn has_signer(State(s): S, Extension(c): Extension<Caller>, RawQuery(q): RawQuery) -> AppResult {
+async fn has_signer(
+    State(s): S,
+    Extension(c): Extension<Caller>,
+    RawQuery(q): RawQuery,
+) -> AppResult {
     admin(&c)?;
     let signer = signer_arg(Params::new(q).required("signer")?)?;
     ok_json(&s.authority.store().has_signer(&signer).await?)
@@ -604,17 +842,28 @@ async fn metrics(State(s): S) -> Response {
     if let Ok(counts) = store.count_tokens().await {
         s.metrics.tokens.clear();
         for (perm, n) in counts {
-            s.metrics.tokens.get_or_create(&crate::metrics::PermLabel { perm }).set(n);
+            s.metrics
+                .tokens
+                .get_or_create(&crate::metrics::PermLabel { perm })
+                .set(n);
         }
     }
     if let Ok(counts) = store.count_users().await {
         s.metrics.users.clear();
         for (state, n) in counts {
-            s.metrics.users.get_or_create(&crate::metrics::StateLabel { state: state.to_string() }).set(n);
+            s.metrics
+                .users
+                .get_or_create(&crate::metrics::StateLabel {
+                    state: state.to_string(),
+                })
+                .set(n);
         }
     }
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         s.metrics.encode(),
     )
         .into_response()

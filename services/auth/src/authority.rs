@@ -45,7 +45,12 @@ pub struct Authority {
 impl Authority {
     pub fn new(store: Store, secret: Vec<u8>, ttl: Duration) -> Self {
         let capacity = NonZeroUsize::new(CACHE_CAPACITY).unwrap_or(NonZeroUsize::MIN);
-        Self { store, secret, ttl, cache: Mutex::new(LruCache::new(capacity)) }
+        Self {
+            store,
+            secret,
+            ttl,
+            cache: Mutex::new(LruCache::new(capacity)),
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -53,8 +58,17 @@ impl Authority {
     }
 
     /// Sign and record a token for `name`. The caller checks that the user exists.
-    pub async fn issue(&self, name: &str, perm: Permission, extra: &str) -> Result<String, StoreError> {
-        let claims = Claims { name: name.to_owned(), perm, ext: extra.to_owned() };
+    pub async fn issue(
+        &self,
+        name: &str,
+        perm: Permission,
+        extra: &str,
+    ) -> Result<String, StoreError> {
+        let claims = Claims {
+            name: name.to_owned(),
+            perm,
+            ext: extra.to_owned(),
+        };
         let token = jwt::sign(&claims, &self.secret);
         let row = TokenRow {
             token: token.clone(),
@@ -84,28 +98,49 @@ impl Authority {
             return Err(VerifyFailure::Refused("token has been removed".into()));
         }
         match (row.user_state, row.user_deleted) {
-            (None, _) => return Err(VerifyFailure::Refused(format!("user {} of the token does not exist", row.name))),
+            (None, _) => {
+                return Err(VerifyFailure::Refused(format!(
+                    "user {} of the token does not exist",
+                    row.name
+                )));
+            }
             (_, Some(d)) if d != 0 => {
-                return Err(VerifyFailure::Refused(format!("user {} of the token has been removed", row.name)));
+                return Err(VerifyFailure::Refused(format!(
+                    "user {} of the token has been removed",
+                    row.name
+                )));
             }
             (Some(state), _) if state != STATE_ENABLED => {
-                return Err(VerifyFailure::Refused(format!("user {} of the token is disabled", row.name)));
+                return Err(VerifyFailure::Refused(format!(
+                    "user {} of the token is disabled",
+                    row.name
+                )));
             }
             _ => {}
         }
         let key = if row.secret.is_empty() {
             self.secret.clone()
         } else {
-            hex::decode(&row.secret).map_err(|_| VerifyFailure::Refused("token secret in the store is not hex".into()))?
+            hex::decode(&row.secret).map_err(|_| {
+                VerifyFailure::Refused("token secret in the store is not hex".into())
+            })?
         };
         let claims = jwt::verify(token, &key).map_err(refused)?;
         // The row and the signed claims must agree (they always do unless the store was edited).
         if claims.name != row.name || claims.perm.as_str() != row.perm || unverified != claims {
-            return Err(VerifyFailure::Refused("token does not match its record".into()));
+            return Err(VerifyFailure::Refused(
+                "token does not match its record".into(),
+            ));
         }
-        let out = VerifyResponse { name: claims.name, perm: claims.perm, ext: row.extra };
+        let out = VerifyResponse {
+            name: claims.name,
+            perm: claims.perm,
+            ext: row.extra,
+        };
         if !self.ttl.is_zero() {
-            self.cache.lock().put(token.to_owned(), (out.clone(), Instant::now()));
+            self.cache
+                .lock()
+                .put(token.to_owned(), (out.clone(), Instant::now()));
         }
         Ok(out)
     }
@@ -130,8 +165,11 @@ impl Authority {
     /// Forget every cached verification of `user` (after it was disabled or removed).
     pub fn forget_user(&self, user: &str) {
         let mut cache = self.cache.lock();
-        let stale: Vec<String> =
-            cache.iter().filter(|(_, (v, _))| v.name == user).map(|(k, _)| k.clone()).collect();
+        let stale: Vec<String> = cache
+            .iter()
+            .filter(|(_, (v, _))| v.name == user)
+            .map(|(k, _)| k.clone())
+            .collect();
         for k in stale {
             cache.pop(&k);
         }
@@ -146,7 +184,9 @@ mod tests {
 
     async fn authority(ttl: Duration) -> (Authority, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), &Config::default().db, Duration::ZERO).await.unwrap();
+        let store = Store::open(dir.path(), &Config::default().db, Duration::ZERO)
+            .await
+            .unwrap();
         (Authority::new(store, vec![7u8; 32], ttl), dir)
     }
 
@@ -156,17 +196,32 @@ mod tests {
         a.store().create_user("u1", "", 1).await.unwrap();
         let t = a.issue("u1", Permission::Write, "x").await.unwrap();
         let v = a.verify(&t).await.unwrap();
-        assert_eq!((v.name.as_str(), v.perm, v.ext.as_str()), ("u1", Permission::Write, "x"));
+        assert_eq!(
+            (v.name.as_str(), v.perm, v.ext.as_str()),
+            ("u1", Permission::Write, "x")
+        );
 
         a.store().update_user("u1", None, 2).await.unwrap();
         a.forget_user("u1");
-        assert!(a.verify(&t).await.unwrap_err().to_string().contains("disabled"));
+        assert!(
+            a.verify(&t)
+                .await
+                .unwrap_err()
+                .to_string()
+                .contains("disabled")
+        );
         a.store().update_user("u1", None, 1).await.unwrap();
         assert!(a.verify(&t).await.is_ok());
 
         a.store().set_token_removed(&t, true).await.unwrap();
         a.forget_token(&t);
-        assert!(a.verify(&t).await.unwrap_err().to_string().contains("removed"));
+        assert!(
+            a.verify(&t)
+                .await
+                .unwrap_err()
+                .to_string()
+                .contains("removed")
+        );
     }
 
     #[tokio::test]
@@ -175,13 +230,35 @@ mod tests {
         a.store().create_user("u1", "", 1).await.unwrap();
         let t = a.issue("u1", Permission::Read, "").await.unwrap();
         // Same claims, other key: not registered.
-        let forged = jwt::sign(&Claims { name: "u1".into(), perm: Permission::Admin, ext: String::new() }, b"k");
-        assert!(a.verify(&forged).await.unwrap_err().to_string().contains("not registered"));
+        let forged = jwt::sign(
+            &Claims {
+                name: "u1".into(),
+                perm: Permission::Admin,
+                ext: String::new(),
+            },
+            b"k",
+        );
+        assert!(
+            a.verify(&forged)
+                .await
+                .unwrap_err()
+                .to_string()
+                .contains("not registered")
+        );
         // alg none with the real payload.
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let payload = t.split('.').nth(1).unwrap();
-        let none = format!("{}.{payload}.", b64.encode(br#"{"alg":"none","typ":"JWT"}"#));
-        assert!(a.verify(&none).await.unwrap_err().to_string().contains("none"));
+        let none = format!(
+            "{}.{payload}.",
+            b64.encode(br#"{"alg":"none","typ":"JWT"}"#)
+        );
+        assert!(
+            a.verify(&none)
+                .await
+                .unwrap_err()
+                .to_string()
+                .contains("none")
+        );
         assert!(a.verify("garbage").await.is_err());
         // A registered token whose signature was tampered with.
         let mut bad = t.clone();

@@ -10,14 +10,20 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use venus_auth_client::AuthClient;
-use venus_auth_client::types::{OutputUser, ReqLimit, STATE_ENABLED, UpdateUserRequest, UserRateLimit};
+use venus_auth_client::types::{
+    OutputUser, ReqLimit, STATE_ENABLED, UpdateUserRequest, UserRateLimit,
+};
 use venus_rpc::Permission;
 
 use crate::config::{DEFAULT_LISTEN, parse_go_duration};
 use crate::repo;
 
 #[derive(Parser, Debug)]
-#[command(name = "venus-auth", version, about = "venus-auth: JWT tokens, users, miners and signers for the venus chain service")]
+#[command(
+    name = "venus-auth",
+    version,
+    about = "venus-auth: JWT tokens, users, miners and signers for the venus chain service"
+)]
 pub struct Cli {
     /// Repo directory [default: $SOPHON_AUTH_PATH, $VENUS_AUTH_PATH or ~/.venus-auth]
     #[arg(long, global = true)]
@@ -241,7 +247,11 @@ pub enum SignerCmd {
 }
 
 /// A client of the running server, with the CLI's admin token.
-pub fn connect(repo_flag: Option<&Path>, listen: Option<&str>, config: Option<&Path>) -> anyhow::Result<AuthClient> {
+pub fn connect(
+    repo_flag: Option<&Path>,
+    listen: Option<&str>,
+    config: Option<&Path>,
+) -> anyhow::Result<AuthClient> {
     let repo_dir = repo::resolve(repo_flag)?;
     let listen = match listen {
         Some(l) => l.to_owned(),
@@ -251,7 +261,10 @@ pub fn connect(repo_flag: Option<&Path>, listen: Option<&str>, config: Option<&P
     };
     let token_path = repo_dir.join(repo::TOKEN_FILE);
     let token = std::fs::read_to_string(&token_path).with_context(|| {
-        format!("cannot read the admin token {}: start `venus-auth run` with this repo first", token_path.display())
+        format!(
+            "cannot read the admin token {}: start `venus-auth run` with this repo first",
+            token_path.display()
+        )
     })?;
     let addr = dial_address(&listen);
     Ok(AuthClient::new(&addr, token.trim())?.with_cache(Duration::ZERO, 1))
@@ -275,7 +288,8 @@ pub async fn token(c: &AuthClient, cmd: TokenCmd) -> anyhow::Result<()> {
     match cmd {
         TokenCmd::Gen { perm, extra, name } => {
             if !c.has_user(&name).await? {
-                c.create_user(&name, Some("created by `token gen`"), STATE_ENABLED).await?;
+                c.create_user(&name, Some("created by `token gen`"), STATE_ENABLED)
+                    .await?;
                 eprintln!("user {name} did not exist and was created");
             }
             println!("{}", c.gen_token(&name, perm, &extra).await?);
@@ -287,13 +301,23 @@ pub async fn token(c: &AuthClient, cmd: TokenCmd) -> anyhow::Result<()> {
                 (None, None) => anyhow::bail!("give --name or --token"),
             };
             for t in tokens {
-                println!("name: {}\nperm: {}\ncreate time: {}\ntoken: {}\n", t.name, t.perm, t.create_time, t.token);
+                println!(
+                    "name: {}\nperm: {}\ncreate time: {}\ntoken: {}\n",
+                    t.name, t.perm, t.create_time, t.token
+                );
             }
         }
         TokenCmd::List { skip, limit } => {
             println!("num\tname\t\tperm\t\tcreateTime\t\ttoken");
             for (i, t) in c.list_tokens(skip, limit).await?.into_iter().enumerate() {
-                println!("{}\t{}\t\t{}\t\t{}\t{}", skip + i as i64 + 1, t.name, t.perm, t.create_time.format("%Y-%m-%d %H:%M:%S"), t.token);
+                println!(
+                    "{}\t{}\t\t{}\t\t{}\t{}",
+                    skip + i as i64 + 1,
+                    t.name,
+                    t.perm,
+                    t.create_time.format("%Y-%m-%d %H:%M:%S"),
+                    t.token
+                );
             }
         }
         TokenCmd::Rm { token } => {
@@ -310,7 +334,9 @@ pub async fn token(c: &AuthClient, cmd: TokenCmd) -> anyhow::Result<()> {
 
 fn one_name(positional: Option<String>, flag: Option<String>) -> anyhow::Result<String> {
     match (positional, flag) {
-        (Some(a), Some(b)) if a != b => anyhow::bail!("two different user names given: {a} and --name {b}"),
+        (Some(a), Some(b)) if a != b => {
+            anyhow::bail!("two different user names given: {a} and --name {b}")
+        }
         (Some(n), _) | (None, Some(n)) => Ok(n),
         (None, None) => anyhow::bail!("a user name is required: `<name>` or --name <name>"),
     }
@@ -340,26 +366,46 @@ fn fmt_unix(secs: i64) -> String {
 
 pub async fn user(c: &AuthClient, cmd: UserCmd) -> anyhow::Result<()> {
     match cmd {
-        UserCmd::Add { name_arg, name, miner, comment, state } => {
+        UserCmd::Add {
+            name_arg,
+            name,
+            miner,
+            comment,
+            state,
+        } => {
             let name = one_name(name_arg, name)?;
             // Check the miner before creating anything, so a typo leaves no half-made user.
             if let Some(m) = &miner {
                 crate::address::parse_miner(m).map_err(|e| anyhow::anyhow!("--miner: {e}"))?;
             }
             let user = c.create_user(&name, comment.as_deref(), state).await?;
-            println!("Add user success: {}, next can add miner for this user", user.id);
+            println!(
+                "Add user success: {}, next can add miner for this user",
+                user.id
+            );
             if let Some(m) = miner {
                 add_miner(c, &name, &m, true).await?;
             }
         }
         UserCmd::Get { name } => print_user(&c.get_user(&name).await?),
-        UserCmd::Update { name_arg, name, miner, comment, state } => {
+        UserCmd::Update {
+            name_arg,
+            name,
+            miner,
+            comment,
+            state,
+        } => {
             let name = one_name(name_arg, name)?;
             if miner.is_none() && comment.is_none() && state.is_none() {
                 anyhow::bail!("nothing to update: give --miner, --comment or --state");
             }
             if comment.is_some() || state.is_some() {
-                c.update_user(&UpdateUserRequest { name: name.clone(), comment, state: state.unwrap_or(0) }).await?;
+                c.update_user(&UpdateUserRequest {
+                    name: name.clone(),
+                    comment,
+                    state: state.unwrap_or(0),
+                })
+                .await?;
             } else {
                 c.get_user(&name).await?;
             }
@@ -369,11 +415,21 @@ pub async fn user(c: &AuthClient, cmd: UserCmd) -> anyhow::Result<()> {
             println!("update user success");
         }
         UserCmd::Active { name } => {
-            c.update_user(&UpdateUserRequest { name, comment: None, state: STATE_ENABLED }).await?;
+            c.update_user(&UpdateUserRequest {
+                name,
+                comment: None,
+                state: STATE_ENABLED,
+            })
+            .await?;
             println!("active user success");
         }
         UserCmd::List { skip, limit, state } => {
-            for (i, u) in c.list_users(skip, limit, state).await?.into_iter().enumerate() {
+            for (i, u) in c
+                .list_users(skip, limit, state)
+                .await?
+                .into_iter()
+                .enumerate()
+            {
                 let miners = c.list_miners(&u.name).await?;
                 println!("number: {}", skip + i as i64 + 1);
                 print_user(&u);
@@ -400,6 +456,8 @@ pub async fn user(c: &AuthClient, cmd: UserCmd) -> anyhow::Result<()> {
 }
 
 async fn add_miner(c: &AuthClient, user: &str, miner: &str, open: bool) -> anyhow::Result<()> {
+    // The server stores the normalised form (`t01000` → `f01000`); show that one.
+    let miner = &crate::address::parse_miner(miner).unwrap_or_else(|_| miner.to_owned());
     if c.upsert_miner(user, miner, open).await? {
         println!("create user:{user} miner:{miner} success.");
     } else {
@@ -414,27 +472,52 @@ async fn rate_limit(c: &AuthClient, cmd: RateLimitCmd) -> anyhow::Result<()> {
         name,
         service: String::new(),
         api: String::new(),
-        req_limit: ReqLimit { cap: amount, reset_dur: i64::try_from(d.as_nanos()).unwrap_or(i64::MAX) },
+        req_limit: ReqLimit {
+            cap: amount,
+            reset_dur: i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+        },
     };
     match cmd {
-        RateLimitCmd::Add { name, amount, duration, id } => {
+        RateLimitCmd::Add {
+            name,
+            amount,
+            duration,
+            id,
+        } => {
             if !c.get_rate_limits(&name, "").await?.is_empty() {
                 anyhow::bail!("user {name} already has a rate limit: use `user rate-limit update`");
             }
-            let id = c.upsert_rate_limit(&limit(name, id, amount, duration)).await?;
+            let id = c
+                .upsert_rate_limit(&limit(name, id, amount, duration))
+                .await?;
             println!("upsert user rate limit success:\t{id}");
         }
-        RateLimitCmd::Update { name, id, amount, duration } => {
-            if !c.get_rate_limits(&name, &id).await?.iter().any(|l| l.id == id) {
+        RateLimitCmd::Update {
+            name,
+            id,
+            amount,
+            duration,
+        } => {
+            if !c
+                .get_rate_limits(&name, &id)
+                .await?
+                .iter()
+                .any(|l| l.id == id)
+            {
                 anyhow::bail!("user {name} has no rate limit {id}");
             }
-            let id = c.upsert_rate_limit(&limit(name, id, amount, duration)).await?;
+            let id = c
+                .upsert_rate_limit(&limit(name, id, amount, duration))
+                .await?;
             println!("upsert user rate limit success:\t{id}");
         }
         RateLimitCmd::Get { name } => {
             for l in c.get_rate_limits(&name, "").await? {
                 let hours = l.req_limit.reset_dur as f64 / 3.6e12;
-                println!("user:{}, limit id:{}, request limit amount:{}, duration:{:.2}(h)", l.name, l.id, l.req_limit.cap, hours);
+                println!(
+                    "user:{}, limit id:{}, request limit amount:{}, duration:{:.2}(h)",
+                    l.name, l.id, l.req_limit.cap, hours
+                );
             }
         }
         RateLimitCmd::Del { name, id } => {
@@ -447,7 +530,11 @@ async fn rate_limit(c: &AuthClient, cmd: RateLimitCmd) -> anyhow::Result<()> {
 
 pub async fn miner(c: &AuthClient, cmd: MinerCmd) -> anyhow::Result<()> {
     match cmd {
-        MinerCmd::Add { user, miner, open_mining } => add_miner(c, &user, &miner, open_mining).await?,
+        MinerCmd::Add {
+            user,
+            miner,
+            open_mining,
+        } => add_miner(c, &user, &miner, open_mining).await?,
         MinerCmd::Exist { user, miner } => println!("{}", c.miner_exists(&user, &miner).await?),
         MinerCmd::List { user } => {
             c.get_user(&user).await?;
@@ -455,7 +542,12 @@ pub async fn miner(c: &AuthClient, cmd: MinerCmd) -> anyhow::Result<()> {
             println!("user: {user}, miner count:{}", miners.len());
             println!("idx\tminer\topenMining\tcreate-time");
             for (i, m) in miners.iter().enumerate() {
-                println!("{i}\t{}\t{}\t\t{}", m.miner, m.open_mining, m.created_at.format("%Y-%m-%d %H:%M:%S"));
+                println!(
+                    "{i}\t{}\t{}\t\t{}",
+                    m.miner,
+                    m.open_mining,
+                    m.created_at.format("%Y-%m-%d %H:%M:%S")
+                );
             }
         }
         MinerCmd::Delete { miner } => {
@@ -474,21 +566,34 @@ pub async fn signer(c: &AuthClient, cmd: SignerCmd) -> anyhow::Result<()> {
     match cmd {
         SignerCmd::Register { user, signers } => {
             c.register_signers(&user, &signers).await?;
-            println!("register signer address:{} success for {user}.", signers.join(","));
+            println!(
+                "register signer address:{} success for {user}.",
+                signers.join(",")
+            );
         }
         SignerCmd::Exist { user, signer } => println!("{}", c.signer_exists(&user, &signer).await?),
         SignerCmd::List { user } => {
             println!("idx\tsigner\tcreate-time");
             for (i, s) in c.list_signers(&user).await?.iter().enumerate() {
-                println!("{i}\t{}\t{}", s.signer, s.created_at.format("%Y-%m-%d %H:%M:%S"));
+                println!(
+                    "{i}\t{}\t{}",
+                    s.signer,
+                    s.created_at.format("%Y-%m-%d %H:%M:%S")
+                );
             }
         }
         SignerCmd::Unregister { user, signers } => {
             c.unregister_signers(&user, &signers).await?;
-            println!("unregister signers: {} of {user} success.", signers.join(","));
+            println!(
+                "unregister signers: {} of {user} success.",
+                signers.join(",")
+            );
         }
         SignerCmd::Has { signer } => println!("{}", c.has_signer(&signer).await?),
-        SignerCmd::Del { really_do_it, signer } => {
+        SignerCmd::Del {
+            really_do_it,
+            signer,
+        } => {
             if !really_do_it {
                 anyhow::bail!("this removes {signer} from every user: add --really-do-it");
             }

@@ -89,7 +89,10 @@ LogLevel = "info"
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
 }
@@ -141,9 +144,14 @@ impl Config {
     /// Read and validate `path`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
-        Self::parse(&text).map_err(|message| ConfigError::Invalid { path: shown, message })
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|message| ConfigError::Invalid {
+            path: shown,
+            message,
+        })
     }
 
     /// Parse and validate the text of a config file.
@@ -166,7 +174,9 @@ impl Config {
             c.listen = format!("0.0.0.0:{p}");
         }
         if raw.secret.is_some() {
-            tracing::warn!("config key `Secret` is ignored: the token secret lives in <repo>/secret");
+            tracing::warn!(
+                "config key `Secret` is ignored: the token secret lives in <repo>/secret"
+            );
         }
         c.read_timeout = raw.readtimeout.unwrap_or(c.read_timeout);
         c.write_timeout = raw.writetimeout.unwrap_or(c.write_timeout);
@@ -194,8 +204,10 @@ impl Config {
         if self.db.max_open_conns == 0 {
             return Err("db.maxOpenConns must be at least 1".into());
         }
-        if !["trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"]
-            .contains(&self.log_level.as_str())
+        if ![
+            "trace", "debug", "info", "warn", "warning", "error", "fatal", "panic",
+        ]
+        .contains(&self.log_level.as_str())
         {
             return Err(format!(
                 "log.LogLevel {:?} is not one of trace, debug, info, warn, error",
@@ -211,15 +223,19 @@ pub fn parse_db_kind(s: &str) -> Result<DbKind, String> {
     match s.trim().to_lowercase().as_str() {
         "badger" | "sqlite" | "" => Ok(DbKind::Sqlite),
         "mysql" => Ok(DbKind::Mysql),
-        other => Err(format!("db.type {other:?} is not supported: use badger, sqlite or mysql")),
+        other => Err(format!(
+            "db.type {other:?} is not supported: use badger, sqlite or mysql"
+        )),
     }
 }
 
 fn lower_keys(v: toml::Value) -> toml::Value {
     match v {
-        toml::Value::Table(t) => {
-            toml::Value::Table(t.into_iter().map(|(k, v)| (k.to_lowercase(), lower_keys(v))).collect())
-        }
+        toml::Value::Table(t) => toml::Value::Table(
+            t.into_iter()
+                .map(|(k, v)| (k.to_lowercase(), lower_keys(v)))
+                .collect(),
+        ),
         other => other,
     }
 }
@@ -233,7 +249,9 @@ fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::
     }
     match Raw::deserialize(d)? {
         Raw::Nanos(n) => Ok(Some(Duration::from_nanos(n))),
-        Raw::Text(s) => parse_go_duration(&s).map(Some).map_err(serde::de::Error::custom),
+        Raw::Text(s) => parse_go_duration(&s)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
     }
 }
 
@@ -249,10 +267,14 @@ pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
         return Err("empty duration".into());
     }
     while !rest.is_empty() {
-        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         let (num, tail) = rest.split_at(num_end);
         let value: f64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
-        let unit_end = tail.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(tail.len());
+        let unit_end = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
         let (unit, tail) = tail.split_at(unit_end);
         let scale = match unit {
             "ns" => 1e-9,
@@ -261,7 +283,11 @@ pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
             "s" => 1.0,
             "m" => 60.0,
             "h" => 3600.0,
-            _ => return Err(format!("invalid duration {s:?}: unknown unit {unit:?} (use ns, us, ms, s, m, h)")),
+            _ => {
+                return Err(format!(
+                    "invalid duration {s:?}: unknown unit {unit:?} (use ns, us, ms, s, m, h)"
+                ));
+            }
         };
         total += value * scale;
         rest = tail;
@@ -324,8 +350,14 @@ maxIdleTime = "30s"
 
     #[test]
     fn go_durations_parse() {
-        assert_eq!(parse_go_duration("1h30m").unwrap(), Duration::from_secs(5400));
-        assert_eq!(parse_go_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(
+            parse_go_duration("1h30m").unwrap(),
+            Duration::from_secs(5400)
+        );
+        assert_eq!(
+            parse_go_duration("250ms").unwrap(),
+            Duration::from_millis(250)
+        );
         assert!(parse_go_duration("5x").is_err());
         assert!(parse_go_duration("").is_err());
     }

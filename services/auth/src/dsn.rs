@@ -36,16 +36,25 @@ fn parse_url(dsn: &str) -> Result<MysqlTarget, String> {
         .map_err(|e| format!("invalid MySQL URL: {e}"))?;
     let database = url.path().trim_start_matches('/').to_owned();
     if database.is_empty() {
-        return Err("the MySQL URL names no database (mysql://user:pass@host:port/<database>)".into());
+        return Err(
+            "the MySQL URL names no database (mysql://user:pass@host:port/<database>)".into(),
+        );
     }
     let options = MySqlConnectOptions::from_str(url.as_str())
         .map_err(|e| format!("invalid MySQL URL: {e}"))?;
-    Ok(MysqlTarget { options, database, connect_timeout: None, warnings: Vec::new() })
+    Ok(MysqlTarget {
+        options,
+        database,
+        connect_timeout: None,
+        warnings: Vec::new(),
+    })
 }
 
 fn parse_go_dsn(dsn: &str) -> Result<MysqlTarget, String> {
     // [user[:password]@][net[(addr)]]/dbname[?params]; the database name cannot hold '/'.
-    let slash = dsn.rfind('/').ok_or("invalid MySQL DSN: missing \"/<database>\"")?;
+    let slash = dsn
+        .rfind('/')
+        .ok_or("invalid MySQL DSN: missing \"/<database>\"")?;
     let (head, tail) = dsn.split_at(slash);
     let tail = &tail[1..];
     let (database, params) = match tail.split_once('?') {
@@ -71,18 +80,32 @@ fn parse_go_dsn(dsn: &str) -> Result<MysqlTarget, String> {
         options = options.password(p);
     }
     let (net, addr) = match netaddr.find('(') {
-        Some(open) if netaddr.ends_with(')') => (&netaddr[..open], &netaddr[open + 1..netaddr.len() - 1]),
-        Some(_) => return Err(format!("invalid MySQL DSN: unbalanced parenthesis in {netaddr:?}")),
+        Some(open) if netaddr.ends_with(')') => {
+            (&netaddr[..open], &netaddr[open + 1..netaddr.len() - 1])
+        }
+        Some(_) => {
+            return Err(format!(
+                "invalid MySQL DSN: unbalanced parenthesis in {netaddr:?}"
+            ));
+        }
         None => (netaddr, ""),
     };
     match net {
         "" | "tcp" | "tcp4" | "tcp6" => {
-            let addr = if addr.is_empty() { "127.0.0.1:3306" } else { addr };
+            let addr = if addr.is_empty() {
+                "127.0.0.1:3306"
+            } else {
+                addr
+            };
             let (host, port) = split_host_port(addr)?;
             options = options.host(host).port(port);
         }
         "unix" => options = options.socket(addr),
-        other => return Err(format!("invalid MySQL DSN: network {other:?} is not tcp or unix")),
+        other => {
+            return Err(format!(
+                "invalid MySQL DSN: network {other:?} is not tcp or unix"
+            ));
+        }
     }
     let mut warnings = Vec::new();
     let mut connect_timeout = None;
@@ -108,7 +131,12 @@ fn parse_go_dsn(dsn: &str) -> Result<MysqlTarget, String> {
             _ => warnings.push(format!("MySQL DSN parameter {key} is not supported and is ignored")),
         }
     }
-    Ok(MysqlTarget { options, database: database.to_owned(), connect_timeout, warnings })
+    Ok(MysqlTarget {
+        options,
+        database: database.to_owned(),
+        connect_timeout,
+        warnings,
+    })
 }
 
 fn split_host_port(addr: &str) -> Result<(&str, u16), String> {
@@ -116,7 +144,9 @@ fn split_host_port(addr: &str) -> Result<(&str, u16), String> {
         Some((h, p)) if !p.contains(']') => (h, p),
         _ => return Ok((addr.trim_matches(|c| c == '[' || c == ']'), 3306)),
     };
-    let port = port.parse().map_err(|_| format!("invalid MySQL DSN: bad port {port:?}"))?;
+    let port = port
+        .parse()
+        .map_err(|_| format!("invalid MySQL DSN: bad port {port:?}"))?;
     Ok((host.trim_matches(|c| c == '[' || c == ']'), port))
 }
 
@@ -148,10 +178,19 @@ mod tests {
     #[test]
     fn tcp_unix_and_url_forms() {
         let t = parse_mysql_dsn("u@tcp(db.local)/x?timeout=5s").unwrap();
-        assert_eq!((t.options.get_host(), t.options.get_port()), ("db.local", 3306));
+        assert_eq!(
+            (t.options.get_host(), t.options.get_port()),
+            ("db.local", 3306)
+        );
         assert_eq!(t.connect_timeout, Some(Duration::from_secs(5)));
         let t = parse_mysql_dsn("u:p@unix(/run/mysqld.sock)/x").unwrap();
-        assert_eq!(t.options.get_socket().map(|p| p.display().to_string()).as_deref(), Some("/run/mysqld.sock"));
+        assert_eq!(
+            t.options
+                .get_socket()
+                .map(|p| p.display().to_string())
+                .as_deref(),
+            Some("/run/mysqld.sock")
+        );
         let t = parse_mysql_dsn("mysql://root@127.0.0.1:4000/auth").unwrap();
         assert_eq!((t.database.as_str(), t.options.get_port()), ("auth", 4000));
         let t = parse_mysql_dsn("u:p@a@(h:1)/d").unwrap();
@@ -161,9 +200,25 @@ mod tests {
     #[test]
     fn bad_dsns_say_what_is_wrong() {
         assert!(parse_mysql_dsn("").unwrap_err().contains("empty"));
-        assert!(parse_mysql_dsn("root@(127.0.0.1:3306)").unwrap_err().contains("database"));
-        assert!(parse_mysql_dsn("root@(h:abc)/d").unwrap_err().contains("port"));
-        assert!(parse_mysql_dsn("root@udp(h:1)/d").unwrap_err().contains("udp"));
-        assert!(parse_mysql_dsn("mysql://h:1/").unwrap_err().contains("database"));
+        assert!(
+            parse_mysql_dsn("root@(127.0.0.1:3306)")
+                .unwrap_err()
+                .contains("database")
+        );
+        assert!(
+            parse_mysql_dsn("root@(h:abc)/d")
+                .unwrap_err()
+                .contains("port")
+        );
+        assert!(
+            parse_mysql_dsn("root@udp(h:1)/d")
+                .unwrap_err()
+                .contains("udp")
+        );
+        assert!(
+            parse_mysql_dsn("mysql://h:1/")
+                .unwrap_err()
+                .contains("database")
+        );
     }
 }

@@ -31,10 +31,19 @@ async fn main() -> ExitCode {
 }
 
 async fn dispatch(args: Cli) -> anyhow::Result<()> {
-    let Cli { repo, listen, config, command } = args;
+    let Cli {
+        repo,
+        listen,
+        config,
+        command,
+    } = args;
     if let Command::Run(run) = command {
         let repo_dir = venus_auth::repo::resolve(repo.as_deref())?;
-        let overrides = RunOverrides { listen, db_type: run.db_type, mysql_dsn: run.mysql_dsn };
+        let overrides = RunOverrides {
+            listen,
+            db_type: run.db_type,
+            mysql_dsn: run.mysql_dsn,
+        };
         let config = server::prepare_config(&repo_dir, config.as_deref(), &overrides)?;
         init_tracing(&config.log_level);
         return server::run(repo_dir, config, run.db_wait).await;

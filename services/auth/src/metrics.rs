@@ -39,17 +39,42 @@ impl Default for Metrics {
         let tokens = Family::<PermLabel, Gauge>::default();
         let users = Family::<StateLabel, Gauge>::default();
         let up = Gauge::default();
-        registry.register("venus_auth_token_verify", "Token verifications by permission and result", verify.clone());
-        registry.register("venus_auth_tokens", "Registered tokens by permission", tokens.clone());
-        registry.register("venus_auth_users", "Users by state (1 enabled, 2 disabled)", users.clone());
-        registry.register("venus_auth_api_state", "1 while the API is serving", up.clone());
-        Self { registry, verify, tokens, users, up }
+        registry.register(
+            "venus_auth_token_verify",
+            "Token verifications by permission and result",
+            verify.clone(),
+        );
+        registry.register(
+            "venus_auth_tokens",
+            "Registered tokens by permission",
+            tokens.clone(),
+        );
+        registry.register(
+            "venus_auth_users",
+            "Users by state (1 enabled, 2 disabled)",
+            users.clone(),
+        );
+        registry.register(
+            "venus_auth_api_state",
+            "1 while the API is serving",
+            up.clone(),
+        );
+        Self {
+            registry,
+            verify,
+            tokens,
+            users,
+            up,
+        }
     }
 }
 
 impl Metrics {
     pub fn verified(&self, perm: &str, ok: bool) {
-        let labels = VerifyLabels { perm: perm.to_owned(), result: if ok { "success" } else { "failed" } };
+        let labels = VerifyLabels {
+            perm: perm.to_owned(),
+            result: if ok { "success" } else { "failed" },
+        };
         self.verify.get_or_create(&labels).inc();
     }
 

@@ -37,19 +37,29 @@ fn expand_home(p: &Path) -> PathBuf {
 
 /// Load `<repo>/config.toml` (or `explicit`), writing the defaults first if it is missing.
 pub fn load_or_init_config(repo: &Path, explicit: Option<&Path>) -> Result<Config, ConfigError> {
-    let path = explicit.map(Path::to_path_buf).unwrap_or_else(|| repo.join(CONFIG_FILE));
+    let path = explicit
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| repo.join(CONFIG_FILE));
     if !path.exists() && explicit.is_none() {
         std::fs::create_dir_all(repo)
             .and_then(|()| std::fs::write(&path, DEFAULT_FILE))
-            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+            .map_err(|source| ConfigError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
         tracing::info!(path = %path.display(), "wrote the default config");
     }
     Config::load(&path)
 }
 
 /// Load the config if there is one (CLI commands never create files).
-pub fn load_config_if_present(repo: &Path, explicit: Option<&Path>) -> Result<Option<Config>, ConfigError> {
-    let path = explicit.map(Path::to_path_buf).unwrap_or_else(|| repo.join(CONFIG_FILE));
+pub fn load_config_if_present(
+    repo: &Path,
+    explicit: Option<&Path>,
+) -> Result<Option<Config>, ConfigError> {
+    let path = explicit
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| repo.join(CONFIG_FILE));
     if !path.exists() && explicit.is_none() {
         return Ok(None);
     }
@@ -64,7 +74,11 @@ pub fn load_or_create_secret(repo: &Path) -> anyhow::Result<Vec<u8>> {
             check_private(&path)?;
             let secret = hex::decode(text.trim())
                 .map_err(|e| anyhow::anyhow!("{}: not a hex secret: {e}", path.display()))?;
-            anyhow::ensure!(secret.len() >= 32, "{}: the secret is shorter than 32 bytes", path.display());
+            anyhow::ensure!(
+                secret.len() >= 32,
+                "{}: the secret is shorter than 32 bytes",
+                path.display()
+            );
             Ok(secret)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -93,7 +107,8 @@ pub fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     f.write_all(data)?;
     f.sync_all()?;
-    std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    std::fs::rename(&tmp, path)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     Ok(())
 }
 
@@ -118,7 +133,10 @@ mod tests {
         let b = load_or_create_secret(dir.path()).unwrap();
         assert_eq!(a, b);
         assert_eq!(a.len(), 32);
-        let mode = std::fs::metadata(dir.path().join(SECRET_FILE)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join(SECRET_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 

@@ -26,7 +26,11 @@ pub struct RunOverrides {
 }
 
 /// Read the config (creating it on first run) and apply the flags.
-pub fn prepare_config(repo_dir: &Path, config_file: Option<&Path>, o: &RunOverrides) -> anyhow::Result<Config> {
+pub fn prepare_config(
+    repo_dir: &Path,
+    config_file: Option<&Path>,
+    o: &RunOverrides,
+) -> anyhow::Result<Config> {
     let mut config = repo::load_or_init_config(repo_dir, config_file)?;
     if let Some(l) = &o.listen {
         config.listen = l.clone();
@@ -37,7 +41,9 @@ pub fn prepare_config(repo_dir: &Path, config_file: Option<&Path>, o: &RunOverri
     if let Some(dsn) = &o.mysql_dsn {
         config.db.dsn = dsn.trim().to_owned();
     }
-    config.validate().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
     Ok(config)
 }
 
@@ -58,7 +64,9 @@ pub async fn run(repo_dir: PathBuf, config: Config, db_wait: Duration) -> anyhow
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "venus-auth listening");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     state.metrics.up.set(0);
     state.authority.store().close().await;
     tracing::info!("venus-auth stopped");
@@ -69,27 +77,36 @@ pub async fn run(repo_dir: PathBuf, config: Config, db_wait: Duration) -> anyhow
 async fn ensure_default_admin(authority: &Authority) -> anyhow::Result<String> {
     let store = authority.store();
     if store.get_user(DEFAULT_ADMIN_USER).await?.is_none() {
-        store.create_user(DEFAULT_ADMIN_USER, "the local admin user of the venus-auth CLI", 1).await?;
+        store
+            .create_user(
+                DEFAULT_ADMIN_USER,
+                "the local admin user of the venus-auth CLI",
+                1,
+            )
+            .await?;
     }
     for t in store.tokens_by_name(DEFAULT_ADMIN_USER).await? {
         if t.perm == Permission::Admin.as_str() && authority.verify(&t.token).await.is_ok() {
             return Ok(t.token);
         }
     }
-    Ok(authority.issue(DEFAULT_ADMIN_USER, Permission::Admin, "").await?)
+    Ok(authority
+        .issue(DEFAULT_ADMIN_USER, Permission::Admin, "")
+        .await?)
 }
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

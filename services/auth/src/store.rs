@@ -8,8 +8,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::AssertSqlSafe;
+use sqlx::Connection;
+use sqlx::mysql::{MySqlConnection, MySqlPool, MySqlPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use crate::config::{DbConfig, DbKind};
 use crate::dsn::parse_mysql_dsn;
@@ -100,7 +104,9 @@ enum Pool {
     MySql(MySqlPool),
 }
 
-/// Runs `$body` with `$p` bound to whichever pool is open.
+/// Runs `$body` with `$p` bound to whichever pool is open. Both arms must have one type,
+/// so statements map their result to `rows_affected()`.
+/// Dynamic SQL (`AssertSqlSafe`) only ever interpolates the column-list constants here.
 macro_rules! on_pool {
     ($self:expr, $p:ident => $body:expr) => {
         match &$self.pool {
@@ -143,7 +149,11 @@ fn now() -> i64 {
 
 /// Clamp a listing's `limit` as the original does (0, negative or too large → 1000).
 fn clamp_limit(limit: i64) -> i64 {
-    if limit <= 0 || limit > MAX_LIMIT { MAX_LIMIT } else { limit }
+    if limit <= 0 || limit > MAX_LIMIT {
+        MAX_LIMIT
+    } else {
+        limit
+    }
 }
 
 impl Store {
@@ -170,11 +180,14 @@ impl Store {
             .max_connections(db.max_open_conns.clamp(1, 16))
             .connect_with(options)
             .await?;
-        Ok(Self { pool: Pool::Sqlite(pool) })
+        Ok(Self {
+            pool: Pool::Sqlite(pool),
+        })
     }
 
     async fn open_mysql(db: &DbConfig, wait: Duration) -> Result<Self> {
-        let target = parse_mysql_dsn(&db.dsn).map_err(|e| StoreError::Unavailable(format!("db.DSN: {e}")))?;
+        let target = parse_mysql_dsn(&db.dsn)
+            .map_err(|e| StoreError::Unavailable(format!("db.DSN: {e}")))?;
         for w in &target.warnings {
             tracing::warn!("{w}");
         }
@@ -195,21 +208,32 @@ impl Store {
         let mut delay = Duration::from_millis(500);
         let mut attempt = 1u32;
         loop {
-            let err = match pool_options().connect_with(target.options.clone()).await {
-                Ok(pool) => {
+            // One plain connection first: it fails fast (a pool would retry until its own
+            // acquire timeout and then hide the cause).
+            let err = match MySqlConnection::connect_with(&target.options).await {
+                Ok(conn) => {
+                    let _ = conn.close().await;
+                    let pool = pool_options().connect_with(target.options.clone()).await?;
                     tracing::info!(database = %where_, "connected to MySQL");
-                    return Ok(Self { pool: Pool::MySql(pool) });
+                    return Ok(Self {
+                        pool: Pool::MySql(pool),
+                    });
                 }
-                Err(e) if e.as_database_error().is_some_and(|d| d.message().contains("Unknown database")) => {
+                Err(e)
+                    if e.as_database_error()
+                        .is_some_and(|d| d.message().contains("Unknown database")) =>
+                {
                     // A fresh server: create the database the DSN names, then connect again.
                     let server = target.options.clone().database("information_schema");
-                    let admin = pool_options().max_connections(1).connect_with(server).await?;
+                    let mut admin = MySqlConnection::connect_with(&server).await?;
                     let create = format!(
                         "CREATE DATABASE IF NOT EXISTS `{}` CHARACTER SET utf8mb4",
                         target.database.replace('`', "``")
                     );
-                    sqlx::query(&create).execute(&admin).await?;
-                    admin.close().await;
+                    sqlx::query(AssertSqlSafe(create))
+                        .execute(&mut admin)
+                        .await?;
+                    let _ = admin.close().await;
                     tracing::info!(database = %where_, "created the MySQL database");
                     continue;
                 }
@@ -244,7 +268,7 @@ impl Store {
     }
 
     pub async fn ping(&self) -> Result<()> {
-        on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await)?;
+        on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -258,21 +282,28 @@ impl Store {
         let sql = "INSERT INTO tokens (token, name, perm, secret, extra, create_time, is_deleted) VALUES (?, ?, ?, ?, ?, ?, 0)";
         on_pool!(self, p => sqlx::query(sql)
             .bind(&t.token).bind(&t.name).bind(&t.perm).bind(&t.secret).bind(&t.extra).bind(t.create_time)
-            .execute(p).await)?;
+            .execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     pub async fn token_for_verify(&self, token: &str) -> Result<Option<VerifyRow>> {
         let sql = "SELECT t.name, t.perm, t.secret, t.extra, t.is_deleted, u.state AS user_state, u.is_deleted AS user_deleted \
                    FROM tokens t LEFT JOIN users u ON u.name = t.name WHERE t.token = ?";
-        Ok(on_pool!(self, p => sqlx::query_as::<_, VerifyRow>(sql).bind(token).fetch_optional(p).await)?)
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, VerifyRow>(sql).bind(token).fetch_optional(p).await)?,
+        )
     }
 
     const TOKEN_COLS: &str = "token, name, perm, secret, extra, create_time";
 
     pub async fn get_token(&self, token: &str) -> Result<Option<TokenRow>> {
-        let sql = format!("SELECT {} FROM tokens WHERE token = ? AND is_deleted = 0", Self::TOKEN_COLS);
-        Ok(on_pool!(self, p => sqlx::query_as::<_, TokenRow>(&sql).bind(token).fetch_optional(p).await)?)
+        let sql = format!(
+            "SELECT {} FROM tokens WHERE token = ? AND is_deleted = 0",
+            Self::TOKEN_COLS
+        );
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, TokenRow>(AssertSqlSafe(sql.as_str())).bind(token).fetch_optional(p).await)?,
+        )
     }
 
     pub async fn tokens_by_name(&self, name: &str) -> Result<Vec<TokenRow>> {
@@ -280,7 +311,9 @@ impl Store {
             "SELECT {} FROM tokens WHERE name = ? AND is_deleted = 0 ORDER BY create_time, token",
             Self::TOKEN_COLS
         );
-        Ok(on_pool!(self, p => sqlx::query_as::<_, TokenRow>(&sql).bind(name).fetch_all(p).await)?)
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, TokenRow>(AssertSqlSafe(sql.as_str())).bind(name).fetch_all(p).await)?,
+        )
     }
 
     pub async fn list_tokens(&self, skip: i64, limit: i64) -> Result<Vec<TokenRow>> {
@@ -288,17 +321,23 @@ impl Store {
             "SELECT {} FROM tokens WHERE is_deleted = 0 ORDER BY create_time, token LIMIT ? OFFSET ?",
             Self::TOKEN_COLS
         );
-        Ok(on_pool!(self, p => sqlx::query_as::<_, TokenRow>(&sql)
-            .bind(clamp_limit(limit)).bind(skip.max(0)).fetch_all(p).await)?)
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, TokenRow>(AssertSqlSafe(sql.as_str()))
+            .bind(clamp_limit(limit)).bind(skip.max(0)).fetch_all(p).await)?,
+        )
     }
 
     /// Soft-delete (`removed = true`) or recover a token.
     pub async fn set_token_removed(&self, token: &str, removed: bool) -> Result<()> {
         let (to, from) = if removed { (1, 0) } else { (0, 1) };
         let sql = "UPDATE tokens SET is_deleted = ? WHERE token = ? AND is_deleted = ?";
-        let done = on_pool!(self, p => sqlx::query(sql).bind(to).bind(token).bind(from).execute(p).await)?;
-        if done.rows_affected() == 0 {
-            let what = if removed { "token not found" } else { "token not found among removed tokens" };
+        let done = on_pool!(self, p => sqlx::query(sql).bind(to).bind(token).bind(from).execute(p).await.map(|r| r.rows_affected()))?;
+        if done == 0 {
+            let what = if removed {
+                "token not found"
+            } else {
+                "token not found among removed tokens"
+            };
             return Err(StoreError::NotFound(what.into()));
         }
         Ok(())
@@ -332,10 +371,13 @@ impl Store {
         let sql = "INSERT INTO users (id, name, comment, state, create_time, update_time, is_deleted) VALUES (?, ?, ?, ?, ?, ?, 0)";
         let res = on_pool!(self, p => sqlx::query(sql)
             .bind(&row.id).bind(&row.name).bind(&row.comment).bind(row.state).bind(t).bind(t)
-            .execute(p).await);
+            .execute(p).await.map(|r| r.rows_affected()));
         match res {
             Ok(_) => Ok(row),
-            Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
+            Err(e)
+                if e.as_database_error()
+                    .is_some_and(|d| d.is_unique_violation()) =>
+            {
                 Err(StoreError::Conflict(format!("user {name} already exists")))
             }
             Err(e) => Err(e.into()),
@@ -351,16 +393,21 @@ impl Store {
             is_deleted: i64,
         }
         let sql = format!("SELECT {USER_COLS}, is_deleted FROM users WHERE name = ?");
-        let row = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(name).fetch_optional(p).await)?;
+        let row = on_pool!(self, p => sqlx::query_as::<_, Row>(AssertSqlSafe(sql.as_str())).bind(name).fetch_optional(p).await)?;
         Ok(row.map(|r| (r.user, r.is_deleted != 0)))
     }
 
     pub async fn get_user(&self, name: &str) -> Result<Option<UserRow>> {
-        Ok(self.user_any(name).await?.and_then(|(u, deleted)| (!deleted).then_some(u)))
+        Ok(self
+            .user_any(name)
+            .await?
+            .and_then(|(u, deleted)| (!deleted).then_some(u)))
     }
 
     pub async fn require_user(&self, name: &str) -> Result<UserRow> {
-        self.get_user(name).await?.ok_or_else(|| StoreError::NotFound(format!("user {name} not found")))
+        self.get_user(name)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("user {name} not found")))
     }
 
     /// Change a user's comment (if given) and state (if not 0).
@@ -369,7 +416,7 @@ impl Store {
         let comment = comment.unwrap_or(&user.comment);
         let state = if state == 0 { user.state } else { state };
         let sql = "UPDATE users SET comment = ?, state = ?, update_time = ? WHERE name = ? AND is_deleted = 0";
-        on_pool!(self, p => sqlx::query(sql).bind(comment).bind(state).bind(now()).bind(name).execute(p).await)?;
+        on_pool!(self, p => sqlx::query(sql).bind(comment).bind(state).bind(now()).bind(name).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -377,8 +424,10 @@ impl Store {
         let sql = format!(
             "SELECT {USER_COLS} FROM users WHERE is_deleted = 0 AND (? = 0 OR state = ?) ORDER BY create_time, name LIMIT ? OFFSET ?"
         );
-        Ok(on_pool!(self, p => sqlx::query_as::<_, UserRow>(&sql)
-            .bind(state).bind(state).bind(clamp_limit(limit)).bind(skip.max(0)).fetch_all(p).await)?)
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, UserRow>(AssertSqlSafe(sql.as_str()))
+            .bind(state).bind(state).bind(clamp_limit(limit)).bind(skip.max(0)).fetch_all(p).await)?,
+        )
     }
 
     /// Soft-delete a user; its miners and signers go with it (its tokens stop verifying
@@ -395,10 +444,13 @@ impl Store {
     }
 
     pub async fn recover_user(&self, name: &str) -> Result<()> {
-        let sql = "UPDATE users SET is_deleted = 0, update_time = ? WHERE name = ? AND is_deleted = 1";
-        let done = on_pool!(self, p => sqlx::query(sql).bind(now()).bind(name).execute(p).await)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("user {name} not found among removed users")));
+        let sql =
+            "UPDATE users SET is_deleted = 0, update_time = ? WHERE name = ? AND is_deleted = 1";
+        let done = on_pool!(self, p => sqlx::query(sql).bind(now()).bind(name).execute(p).await.map(|r| r.rows_affected()))?;
+        if done == 0 {
+            return Err(StoreError::NotFound(format!(
+                "user {name} not found among removed users"
+            )));
         }
         Ok(())
     }
@@ -435,12 +487,15 @@ impl Store {
     pub async fn miner_owner(&self, miner: &str) -> Result<Option<UserRow>> {
         let sql = "SELECT u.id, u.name, u.comment, u.state, u.create_time, u.update_time \
                    FROM miners m JOIN users u ON u.name = m.owner WHERE m.miner = ? AND u.is_deleted = 0";
-        Ok(on_pool!(self, p => sqlx::query_as::<_, UserRow>(sql).bind(miner).fetch_optional(p).await)?)
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, UserRow>(sql).bind(miner).fetch_optional(p).await)?,
+        )
     }
 
     pub async fn miner_exists(&self, user: &str, miner: &str) -> Result<bool> {
         let sql = "SELECT COUNT(*) FROM miners WHERE owner = ? AND miner = ?";
-        let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(sql).bind(user).bind(miner).fetch_one(p).await)?;
+        let (n,): (i64,) =
+            on_pool!(self, p => sqlx::query_as(sql).bind(user).bind(miner).fetch_one(p).await)?;
         Ok(n > 0)
     }
 
@@ -456,8 +511,8 @@ impl Store {
     }
 
     pub async fn delete_miner(&self, miner: &str) -> Result<bool> {
-        let done = on_pool!(self, p => sqlx::query("DELETE FROM miners WHERE miner = ?").bind(miner).execute(p).await)?;
-        Ok(done.rows_affected() > 0)
+        let done = on_pool!(self, p => sqlx::query("DELETE FROM miners WHERE miner = ?").bind(miner).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(done > 0)
     }
 
     // ---------- signers ----------
@@ -490,13 +545,15 @@ impl Store {
 
     pub async fn signer_exists(&self, user: &str, signer: &str) -> Result<bool> {
         let sql = "SELECT COUNT(*) FROM signers WHERE owner = ? AND signer = ?";
-        let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(sql).bind(user).bind(signer).fetch_one(p).await)?;
+        let (n,): (i64,) =
+            on_pool!(self, p => sqlx::query_as(sql).bind(user).bind(signer).fetch_one(p).await)?;
         Ok(n > 0)
     }
 
     pub async fn has_signer(&self, signer: &str) -> Result<bool> {
         let sql = "SELECT COUNT(*) FROM signers WHERE signer = ?";
-        let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(sql).bind(signer).fetch_one(p).await)?;
+        let (n,): (i64,) =
+            on_pool!(self, p => sqlx::query_as(sql).bind(signer).fetch_one(p).await)?;
         Ok(n > 0)
     }
 
@@ -513,8 +570,8 @@ impl Store {
 
     /// Remove `signer` from every user; `true` if it was registered anywhere.
     pub async fn delete_signer(&self, signer: &str) -> Result<bool> {
-        let done = on_pool!(self, p => sqlx::query("DELETE FROM signers WHERE signer = ?").bind(signer).execute(p).await)?;
-        Ok(done.rows_affected() > 0)
+        let done = on_pool!(self, p => sqlx::query("DELETE FROM signers WHERE signer = ?").bind(signer).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(done > 0)
     }
 
     // ---------- rate limits ----------
@@ -522,7 +579,11 @@ impl Store {
     /// Create (empty `id`: a new UUID) or replace a limit; returns its id.
     pub async fn upsert_rate_limit(&self, r: &RateLimitRow) -> Result<String> {
         self.require_user(&r.name).await?;
-        let id = if r.id.is_empty() { uuid::Uuid::new_v4().to_string() } else { r.id.clone() };
+        let id = if r.id.is_empty() {
+            uuid::Uuid::new_v4().to_string()
+        } else {
+            r.id.clone()
+        };
         in_tx!(self, tx => {
             sqlx::query("DELETE FROM user_rate_limits WHERE id = ?").bind(&id).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO user_rate_limits (id, name, service, api, cap, reset_dur) VALUES (?, ?, ?, ?, ?, ?)")
@@ -535,12 +596,14 @@ impl Store {
     /// Limits of `name` (all of them when `id` is empty).
     pub async fn rate_limits(&self, name: &str, id: &str) -> Result<Vec<RateLimitRow>> {
         let sql = "SELECT id, name, service, api, cap, reset_dur FROM user_rate_limits WHERE name = ? AND (? = '' OR id = ?) ORDER BY id";
-        Ok(on_pool!(self, p => sqlx::query_as::<_, RateLimitRow>(sql).bind(name).bind(id).bind(id).fetch_all(p).await)?)
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, RateLimitRow>(sql).bind(name).bind(id).bind(id).fetch_all(p).await)?,
+        )
     }
 
     pub async fn delete_rate_limit(&self, name: &str, id: &str) -> Result<bool> {
         let sql = "DELETE FROM user_rate_limits WHERE name = ? AND id = ?";
-        let done = on_pool!(self, p => sqlx::query(sql).bind(name).bind(id).execute(p).await)?;
-        Ok(done.rows_affected() > 0)
+        let done = on_pool!(self, p => sqlx::query(sql).bind(name).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(done > 0)
     }
 }

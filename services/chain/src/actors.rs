@@ -8,12 +8,11 @@
 
 use cid::Cid;
 use fvm_ipld_encoding::strict_bytes;
-use fvm_ipld_encoding::tuple::{Deserialize_tuple, Serialize_tuple};
+use fvm_ipld_encoding::tuple::*;
 use fvm_shared::address::Address;
 use fvm_shared::econ::TokenAmount;
 use fvm_shared::sector::{RegisteredPoStProof, RegisteredSealProof, SectorNumber, SectorSize, StoragePower};
 use fvm_shared::{ActorID, METHOD_SEND};
-use multihash_codetable::MultihashDigest;
 
 pub const SYSTEM_ACTOR_ID: ActorID = 0;
 pub const INIT_ACTOR_ID: ActorID = 1;
@@ -77,8 +76,11 @@ impl ActorKind {
     /// The code CID: raw codec, identity multihash of `venus-native/<name>`.
     pub fn code(self) -> Cid {
         let name = format!("venus-native/{}", self.name());
-        let mh = multihash_codetable::Code::Identity.digest(name.as_bytes());
-        Cid::new_v1(fvm_ipld_encoding::IPLD_RAW, mh)
+        // Identity multihash (code 0): the names are far below the 64-byte digest limit.
+        match cid::multihash::Multihash::<64>::wrap(0, name.as_bytes()) {
+            Ok(mh) => Cid::new_v1(fvm_ipld_encoding::IPLD_RAW, mh),
+            Err(_) => Cid::default(),
+        }
     }
 
     pub fn from_code(code: &Cid) -> Option<ActorKind> {
@@ -158,14 +160,18 @@ impl RewardState {
 /// A miner's power claim in the power actor.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
 pub struct Claim {
+    #[serde(with = "fvm_shared::bigint::bigint_ser")]
     pub raw_byte_power: StoragePower,
+    #[serde(with = "fvm_shared::bigint::bigint_ser")]
     pub quality_adj_power: StoragePower,
 }
 
 /// The power actor.
 #[derive(Debug, Clone, Serialize_tuple, Deserialize_tuple)]
 pub struct PowerState {
+    #[serde(with = "fvm_shared::bigint::bigint_ser")]
     pub total_raw_byte_power: StoragePower,
+    #[serde(with = "fvm_shared::bigint::bigint_ser")]
     pub total_quality_adj_power: StoragePower,
     pub miner_count: u64,
     /// Miners whose raw power meets the network's consensus minimum.
@@ -175,7 +181,7 @@ pub struct PowerState {
 }
 
 /// Static miner information (what `StateMinerInfo` shows).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
+#[derive(Debug, Clone, Serialize_tuple, Deserialize_tuple)]
 pub struct MinerInfo {
     /// ID address of the owner.
     pub owner: Address,

@@ -28,3 +28,5 @@ pub mod create;
 pub mod mining;
 pub mod post;
 pub mod validate;
+pub mod car;
+pub mod testkit;

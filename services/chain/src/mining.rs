@@ -2,7 +2,7 @@
 //! validator checks against: the parent tipset's executed state.
 
 use fvm_ipld_blockstore::Blockstore;
-use venus_types::{Address, BeaconEntry, ExtendedSectorInfo, MiningBaseInfo, StoragePower, TipSet, TipSetKey};
+use venus_types::{Address, BeaconEntry, ExtendedSectorInfo, MiningBaseInfo, TipSet, TipSetKey};
 
 use crate::election::beacon_entries_for_block;
 use crate::exec::{ExecError, execute_tipset};
@@ -48,8 +48,8 @@ pub fn base_info<BS: Blockstore>(
     let sectors = query::miner_sectors(&mut tree, &miner.0).map_err(state_err)?;
     let prev = latest_beacon_entry(cs, &parent)?;
     Ok(Some(MiningBaseInfo {
-        miner_power: StoragePower(power.miner.quality_adj_power),
-        network_power: StoragePower(power.total.quality_adj_power),
+        miner_power: venus_types::BigInt(power.miner.quality_adj_power),
+        network_power: venus_types::BigInt(power.total.quality_adj_power),
         sectors: sectors
             .iter()
             .map(|s| ExtendedSectorInfo {

@@ -250,7 +250,7 @@ impl<BS: Blockstore> BlockValidator<'_, BS> {
             if m.gas_limit < min_gas {
                 return Err(format!("message {} gas limit {} is below its inclusion cost {min_gas}", m.cid(), m.gas_limit));
             }
-            if m.value.0.is_negative() || m.gas_fee_cap.0.is_negative() || m.gas_premium > m.gas_fee_cap {
+            if m.value.0.is_negative() || m.gas_fee_cap.0.is_negative() || m.gas_premium.0 > m.gas_fee_cap.0 {
                 return Err(format!("message {} has a negative value/fee cap or a premium above its fee cap", m.cid()));
             }
             total_gas = total_gas.saturating_add(m.gas_limit);

@@ -21,9 +21,12 @@ fn provider(ctx: &Ctx) -> Result<Provider, RpcError> {
 }
 
 fn peer_id(ctx: &Ctx) -> Result<u64, RpcError> {
-    ctx.peer()
-        .map(venus_rpc::Peer::id)
-        .ok_or_else(|| RpcError::method(format!("{} must be called on the WebSocket that registered", ctx.method())))
+    ctx.peer().map(venus_rpc::Peer::id).ok_or_else(|| {
+        RpcError::method(format!(
+            "{} must be called on the WebSocket that registered",
+            ctx.method()
+        ))
+    })
 }
 
 /// Methods shared by v1 and v2 (everything but the account-shaped wallet calls).
@@ -37,12 +40,18 @@ fn common(gw: &Arc<Gateway>) -> Router {
     let g = gw.clone();
     r.method(api::RESPONSE_WALLET_EVENT, move |ctx, (resp,)| {
         let g = g.clone();
-        async move { g.response_wallet(peer_id(&ctx)?, resp) }
+        async move {
+            let peer = peer_id(&ctx)?;
+            g.response_wallet(peer, resp)
+        }
     });
     let g = gw.clone();
     r.method(api::SUPPORT_NEW_ACCOUNT, move |ctx, (channel, account)| {
         let g = g.clone();
-        async move { g.support_new_account(peer_id(&ctx)?, channel, account).await }
+        async move {
+            g.support_new_account(peer_id(&ctx)?, channel, account)
+                .await
+        }
     });
     let g = gw.clone();
     r.method(api::ADD_NEW_ADDRESS, move |ctx, (channel, addrs)| {
@@ -62,10 +71,16 @@ fn common(gw: &Arc<Gateway>) -> Router {
     let g = gw.clone();
     r.method(api::RESPONSE_PROOF_EVENT, move |ctx, (resp,)| {
         let g = g.clone();
-        async move { g.response_proof(peer_id(&ctx)?, resp) }
+        async move {
+            let peer = peer_id(&ctx)?;
+            g.response_proof(peer, resp)
+        }
     });
     r.method(api::VERSION, |_ctx, ()| async {
-        Ok(api::Version { version: env!("CARGO_PKG_VERSION").to_owned(), api_version: 0x0002_0000 })
+        Ok(api::Version {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            api_version: 0x0002_0000,
+        })
     });
     let g = gw.clone();
     r.method(api::LIST_WALLET_INFO, move |_ctx, ()| {
@@ -78,10 +93,13 @@ fn common(gw: &Arc<Gateway>) -> Router {
         async move { g.wallet_detail(&account) }
     });
     let g = gw.clone();
-    r.method(api::COMPUTE_PROOF, move |_ctx, (miner, sectors, rand, height, nv)| {
-        let g = g.clone();
-        async move { g.compute_proof(miner, sectors, rand, height, nv).await }
-    });
+    r.method(
+        api::COMPUTE_PROOF,
+        move |_ctx, (miner, sectors, rand, height, nv)| {
+            let g = g.clone();
+            async move { g.compute_proof(miner, sectors, rand, height, nv).await }
+        },
+    );
     let g = gw.clone();
     r.method(api::LIST_CONNECTED_MINERS, move |_ctx, ()| {
         let g = g.clone();
@@ -104,10 +122,13 @@ pub fn v2(gw: &Arc<Gateway>) -> Router {
         async move { Ok(g.wallet_has(&addr, &accounts)) }
     });
     let g = gw.clone();
-    r.method(api::WALLET_SIGN, move |_ctx, (addr, accounts, to_sign, meta)| {
-        let g = g.clone();
-        async move { g.wallet_sign(addr, accounts, to_sign, meta).await }
-    });
+    r.method(
+        api::WALLET_SIGN,
+        move |_ctx, (addr, accounts, to_sign, meta)| {
+            let g = g.clone();
+            async move { g.wallet_sign(addr, accounts, to_sign, meta).await }
+        },
+    );
     r
 }
 
@@ -120,9 +141,12 @@ pub fn v1(gw: &Arc<Gateway>) -> Router {
         async move { Ok(g.wallet_has(&addr, &[account])) }
     });
     let g = gw.clone();
-    r.method(api::V1_WALLET_SIGN, move |_ctx, (account, addr, to_sign, meta)| {
-        let g = g.clone();
-        async move { g.wallet_sign(addr, vec![account], to_sign, meta).await }
-    });
+    r.method(
+        api::V1_WALLET_SIGN,
+        move |_ctx, (account, addr, to_sign, meta)| {
+            let g = g.clone();
+            async move { g.wallet_sign(addr, vec![account], to_sign, meta).await }
+        },
+    );
     r
 }

@@ -48,7 +48,9 @@ pub struct ApiSection {
 
 impl Default for ApiSection {
     fn default() -> Self {
-        Self { listen_address: DEFAULT_LISTEN.into() }
+        Self {
+            listen_address: DEFAULT_LISTEN.into(),
+        }
     }
 }
 
@@ -64,7 +66,10 @@ pub struct AuthSection {
 
 impl Default for AuthSection {
     fn default() -> Self {
-        Self { url: DEFAULT_AUTH_URL.into(), token: String::new() }
+        Self {
+            url: DEFAULT_AUTH_URL.into(),
+            token: String::new(),
+        }
     }
 }
 
@@ -82,7 +87,10 @@ pub struct RequestSection {
 
 impl Default for RequestSection {
     fn default() -> Self {
-        Self { wallet_timeout_secs: 30, proof_timeout_secs: 120 }
+        Self {
+            wallet_timeout_secs: 30,
+            proof_timeout_secs: 120,
+        }
     }
 }
 
@@ -99,11 +107,20 @@ impl RequestSection {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("reading {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is not a valid gateway config: {source}")]
-    Parse { path: PathBuf, source: toml::de::Error },
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
     #[error("writing {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid listen address {addr:?}: {reason}")]
     Listen { addr: String, reason: String },
     #[error("invalid auth URL {url:?}: must start with http:// or https://")]
@@ -118,7 +135,8 @@ impl Config {
         let path = repo.join("config.toml");
         match std::fs::read_to_string(&path) {
             Ok(text) => {
-                let cfg = toml::from_str(&text).map_err(|source| ConfigError::Parse { path, source })?;
+                let cfg =
+                    toml::from_str(&text).map_err(|source| ConfigError::Parse { path, source })?;
                 Ok((cfg, true))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((Self::default(), false)),
@@ -137,13 +155,19 @@ impl Config {
     pub fn validate(&self) -> Result<SocketAddr, ConfigError> {
         let url = self.auth.url.trim();
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(ConfigError::AuthUrl { url: self.auth.url.clone() });
+            return Err(ConfigError::AuthUrl {
+                url: self.auth.url.clone(),
+            });
         }
         if self.request.wallet_timeout_secs == 0 {
-            return Err(ConfigError::Timeout { key: "WalletTimeoutSecs" });
+            return Err(ConfigError::Timeout {
+                key: "WalletTimeoutSecs",
+            });
         }
         if self.request.proof_timeout_secs == 0 {
-            return Err(ConfigError::Timeout { key: "ProofTimeoutSecs" });
+            return Err(ConfigError::Timeout {
+                key: "ProofTimeoutSecs",
+            });
         }
         parse_listen(&self.api.listen_address)
     }
@@ -154,10 +178,18 @@ impl Config {
         if self.trace.is_some() {
             out.push("[Trace]");
         }
-        if self.rate_limit.as_ref().is_some_and(|t| t.get("Redis").and_then(|v| v.as_str()).is_some_and(|s| !s.is_empty())) {
+        if self.rate_limit.as_ref().is_some_and(|t| {
+            t.get("Redis")
+                .and_then(|v| v.as_str())
+                .is_some_and(|s| !s.is_empty())
+        }) {
             out.push("[RateLimit] Redis");
         }
-        if self.node.is_some() || self.messager.is_some() || self.miner.is_some() || self.droplet.is_some() {
+        if self.node.is_some()
+            || self.messager.is_some()
+            || self.miner.is_some()
+            || self.droplet.is_some()
+        {
             out.push("Node/Messager/Miner/Droplet (reverse proxy)");
         }
         out
@@ -167,7 +199,10 @@ impl Config {
 /// A listen multiaddr (`/ip4/H/tcp/P`, `/ip6/…`, `/dns/…`, optionally ending in `/http` or
 /// `/ws`) or a plain `host:port`, as a socket address.
 pub fn parse_listen(addr: &str) -> Result<SocketAddr, ConfigError> {
-    let err = |reason: &str| ConfigError::Listen { addr: addr.to_owned(), reason: reason.to_owned() };
+    let err = |reason: &str| ConfigError::Listen {
+        addr: addr.to_owned(),
+        reason: reason.to_owned(),
+    };
     if !addr.starts_with('/') {
         return addr
             .to_socket_addrs()
@@ -186,7 +221,9 @@ pub fn parse_listen(addr: &str) -> Result<SocketAddr, ConfigError> {
     if !matches!(rest, [] | ["http"] | ["ws"]) {
         return Err(err("only a trailing /http or /ws is supported"));
     }
-    let port: u16 = port.parse().map_err(|_| err("port is not a number 0-65535"))?;
+    let port: u16 = port
+        .parse()
+        .map_err(|_| err("port is not a number 0-65535"))?;
     match proto {
         "ip4" | "ip6" => {
             let ip: IpAddr = host.parse().map_err(|_| err("host is not an IP address"))?;
@@ -210,11 +247,28 @@ mod tests {
 
     #[test]
     fn listen_addresses() {
-        assert_eq!(parse_listen("/ip4/0.0.0.0/tcp/45132").expect("valid"), "0.0.0.0:45132".parse().expect("addr"));
-        assert_eq!(parse_listen("/ip4/127.0.0.1/tcp/1/http").expect("valid").port(), 1);
-        assert_eq!(parse_listen("/ip6/::1/tcp/9").expect("valid"), "[::1]:9".parse().expect("addr"));
+        assert_eq!(
+            parse_listen("/ip4/0.0.0.0/tcp/45132").expect("valid"),
+            "0.0.0.0:45132".parse().expect("addr")
+        );
+        assert_eq!(
+            parse_listen("/ip4/127.0.0.1/tcp/1/http")
+                .expect("valid")
+                .port(),
+            1
+        );
+        assert_eq!(
+            parse_listen("/ip6/::1/tcp/9").expect("valid"),
+            "[::1]:9".parse().expect("addr")
+        );
         assert_eq!(parse_listen("127.0.0.1:80").expect("valid").port(), 80);
-        for bad in ["/ip4/1.2.3.4/udp/1", "/ip4/x/tcp/1", "/ip4/1.2.3.4/tcp/99999", "/ip4/::1/tcp/1", "/ip4/1.2.3.4"] {
+        for bad in [
+            "/ip4/1.2.3.4/udp/1",
+            "/ip4/x/tcp/1",
+            "/ip4/1.2.3.4/tcp/99999",
+            "/ip4/::1/tcp/1",
+            "/ip4/1.2.3.4",
+        ] {
             let e = parse_listen(bad).expect_err(bad).to_string();
             assert!(e.contains(bad), "{e}");
         }
@@ -249,16 +303,30 @@ mod tests {
     #[test]
     fn bad_files_and_values_name_the_problem() {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("config.toml"), "[API]\nListenAddress = 5\n").expect("write");
+        std::fs::write(dir.path().join("config.toml"), "[API]\nListenAddress = 5\n")
+            .expect("write");
         let e = Config::load(dir.path()).expect_err("bad type").to_string();
-        assert!(e.contains("config.toml") && e.contains("ListenAddress"), "{e}");
+        assert!(
+            e.contains("config.toml") && e.contains("ListenAddress"),
+            "{e}"
+        );
 
         let mut cfg = Config::default();
         cfg.auth.url = "127.0.0.1:8989".into();
-        assert!(cfg.validate().expect_err("bad url").to_string().contains("http://"));
+        assert!(
+            cfg.validate()
+                .expect_err("bad url")
+                .to_string()
+                .contains("http://")
+        );
         let mut cfg = Config::default();
         cfg.request.wallet_timeout_secs = 0;
-        assert!(cfg.validate().expect_err("zero").to_string().contains("WalletTimeoutSecs"));
+        assert!(
+            cfg.validate()
+                .expect_err("zero")
+                .to_string()
+                .contains("WalletTimeoutSecs")
+        );
     }
 
     #[test]

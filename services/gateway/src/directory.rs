@@ -22,15 +22,24 @@ pub struct AuthDirectory(pub Arc<AuthClient>);
 #[async_trait]
 impl Directory for AuthDirectory {
     async fn verify_users(&self, names: &[String]) -> Result<(), String> {
-        self.0.verify_users(names).await.map_err(|e| format!("venus-auth refused the accounts {names:?}: {e}"))
+        self.0
+            .verify_users(names)
+            .await
+            .map_err(|e| format!("venus-auth refused the accounts {names:?}: {e}"))
     }
 
     async fn miner_exists(&self, user: &str, miner: &str) -> Result<bool, String> {
-        self.0.miner_exists(user, miner).await.map_err(|e| format!("venus-auth miner check failed: {e}"))
+        self.0
+            .miner_exists(user, miner)
+            .await
+            .map_err(|e| format!("venus-auth miner check failed: {e}"))
     }
 
     async fn register_signers(&self, user: &str, signers: &[String]) -> Result<(), String> {
-        self.0.register_signers(user, signers).await.map_err(|e| format!("venus-auth signer registration failed: {e}"))
+        self.0
+            .register_signers(user, signers)
+            .await
+            .map_err(|e| format!("venus-auth signer registration failed: {e}"))
     }
 }
 
@@ -39,8 +48,7 @@ impl Directory for AuthDirectory {
 /// registrations with a message that says what is missing.
 pub struct NoAuthToken;
 
-const MISSING: &str =
-    "this gateway has no venus-auth token (--auth-token or [Auth] Token), so it cannot check accounts and miners with venus-auth";
+const MISSING: &str = "this gateway has no venus-auth token (--auth-token or [Auth] Token), so it cannot check accounts and miners with venus-auth";
 
 #[async_trait]
 impl Directory for NoAuthToken {

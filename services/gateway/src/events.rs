@@ -98,7 +98,11 @@ impl Connection {
 
     /// Push an event that expects no answer (`InitConnect`).
     pub fn notify(&self, method: &str, payload: Vec<u8>) -> Result<(), AttemptError> {
-        let event = RequestEvent { id: Uuid::new_v4(), method: method.to_owned(), payload: payload.into() };
+        let event = RequestEvent {
+            id: Uuid::new_v4(),
+            method: method.to_owned(),
+            payload: payload.into(),
+        };
         self.outbound.try_send(event).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => AttemptError::Unavailable(self.id, "queue full"),
             mpsc::error::TrySendError::Closed(_) => AttemptError::Unavailable(self.id, "closed"),
@@ -146,7 +150,10 @@ pub enum RouteError {
 }
 
 fn join(errs: &[AttemptError]) -> String {
-    errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    errs.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 struct Pending {
@@ -192,11 +199,21 @@ impl Events {
         }
         let id = Uuid::new_v4();
         let (tx, rx) = oneshot::channel();
-        self.pending.insert(id, Pending { origin: conn.origin, reply: tx });
+        self.pending.insert(
+            id,
+            Pending {
+                origin: conn.origin,
+                reply: tx,
+            },
+        );
         conn.pending.lock().insert(id);
         let _guard = InFlight::new(self, conn, id);
 
-        let event = RequestEvent { id, method: method.to_owned(), payload: payload.into() };
+        let event = RequestEvent {
+            id,
+            method: method.to_owned(),
+            payload: payload.into(),
+        };
         match conn.outbound.try_send(event) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -263,7 +280,9 @@ impl Events {
                 let _ = pending.reply.send(answer);
                 Ok(())
             }
-            None if self.pending.contains_key(&resp.id) => Err(ResponseError::WrongConnection(resp.id)),
+            None if self.pending.contains_key(&resp.id) => {
+                Err(ResponseError::WrongConnection(resp.id))
+            }
             None => Err(ResponseError::Unknown(resp.id)),
         }
     }
@@ -322,7 +341,11 @@ mod tests {
     }
 
     fn echo(ev: &RequestEvent) -> Option<ResponseEvent> {
-        Some(ResponseEvent { id: ev.id, payload: ev.payload.clone(), error: String::new() })
+        Some(ResponseEvent {
+            id: ev.id,
+            payload: ev.payload.clone(),
+            error: String::new(),
+        })
     }
 
     const T: Duration = Duration::from_secs(5);
@@ -344,7 +367,11 @@ mod tests {
         let (a, rx_a) = Connection::new("w1", 2, None);
         let (b, rx_b) = Connection::new("w2", 3, None);
         serve(events.clone(), a.clone(), rx_a, |ev| {
-            Some(ResponseEvent { id: ev.id, payload: Vec::new().into(), error: "wallet locked".into() })
+            Some(ResponseEvent {
+                id: ev.id,
+                payload: Vec::new().into(),
+                error: "wallet locked".into(),
+            })
         });
         let served_b = Arc::new(AtomicUsize::new(0));
         let counter = served_b.clone();
@@ -353,7 +380,9 @@ mod tests {
             echo(ev)
         });
         // Both idle: sort is stable, so `a` goes first.
-        let out = events.route(vec![a, b], "WalletSign", vec![1], T, String::new).await;
+        let out = events
+            .route(vec![a, b], "WalletSign", vec![1], T, String::new)
+            .await;
         assert_eq!(out, Err(RouteError::Remote("wallet locked".into())));
         assert_eq!(served_b.load(Ordering::SeqCst), 0);
     }
@@ -369,12 +398,26 @@ mod tests {
             tokio::spawn(async move { events.call(&target, "WalletSign", vec![], T).await })
         };
         let ev = rx.recv().await.expect("request was queued");
-        let forged = ResponseEvent { id: ev.id, payload: b"forged".to_vec().into(), error: String::new() };
-        assert_eq!(events.respond(intruder.origin(), forged), Err(ResponseError::WrongConnection(ev.id)));
-        let real = ResponseEvent { id: ev.id, payload: b"real".to_vec().into(), error: String::new() };
+        let forged = ResponseEvent {
+            id: ev.id,
+            payload: b"forged".to_vec().into(),
+            error: String::new(),
+        };
+        assert_eq!(
+            events.respond(intruder.origin(), forged),
+            Err(ResponseError::WrongConnection(ev.id))
+        );
+        let real = ResponseEvent {
+            id: ev.id,
+            payload: b"real".to_vec().into(),
+            error: String::new(),
+        };
         assert_eq!(events.respond(target.origin(), real.clone()), Ok(()));
         assert_eq!(ev_task.await.expect("task"), Ok(b"real".to_vec()));
-        assert_eq!(events.respond(target.origin(), real), Err(ResponseError::Unknown(ev.id)));
+        assert_eq!(
+            events.respond(target.origin(), real),
+            Err(ResponseError::Unknown(ev.id))
+        );
     }
 
     #[tokio::test]
@@ -384,7 +427,13 @@ mod tests {
         let (good, rx_good) = Connection::new("w2", 7, None);
         serve(events.clone(), good.clone(), rx_good, echo);
         let out = events
-            .route(vec![silent.clone(), good], "WalletSign", b"x".to_vec(), Duration::from_millis(50), String::new)
+            .route(
+                vec![silent.clone(), good],
+                "WalletSign",
+                b"x".to_vec(),
+                Duration::from_millis(50),
+                String::new,
+            )
             .await;
         assert_eq!(out, Ok(b"x".to_vec()));
         assert_eq!(silent.in_flight(), 0);
@@ -408,10 +457,19 @@ mod tests {
         }
         let started = tokio::time::Instant::now();
         let out = events
-            .route(vec![dying, good], "WalletSign", b"y".to_vec(), Duration::from_secs(30), String::new)
+            .route(
+                vec![dying, good],
+                "WalletSign",
+                b"y".to_vec(),
+                Duration::from_secs(30),
+                String::new,
+            )
             .await;
         assert_eq!(out, Ok(b"y".to_vec()));
-        assert!(started.elapsed() < Duration::from_secs(5), "failover waited for the timeout");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "failover waited for the timeout"
+        );
     }
 
     #[tokio::test]
@@ -419,8 +477,15 @@ mod tests {
         let events = Events::new();
         let (closed, _rx) = Connection::new("w1", 10, None);
         events.close(&closed);
-        let out = events.route(vec![closed], "WalletSign", vec![], T, || "no wallet for f01".to_owned()).await;
-        assert_eq!(out, Err(RouteError::NoConnection("no wallet for f01".into())));
+        let out = events
+            .route(vec![closed], "WalletSign", vec![], T, || {
+                "no wallet for f01".to_owned()
+            })
+            .await;
+        assert_eq!(
+            out,
+            Err(RouteError::NoConnection("no wallet for f01".into()))
+        );
     }
 
     #[tokio::test]
@@ -429,11 +494,24 @@ mod tests {
         let (a, _rx_a) = Connection::new("w1", 11, None);
         let (b, rx_b) = Connection::new("w2", 12, None);
         drop(rx_b); // provider gone: queue closed
-        let out = events.route(vec![a, b], "WalletSign", vec![], Duration::from_millis(20), String::new).await;
-        let Err(RouteError::AllFailed(errs)) = out else { panic!("expected AllFailed, got {out:?}") };
+        let out = events
+            .route(
+                vec![a, b],
+                "WalletSign",
+                vec![],
+                Duration::from_millis(20),
+                String::new,
+            )
+            .await;
+        let Err(RouteError::AllFailed(errs)) = out else {
+            panic!("expected AllFailed, got {out:?}")
+        };
         assert_eq!(errs.len(), 2);
         assert!(errs.iter().any(|e| matches!(e, AttemptError::Timeout(..))));
-        assert!(errs.iter().any(|e| matches!(e, AttemptError::Unavailable(..))));
+        assert!(
+            errs.iter()
+                .any(|e| matches!(e, AttemptError::Unavailable(..)))
+        );
     }
 
     #[tokio::test]
@@ -446,7 +524,9 @@ mod tests {
             let events = events.clone();
             let conn = conn.clone();
             tasks.push(tokio::spawn(async move {
-                let out = events.call(&conn, "WalletSign", i.to_be_bytes().to_vec(), T).await;
+                let out = events
+                    .call(&conn, "WalletSign", i.to_be_bytes().to_vec(), T)
+                    .await;
                 assert_eq!(out, Ok(i.to_be_bytes().to_vec()));
             }));
         }

@@ -2,6 +2,7 @@
 //! (messager, miner) ask the gateway to sign or prove and it forwards each request to a live
 //! connection that can serve it.
 
+pub mod api;
 pub mod config;
 pub mod directory;
 pub mod events;

@@ -16,13 +16,22 @@ use venus_rpc::observe::{Health, Metrics};
 use venus_rpc::{ChainVerifier, LocalVerifier, Permission, TokenVerifier};
 
 #[derive(Parser)]
-#[command(name = "venus-gateway", version, about = "Routes sign and proof requests to the wallets and provers connected to it")]
+#[command(
+    name = "venus-gateway",
+    version,
+    about = "Routes sign and proof requests to the wallets and provers connected to it"
+)]
 struct Cli {
     /// API listen address (multiaddr); overrides `[API] ListenAddress`.
     #[arg(long, global = true)]
     listen: Option<String>,
     /// Repository directory (config.toml, token).
-    #[arg(long, global = true, env = "VENUS_GATEWAY_PATH", default_value = "~/.venus-gateway")]
+    #[arg(
+        long,
+        global = true,
+        env = "VENUS_GATEWAY_PATH",
+        default_value = "~/.venus-gateway"
+    )]
     repo: String,
     #[command(subcommand)]
     command: Command,
@@ -144,10 +153,19 @@ async fn run(repo: &Path, listen: Option<String>, args: RunArgs) -> anyhow::Resu
         cfg.save(repo)?;
     }
     for section in cfg.ignored_sections() {
-        tracing::warn!(section, "config section accepted for compatibility but not implemented; ignored");
+        tracing::warn!(
+            section,
+            "config section accepted for compatibility but not implemented; ignored"
+        );
     }
-    if args.jaeger_proxy.is_some() || args.rate_limit_redis.is_some() || args.trace_sampler.is_some() || args.trace_node_name.is_some() {
-        tracing::warn!("--jaeger-proxy/--trace-*/--rate-limit-redis are accepted for compatibility and ignored");
+    if args.jaeger_proxy.is_some()
+        || args.rate_limit_redis.is_some()
+        || args.trace_sampler.is_some()
+        || args.trace_node_name.is_some()
+    {
+        tracing::warn!(
+            "--jaeger-proxy/--trace-*/--rate-limit-redis are accepted for compatibility and ignored"
+        );
     }
 
     let mut auth_token = cfg.auth.token.clone();
@@ -157,7 +175,8 @@ async fn run(repo: &Path, listen: Option<String>, args: RunArgs) -> anyhow::Resu
             auth_token = token;
         }
     }
-    let auth = Arc::new(AuthClient::new(&cfg.auth.url, auth_token.clone()).context("venus-auth client")?);
+    let auth =
+        Arc::new(AuthClient::new(&cfg.auth.url, auth_token.clone()).context("venus-auth client")?);
     let directory: Arc<dyn Directory> = if auth_token.is_empty() {
         tracing::warn!(
             "no venus-auth token: set --auth-token or [Auth] Token (an admin token of venus-auth). Callers' tokens are still verified, \
@@ -177,20 +196,36 @@ async fn run(repo: &Path, listen: Option<String>, args: RunArgs) -> anyhow::Resu
     let verifier: Arc<dyn TokenVerifier> = Arc::new(ChainVerifier::new(chain));
 
     let metrics = Metrics::new();
-    let gw = Gateway::new(directory, cfg.request.clone(), GatewayMetrics::register(&metrics));
-    let v2 = venus_rpc::Server::new(routes::v2(&gw), verifier.clone()).paths(&["/rpc/v2"]).metrics(&metrics).into_router();
-    let v1 = venus_rpc::Server::new(routes::v1(&gw), verifier).paths(&["/rpc/v1"]).metrics(&metrics).into_router();
-    let health = Health::new().live("rpc", || async { Ok::<(), String>(()) }).router();
+    let gw = Gateway::new(
+        directory,
+        cfg.request.clone(),
+        GatewayMetrics::register(&metrics),
+    );
+    let v2 = venus_rpc::Server::new(routes::v2(&gw), verifier.clone())
+        .paths(&["/rpc/v2"])
+        .metrics(&metrics)
+        .into_router();
+    let v1 = venus_rpc::Server::new(routes::v1(&gw), verifier)
+        .paths(&["/rpc/v1"])
+        .metrics(&metrics)
+        .into_router();
+    let health = Health::new()
+        .live("rpc", || async { Ok::<(), String>(()) })
+        .router();
     let app = v2
         .merge(v1)
         .merge(metrics.router())
         .merge(health)
         .route("/healthcheck", axum::routing::get(|| async { "ok" }));
 
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
     let bound = listener.local_addr()?;
     tracing::info!(listen = %bound, auth = %cfg.auth.url, repo = %repo.display(), "venus-gateway serving /rpc/v2 and /rpc/v1");
-    venus_rpc::serve(listener, app, shutdown_signal()).await.context("serving")?;
+    venus_rpc::serve(listener, app, shutdown_signal())
+        .await
+        .context("serving")?;
     tracing::info!("venus-gateway stopped");
     Ok(())
 }
@@ -228,11 +263,21 @@ async fn shutdown_signal() {
 /// A client of the running gateway, from the repo's config and token.
 async fn client(repo: &Path, listen: Option<String>) -> anyhow::Result<venus_rpc::Client> {
     let (cfg, _) = Config::load(repo)?;
-    let listen = listen.unwrap_or_else(|| if cfg.api.listen_address.is_empty() { DEFAULT_LISTEN.into() } else { cfg.api.listen_address.clone() });
+    let listen = listen.unwrap_or_else(|| {
+        if cfg.api.listen_address.is_empty() {
+            DEFAULT_LISTEN.into()
+        } else {
+            cfg.api.listen_address.clone()
+        }
+    });
     let listen = listen.replace("/ip4/0.0.0.0/", "/ip4/127.0.0.1/");
     let token_path = repo.join("token");
-    let token = std::fs::read_to_string(&token_path)
-        .with_context(|| format!("reading {} (is the gateway running with this --repo?)", token_path.display()))?;
+    let token = std::fs::read_to_string(&token_path).with_context(|| {
+        format!(
+            "reading {} (is the gateway running with this --repo?)",
+            token_path.display()
+        )
+    })?;
     venus_rpc::Client::builder(&listen)
         .version("v2")
         .token(Some(token.trim().to_owned()))
@@ -250,10 +295,15 @@ async fn wallet_cmd(repo: &Path, listen: Option<String>, cmd: WalletCmd) -> anyh
     let c = client(repo, listen).await?;
     match cmd {
         WalletCmd::List => print_json(&c.call(api::LIST_WALLET_INFO, ()).await?),
-        WalletCmd::State { account } => print_json(&c.call(api::LIST_WALLET_INFO_BY_WALLET, (account,)).await?),
+        WalletCmd::State { account } => {
+            print_json(&c.call(api::LIST_WALLET_INFO_BY_WALLET, (account,)).await?)
+        }
         WalletCmd::ListSupport { account } => {
             let all = c.call(api::LIST_WALLET_INFO, ()).await?;
-            let serving: Vec<_> = all.into_iter().filter(|w| w.account == account || w.support_accounts.contains(&account)).collect();
+            let serving: Vec<_> = all
+                .into_iter()
+                .filter(|w| w.account == account || w.support_accounts.contains(&account))
+                .collect();
             if serving.is_empty() {
                 bail!("no connected wallet serves account {account}");
             }
@@ -272,7 +322,9 @@ async fn miner_cmd(repo: &Path, listen: Option<String>, cmd: MinerCmd) -> anyhow
             Ok(())
         }
         MinerCmd::State { miner } => {
-            let miner = miner.parse().map_err(|e| anyhow::anyhow!("invalid miner address {miner:?}: {e}"))?;
+            let miner = miner
+                .parse()
+                .map_err(|e| anyhow::anyhow!("invalid miner address {miner:?}: {e}"))?;
             print_json(&c.call(api::LIST_MINER_CONNECTION, (miner,)).await?)
         }
     }

@@ -17,7 +17,9 @@ pub struct ProverRegistry<M> {
 
 impl<M> Default for ProverRegistry<M> {
     fn default() -> Self {
-        Self { miners: RwLock::new(BTreeMap::new()) }
+        Self {
+            miners: RwLock::new(BTreeMap::new()),
+        }
     }
 }
 
@@ -37,13 +39,19 @@ impl<M: Clone + Ord + Display> ProverRegistry<M> {
     }
 
     pub fn insert(&self, miner: M, conn: Arc<Connection>) {
-        self.miners.write().entry(miner).or_default().insert(conn.id(), conn);
+        self.miners
+            .write()
+            .entry(miner)
+            .or_default()
+            .insert(conn.id(), conn);
     }
 
     /// Forget a connection; a miner with no connection left disappears from the list.
     pub fn remove(&self, miner: &M, channel: Uuid) -> bool {
         let mut miners = self.miners.write();
-        let Some(conns) = miners.get_mut(miner) else { return false };
+        let Some(conns) = miners.get_mut(miner) else {
+            return false;
+        };
         let removed = conns.remove(&channel).is_some();
         if conns.is_empty() {
             miners.remove(miner);
@@ -52,7 +60,10 @@ impl<M: Clone + Ord + Display> ProverRegistry<M> {
     }
 
     pub fn connection(&self, channel: Uuid) -> Option<Arc<Connection>> {
-        self.miners.read().values().find_map(|c| c.get(&channel).cloned())
+        self.miners
+            .read()
+            .values()
+            .find_map(|c| c.get(&channel).cloned())
     }
 
     pub fn candidates(&self, miner: &M) -> Vec<Arc<Connection>> {

@@ -44,7 +44,9 @@ pub struct WalletRegistry<A> {
 
 impl<A> Default for WalletRegistry<A> {
     fn default() -> Self {
-        Self { conns: RwLock::new(HashMap::new()) }
+        Self {
+            conns: RwLock::new(HashMap::new()),
+        }
     }
 }
 
@@ -59,10 +61,19 @@ impl<A: Clone + Ord + Hash + Display> WalletRegistry<A> {
     }
 
     /// Add a connection that proved `addrs`; `accounts` always includes the token's user.
-    pub fn insert(&self, conn: Arc<Connection>, support: impl IntoIterator<Item = String>, addrs: impl IntoIterator<Item = A>) {
+    pub fn insert(
+        &self,
+        conn: Arc<Connection>,
+        support: impl IntoIterator<Item = String>,
+        addrs: impl IntoIterator<Item = A>,
+    ) {
         let mut accounts: BTreeSet<String> = support.into_iter().collect();
         accounts.insert(conn.account().to_owned());
-        let entry = Entry { conn: conn.clone(), accounts, addrs: addrs.into_iter().collect() };
+        let entry = Entry {
+            conn: conn.clone(),
+            accounts,
+            addrs: addrs.into_iter().collect(),
+        };
         self.conns.write().insert(conn.id(), entry);
     }
 
@@ -78,7 +89,11 @@ impl<A: Clone + Ord + Hash + Display> WalletRegistry<A> {
         Ok(())
     }
 
-    pub fn add_addrs(&self, channel: Uuid, addrs: impl IntoIterator<Item = A>) -> Result<(), UnknownChannel> {
+    pub fn add_addrs(
+        &self,
+        channel: Uuid,
+        addrs: impl IntoIterator<Item = A>,
+    ) -> Result<(), UnknownChannel> {
         let mut conns = self.conns.write();
         let entry = conns.get_mut(&channel).ok_or(UnknownChannel(channel))?;
         entry.addrs.extend(addrs);
@@ -96,12 +111,20 @@ impl<A: Clone + Ord + Hash + Display> WalletRegistry<A> {
 
     /// Addresses a channel holds (empty if unknown).
     pub fn addrs_of(&self, channel: Uuid) -> Vec<A> {
-        self.conns.read().get(&channel).map(|e| e.addrs.iter().cloned().collect()).unwrap_or_default()
+        self.conns
+            .read()
+            .get(&channel)
+            .map(|e| e.addrs.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Accounts a channel serves, its token's user included (empty if unknown).
     pub fn accounts_of(&self, channel: Uuid) -> Vec<String> {
-        self.conns.read().get(&channel).map(|e| e.accounts.iter().cloned().collect()).unwrap_or_default()
+        self.conns
+            .read()
+            .get(&channel)
+            .map(|e| e.accounts.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The connection behind a channel id, if it is registered (for `Response*Event` etc.).
@@ -134,7 +157,9 @@ impl<A: Clone + Ord + Hash + Display> WalletRegistry<A> {
             .values()
             .any(|e| !e.conn.is_closed() && e.addrs.contains(addr));
         if held_elsewhere {
-            format!("no wallet connected for address {addr} of {who} (the address is held by a wallet that does not serve these accounts)")
+            format!(
+                "no wallet connected for address {addr} of {who} (the address is held by a wallet that does not serve these accounts)"
+            )
         } else {
             format!("no wallet connected for address {addr} of {who}")
         }
@@ -154,7 +179,11 @@ impl<A: Clone + Ord + Hash + Display> WalletRegistry<A> {
                     account: e.conn.account().to_owned(),
                     support_accounts: support,
                     addrs: e.addrs.clone(),
-                    peer: e.conn.peer_addr().map(|p| p.to_string()).unwrap_or_default(),
+                    peer: e
+                        .conn
+                        .peer_addr()
+                        .map(|p| p.to_string())
+                        .unwrap_or_default(),
                     in_flight: e.conn.in_flight(),
                     created: e.conn.created(),
                 }
@@ -196,14 +225,26 @@ mod tests {
         reg.insert(w2.clone(), s(&["miner2"]), s(&["f1bbb"]));
 
         let ids = |v: Vec<Arc<Connection>>| v.iter().map(|c| c.id()).collect::<BTreeSet<_>>();
-        assert_eq!(ids(reg.candidates(&"f1aaa".into(), &s(&["miner1"]))), [w1.id()].into());
-        assert_eq!(ids(reg.candidates(&"f1bbb".into(), &s(&["miner1", "miner2"]))), [w1.id(), w2.id()].into());
+        assert_eq!(
+            ids(reg.candidates(&"f1aaa".into(), &s(&["miner1"]))),
+            [w1.id()].into()
+        );
+        assert_eq!(
+            ids(reg.candidates(&"f1bbb".into(), &s(&["miner1", "miner2"]))),
+            [w1.id(), w2.id()].into()
+        );
         // The token's own user is always served.
-        assert_eq!(ids(reg.candidates(&"f1bbb".into(), &s(&["walletB"]))), [w2.id()].into());
+        assert_eq!(
+            ids(reg.candidates(&"f1bbb".into(), &s(&["walletB"]))),
+            [w2.id()].into()
+        );
         // Another account's address is refused.
         assert!(reg.candidates(&"f1aaa".into(), &s(&["miner2"])).is_empty());
         let msg = reg.no_wallet_message(&"f1aaa".to_owned(), &s(&["miner2"]));
-        assert!(msg.starts_with("no wallet connected for address f1aaa of account miner2"), "{msg}");
+        assert!(
+            msg.starts_with("no wallet connected for address f1aaa of account miner2"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -213,14 +254,18 @@ mod tests {
         reg.insert(w1.clone(), s(&[]), s(&["f1aaa"]));
         reg.add_addrs(w1.id(), s(&["f1ccc"])).expect("registered");
         assert_eq!(reg.candidates(&"f1ccc".into(), &s(&["walletA"])).len(), 1);
-        reg.remove_addrs(w1.id(), &s(&["f1aaa"])).expect("registered");
+        reg.remove_addrs(w1.id(), &s(&["f1aaa"]))
+            .expect("registered");
         assert!(reg.candidates(&"f1aaa".into(), &s(&["walletA"])).is_empty());
         reg.add_account(w1.id(), "late".into()).expect("registered");
         assert_eq!(reg.candidates(&"f1ccc".into(), &s(&["late"])).len(), 1);
 
         assert!(reg.remove(w1.id()));
         assert!(reg.candidates(&"f1ccc".into(), &s(&["walletA"])).is_empty());
-        assert_eq!(reg.add_addrs(w1.id(), s(&["f1x"])), Err(UnknownChannel(w1.id())));
+        assert_eq!(
+            reg.add_addrs(w1.id(), s(&["f1x"])),
+            Err(UnknownChannel(w1.id()))
+        );
         assert_eq!(reg.counts(), (0, 0));
     }
 
@@ -230,7 +275,10 @@ mod tests {
         reg.insert(conn("b"), s(&["m"]), s(&["f1x"]));
         reg.insert(conn("a"), s(&[]), s(&["f1x", "f1y"]));
         let list = reg.list();
-        assert_eq!(list.iter().map(|i| i.account.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(
+            list.iter().map(|i| i.account.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
         assert_eq!(list[1].support_accounts, ["m".to_owned()].into());
         assert_eq!(reg.counts(), (2, 2));
     }

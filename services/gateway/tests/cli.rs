@@ -9,13 +9,19 @@ use std::time::Duration;
 const BIN: &str = env!("CARGO_BIN_EXE_venus-gateway");
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 /// A command isolated from the user's home (no `~/.venus-auth/token` fallback).
 fn cmd(home: &std::path::Path) -> Command {
     let mut c = Command::new(BIN);
-    c.env("HOME", home).env("VENUS_AUTH_PATH", home.join("no-auth")).env_remove("VENUS_GATEWAY_AUTH_TOKEN");
+    c.env("HOME", home)
+        .env("VENUS_AUTH_PATH", home.join("no-auth"))
+        .env_remove("VENUS_GATEWAY_AUTH_TOKEN");
     c
 }
 
@@ -32,7 +38,11 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     use std::io::Write;
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut out = String::new();
     s.read_to_string(&mut out).ok()?;
     Some(out)
@@ -44,7 +54,13 @@ fn seed_form_starts_without_a_token_and_says_what_is_missing() {
     let repo = home.path().join(".venus-gateway");
     let port = free_port();
     let child = cmd(home.path())
-        .args(["--listen", &format!("/ip4/127.0.0.1/tcp/{port}"), "run", "--auth-url", "http://127.0.0.1:1"])
+        .args([
+            "--listen",
+            &format!("/ip4/127.0.0.1/tcp/{port}"),
+            "run",
+            "--auth-url",
+            "http://127.0.0.1:1",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -66,13 +82,28 @@ fn seed_form_starts_without_a_token_and_says_what_is_missing() {
 
     // The operator CLI uses the repo's local token.
     let out = cmd(home.path())
-        .args(["--listen", &format!("/ip4/127.0.0.1/tcp/{port}"), "wallet", "list"])
+        .args([
+            "--listen",
+            &format!("/ip4/127.0.0.1/tcp/{port}"),
+            "wallet",
+            "list",
+        ])
         .output()
         .expect("wallet list");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
     let out = cmd(home.path())
-        .args(["--listen", &format!("/ip4/127.0.0.1/tcp/{port}"), "miner", "state", "not-an-address"])
+        .args([
+            "--listen",
+            &format!("/ip4/127.0.0.1/tcp/{port}"),
+            "miner",
+            "state",
+            "not-an-address",
+        ])
         .output()
         .expect("miner state");
     assert!(!out.status.success());
@@ -81,7 +112,13 @@ fn seed_form_starts_without_a_token_and_says_what_is_missing() {
     let _ = running.0.kill();
     let _ = running.0.wait();
     let mut stderr = String::new();
-    running.0.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("read");
+    running
+        .0
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read");
     assert!(stderr.contains("no venus-auth token"), "{stderr}");
     assert!(stderr.contains("--auth-token"), "{stderr}");
 }
@@ -100,6 +137,9 @@ fn bad_flags_and_config_fail_with_a_clear_message() {
     std::fs::create_dir_all(&repo).expect("mkdir");
     std::fs::write(repo.join("config.toml"), "[API]\nListenAddress = 3\n").expect("write");
     let err = run(&["--repo", repo.to_str().expect("utf8"), "run"]);
-    assert!(err.contains("config.toml") && err.contains("ListenAddress"), "{err}");
+    assert!(
+        err.contains("config.toml") && err.contains("ListenAddress"),
+        "{err}"
+    );
     assert!(run(&["run", "--no-such-flag"]).contains("--no-such-flag"));
 }

@@ -37,7 +37,32 @@ pub fn router(node: Arc<Node>) -> Router {
         let cfg = mpool_config(&n.pool_config());
         async move { Ok(cfg) }
     });
+    #[cfg(feature = "chain")]
     crate::chain_api::register(&mut r, node);
+    #[cfg(not(feature = "chain"))]
+    r.method(api::SYNC_STATE, move |_ctx: Ctx, ()| {
+        // No chain in this build: one worker in error (public) or idle (local), never done.
+        let (stage, message) = match node.check_ready() {
+            Ok(()) => (crate::client_cmds::STAGE_IDLE, String::new()),
+            Err(m) if !node.params.is_local => (crate::client_cmds::STAGE_ERROR, m),
+            Err(m) => (crate::client_cmds::STAGE_IDLE, m),
+        };
+        async move {
+            Ok(api::SyncState {
+                active_syncs: vec![api::ActiveSync {
+                    worker_id: 0,
+                    base: None,
+                    target: None,
+                    stage,
+                    height: 0,
+                    start: String::new(),
+                    end: String::new(),
+                    message,
+                }],
+                vm_applied: 0,
+            })
+        }
+    });
     r
 }
 

@@ -110,7 +110,7 @@ pub fn register(r: &mut Router, node: Arc<Node>) {
     });
     blocking!(r, node, api::STATE_MINER_POWER, |n, (addr, tsk)| {
         let view = n.view_at(&n.tipset(&tsk).map_err(err)?).map_err(err)?;
-        let p = view.with_tree(|t| query::miner_power(t, &addr.0, &n.params)).map_err(err)?;
+        let p = view.with_tree(|t| query::miner_power(t, &addr.0, &n.chain_params)).map_err(err)?;
         let claim = |c: &venus_chain::actors::Claim| Claim {
             raw_byte_power: StoragePower(c.raw_byte_power.clone()),
             quality_adj_power: StoragePower(c.quality_adj_power.clone()),
@@ -124,7 +124,7 @@ pub fn register(r: &mut Router, node: Arc<Node>) {
     });
     let n = node.clone();
     r.method(api::STATE_NETWORK_VERSION, move |_ctx: Ctx, (_tsk,): (TipSetKey,)| {
-        let nv = u32::from(n.params.genesis_network_version);
+        let nv = n.params.genesis_network_version;
         async move { Ok(nv) }
     });
     let n = node.clone();
@@ -149,7 +149,7 @@ pub fn register(r: &mut Router, node: Arc<Node>) {
     blocking!(r, node, api::MINER_GET_BASE_INFO, |n, (miner, epoch, tsk)| {
         let ts = n.tipset(&tsk).map_err(err)?;
         let info: Option<MiningBaseInfo> =
-            venus_chain::mining::base_info(&n.cs, &n.params, &miner, epoch, ts.key()).map_err(err)?;
+            venus_chain::mining::base_info(&n.cs, &n.chain_params, &miner, epoch, ts.key()).map_err(err)?;
         Ok(info)
     });
     blocking!(r, node, api::MINER_CREATE_BLOCK, |n, (template,)| create_block(&n, &template));

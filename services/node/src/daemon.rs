@@ -33,6 +33,9 @@ pub fn settle(repo: &Repo, args: &DaemonArgs) -> anyhow::Result<(Settings, Confi
     if args.genesis_template.is_some() && args.make_genesis.is_none() {
         bail!("--genesis-template needs --make-genesis <out.car>");
     }
+    if args.genesisfile.is_some() || args.import_snapshot.is_some() {
+        bail!("--genesisfile and --import-snapshot need CAR import, which venus-chain does not provide yet");
+    }
     if args.make_genesis.is_some() && args.genesisfile.is_some() {
         bail!("--make-genesis and --genesisfile exclude each other");
     }
@@ -75,9 +78,6 @@ pub async fn run(cli: &Cli, args: DaemonArgs) -> anyhow::Result<()> {
     fvm_shared::address::set_current_network(settings.network.params().address_network);
     let node_auth = auth::build(settings.auth_url.as_deref(), settings.auth_token.as_deref())
         .map_err(anyhow::Error::msg)?;
-    if args.genesisfile.is_some() || args.import_snapshot.is_some() {
-        bail!("--genesisfile and --import-snapshot need CAR import, which venus-chain does not provide yet");
-    }
     let genesis = match &args.genesis_template {
         Some(t) => GenesisSource::Template(t),
         None => GenesisSource::Default,

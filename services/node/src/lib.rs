@@ -4,16 +4,23 @@
 
 pub mod api;
 pub mod auth;
+#[cfg(feature = "chain")]
 pub mod chain_api;
 pub mod cli;
 pub mod client_cmds;
 pub mod commands;
 pub mod config;
 pub mod daemon;
+#[cfg(feature = "chain")]
 pub mod gas;
 pub mod keyfile;
 pub mod mpool;
 pub mod network;
+#[cfg(feature = "chain")]
+#[path = "node_chain.rs"]
+pub mod node;
+#[cfg(not(feature = "chain"))]
+#[path = "node_basic.rs"]
 pub mod node;
 pub mod pool_msg;
 pub mod repo;

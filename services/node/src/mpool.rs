@@ -124,7 +124,7 @@ pub struct MessagePool<M: PoolMessage> {
 
 /// Minimum premium to replace a message whose premium is `cur` (Lotus `ComputeMinRBF`).
 pub fn min_rbf_premium(cur: &TokenAmount) -> TokenAmount {
-    cur.clone() * RBF_PERCENT / 100u64 + TokenAmount::from_atto(1)
+    TokenAmount::from_atto(cur.atto() * RBF_PERCENT / 100u64 + 1u64)
 }
 
 impl<M: PoolMessage> MessagePool<M> {
@@ -573,9 +573,10 @@ mod tests {
         assert_eq!(got, vec![(2, 0), (1, 5), (1, 6)]);
         // A base fee above every fee cap selects nothing.
         assert!(pool.select(&st, &TokenAmount::from_atto(5_000)).is_empty());
+        // The best ticket (0.9) selects first; senders it took are not offered again.
         let many = pool.select_many(&st, &TokenAmount::from_atto(100), &[0.1, 0.9]);
-        assert_eq!(many[1].iter().map(|m| m.from).collect::<Vec<_>>(), vec![2]);
-        assert_eq!(many[0].iter().map(|m| m.from).collect::<Vec<_>>(), vec![1, 1]);
+        assert_eq!(many[1].iter().map(|m| m.from).collect::<Vec<_>>(), vec![2, 1, 1]);
+        assert!(many[0].is_empty());
     }
 
     #[test]

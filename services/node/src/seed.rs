@@ -130,12 +130,16 @@ pub struct PreSealOptions {
 
 /// Registered seal proof (V1_1) for a sector size, as the genesis network version uses.
 pub fn seal_proof_for(sector_size: u64) -> Result<i64, SeedError> {
+    const MIB8: u64 = 8 << 20;
+    const MIB512: u64 = 512 << 20;
+    const GIB32: u64 = 32 << 30;
+    const GIB64: u64 = 64 << 30;
     Ok(match sector_size {
         2048 => 5,
-        8 << 20 => 6,
-        512 << 20 => 7,
-        32 << 30 => 8,
-        64 << 30 => 9,
+        MIB8 => 6,
+        MIB512 => 7,
+        GIB32 => 8,
+        GIB64 => 9,
         other => return Err(SeedError::Invalid(format!("unsupported sector size {other}: expected 2KiB, 8MiB, 512MiB, 32GiB or 64GiB"))),
     })
 }
@@ -324,10 +328,14 @@ mod tests {
 
     #[test]
     fn zero_comm_d_matches_filecoin_2kib_constant() {
-        // The unsealed CID of an empty 2 KiB sector, as Lotus's zerocomm table has it.
+        // go-fil-commp-hashhash testdata/zero.txt: zero pieces of 128 and 2048 padded bytes.
+        assert_eq!(
+            zero_comm_d(128).to_string(),
+            "baga6ea4seaqdomn3tgwgrh3g532zopskstnbrd2n3sxfqbze7rxt7vqn7veigmy"
+        );
         assert_eq!(
             zero_comm_d(2048).to_string(),
-            "baga6ea4seaqdomn3tgwgrh3g532zopskstnbrd2n3sxfqbze7rxt7vqn7veigmy"
+            "baga6ea4seaqpy7usqklokfx2vxuynmupslkeutzexe2uqurdg5vhtebhxqmpqmy"
         );
     }
 

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
-use venus_api::gateway::{self as api, ComputeProofRequest, ProofRegisterPolicy, RequestEvent, ResponseEvent, event};
+use venus_api::gateway::{
+    self as api, ComputeProofRequest, ProofRegisterPolicy, RequestEvent, ResponseEvent, event,
+};
 use venus_rpc::Client;
 use venus_types::Address;
 
@@ -39,7 +41,9 @@ impl ProverLink {
                     tracing::warn!(gateway = %self.gateway, miner = %self.miner, "gateway closed the proof channel; reconnecting");
                     delay = RETRY_MIN;
                 }
-                Err(e) => tracing::warn!(gateway = %self.gateway, miner = %self.miner, error = %e, retry_in = ?delay, "prover link failed"),
+                Err(e) => {
+                    tracing::warn!(gateway = %self.gateway, miner = %self.miner, error = %e, retry_in = ?delay, "prover link failed")
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
@@ -50,8 +54,14 @@ impl ProverLink {
     }
 
     async fn session_once(&self) -> anyhow::Result<()> {
-        let client = Client::builder(&self.gateway).version("v2").token(Some(self.token.clone())).connect().await?;
-        let policy = ProofRegisterPolicy { miner_address: self.miner };
+        let client = Client::builder(&self.gateway)
+            .version("v2")
+            .token(Some(self.token.clone()))
+            .connect()
+            .await?;
+        let policy = ProofRegisterPolicy {
+            miner_address: self.miner,
+        };
         let mut events = client.subscribe(api::LISTEN_PROOF_EVENT, (policy,)).await?;
         while let Some(ev) = events.next().await {
             if ev.method == event::INIT_CONNECT {
@@ -65,9 +75,14 @@ impl ProverLink {
             let id = ev.id;
             tokio::spawn(async move {
                 // Proving is CPU work: keep it off the async threads.
-                let resp = tokio::task::spawn_blocking(move || answer(&*scheme, &store, &miner, &ev))
-                    .await
-                    .unwrap_or_else(|e| ResponseEvent { id, payload: Vec::new().into(), error: format!("prover task failed: {e}") });
+                let resp =
+                    tokio::task::spawn_blocking(move || answer(&*scheme, &store, &miner, &ev))
+                        .await
+                        .unwrap_or_else(|e| ResponseEvent {
+                            id,
+                            payload: Vec::new().into(),
+                            error: format!("prover task failed: {e}"),
+                        });
                 if let Err(e) = client.call(api::RESPONSE_PROOF_EVENT, (resp,)).await {
                     tracing::warn!(error = %e, "could not deliver the proof to the gateway");
                 }
@@ -77,7 +92,12 @@ impl ProverLink {
     }
 }
 
-fn answer(scheme: &dyn WinningPoStScheme, store: &SectorStore, miner: &Address, ev: &RequestEvent) -> ResponseEvent {
+fn answer(
+    scheme: &dyn WinningPoStScheme,
+    store: &SectorStore,
+    miner: &Address,
+    ev: &RequestEvent,
+) -> ResponseEvent {
     let result = match ev.method.as_str() {
         event::COMPUTE_PROOF => serde_json::from_slice::<ComputeProofRequest>(&ev.payload)
             .map_err(|e| format!("bad ComputeProof payload: {e}"))
@@ -86,10 +106,18 @@ fn answer(scheme: &dyn WinningPoStScheme, store: &SectorStore, miner: &Address, 
         other => Err(format!("unsupported event method {other}")),
     };
     match result {
-        Ok(payload) => ResponseEvent { id: ev.id, payload: payload.into(), error: String::new() },
+        Ok(payload) => ResponseEvent {
+            id: ev.id,
+            payload: payload.into(),
+            error: String::new(),
+        },
         Err(error) => {
             tracing::warn!(request = %ev.id, %miner, %error, "ComputeProof refused");
-            ResponseEvent { id: ev.id, payload: Vec::new().into(), error }
+            ResponseEvent {
+                id: ev.id,
+                payload: Vec::new().into(),
+                error,
+            }
         }
     }
 }

@@ -8,14 +8,18 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
-use venus_prover::link::ProverLink;
 use venus_consensus::WinningPoStScheme;
+use venus_prover::link::ProverLink;
 use venus_prover::prove::devnet_scheme;
 use venus_prover::store::SectorStore;
 use venus_types::Address;
 
 #[derive(Parser)]
-#[command(name = "venus-prover", version, about = "Devnet WinningPoSt prover behind venus-gateway")]
+#[command(
+    name = "venus-prover",
+    version,
+    about = "Devnet WinningPoSt prover behind venus-gateway"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -26,7 +30,12 @@ enum Command {
     /// Register with the gateways and serve ComputeProof.
     Run {
         /// Gateway to register with (repeatable); `--gateway-api` is an alias.
-        #[arg(long = "gateway-url", visible_alias = "gateway-api", value_delimiter = ',', required = true)]
+        #[arg(
+            long = "gateway-url",
+            visible_alias = "gateway-api",
+            value_delimiter = ',',
+            required = true
+        )]
         gateway_url: Vec<String>,
         /// venus-auth token whose user owns the miners.
         #[arg(long, env = "VENUS_PROVER_GATEWAY_TOKEN", hide_env_values = true)]
@@ -61,14 +70,23 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let Command::Run { gateway_url, gateway_token, sector_store, miner, log_level } = cli.command;
+    let Command::Run {
+        gateway_url,
+        gateway_token,
+        sector_store,
+        miner,
+        log_level,
+    } = cli.command;
     venus_rpc::observe::init_tracing(&log_level).map_err(anyhow::Error::msg)?;
     let store = Arc::new(SectorStore::load(&sector_store)?);
     let mut miners = store.miners();
     if !miner.is_empty() {
         let wanted: Vec<Address> = miner
             .iter()
-            .map(|m| m.parse().map_err(|e| anyhow::anyhow!("invalid --miner {m:?}: {e}")))
+            .map(|m| {
+                m.parse()
+                    .map_err(|e| anyhow::anyhow!("invalid --miner {m:?}: {e}"))
+            })
             .collect::<anyhow::Result<_>>()?;
         for w in &wanted {
             if !miners.contains(w) {
@@ -82,7 +100,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     for gateway in &gateway_url {
         for m in &miners {
             let seal_proof = store.seal_proof(m).context("miner without sectors")?;
-            let scheme: Arc<dyn WinningPoStScheme> = Arc::new(devnet_scheme(seal_proof).map_err(anyhow::Error::msg)?);
+            let scheme: Arc<dyn WinningPoStScheme> =
+                Arc::new(devnet_scheme(seal_proof).map_err(anyhow::Error::msg)?);
             tracing::info!(gateway, miner = %m, sectors = store.sector_count(m), "serving miner");
             let link = Arc::new(ProverLink {
                 gateway: gateway.clone(),
@@ -94,7 +113,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tasks.push(tokio::spawn(link.run(stop.clone())));
         }
     }
-    tracing::warn!("devnet proofs: a blake2b commitment, not a proof of storage (venus-consensus DevnetWinningPoSt)");
+    tracing::warn!(
+        "devnet proofs: a blake2b commitment, not a proof of storage (venus-consensus DevnetWinningPoSt)"
+    );
     shutdown_signal().await;
     stop.cancel();
     for t in tasks {

@@ -14,23 +14,37 @@ use crate::store::SectorStore;
 pub fn winning_post_proof_type(seal_proof: i64) -> Result<i64, String> {
     match seal_proof {
         0..=9 => Ok(seal_proof % 5),
-        other => Err(format!("seal proof type {other} has no WinningPoSt proof type known here")),
+        other => Err(format!(
+            "seal proof type {other} has no WinningPoSt proof type known here"
+        )),
     }
 }
 
 /// The devnet scheme for a miner whose sectors use `seal_proof`.
 pub fn devnet_scheme(seal_proof: i64) -> Result<DevnetWinningPoSt, String> {
-    Ok(DevnetWinningPoSt { proof_type: winning_post_proof_type(seal_proof)?, ..DevnetWinningPoSt::default() })
+    Ok(DevnetWinningPoSt {
+        proof_type: winning_post_proof_type(seal_proof)?,
+        ..DevnetWinningPoSt::default()
+    })
 }
 
 /// Refuse sectors this prover does not hold (or holds with another sealed CID).
-pub fn check_sectors(store: &SectorStore, miner: &Address, sectors: &[ExtendedSectorInfo]) -> Result<(), String> {
+pub fn check_sectors(
+    store: &SectorStore,
+    miner: &Address,
+    sectors: &[ExtendedSectorInfo],
+) -> Result<(), String> {
     if sectors.is_empty() {
         return Err("ComputeProof with no sectors".into());
     }
     for s in sectors {
         match store.sector(miner, s.sector_number) {
-            None => return Err(format!("sector {} of miner {miner} is not in this prover's store", s.sector_number)),
+            None => {
+                return Err(format!(
+                    "sector {} of miner {miner} is not in this prover's store",
+                    s.sector_number
+                ));
+            }
             Some(held) if held.sealed_cid != s.sealed_cid => {
                 return Err(format!(
                     "sector {} of miner {miner}: sealed CID {} differs from the stored {}",
@@ -49,7 +63,9 @@ pub fn compute(
     miner: &Address,
     req: &ComputeProofRequest,
 ) -> Result<Vec<PoStProof>, String> {
-    let miner_id = miner.id().ok_or_else(|| format!("miner {miner} is not an ID address"))?;
+    let miner_id = miner
+        .id()
+        .ok_or_else(|| format!("miner {miner} is not an ID address"))?;
     let randomness: [u8; 32] = req
         .rand
         .as_slice()
@@ -59,9 +75,14 @@ pub fn compute(
     let challenges: Vec<SectorChallenge> = req
         .sector_infos
         .iter()
-        .map(|s| SectorChallenge { sector_number: s.sector_number, sealed_cid: s.sealed_cid })
+        .map(|s| SectorChallenge {
+            sector_number: s.sector_number,
+            sealed_cid: s.sealed_cid,
+        })
         .collect();
-    scheme.prove(miner_id, &challenges, &randomness).map_err(|e| e.to_string())
+    scheme
+        .prove(miner_id, &challenges, &randomness)
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -87,17 +108,49 @@ mod tests {
         let sector = store.sector(&miner, 0).expect("sector").clone();
         assert_eq!(sector.seal_proof, 5);
         let scheme = devnet_scheme(sector.seal_proof).expect("scheme");
-        let info = ExtendedSectorInfo { seal_proof: 5, sector_number: 0, sector_key: None, sealed_cid: sector.sealed_cid };
-        let req = ComputeProofRequest { sector_infos: vec![info.clone()], rand: vec![7; 32].into(), height: 10, nw_version: 21 };
+        let info = ExtendedSectorInfo {
+            seal_proof: 5,
+            sector_number: 0,
+            sector_key: None,
+            sealed_cid: sector.sealed_cid,
+        };
+        let req = ComputeProofRequest {
+            sector_infos: vec![info.clone()],
+            rand: vec![7; 32].into(),
+            height: 10,
+            nw_version: 21,
+        };
         let proofs = compute(&scheme, &store, &miner, &req).expect("proved");
-        let challenge = [SectorChallenge { sector_number: 0, sealed_cid: sector.sealed_cid }];
-        scheme.verify(1000, &challenge, &[7; 32], &proofs).expect("verifies");
+        let challenge = [SectorChallenge {
+            sector_number: 0,
+            sealed_cid: sector.sealed_cid,
+        }];
+        scheme
+            .verify(1000, &challenge, &[7; 32], &proofs)
+            .expect("verifies");
         assert!(scheme.verify(1000, &challenge, &[8; 32], &proofs).is_err());
 
-        let missing = ComputeProofRequest { sector_infos: vec![ExtendedSectorInfo { sector_number: 9, ..info.clone() }], ..req.clone() };
-        assert!(compute(&scheme, &store, &miner, &missing).expect_err("missing").contains("not in this prover's store"));
-        let short = ComputeProofRequest { rand: vec![1; 3].into(), ..req.clone() };
-        assert!(compute(&scheme, &store, &miner, &short).expect_err("short").contains("32 bytes"));
+        let missing = ComputeProofRequest {
+            sector_infos: vec![ExtendedSectorInfo {
+                sector_number: 9,
+                ..info.clone()
+            }],
+            ..req.clone()
+        };
+        assert!(
+            compute(&scheme, &store, &miner, &missing)
+                .expect_err("missing")
+                .contains("not in this prover's store")
+        );
+        let short = ComputeProofRequest {
+            rand: vec![1; 3].into(),
+            ..req.clone()
+        };
+        assert!(
+            compute(&scheme, &store, &miner, &short)
+                .expect_err("short")
+                .contains("32 bytes")
+        );
         let other: Address = "t01001".parse().expect("addr");
         assert!(compute(&scheme, &store, &other, &req).is_err());
     }

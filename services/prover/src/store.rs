@@ -36,7 +36,10 @@ struct PreSealSector {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("reading {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is not a pre-seal file: {reason}")]
     Parse { path: PathBuf, reason: String },
     #[error("no pre-seal-*.json in {0}: run `venus seed pre-seal --sector-dir {0}` first")]
@@ -52,7 +55,10 @@ pub struct SectorStore {
 impl SectorStore {
     /// Load every `pre-seal-*.json` in `dir`.
     pub fn load(dir: &Path) -> Result<Self, StoreError> {
-        let io = |source| StoreError::Io { path: dir.to_owned(), source };
+        let io = |source| StoreError::Io {
+            path: dir.to_owned(),
+            source,
+        };
         let mut store = Self::default();
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(io)?
@@ -66,17 +72,30 @@ impl SectorStore {
             .collect();
         files.sort();
         for path in files {
-            let text = std::fs::read_to_string(&path).map_err(|source| StoreError::Io { path: path.clone(), source })?;
+            let text = std::fs::read_to_string(&path).map_err(|source| StoreError::Io {
+                path: path.clone(),
+                source,
+            })?;
             let parsed: BTreeMap<String, PreSealMiner> =
-                serde_json::from_str(&text).map_err(|e| StoreError::Parse { path: path.clone(), reason: e.to_string() })?;
+                serde_json::from_str(&text).map_err(|e| StoreError::Parse {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?;
             for (_, m) in parsed {
-                let miner: Address = m
-                    .id
-                    .parse()
-                    .map_err(|e| StoreError::Parse { path: path.clone(), reason: format!("miner ID {:?}: {e}", m.id) })?;
+                let miner: Address = m.id.parse().map_err(|e| StoreError::Parse {
+                    path: path.clone(),
+                    reason: format!("miner ID {:?}: {e}", m.id),
+                })?;
                 let sectors = store.miners.entry(miner).or_default();
                 for s in m.sectors.unwrap_or_default() {
-                    sectors.insert(s.sector_id, Sector { number: s.sector_id, sealed_cid: s.comm_r, seal_proof: s.proof_type });
+                    sectors.insert(
+                        s.sector_id,
+                        Sector {
+                            number: s.sector_id,
+                            sealed_cid: s.comm_r,
+                            seal_proof: s.proof_type,
+                        },
+                    );
                 }
             }
         }
@@ -96,7 +115,11 @@ impl SectorStore {
 
     /// The seal proof type of a miner's sectors (the first one; pre-seals use one type).
     pub fn seal_proof(&self, miner: &Address) -> Option<i64> {
-        self.miners.get(miner)?.values().next().map(|s| s.seal_proof)
+        self.miners
+            .get(miner)?
+            .values()
+            .next()
+            .map(|s| s.seal_proof)
     }
 
     pub fn sector_count(&self, miner: &Address) -> usize {

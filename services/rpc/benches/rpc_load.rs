@@ -30,11 +30,20 @@ async fn start(port: u16) -> (std::net::SocketAddr, String) {
     let token = verifier.issue("bench", Permission::Read);
     let mut router = Router::new();
     router.method(VERSION, |_ctx, ()| async {
-        Ok(Version { version: "1.16.0+venus-rpc".into(), api_version: 0x0001_0100, block_delay: 30 })
+        Ok(Version {
+            version: "1.16.0+venus-rpc".into(),
+            api_version: 0x0001_0100,
+            block_delay: 30,
+        })
     });
     let metrics = venus_rpc::observe::Metrics::new();
-    let app = Server::new(router, verifier).metrics(&metrics).into_router().merge(metrics.router());
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
+    let app = Server::new(router, verifier)
+        .metrics(&metrics)
+        .into_router()
+        .merge(metrics.router());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("address");
     tokio::spawn(venus_rpc::serve(listener, app, async {
         let _ = tokio::signal::ctrl_c().await;
@@ -55,7 +64,9 @@ async fn ws_load(seconds: u64, conns: usize) {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for _ in 0..conns {
-        let client = Client::connect(&url, Some(token.clone())).await.expect("connect");
+        let client = Client::connect(&url, Some(token.clone()))
+            .await
+            .expect("connect");
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(1 << 16);
             while Instant::now() < deadline {
@@ -85,9 +96,19 @@ async fn ws_load(seconds: u64, conns: usize) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
-    let threads = std::env::var("BENCH_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build().expect("runtime");
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let threads = std::env::var("BENCH_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .expect("runtime");
     match args.first().map(String::as_str) {
         Some("serve") => rt.block_on(async {
             let port = args.get(1).and_then(|p| p.parse().ok()).unwrap_or(3453);

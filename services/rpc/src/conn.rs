@@ -104,7 +104,10 @@ pub(crate) enum WsOut {
 
 enum Pending {
     Call(oneshot::Sender<Result<Box<RawValue>, ClientError>>),
-    Subscribe(oneshot::Sender<Result<u64, ClientError>>, mpsc::Sender<Box<RawValue>>),
+    Subscribe(
+        oneshot::Sender<Result<u64, ClientError>>,
+        mpsc::Sender<Box<RawValue>>,
+    ),
 }
 
 struct InChannel {
@@ -164,8 +167,13 @@ impl Peer {
     }
 
     /// Call a method the other side serves, with the connection's default timeout.
-    pub async fn call<P: Serialize, R: DeserializeOwned>(&self, method: Method<P, R>, params: P) -> Result<R, ClientError> {
-        self.call_timeout(method, params, self.0.limits.call_timeout).await
+    pub async fn call<P: Serialize, R: DeserializeOwned>(
+        &self,
+        method: Method<P, R>,
+        params: P,
+    ) -> Result<R, ClientError> {
+        self.call_timeout(method, params, self.0.limits.call_timeout)
+            .await
     }
 
     /// Call with an explicit timeout. On timeout, or when this future is dropped, the
@@ -176,13 +184,20 @@ impl Peer {
         params: P,
         timeout: Duration,
     ) -> Result<R, ClientError> {
-        let params = wire::encode_params(&params).map_err(|e| ClientError::Encode(e.to_string()))?;
+        let params =
+            wire::encode_params(&params).map_err(|e| ClientError::Encode(e.to_string()))?;
         let raw = self.call_raw(method.name(), &params, timeout).await?;
-        serde_json::from_str(raw.get()).map_err(|e| ClientError::Decode(format!("{}: {e}", method.name())))
+        serde_json::from_str(raw.get())
+            .map_err(|e| ClientError::Decode(format!("{}: {e}", method.name())))
     }
 
     /// Call by name with raw params (a JSON array) and get the raw result.
-    pub async fn call_raw(&self, method: &str, params: &RawValue, timeout: Duration) -> Result<Box<RawValue>, ClientError> {
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        params: &RawValue,
+        timeout: Duration,
+    ) -> Result<Box<RawValue>, ClientError> {
         let inner = &self.0;
         if inner.closed.is_cancelled() {
             return Err(ClientError::Closed);
@@ -190,7 +205,11 @@ impl Peer {
         let id = inner.next_call.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         inner.pending.lock().insert(id, Pending::Call(tx));
-        let guard = PendingGuard { inner, id, armed: true };
+        let guard = PendingGuard {
+            inner,
+            id,
+            armed: true,
+        };
         let frame = wire::request_string(Some(id), method, params);
         let result = tokio::time::timeout(timeout, async {
             inner.send(WsOut::Text(frame)).await?;
@@ -214,7 +233,8 @@ impl Peer {
         sub: Subscription<P, T>,
         params: P,
     ) -> Result<ChannelStream<T>, ClientError> {
-        let params = wire::encode_params(&params).map_err(|e| ClientError::Encode(e.to_string()))?;
+        let params =
+            wire::encode_params(&params).map_err(|e| ClientError::Encode(e.to_string()))?;
         let inner = &self.0;
         if inner.closed.is_cancelled() {
             return Err(ClientError::Closed);
@@ -222,8 +242,15 @@ impl Peer {
         let id = inner.next_call.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         let (values_tx, values_rx) = mpsc::channel(inner.limits.channel_buffer.max(1));
-        inner.pending.lock().insert(id, Pending::Subscribe(tx, values_tx));
-        let guard = PendingGuard { inner, id, armed: true };
+        inner
+            .pending
+            .lock()
+            .insert(id, Pending::Subscribe(tx, values_tx));
+        let guard = PendingGuard {
+            inner,
+            id,
+            armed: true,
+        };
         let frame = wire::request_string(Some(id), sub.name(), &params);
         let timeout = inner.limits.call_timeout;
         let result = tokio::time::timeout(timeout, async {
@@ -254,7 +281,10 @@ impl Peer {
 
 impl std::fmt::Debug for Peer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Peer").field("id", &self.0.id).field("remote", &self.0.remote).finish()
+        f.debug_struct("Peer")
+            .field("id", &self.0.id)
+            .field("remote", &self.0.remote)
+            .finish()
     }
 }
 
@@ -273,9 +303,15 @@ impl PendingGuard<'_> {
 
 impl Drop for PendingGuard<'_> {
     fn drop(&mut self) {
-        if self.armed && self.inner.pending.lock().remove(&self.id).is_some() && !self.inner.closed.is_cancelled() {
+        if self.armed
+            && self.inner.pending.lock().remove(&self.id).is_some()
+            && !self.inner.closed.is_cancelled()
+        {
             // Best effort: a full queue means the connection is struggling anyway.
-            let _ = self.inner.out.try_send(WsOut::Text(wire::cancel_string(self.id)));
+            let _ = self
+                .inner
+                .out
+                .try_send(WsOut::Text(wire::cancel_string(self.id)));
         }
     }
 }
@@ -316,11 +352,23 @@ impl<T: DeserializeOwned> Stream for ChannelStream<T> {
     }
 }
 
+impl<T> std::fmt::Debug for ChannelStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelStream")
+            .field("method", &self.method)
+            .field("channel", &self.channel)
+            .finish()
+    }
+}
+
 impl<T> Drop for ChannelStream<T> {
     fn drop(&mut self) {
         let was_open = self.conn.in_channels.lock().remove(&self.channel).is_some();
         if was_open && !self.conn.closed.is_cancelled() {
-            let _ = self.conn.out.try_send(WsOut::Text(wire::cancel_string(self.call_id)));
+            let _ = self
+                .conn
+                .out
+                .try_send(WsOut::Text(wire::cancel_string(self.call_id)));
         }
     }
 }
@@ -357,13 +405,23 @@ pub(crate) fn new_conn(setup: ConnSetup) -> (Peer, mpsc::Receiver<WsOut>) {
 
 /// Run the connection until the socket closes, the idle timeout fires or `stop` is
 /// cancelled; then fail what is pending and close the socket.
-pub(crate) async fn drive<R, W>(peer: Peer, out_rx: mpsc::Receiver<WsOut>, reader: R, writer: W, stop: CancellationToken)
-where
+pub(crate) async fn drive<R, W>(
+    peer: Peer,
+    out_rx: mpsc::Receiver<WsOut>,
+    reader: R,
+    writer: W,
+    stop: CancellationToken,
+) where
     R: Stream<Item = WsIn> + Send + Unpin + 'static,
     W: Sink<WsOut> + Send + Unpin + 'static,
 {
     let inner = peer.0.clone();
-    let writer_task = tokio::spawn(write_loop(out_rx, writer, inner.limits.ping_interval, inner.closed.clone()));
+    let writer_task = tokio::spawn(write_loop(
+        out_rx,
+        writer,
+        inner.limits.ping_interval,
+        inner.closed.clone(),
+    ));
     read_loop(&peer, reader, stop).await;
     inner.shut_down();
     let _ = writer_task.await;
@@ -391,11 +449,9 @@ async fn write_loop<W: Sink<WsOut> + Unpin>(
             closed.cancel();
             return;
         }
-        if is_close || out_rx.is_empty() {
-            if writer.flush().await.is_err() {
-                closed.cancel();
-                return;
-            }
+        if (is_close || out_rx.is_empty()) && writer.flush().await.is_err() {
+            closed.cancel();
+            return;
         }
         if is_close {
             closed.cancel();
@@ -405,7 +461,11 @@ async fn write_loop<W: Sink<WsOut> + Unpin>(
     let _ = tokio::time::timeout(Duration::from_secs(1), writer.send(WsOut::Close)).await;
 }
 
-async fn read_loop<R: Stream<Item = WsIn> + Unpin>(peer: &Peer, mut reader: R, stop: CancellationToken) {
+async fn read_loop<R: Stream<Item = WsIn> + Unpin>(
+    peer: &Peer,
+    mut reader: R,
+    stop: CancellationToken,
+) {
     let inner = &peer.0;
     loop {
         let next = tokio::select! {
@@ -448,9 +508,19 @@ async fn on_frame(peer: &Peer, frame: InFrame<'_>) {
         Some(wire::CH_CLOSE) => inner.on_channel_close(frame.params),
         Some(wire::CANCEL) => inner.on_cancel(frame.params),
         Some(_) => on_request(peer, frame).await,
-        None => match frame.id() {
+        // The id is a copied reference, so `frame.error` can move out below.
+        None => match frame.id.filter(|id| id.get() != "null") {
             Some(id) => inner.on_response(id, frame.result, frame.error),
-            None => inner.respond(None, Err(&RpcError::invalid_request("frame has neither method nor id"))).await,
+            None => {
+                inner
+                    .respond(
+                        None,
+                        Err(&RpcError::invalid_request(
+                            "frame has neither method nor id",
+                        )),
+                    )
+                    .await
+            }
         },
     }
 }
@@ -464,7 +534,9 @@ async fn on_request(peer: &Peer, frame: InFrame<'_>) {
     }
     let Some(entry) = inner.handlers.lookup(name) else {
         tracing::debug!(conn = inner.id, method = name, "unknown method");
-        return inner.respond(id.as_deref(), Err(&RpcError::method_not_found(name))).await;
+        return inner
+            .respond(id.as_deref(), Err(&RpcError::method_not_found(name)))
+            .await;
     };
     let started = Instant::now();
     if !inner.caller.perm.grants(entry.perm) {
@@ -472,7 +544,12 @@ async fn on_request(peer: &Peer, frame: InFrame<'_>) {
         let err = RpcError::missing_permission(entry.name, entry.perm);
         return inner.respond(id.as_deref(), Err(&err)).await;
     }
-    let ctx = Ctx::from_parts(inner.caller.clone(), Some(peer.clone()), inner.remote, entry.name);
+    let ctx = Ctx::from_parts(
+        inner.caller.clone(),
+        Some(peer.clone()),
+        inner.remote,
+        entry.name,
+    );
     let span = tracing::debug_span!("rpc", method = entry.name, user = %inner.caller.user, conn = inner.id);
     match &entry.handler {
         Handler::Call(call) => {
@@ -508,13 +585,23 @@ async fn on_request(peer: &Peer, frame: InFrame<'_>) {
         }
         Handler::Subscribe(subscribe) => {
             let Some(id) = id else {
-                tracing::debug!(conn = inner.id, method = name, "ignoring a channel method sent as a notification");
+                tracing::debug!(
+                    conn = inner.id,
+                    method = name,
+                    "ignoring a channel method sent as a notification"
+                );
                 return;
             };
-            if inner.subscriptions.fetch_add(1, Ordering::AcqRel) >= inner.limits.max_subscriptions {
+            if inner.subscriptions.fetch_add(1, Ordering::AcqRel) >= inner.limits.max_subscriptions
+            {
                 inner.subscriptions.fetch_sub(1, Ordering::AcqRel);
                 entry.metrics.record(started, false);
-                return inner.respond(Some(&*id), Err(&RpcError::method("subscription limit exceeded"))).await;
+                return inner
+                    .respond(
+                        Some(&*id),
+                        Err(&RpcError::method("subscription limit exceeded")),
+                    )
+                    .await;
             }
             let opened = match subscribe(ctx, frame.params) {
                 Ok(f) => f,
@@ -559,7 +646,9 @@ impl ConnInner {
         if let Err(e) = outcome {
             tracing::debug!(conn = self.id, code = e.code, error = %e.message, "call failed");
         }
-        let _ = self.send(WsOut::Text(wire::response_string(id, outcome))).await;
+        let _ = self
+            .send(WsOut::Text(wire::response_string(id, outcome)))
+            .await;
     }
 
     fn start_serving(&self, id: Option<&RawValue>) -> CancellationToken {
@@ -578,10 +667,17 @@ impl ConnInner {
 
     /// Answer with the channel id, then forward values until the stream ends, the client
     /// cancels, the connection closes, or the client stops reading (slow consumer).
-    async fn pump_channel(&self, id: &RawValue, mut stream: crate::router::RawStream, cancel: &CancellationToken) {
+    async fn pump_channel(
+        &self,
+        id: &RawValue,
+        mut stream: crate::router::RawStream,
+        cancel: &CancellationToken,
+    ) {
         let channel = self.next_channel.fetch_add(1, Ordering::Relaxed);
         let channel_raw = RawValue::from_string(channel.to_string()).ok();
-        let Some(channel_raw) = channel_raw else { return };
+        let Some(channel_raw) = channel_raw else {
+            return;
+        };
         self.respond(Some(id), Ok(&channel_raw)).await;
         loop {
             let value = tokio::select! {
@@ -594,7 +690,11 @@ impl ConnInner {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => return,
                 Err(_) => {
-                    tracing::warn!(conn = self.id, channel, "closing channel: the client does not read fast enough");
+                    tracing::warn!(
+                        conn = self.id,
+                        channel,
+                        "closing channel: the client does not read fast enough"
+                    );
                     break;
                 }
             }
@@ -607,11 +707,19 @@ impl ConnInner {
 
     fn on_response(&self, id: &RawValue, result: Option<&RawValue>, error: Option<RpcError>) {
         let Ok(id) = serde_json::from_str::<u64>(id.get()) else {
-            tracing::debug!(conn = self.id, id = id.get(), "response with an id this side never sent");
+            tracing::debug!(
+                conn = self.id,
+                id = id.get(),
+                "response with an id this side never sent"
+            );
             return;
         };
         let Some(pending) = self.pending.lock().remove(&id) else {
-            tracing::debug!(conn = self.id, id, "response to an unknown or abandoned call");
+            tracing::debug!(
+                conn = self.id,
+                id,
+                "response to an unknown or abandoned call"
+            );
             return;
         };
         let outcome = match error {
@@ -629,7 +737,13 @@ impl ConnInner {
                 });
                 if let Ok(channel) = channel {
                     // Registered here, in the reader, so values that follow are never lost.
-                    self.in_channels.lock().insert(channel, InChannel { call_id: id, values });
+                    self.in_channels.lock().insert(
+                        channel,
+                        InChannel {
+                            call_id: id,
+                            values,
+                        },
+                    );
                 }
                 let _ = tx.send(channel);
             }
@@ -637,7 +751,9 @@ impl ConnInner {
     }
 
     fn on_channel_value(&self, params: Option<&RawValue>) {
-        let Some(Ok((channel, value))) = params.map(|p| serde_json::from_str::<(u64, &RawValue)>(p.get())) else {
+        let Some(Ok((channel, value))) =
+            params.map(|p| serde_json::from_str::<(u64, &RawValue)>(p.get()))
+        else {
             tracing::debug!(conn = self.id, "malformed xrpc.ch.val");
             return;
         };
@@ -649,7 +765,11 @@ impl ConnInner {
         match ch.values.try_send(value.to_owned()) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(conn = self.id, channel, "cancelling subscription: the consumer does not keep up");
+                tracing::warn!(
+                    conn = self.id,
+                    channel,
+                    "cancelling subscription: the consumer does not keep up"
+                );
                 let call_id = ch.call_id;
                 channels.remove(&channel);
                 let _ = self.out.try_send(WsOut::Text(wire::cancel_string(call_id)));
@@ -669,10 +789,10 @@ impl ConnInner {
     }
 
     fn on_cancel(&self, params: Option<&RawValue>) {
-        if let Some(Ok((id,))) = params.map(|p| serde_json::from_str::<(&RawValue,)>(p.get())) {
-            if let Some(token) = self.serving.lock().remove(id.get()) {
-                token.cancel();
-            }
+        if let Some(Ok((id,))) = params.map(|p| serde_json::from_str::<(&RawValue,)>(p.get()))
+            && let Some(token) = self.serving.lock().remove(id.get())
+        {
+            token.cancel();
         }
     }
 

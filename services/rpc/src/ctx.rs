@@ -19,7 +19,12 @@ pub struct Ctx {
 impl Ctx {
     /// A context for calling handlers directly (unit tests, in-process use).
     pub fn new(caller: Caller, remote: Option<SocketAddr>) -> Self {
-        Self { caller: Arc::new(caller), peer: None, remote, method: "" }
+        Self {
+            caller: Arc::new(caller),
+            peer: None,
+            remote,
+            method: "",
+        }
     }
 
     pub(crate) fn from_parts(
@@ -28,7 +33,12 @@ impl Ctx {
         remote: Option<SocketAddr>,
         method: &'static str,
     ) -> Self {
-        Self { caller, peer, remote, method }
+        Self {
+            caller,
+            peer,
+            remote,
+            method,
+        }
     }
 
     /// The authenticated caller: `ctx.caller().user`, `ctx.caller().perm`.

@@ -35,7 +35,11 @@ impl RpcError {
     pub const METHOD_ERROR: i64 = 1;
 
     pub fn new(code: i64, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), data: None }
+        Self {
+            code,
+            message: message.into(),
+            data: None,
+        }
     }
 
     /// A method's own failure (code 1, as go-jsonrpc).
@@ -57,11 +61,17 @@ impl RpcError {
     }
 
     pub fn method_not_found(method: &str) -> Self {
-        Self::new(Self::METHOD_NOT_FOUND, format!("method '{method}' not found"))
+        Self::new(
+            Self::METHOD_NOT_FOUND,
+            format!("method '{method}' not found"),
+        )
     }
 
     pub fn invalid_params(method: &str, detail: impl fmt::Display) -> Self {
-        Self::new(Self::INVALID_PARAMS, format!("unmarshaling params for '{method}': {detail}"))
+        Self::new(
+            Self::INVALID_PARAMS,
+            format!("unmarshaling params for '{method}': {detail}"),
+        )
     }
 
     pub fn internal(detail: impl fmt::Display) -> Self {
@@ -72,7 +82,9 @@ impl RpcError {
     /// name without its namespace, as the originals print it.
     pub fn missing_permission(method: &str, need: Permission) -> Self {
         let short = method.rsplit_once('.').map_or(method, |(_, m)| m);
-        Self::method(format!("missing permission to invoke '{short}'  (need '{need}')"))
+        Self::method(format!(
+            "missing permission to invoke '{short}'  (need '{need}')"
+        ))
     }
 
     /// go-jsonrpc's answer when a channel method is called over plain HTTP.
@@ -105,7 +117,10 @@ mod tests {
     fn permission_error_matches_venus_text() {
         let e = RpcError::missing_permission("Gateway.WalletSign", Permission::Admin);
         assert_eq!(e.code, 1);
-        assert_eq!(e.message, "missing permission to invoke 'WalletSign'  (need 'admin')");
+        assert_eq!(
+            e.message,
+            "missing permission to invoke 'WalletSign'  (need 'admin')"
+        );
     }
 
     #[test]

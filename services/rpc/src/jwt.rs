@@ -54,7 +54,9 @@ pub fn sign(claims: &Claims, secret: &[u8]) -> String {
     // Claims serialise infallibly: three strings.
     let payload = serde_json::to_vec(claims).unwrap_or_default();
     let signing_input = format!("{HEADER_B64}.{}", URL_SAFE_NO_PAD.encode(payload));
-    let sig = mac(secret, signing_input.as_bytes()).finalize().into_bytes();
+    let sig = mac(secret, signing_input.as_bytes())
+        .finalize()
+        .into_bytes();
     format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig))
 }
 
@@ -71,7 +73,9 @@ pub fn decode_unverified(token: &str) -> Result<Claims, JwtError> {
 pub fn verify(token: &str, secret: &[u8]) -> Result<Claims, JwtError> {
     let (header, payload, sig) = split(token)?;
     check_header(header)?;
-    let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| JwtError::Malformed)?;
+    let sig = URL_SAFE_NO_PAD
+        .decode(sig)
+        .map_err(|_| JwtError::Malformed)?;
     let signing_input = &token[..header.len() + 1 + payload.len()];
     mac(secret, signing_input.as_bytes())
         .verify_slice(&sig)
@@ -141,7 +145,11 @@ mod tests {
     use super::*;
 
     fn claims() -> Claims {
-        Claims { name: "test-user01".into(), perm: Permission::Admin, ext: String::new() }
+        Claims {
+            name: "test-user01".into(),
+            perm: Permission::Admin,
+            ext: String::new(),
+        }
     }
 
     #[test]
@@ -161,10 +169,16 @@ mod tests {
         let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
         let payload = t.split('.').nth(1).unwrap();
         let forged = format!("{none_header}.{payload}.");
-        assert_eq!(verify(&forged, b"secret"), Err(JwtError::Algorithm("none".into())));
+        assert_eq!(
+            verify(&forged, b"secret"),
+            Err(JwtError::Algorithm("none".into()))
+        );
         assert_eq!(verify("garbage", b"secret"), Err(JwtError::Malformed));
         assert_eq!(verify("a.b.c.d", b"secret"), Err(JwtError::Malformed));
-        assert!(matches!(verify("!!.!!.!!", b"secret"), Err(JwtError::BadHeader(_))));
+        assert!(matches!(
+            verify("!!.!!.!!", b"secret"),
+            Err(JwtError::BadHeader(_))
+        ));
     }
 
     #[test]
@@ -172,7 +186,10 @@ mod tests {
         let payload = URL_SAFE_NO_PAD.encode(br#"{"name":"u","perm":"read","ext":"","exp":1}"#);
         let input = format!("{HEADER_B64}.{payload}");
         let sig = URL_SAFE_NO_PAD.encode(mac(b"k", input.as_bytes()).finalize().into_bytes());
-        assert_eq!(verify(&format!("{input}.{sig}"), b"k"), Err(JwtError::Expired));
+        assert_eq!(
+            verify(&format!("{input}.{sig}"), b"k"),
+            Err(JwtError::Expired)
+        );
     }
 
     #[test]
@@ -180,6 +197,9 @@ mod tests {
         let payload = URL_SAFE_NO_PAD.encode(br#"{"name":"u","perm":"root","ext":""}"#);
         let input = format!("{HEADER_B64}.{payload}");
         let sig = URL_SAFE_NO_PAD.encode(mac(b"k", input.as_bytes()).finalize().into_bytes());
-        assert!(matches!(verify(&format!("{input}.{sig}"), b"k"), Err(JwtError::BadClaims(_))));
+        assert!(matches!(
+            verify(&format!("{input}.{sig}"), b"k"),
+            Err(JwtError::BadClaims(_))
+        ));
     }
 }

@@ -1,6 +1,9 @@
 //! go-jsonrpc-compatible JSON-RPC for every venus service: server, client, tokens and
 //! permissions, channels and reverse calls. See the crate README for usage.
 
+// Tests may unwrap: a panic there is a failed assertion.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod call_error;
 pub mod client;
 mod conn;

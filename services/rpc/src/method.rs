@@ -16,7 +16,11 @@ pub struct Method<P, R> {
 
 impl<P, R> Method<P, R> {
     pub const fn new(name: &'static str, perm: Permission) -> Self {
-        Self { name, perm, _types: PhantomData }
+        Self {
+            name,
+            perm,
+            _types: PhantomData,
+        }
     }
 
     /// The full wire name, `Namespace.Method`.
@@ -38,7 +42,11 @@ pub struct Subscription<P, T> {
 
 impl<P, T> Subscription<P, T> {
     pub const fn new(name: &'static str, perm: Permission) -> Self {
-        Self { name, perm, _types: PhantomData }
+        Self {
+            name,
+            perm,
+            _types: PhantomData,
+        }
     }
 
     pub const fn name(&self) -> &'static str {

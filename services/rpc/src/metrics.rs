@@ -36,8 +36,16 @@ impl RpcMetrics {
             errors: Family::default(),
             latency: HistogramFamily::new_with_constructor(latency_histogram),
         };
-        registry.register("rpc_requests", "JSON-RPC calls received, by method", m.requests.clone());
-        registry.register("rpc_errors", "JSON-RPC calls answered with an error, by method", m.errors.clone());
+        registry.register(
+            "rpc_requests",
+            "JSON-RPC calls received, by method",
+            m.requests.clone(),
+        );
+        registry.register(
+            "rpc_errors",
+            "JSON-RPC calls answered with an error, by method",
+            m.errors.clone(),
+        );
         registry.register(
             "rpc_request_duration_seconds",
             "JSON-RPC call latency (for channel methods: until the channel id is sent), by method",
@@ -47,7 +55,9 @@ impl RpcMetrics {
     }
 
     pub fn for_method(&self, method: &str) -> MethodMetrics {
-        let label = MethodLabel { method: method.to_owned() };
+        let label = MethodLabel {
+            method: method.to_owned(),
+        };
         MethodMetrics(Some(Arc::new(Handles {
             requests: self.requests.get_or_create(&label).clone(),
             errors: self.errors.get_or_create(&label).clone(),

@@ -26,11 +26,20 @@ pub fn init_tracing(default_level: &str) -> Result<(), String> {
 /// As [`init_tracing`] with the output format chosen by the caller.
 pub fn init_tracing_with(default_level: &str, json: bool) -> Result<(), String> {
     let filter = match std::env::var("RUST_LOG") {
-        Ok(v) if !v.is_empty() => EnvFilter::try_new(&v).map_err(|e| format!("RUST_LOG={v:?}: {e}"))?,
-        _ => EnvFilter::try_new(default_level).map_err(|e| format!("log level {default_level:?}: {e}"))?,
+        Ok(v) if !v.is_empty() => {
+            EnvFilter::try_new(&v).map_err(|e| format!("RUST_LOG={v:?}: {e}"))?
+        }
+        _ => EnvFilter::try_new(default_level)
+            .map_err(|e| format!("log level {default_level:?}: {e}"))?,
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let result = if json { builder.json().try_init() } else { builder.try_init() };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let result = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
     result.map_err(|e| format!("tracing already initialised: {e}"))
 }
 
@@ -85,7 +94,10 @@ impl Metrics {
                 let body = metrics.encode();
                 async move {
                     (
-                        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+                        [(
+                            header::CONTENT_TYPE,
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        )],
                         body,
                     )
                 }
@@ -115,7 +127,8 @@ impl Health {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
-        self.live.push((name.to_owned(), Arc::new(move || Box::pin(check()))));
+        self.live
+            .push((name.to_owned(), Arc::new(move || Box::pin(check()))));
         self
     }
 
@@ -124,7 +137,8 @@ impl Health {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
-        self.ready.push((name.to_owned(), Arc::new(move || Box::pin(check()))));
+        self.ready
+            .push((name.to_owned(), Arc::new(move || Box::pin(check()))));
         self
     }
 
@@ -156,8 +170,16 @@ async fn run_checks(
             }
         }
     }
-    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let verdict = if ok { "ok" } else { "failed" };
-    let body = if verbose || !ok { format!("{report}check {verdict}\n") } else { "ok\n".to_owned() };
+    let body = if verbose || !ok {
+        format!("{report}check {verdict}\n")
+    } else {
+        "ok\n".to_owned()
+    };
     (status, body)
 }

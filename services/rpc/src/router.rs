@@ -49,7 +49,8 @@ pub struct Router {
 }
 
 fn encode_result<R: Serialize>(value: &R) -> CallResult {
-    serde_json::value::to_raw_value(value).map_err(|e| RpcError::internal(format!("encoding result: {e}")))
+    serde_json::value::to_raw_value(value)
+        .map_err(|e| RpcError::internal(format!("encoding result: {e}")))
 }
 
 impl Router {
@@ -76,7 +77,11 @@ impl Router {
     }
 
     /// Register a method that returns a stream (a go-jsonrpc channel; WebSocket only).
-    pub fn subscription<P, T, F, Fut, S>(&mut self, sub: Subscription<P, T>, handler: F) -> &mut Self
+    pub fn subscription<P, T, F, Fut, S>(
+        &mut self,
+        sub: Subscription<P, T>,
+        handler: F,
+    ) -> &mut Self
     where
         P: DeserializeOwned + Send + 'static,
         T: Serialize + Send + 'static,
@@ -123,7 +128,10 @@ impl Router {
     /// Add every method of `other`; panics on a name registered in both.
     pub fn merge(&mut self, other: Router) -> &mut Self {
         for (name, entry) in other.methods {
-            assert!(self.methods.insert(name, entry).is_none(), "RPC method {name} registered twice");
+            assert!(
+                self.methods.insert(name, entry).is_none(),
+                "RPC method {name} registered twice"
+            );
         }
         self
     }
@@ -151,7 +159,12 @@ impl Router {
     }
 
     fn insert(&mut self, name: &'static str, perm: Permission, handler: Handler) -> &mut Self {
-        let entry = Entry { name, perm, handler, metrics: MethodMetrics::default() };
+        let entry = Entry {
+            name,
+            perm,
+            handler,
+            metrics: MethodMetrics::default(),
+        };
         assert!(
             self.methods.insert(name, Arc::new(entry)).is_none(),
             "RPC method {name} registered twice"

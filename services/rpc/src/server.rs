@@ -129,18 +129,23 @@ where
 {
     let token = CancellationToken::new();
     let app = app.layer(axum::Extension(ShutdownSignal(token.clone())));
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            token.cancel();
-        })
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        token.cancel();
+    })
+    .await
 }
 
 /// The token from `Authorization: Bearer …`, else from `?token=`.
 fn token_of(parts: &http::request::Parts) -> Result<Cow<'_, str>, VerifyError> {
     if let Some(h) = parts.headers.get(header::AUTHORIZATION) {
-        let value = h.to_str().map_err(|_| VerifyError::Invalid("Authorization header is not text".into()))?;
+        let value = h
+            .to_str()
+            .map_err(|_| VerifyError::Invalid("Authorization header is not text".into()))?;
         return match value.strip_prefix("Bearer ") {
             Some(t) if !t.trim().is_empty() => Ok(Cow::Borrowed(t.trim())),
             _ => Err(VerifyError::Missing),
@@ -149,12 +154,19 @@ fn token_of(parts: &http::request::Parts) -> Result<Cow<'_, str>, VerifyError> {
     parts
         .uri
         .query()
-        .and_then(|q| url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "token").map(|(_, v)| v))
+        .and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "token")
+                .map(|(_, v)| v)
+        })
         .filter(|t| !t.is_empty())
         .ok_or(VerifyError::Missing)
 }
 
-async fn authenticate(state: &ServerState, parts: &http::request::Parts) -> Result<Caller, Response> {
+async fn authenticate(
+    state: &ServerState,
+    parts: &http::request::Parts,
+) -> Result<Caller, Response> {
     let result = match token_of(parts) {
         Ok(token) => state.verifier.verify(&token).await,
         Err(e) => Err(e),
@@ -172,7 +184,10 @@ async fn authenticate(state: &ServerState, parts: &http::request::Parts) -> Resu
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     let mut resp = Response::new(AxumBody::from(body));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     resp
 }
 
@@ -197,7 +212,10 @@ async fn http_call(State(state): State<Arc<ServerState>>, req: Request) -> Respo
         Err(resp) => return resp,
     };
     let too_large = || {
-        let err = RpcError::invalid_request(format!("request body exceeds {} bytes", state.max_request_bytes));
+        let err = RpcError::invalid_request(format!(
+            "request body exceeds {} bytes",
+            state.max_request_bytes
+        ));
         error_response(StatusCode::PAYLOAD_TOO_LARGE, &err)
     };
     let declared = parts
@@ -211,7 +229,10 @@ async fn http_call(State(state): State<Arc<ServerState>>, req: Request) -> Respo
     let Ok(bytes) = axum::body::to_bytes(body, state.max_request_bytes).await else {
         return too_large();
     };
-    let remote = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let remote = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
     match wire::parse_body(&bytes) {
         Err(e) => error_response(status_for(&e), &e),
         Ok(wire::Body::Single(frame)) => {
@@ -223,7 +244,10 @@ async fn http_call(State(state): State<Arc<ServerState>>, req: Request) -> Respo
         }
         Ok(wire::Body::Batch(items)) => {
             if items.is_empty() {
-                return error_response(StatusCode::BAD_REQUEST, &RpcError::invalid_request("empty batch"));
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    &RpcError::invalid_request("empty batch"),
+                );
             }
             let calls = items.into_iter().map(|raw| {
                 let state = &state;
@@ -231,7 +255,9 @@ async fn http_call(State(state): State<Arc<ServerState>>, req: Request) -> Respo
                 async move {
                     let mut buf = Vec::new();
                     match wire::parse_frame(raw) {
-                        Ok(frame) => http_frame(state, caller, remote, frame, &mut buf).await.map(|_| buf),
+                        Ok(frame) => http_frame(state, caller, remote, frame, &mut buf)
+                            .await
+                            .map(|_| buf),
                         Err(e) => {
                             wire::write_response(&mut buf, None, Err(&e));
                             Some(buf)
@@ -239,11 +265,16 @@ async fn http_call(State(state): State<Arc<ServerState>>, req: Request) -> Respo
                     }
                 }
             });
-            let answers: Vec<Vec<u8>> = futures::future::join_all(calls).await.into_iter().flatten().collect();
+            let answers: Vec<Vec<u8>> = futures::future::join_all(calls)
+                .await
+                .into_iter()
+                .flatten()
+                .collect();
             if answers.is_empty() {
                 return StatusCode::NO_CONTENT.into_response();
             }
-            let mut out = Vec::with_capacity(answers.iter().map(|a| a.len() + 1).sum::<usize>() + 2);
+            let mut out =
+                Vec::with_capacity(answers.iter().map(|a| a.len() + 1).sum::<usize>() + 2);
             out.push(b'[');
             for (i, a) in answers.iter().enumerate() {
                 if i > 0 {
@@ -300,7 +331,8 @@ async fn http_dispatch(
             let ctx = Ctx::from_parts(caller.clone(), None, remote, entry.name);
             match call(ctx, frame.params) {
                 Ok(fut) => {
-                    let span = tracing::debug_span!("rpc", method = entry.name, user = %caller.user);
+                    let span =
+                        tracing::debug_span!("rpc", method = entry.name, user = %caller.user);
                     fut.instrument(span).await
                 }
                 Err(e) => Err(e),
@@ -325,12 +357,28 @@ async fn ws_upgrade(State(state): State<Arc<ServerState>>, req: Request) -> Resp
         Err(rejection) => return rejection.into_response(),
     };
     let Ok(slot) = state.ws_slots.clone().try_acquire_owned() else {
-        return (StatusCode::SERVICE_UNAVAILABLE, "too many WebSocket connections\n").into_response();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many WebSocket connections\n",
+        )
+            .into_response();
     };
-    let remote = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-    let stop = parts.extensions.get::<ShutdownSignal>().map(|s| s.0.clone()).unwrap_or_default();
+    let remote = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let stop = parts
+        .extensions
+        .get::<ShutdownSignal>()
+        .map(|s| s.0.clone())
+        .unwrap_or_default();
     let handlers: Arc<dyn conn::Handlers> = state.router.clone();
-    let setup = ConnSetup { handlers, caller, remote, limits: state.limits.clone() };
+    let setup = ConnSetup {
+        handlers,
+        caller,
+        remote,
+        limits: state.limits.clone(),
+    };
     upgrade
         .max_message_size(state.max_request_bytes)
         .on_upgrade(move |socket| async move {

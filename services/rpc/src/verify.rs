@@ -18,7 +18,10 @@ pub struct Caller {
 
 impl From<Claims> for Caller {
     fn from(c: Claims) -> Self {
-        Self { user: c.name, perm: c.perm }
+        Self {
+            user: c.name,
+            perm: c.perm,
+        }
     }
 }
 
@@ -46,12 +49,21 @@ pub struct LocalVerifier {
 
 impl LocalVerifier {
     pub fn new(secret: impl Into<Vec<u8>>) -> Self {
-        Self { secret: secret.into() }
+        Self {
+            secret: secret.into(),
+        }
     }
 
     /// Mint a token signed with this verifier's secret.
     pub fn issue(&self, name: &str, perm: Permission) -> String {
-        jwt::sign(&Claims { name: name.to_owned(), perm, ext: String::new() }, &self.secret)
+        jwt::sign(
+            &Claims {
+                name: name.to_owned(),
+                perm,
+                ext: String::new(),
+            },
+            &self.secret,
+        )
     }
 }
 
@@ -110,10 +122,16 @@ mod tests {
         let tb = b.issue("u1", Permission::Write);
         assert_eq!(
             chain.verify(&tb).await,
-            Ok(Caller { user: "u1".into(), perm: Permission::Write })
+            Ok(Caller {
+                user: "u1".into(),
+                perm: Permission::Write
+            })
         );
         let tc = LocalVerifier::new(b"c".to_vec()).issue("x", Permission::Admin);
-        assert!(matches!(chain.verify(&tc).await, Err(VerifyError::Invalid(_))));
+        assert!(matches!(
+            chain.verify(&tc).await,
+            Err(VerifyError::Invalid(_))
+        ));
         assert_eq!(chain.verify("").await, Err(VerifyError::Missing));
     }
 }

@@ -70,7 +70,9 @@ pub fn parse_body(bytes: &[u8]) -> Result<Body<'_>, RpcError> {
                 }
             }),
         Some(_) => match serde_json::from_slice::<serde_json::Value>(bytes) {
-            Ok(_) => Err(RpcError::invalid_request("request must be a JSON object or array")),
+            Ok(_) => Err(RpcError::invalid_request(
+                "request must be a JSON object or array",
+            )),
             Err(e) => Err(RpcError::parse(e)),
         },
         None => Err(RpcError::parse("empty body")),
@@ -88,7 +90,10 @@ pub fn parse_frame(raw: &RawValue) -> Result<InFrame<'_>, RpcError> {
 }
 
 /// Decode positional params into `P` (a tuple). Absent params mean `[]`; `()` accepts `[]`.
-pub fn decode_params<P: DeserializeOwned>(method: &str, params: Option<&RawValue>) -> Result<P, RpcError> {
+pub fn decode_params<P: DeserializeOwned>(
+    method: &str,
+    params: Option<&RawValue>,
+) -> Result<P, RpcError> {
     let text = params.map_or("[]", RawValue::get);
     match serde_json::from_str::<P>(text) {
         Ok(p) => Ok(p),
@@ -117,7 +122,11 @@ pub fn encode_params<P: Serialize>(params: &P) -> Result<Box<RawValue>, serde_js
 }
 
 /// Append a response frame to `buf`.
-pub fn write_response(buf: &mut Vec<u8>, id: Option<&RawValue>, outcome: Result<&RawValue, &RpcError>) {
+pub fn write_response(
+    buf: &mut Vec<u8>,
+    id: Option<&RawValue>,
+    outcome: Result<&RawValue, &RpcError>,
+) {
     buf.extend_from_slice(br#"{"jsonrpc":"2.0","#);
     match outcome {
         Ok(result) => {
@@ -148,13 +157,22 @@ pub fn response_string(id: Option<&RawValue>, outcome: Result<&RawValue, &RpcErr
 pub fn request_string(id: Option<u64>, method: &str, params: &RawValue) -> String {
     let method = serde_json::to_string(method).unwrap_or_else(|_| "\"\"".into());
     match id {
-        Some(id) => format!(r#"{{"jsonrpc":"2.0","id":{id},"method":{method},"params":{}}}"#, params.get()),
-        None => format!(r#"{{"jsonrpc":"2.0","method":{method},"params":{}}}"#, params.get()),
+        Some(id) => format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":{method},"params":{}}}"#,
+            params.get()
+        ),
+        None => format!(
+            r#"{{"jsonrpc":"2.0","method":{method},"params":{}}}"#,
+            params.get()
+        ),
     }
 }
 
 pub fn ch_value_string(chan: u64, value: &RawValue) -> String {
-    format!(r#"{{"jsonrpc":"2.0","method":"{CH_VALUE}","params":[{chan},{}]}}"#, value.get())
+    format!(
+        r#"{{"jsonrpc":"2.0","method":"{CH_VALUE}","params":[{chan},{}]}}"#,
+        value.get()
+    )
 }
 
 pub fn ch_close_string(chan: u64) -> String {
@@ -175,13 +193,19 @@ mod tests {
         let empty = RawValue::from_string("[ ]".into()).unwrap();
         assert!(decode_params::<()>("m", Some(&empty)).is_ok());
         let one = RawValue::from_string("[1]".into()).unwrap();
-        assert_eq!(decode_params::<()>("m", Some(&one)).unwrap_err().code, RpcError::INVALID_PARAMS);
+        assert_eq!(
+            decode_params::<()>("m", Some(&one)).unwrap_err().code,
+            RpcError::INVALID_PARAMS
+        );
     }
 
     #[test]
     fn tuple_params_check_count_and_types() {
         let ok = RawValue::from_string(r#"[1,"a"]"#.into()).unwrap();
-        assert_eq!(decode_params::<(u8, String)>("m", Some(&ok)).unwrap(), (1, "a".into()));
+        assert_eq!(
+            decode_params::<(u8, String)>("m", Some(&ok)).unwrap(),
+            (1, "a".into())
+        );
         for bad in ["[1]", r#"[1,"a",2]"#, r#"["x","a"]"#, "{}"] {
             let raw = RawValue::from_string(bad.into()).unwrap();
             let err = decode_params::<(u8, String)>("m", Some(&raw)).unwrap_err();
@@ -214,7 +238,13 @@ mod tests {
     fn bodies_are_classified() {
         assert!(matches!(parse_body(b" [1,2]"), Ok(Body::Batch(v)) if v.len() == 2));
         assert_eq!(parse_body(b"{").err().unwrap().code, RpcError::PARSE_ERROR);
-        assert_eq!(parse_body(b"42").err().unwrap().code, RpcError::INVALID_REQUEST);
-        assert_eq!(parse_body(br#"{"method":5}"#).err().unwrap().code, RpcError::INVALID_REQUEST);
+        assert_eq!(
+            parse_body(b"42").err().unwrap().code,
+            RpcError::INVALID_REQUEST
+        );
+        assert_eq!(
+            parse_body(br#"{"method":5}"#).err().unwrap().code,
+            RpcError::INVALID_REQUEST
+        );
     }
 }

@@ -1,5 +1,7 @@
 //! The server over plain HTTP: every error path answers as go-jsonrpc does and runs nothing.
 
+#![allow(clippy::unwrap_used)] // a panic in a test is a failed assertion
+
 mod common;
 
 use base64::Engine;
@@ -8,7 +10,11 @@ use common::{LEVEL_METHODS, Sample};
 use serde_json::{Value, json};
 use venus_rpc::Permission;
 
-async fn post(sample: &Sample, token: Option<&str>, body: impl Into<reqwest::Body>) -> (u16, String) {
+async fn post(
+    sample: &Sample,
+    token: Option<&str>,
+    body: impl Into<reqwest::Body>,
+) -> (u16, String) {
     let mut req = reqwest::Client::new().post(sample.http_url()).body(body);
     if let Some(t) = token {
         req = req.header("Authorization", format!("Bearer {t}"));
@@ -25,20 +31,44 @@ fn call(method: &str, params: Value) -> String {
 fn error_of(body: &str) -> (i64, String) {
     let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"));
     let e = &v["error"];
-    (e["code"].as_i64().unwrap_or_else(|| panic!("no error code: {body}")), e["message"].as_str().unwrap_or_default().to_owned())
+    (
+        e["code"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no error code: {body}")),
+        e["message"].as_str().unwrap_or_default().to_owned(),
+    )
 }
 
 #[tokio::test]
 async fn a_call_returns_result_and_echoes_the_id() {
     let s = common::start().await;
-    let (status, body) = post(&s, Some(&s.token(Permission::Read)), call("Filecoin.Add", json!([40, 2]))).await;
+    let (status, body) = post(
+        &s,
+        Some(&s.token(Permission::Read)),
+        call("Filecoin.Add", json!([40, 2])),
+    )
+    .await;
     assert_eq!(status, 200);
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!({"jsonrpc": "2.0", "id": 7, "result": 42}));
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"jsonrpc": "2.0", "id": 7, "result": 42})
+    );
     // String ids, and `?token=` instead of the header.
     let url = format!("{}?token={}", s.http_url(), s.token(Permission::Read));
     let body = r#"{"jsonrpc":"2.0","id":"x-1","method":"Filecoin.WhoAmI","params":[]}"#;
-    let text = reqwest::Client::new().post(url).body(body).send().await.unwrap().text().await.unwrap();
-    assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), json!({"jsonrpc": "2.0", "id": "x-1", "result": "user-read"}));
+    let text = reqwest::Client::new()
+        .post(url)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap(),
+        json!({"jsonrpc": "2.0", "id": "x-1", "result": "user-read"})
+    );
     s.stop().await;
 }
 
@@ -48,7 +78,8 @@ async fn missing_forged_and_expired_tokens_get_401_and_nothing_runs() {
     let body = call("Filecoin.ReadThing", json!([]));
     let (status, text) = post(&s, None, body.clone()).await;
     assert_eq!(status, 401, "{text}");
-    let forged = venus_rpc::LocalVerifier::new(b"other-secret".to_vec()).issue("mallory", Permission::Admin);
+    let forged =
+        venus_rpc::LocalVerifier::new(b"other-secret".to_vec()).issue("mallory", Permission::Admin);
     let (status, text) = post(&s, Some(&forged), body.clone()).await;
     assert_eq!(status, 401);
     assert!(!text.contains(&forged), "the token must not be echoed");
@@ -66,12 +97,18 @@ async fn missing_forged_and_expired_tokens_get_401_and_nothing_runs() {
     assert_eq!(status, 401);
     assert!(text.contains("expired"), "{text}");
     // alg none, garbage, and a non-Bearer scheme.
-    let none = format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#));
+    let none = format!(
+        "{}.{payload}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#)
+    );
     assert_eq!(post(&s, Some(&none), body.clone()).await.0, 401);
     assert_eq!(post(&s, Some("garbage"), body.clone()).await.0, 401);
     let basic = reqwest::Client::new()
         .post(s.http_url())
-        .header("Authorization", format!("Basic {}", s.token(Permission::Admin)))
+        .header(
+            "Authorization",
+            format!("Basic {}", s.token(Permission::Admin)),
+        )
         .body(body)
         .send()
         .await
@@ -101,7 +138,11 @@ async fn permission_matrix() {
                     json!({"code": 1, "message": format!("missing permission to invoke '{short}'  (need '{needed}')")}),
                     "{held} calling {method}"
                 );
-                assert_eq!(s.ran.count(method), before, "{method} ran for a {held} token");
+                assert_eq!(
+                    s.ran.count(method),
+                    before,
+                    "{method} ran for a {held} token"
+                );
             }
         }
     }
@@ -113,18 +154,68 @@ async fn malformed_requests_get_json_rpc_errors_and_nothing_runs() {
     let s = common::start().await;
     let t = s.token(Permission::Admin);
     let cases: Vec<(String, u16, i64, &str)> = vec![
-        ("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":".into(), 500, -32700, "unmarshaling request"),
+        (
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":".into(),
+            500,
+            -32700,
+            "unmarshaling request",
+        ),
         ("not json".into(), 500, -32700, "unmarshaling request"),
         ("42".into(), 400, -32600, "object or array"),
-        (r#"{"jsonrpc":"2.0","id":1,"method":7}"#.into(), 400, -32600, ""),
-        (r#"{"jsonrpc":"1.0","id":1,"method":"Filecoin.Add","params":[1,2]}"#.into(), 400, -32600, "version"),
-        (r#"{"jsonrpc":"2.0","id":1,"params":[]}"#.into(), 400, -32600, "no method"),
-        (call("Filecoin.Nope", json!([])), 500, -32601, "method 'Filecoin.Nope' not found"),
-        (call("Filecoin.Add", json!([1])), 500, -32602, "Filecoin.Add"),
-        (call("Filecoin.Add", json!([1, 2, 3])), 500, -32602, "Filecoin.Add"),
-        (call("Filecoin.Add", json!(["1", 2])), 500, -32602, "Filecoin.Add"),
-        (call("Filecoin.Add", json!({"a": 1})), 500, -32602, "Filecoin.Add"),
-        (call("Filecoin.Version", json!([1])), 500, -32602, "Filecoin.Version"),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":7}"#.into(),
+            400,
+            -32600,
+            "",
+        ),
+        (
+            r#"{"jsonrpc":"1.0","id":1,"method":"Filecoin.Add","params":[1,2]}"#.into(),
+            400,
+            -32600,
+            "version",
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"params":[]}"#.into(),
+            400,
+            -32600,
+            "no method",
+        ),
+        (
+            call("Filecoin.Nope", json!([])),
+            500,
+            -32601,
+            "method 'Filecoin.Nope' not found",
+        ),
+        (
+            call("Filecoin.Add", json!([1])),
+            500,
+            -32602,
+            "Filecoin.Add",
+        ),
+        (
+            call("Filecoin.Add", json!([1, 2, 3])),
+            500,
+            -32602,
+            "Filecoin.Add",
+        ),
+        (
+            call("Filecoin.Add", json!(["1", 2])),
+            500,
+            -32602,
+            "Filecoin.Add",
+        ),
+        (
+            call("Filecoin.Add", json!({"a": 1})),
+            500,
+            -32602,
+            "Filecoin.Add",
+        ),
+        (
+            call("Filecoin.Version", json!([1])),
+            500,
+            -32602,
+            "Filecoin.Version",
+        ),
         (
             call("Filecoin.ChainNotify", json!([])),
             500,
@@ -154,9 +245,26 @@ async fn oversized_bodies_are_refused_before_parsing() {
     assert_eq!(status, 413);
     assert_eq!(error_of(&text).0, -32600);
     // Without a Content-Length (chunked), the limit still holds.
-    let chunks = futures::stream::iter(big.into_bytes().chunks(1000).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>());
-    let (status, _) = post(&s, Some(&t), reqwest::Body::wrap_stream(chunks)).await;
-    assert_eq!(status, 413);
+    let mut raw = format!(
+        "POST /rpc/v1 HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {t}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        s.addr
+    );
+    for chunk in big.as_bytes().chunks(1000) {
+        raw.push_str(&format!(
+            "{:x}\r\n{}\r\n",
+            chunk.len(),
+            std::str::from_utf8(chunk).unwrap()
+        ));
+    }
+    raw.push_str("0\r\n\r\n");
+    let mut tcp = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // The server may answer and close before reading everything; a write error is fine.
+    let _ = tcp.write_all(raw.as_bytes()).await;
+    let mut answer = Vec::new();
+    let _ = tcp.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert_eq!(s.ran.total(), 0);
     let (status, _) = post(&s, Some(&t), call("Filecoin.Echo", json!(["small"]))).await;
     assert_eq!(status, 200);
@@ -181,7 +289,11 @@ async fn batches_answer_each_call_and_skip_notifications() {
     assert_eq!(answers[1]["error"]["code"], json!(1));
     assert_eq!(answers[2]["error"]["code"], json!(-32601));
     assert_eq!(answers[3]["error"]["code"], json!(-32600));
-    assert_eq!(s.ran.count("Filecoin.ReadThing"), 1, "the notification still runs");
+    assert_eq!(
+        s.ran.count("Filecoin.ReadThing"),
+        1,
+        "the notification still runs"
+    );
     assert_eq!(s.ran.count("Filecoin.AdminThing"), 0);
     let (status, text) = post(&s, Some(&s.token(Permission::Read)), "[]").await;
     assert_eq!((status, error_of(&text).0), (400, -32600));
@@ -196,10 +308,24 @@ async fn metrics_count_calls_and_errors_per_method() {
         post(&s, Some(&t), call("Filecoin.Add", json!([1, 1]))).await;
     }
     post(&s, Some(&t), call("Filecoin.Fail", json!([]))).await;
-    let text = reqwest::get(format!("http://{}/metrics", s.addr)).await.unwrap().text().await.unwrap();
-    assert!(text.contains(r#"rpc_requests_total{method="Filecoin.Add"} 3"#), "{text}");
-    assert!(text.contains(r#"rpc_errors_total{method="Filecoin.Fail"} 1"#), "{text}");
-    assert!(text.contains(r#"rpc_request_duration_seconds_count{method="Filecoin.Add"} 3"#), "{text}");
+    let text = reqwest::get(format!("http://{}/metrics", s.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(r#"rpc_requests_total{method="Filecoin.Add"} 3"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"rpc_errors_total{method="Filecoin.Fail"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"rpc_request_duration_seconds_count{method="Filecoin.Add"} 3"#),
+        "{text}"
+    );
     assert!(!text.contains(&t));
     s.stop().await;
 }

@@ -25,12 +25,9 @@ pub fn from_cbor<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CborError> {
 /// Encodes a value of one of this crate's wire types, whose CBOR encoding cannot fail: they hold
 /// only integers, byte strings, CIDs and arrays, and writing into a `Vec` does no I/O.
 pub(crate) fn to_cbor_infallible<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
-    match fvm_ipld_encoding::to_vec(value) {
-        Ok(bytes) => bytes,
-        // Unreachable for this crate's types (see above); an empty encoding keeps the
-        // caller total instead of panicking, and the resulting CID would never match anything.
-        Err(_) => Vec::new(),
-    }
+    // Unreachable failure for this crate's types (see above); an empty encoding keeps the
+    // caller total instead of panicking, and the resulting CID would match nothing.
+    fvm_ipld_encoding::to_vec(value).unwrap_or_default()
 }
 
 /// The Filecoin CID of already-encoded DAG-CBOR bytes: CIDv1, codec 0x71, blake2b-256.

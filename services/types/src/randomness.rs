@@ -4,7 +4,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::cbor::{blake2b_256, to_cbor_infallible};
 use crate::crypto::{PrivateKey, VerifyError, verify};
-use crate::{Address, Base64Bytes, ChainEpoch, Protocol, Signature, SignatureType};
+use crate::{Address, Base64Bytes, ChainEpoch, Protocol, Signature};
 
 /// Domain separation tags (go-state-types `crypto.DomainSeparationTag`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -63,20 +63,14 @@ pub fn address_entropy(miner: &Address) -> Vec<u8> {
 pub fn compute_vrf(worker_key: &PrivateKey, input: &[u8]) -> Result<Vec<u8>, VerifyError> {
     match worker_key {
         PrivateKey::Bls(_) => Ok(worker_key.sign(input).data),
-        PrivateKey::Secp256k1(_) => Err(VerifyError::WrongAddressProtocol {
-            sig: SignatureType::Secp256k1,
-            protocol: Protocol::Secp256k1,
-        }),
+        PrivateKey::Secp256k1(_) => Err(VerifyError::VrfNeedsBls(Protocol::Secp256k1)),
     }
 }
 
 /// Checks a VRF proof against the worker's BLS address (Lotus `VerifyVRF`).
 pub fn verify_vrf(worker: &Address, input: &[u8], proof: &[u8]) -> Result<(), VerifyError> {
     if worker.protocol() != Protocol::BLS {
-        return Err(VerifyError::WrongAddressProtocol {
-            sig: SignatureType::Bls,
-            protocol: worker.protocol(),
-        });
+        return Err(VerifyError::VrfNeedsBls(worker.protocol()));
     }
     verify(&Signature::new_bls(proof.to_vec()), input, worker)
 }

@@ -37,21 +37,44 @@ struct Setup {
 async fn setup() -> Setup {
     let verifier = Arc::new(LocalVerifier::new(b"bench".to_vec()));
     let metrics = Metrics::new();
-    let gw = Gateway::new(Arc::new(AllowAll), RequestSection::default(), GatewayMetrics::register(&metrics));
+    let gw = Gateway::new(
+        Arc::new(AllowAll),
+        RequestSection::default(),
+        GatewayMetrics::register(&metrics),
+    );
     let v: Arc<dyn TokenVerifier> = verifier.clone();
-    let app = venus_rpc::Server::new(venus_gateway::api::v2(&gw), v).paths(&["/rpc/v2"]).metrics(&metrics).into_router();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let app = venus_rpc::Server::new(venus_gateway::api::v2(&gw), v)
+        .paths(&["/rpc/v2"])
+        .metrics(&metrics)
+        .into_router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let stop = CancellationToken::new();
     let s = stop.clone();
-    tokio::spawn(async move { venus_rpc::serve(listener, app, async move { s.cancelled().await }).await });
+    tokio::spawn(async move {
+        venus_rpc::serve(listener, app, async move { s.cancelled().await }).await
+    });
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let ks = Keystore::open(dir.path(), KdfParams { log_n: 4, r: 8, p: 1 }).expect("keystore");
+    let ks = Keystore::open(
+        dir.path(),
+        KdfParams {
+            log_n: 4,
+            r: 8,
+            p: 1,
+        },
+    )
+    .expect("keystore");
     ks.set_password("bench").expect("password");
     let wallet = Wallet::new(ks);
     let addr = wallet.new_key(KeyType::Secp256k1).expect("key");
-    let link = GatewayLink::new(format!("/ip4/127.0.0.1/tcp/{port}"), verifier.issue("w1", Permission::Read), vec![]);
+    let link = GatewayLink::new(
+        format!("/ip4/127.0.0.1/tcp/{port}"),
+        verifier.issue("w1", Permission::Read),
+        vec![],
+    );
     tokio::spawn(link.run(wallet, stop.clone()));
     for _ in 0..200 {
         if gw.wallet_has(&addr, &["w1".to_owned()]) {
@@ -59,15 +82,36 @@ async fn setup() -> Setup {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    assert!(gw.wallet_has(&addr, &["w1".to_owned()]), "wallet did not register");
+    assert!(
+        gw.wallet_has(&addr, &["w1".to_owned()]),
+        "wallet did not register"
+    );
     let admin = verifier.issue("admin", Permission::Admin);
-    let http = Client::builder(&format!("http://127.0.0.1:{port}/rpc/v2")).token(Some(admin.clone())).connect().await.expect("http");
-    let ws = Client::builder(&format!("ws://127.0.0.1:{port}/rpc/v2")).token(Some(admin)).connect().await.expect("ws");
-    Setup { http, ws, addr, _stop: stop, _dir: dir }
+    let http = Client::builder(&format!("http://127.0.0.1:{port}/rpc/v2"))
+        .token(Some(admin.clone()))
+        .connect()
+        .await
+        .expect("http");
+    let ws = Client::builder(&format!("ws://127.0.0.1:{port}/rpc/v2"))
+        .token(Some(admin))
+        .connect()
+        .await
+        .expect("ws");
+    Setup {
+        http,
+        ws,
+        addr,
+        _stop: stop,
+        _dir: dir,
+    }
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     let s = rt.block_on(setup());
     let accounts = vec!["w1".to_owned()];
     let meta = MsgMeta::new(MsgType::Unknown);
@@ -76,8 +120,16 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     g.bench_function("sequential_http", |b| {
         b.iter(|| {
-            rt.block_on(s.http.call(gw_api::WALLET_SIGN, (s.addr, accounts.clone(), vec![0xde, 0xad, 0xbe, 0xef].into(), meta.clone())))
-                .expect("signed")
+            rt.block_on(s.http.call(
+                gw_api::WALLET_SIGN,
+                (
+                    s.addr,
+                    accounts.clone(),
+                    vec![0xde, 0xad, 0xbe, 0xef].into(),
+                    meta.clone(),
+                ),
+            ))
+            .expect("signed")
         })
     });
     g.throughput(Throughput::Elements(64));
@@ -85,7 +137,15 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             rt.block_on(async {
                 let calls = (0..64u32).map(|i| {
-                    s.ws.call(gw_api::WALLET_SIGN, (s.addr, accounts.clone(), i.to_be_bytes().to_vec().into(), meta.clone()))
+                    s.ws.call(
+                        gw_api::WALLET_SIGN,
+                        (
+                            s.addr,
+                            accounts.clone(),
+                            i.to_be_bytes().to_vec().into(),
+                            meta.clone(),
+                        ),
+                    )
                 });
                 for r in futures::future::join_all(calls).await {
                     r.expect("signed");

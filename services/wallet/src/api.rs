@@ -60,7 +60,11 @@ pub fn router(wallet: &Arc<Wallet>, links: &[Arc<GatewayLink>]) -> Router {
         let w = w.clone();
         async move {
             blocking(move || {
-                if w.keystore().has_password() { w.keystore().unlock(&pw) } else { w.keystore().set_password(&pw) }
+                if w.keystore().has_password() {
+                    w.keystore().unlock(&pw)
+                } else {
+                    w.keystore().set_password(&pw)
+                }
             })
             .await
         }
@@ -90,10 +94,14 @@ pub fn router(wallet: &Arc<Wallet>, links: &[Arc<GatewayLink>]) -> Router {
         let links = links.clone();
         async move {
             if links.is_empty() {
-                return Err(RpcError::method("this wallet is not connected to any gateway"));
+                return Err(RpcError::method(
+                    "this wallet is not connected to any gateway",
+                ));
             }
             for l in &links {
-                l.support_account(&account).await.map_err(|e| RpcError::method(format!("gateway {}: {e}", l.url())))?;
+                l.support_account(&account)
+                    .await
+                    .map_err(|e| RpcError::method(format!("gateway {}: {e}", l.url())))?;
             }
             Ok(())
         }
@@ -107,5 +115,8 @@ pub fn router(wallet: &Arc<Wallet>, links: &[Arc<GatewayLink>]) -> Router {
 async fn blocking<E: std::fmt::Display + Send + 'static>(
     f: impl FnOnce() -> Result<(), E> + Send + 'static,
 ) -> Result<(), RpcError> {
-    tokio::task::spawn_blocking(f).await.map_err(RpcError::internal)?.map_err(err)
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(RpcError::internal)?
+        .map_err(err)
 }

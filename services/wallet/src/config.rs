@@ -38,7 +38,9 @@ pub struct ApiSection {
 
 impl Default for ApiSection {
     fn default() -> Self {
-        Self { listen_address: DEFAULT_LISTEN.into() }
+        Self {
+            listen_address: DEFAULT_LISTEN.into(),
+        }
     }
 }
 
@@ -62,7 +64,10 @@ pub struct FactorSection {
 
 impl Default for FactorSection {
     fn default() -> Self {
-        Self { scrypt_n: 1 << 18, scrypt_p: 1 }
+        Self {
+            scrypt_n: 1 << 18,
+            scrypt_p: 1,
+        }
     }
 }
 
@@ -81,14 +86,25 @@ pub struct HubSection {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("reading {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is not a valid wallet config: {source}")]
-    Parse { path: PathBuf, source: toml::de::Error },
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
     #[error("writing {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("[Factor] ScryptN = {0} must be a power of two between 2^4 and 2^30")]
     ScryptN(u64),
-    #[error("gateway token not set: --gateway-api needs --gateway-token (or [APIRegisterHub] Token)")]
+    #[error(
+        "gateway token not set: --gateway-api needs --gateway-token (or [APIRegisterHub] Token)"
+    )]
     NoGatewayToken,
 }
 
@@ -96,7 +112,10 @@ impl Config {
     pub fn load(repo: &Path) -> Result<(Self, bool), ConfigError> {
         let path = repo.join("config.toml");
         match std::fs::read_to_string(&path) {
-            Ok(text) => Ok((toml::from_str(&text).map_err(|source| ConfigError::Parse { path, source })?, true)),
+            Ok(text) => Ok((
+                toml::from_str(&text).map_err(|source| ConfigError::Parse { path, source })?,
+                true,
+            )),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((Self::default(), false)),
             Err(source) => Err(ConfigError::Read { path, source }),
         }
@@ -106,7 +125,10 @@ impl Config {
         let path = repo.join("config.toml");
         // Plain structs of strings and numbers always serialise.
         let text = toml::to_string_pretty(self).unwrap_or_default();
-        std::fs::write(&path, text).map_err(|source| ConfigError::Write { path: path.clone(), source })?;
+        std::fs::write(&path, text).map_err(|source| ConfigError::Write {
+            path: path.clone(),
+            source,
+        })?;
         #[cfg(unix)]
         {
             // The file holds the API secret.
@@ -124,7 +146,11 @@ impl Config {
         }
         // A power of two up to 2^30: its log fits in a u8.
         let log_n = u8::try_from(n.trailing_zeros()).unwrap_or(18);
-        Ok(KdfParams { log_n, r: 8, p: self.factor.scrypt_p.max(1) })
+        Ok(KdfParams {
+            log_n,
+            r: 8,
+            p: self.factor.scrypt_p.max(1),
+        })
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -156,7 +182,12 @@ mod tests {
         assert!(matches!(cfg.validate(), Err(ConfigError::NoGatewayToken)));
         let mut bad = cfg.clone();
         bad.factor.scrypt_n = 1000;
-        assert!(bad.kdf().expect_err("not a power of two").to_string().contains("ScryptN = 1000"));
+        assert!(
+            bad.kdf()
+                .expect_err("not a power of two")
+                .to_string()
+                .contains("ScryptN = 1000")
+        );
     }
 
     #[test]

@@ -45,11 +45,17 @@ pub enum KeystoreError {
     #[error("invalid scrypt parameters: {0}")]
     Params(String),
     #[error("keystore I/O on {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KeystoreError + '_ {
-    move |source| KeystoreError::Io { path: path.to_owned(), source }
+    move |source| KeystoreError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// scrypt cost. The defaults match venus-wallet's (N = 2^18, r = 8, p = 1).
@@ -62,7 +68,11 @@ pub struct KdfParams {
 
 impl Default for KdfParams {
     fn default() -> Self {
-        Self { log_n: 18, r: 8, p: 1 }
+        Self {
+            log_n: 18,
+            r: 8,
+            p: 1,
+        }
     }
 }
 
@@ -101,7 +111,9 @@ pub struct SecretKey {
 
 impl std::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecretKey").field("key_type", &self.key_type).finish_non_exhaustive()
+        f.debug_struct("SecretKey")
+            .field("key_type", &self.key_type)
+            .finish_non_exhaustive()
     }
 }
 
@@ -123,7 +135,11 @@ impl Keystore {
         let dir = dir.into();
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         restrict_dir(&dir)?;
-        Ok(Self { dir, kdf, state: RwLock::new(None) })
+        Ok(Self {
+            dir,
+            kdf,
+            state: RwLock::new(None),
+        })
     }
 
     fn meta_path(&self) -> PathBuf {
@@ -151,9 +167,17 @@ impl Keystore {
         rand::thread_rng().fill_bytes(&mut salt);
         let key = derive(password, &salt, self.kdf)?;
         let check = seal(&key, CHECK_PLAINTEXT, CHECK_AAD);
-        let meta = Meta { version: FORMAT_VERSION, kdf: self.kdf, salt, check };
+        let meta = Meta {
+            version: FORMAT_VERSION,
+            kdf: self.kdf,
+            salt,
+            check,
+        };
         write_private(&self.meta_path(), &to_json(&meta))?;
-        *self.state.write() = Some(Unlocked { cipher_key: key, cache: BTreeMap::new() });
+        *self.state.write() = Some(Unlocked {
+            cipher_key: key,
+            cache: BTreeMap::new(),
+        });
         Ok(())
     }
 
@@ -166,7 +190,10 @@ impl Keystore {
         let meta: Meta = read_json(&path)?;
         let key = derive(password, &meta.salt, meta.kdf)?;
         open(&key, &meta.check, CHECK_AAD).map_err(|_| KeystoreError::WrongPassword)?;
-        *self.state.write() = Some(Unlocked { cipher_key: key, cache: BTreeMap::new() });
+        *self.state.write() = Some(Unlocked {
+            cipher_key: key,
+            cache: BTreeMap::new(),
+        });
         Ok(())
     }
 
@@ -179,7 +206,9 @@ impl Keystore {
             e => e,
         })?;
         let key = derive(password, &meta.salt, meta.kdf)?;
-        open(&key, &meta.check, CHECK_AAD).map(drop).map_err(|_| KeystoreError::WrongPassword)
+        open(&key, &meta.check, CHECK_AAD)
+            .map(drop)
+            .map_err(|_| KeystoreError::WrongPassword)
     }
 
     /// Forget the derived key and every opened key.
@@ -218,7 +247,11 @@ impl Keystore {
             return Err(KeystoreError::Exists(address.to_owned()));
         }
         let sealed = seal(&unlocked.cipher_key, &key.private_key, address.as_bytes());
-        let file = KeyFile { address: address.to_owned(), key_type: key.key_type.clone(), sealed };
+        let file = KeyFile {
+            address: address.to_owned(),
+            key_type: key.key_type.clone(),
+            sealed,
+        };
         write_private(&path, &to_json(&file))?;
         unlocked.cache.insert(address.to_owned(), key.clone());
         Ok(())
@@ -226,7 +259,14 @@ impl Keystore {
 
     /// The opened key of `address` (cached after first use).
     pub fn get(&self, address: &str) -> Result<SecretKey, KeystoreError> {
-        if let Some(k) = self.state.read().as_ref().ok_or(KeystoreError::Locked)?.cache.get(address) {
+        if let Some(k) = self
+            .state
+            .read()
+            .as_ref()
+            .ok_or(KeystoreError::Locked)?
+            .cache
+            .get(address)
+        {
             return Ok(k.clone());
         }
         if !self.has(address) {
@@ -236,10 +276,17 @@ impl Keystore {
         let file: KeyFile = read_json(&path)?;
         let mut state = self.state.write();
         let unlocked = state.as_mut().ok_or(KeystoreError::Locked)?;
-        let private_key = open(&unlocked.cipher_key, &file.sealed, address.as_bytes()).map_err(|_| {
-            KeystoreError::Corrupt { path: path.clone(), reason: "does not open under this password and address".into() }
-        })?;
-        let key = SecretKey { key_type: file.key_type, private_key };
+        let private_key =
+            open(&unlocked.cipher_key, &file.sealed, address.as_bytes()).map_err(|_| {
+                KeystoreError::Corrupt {
+                    path: path.clone(),
+                    reason: "does not open under this password and address".into(),
+                }
+            })?;
+        let key = SecretKey {
+            key_type: file.key_type,
+            private_key,
+        };
         unlocked.cache.insert(address.to_owned(), key.clone());
         Ok(key)
     }
@@ -260,11 +307,18 @@ impl Keystore {
 
 /// Addresses are file names: allow only what addresses are made of.
 fn valid_name(address: &str) -> bool {
-    !address.is_empty() && address.len() <= 128 && address.bytes().all(|b| b.is_ascii_alphanumeric())
+    !address.is_empty()
+        && address.len() <= 128
+        && address.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-fn derive(password: &str, salt: &[u8], kdf: KdfParams) -> Result<Zeroizing<[u8; 32]>, KeystoreError> {
-    let params = scrypt::Params::new(kdf.log_n, kdf.r, kdf.p, 32).map_err(|e| KeystoreError::Params(e.to_string()))?;
+fn derive(
+    password: &str,
+    salt: &[u8],
+    kdf: KdfParams,
+) -> Result<Zeroizing<[u8; 32]>, KeystoreError> {
+    let params = scrypt::Params::new(kdf.log_n, kdf.r, kdf.p, 32)
+        .map_err(|e| KeystoreError::Params(e.to_string()))?;
     let mut key = Zeroizing::new([0u8; 32]);
     scrypt::scrypt(password.as_bytes(), salt, &params, key.as_mut_slice())
         .map_err(|e| KeystoreError::Params(e.to_string()))?;
@@ -277,9 +331,18 @@ fn seal(key: &[u8; 32], plaintext: &[u8], aad: &[u8]) -> Sealed {
     rand::thread_rng().fill_bytes(&mut nonce);
     // Encryption into a Vec cannot fail for inputs below the AEAD's 256 GiB limit.
     let ciphertext = cipher
-        .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad })
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
         .unwrap_or_default();
-    Sealed { nonce: nonce.to_vec(), ciphertext }
+    Sealed {
+        nonce: nonce.to_vec(),
+        ciphertext,
+    }
 }
 
 fn open(key: &[u8; 32], sealed: &Sealed, aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, ()> {
@@ -288,7 +351,13 @@ fn open(key: &[u8; 32], sealed: &Sealed, aad: &[u8]) -> Result<Zeroizing<Vec<u8>
     }
     let cipher = XChaCha20Poly1305::new(chacha20poly1305::Key::from_slice(key));
     cipher
-        .decrypt(XNonce::from_slice(&sealed.nonce), Payload { msg: &sealed.ciphertext, aad })
+        .decrypt(
+            XNonce::from_slice(&sealed.nonce),
+            Payload {
+                msg: &sealed.ciphertext,
+                aad,
+            },
+        )
         .map(Zeroizing::new)
         .map_err(drop)
 }
@@ -314,7 +383,10 @@ fn to_json<T: Serialize>(v: &T) -> Vec<u8> {
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, KeystoreError> {
     let bytes = fs::read(path).map_err(io_err(path))?;
-    serde_json::from_slice(&bytes).map_err(|e| KeystoreError::Corrupt { path: path.to_owned(), reason: e.to_string() })
+    serde_json::from_slice(&bytes).map_err(|e| KeystoreError::Corrupt {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 /// Write via a temporary file and rename, so a crash never leaves half a key file; mode 0600.
@@ -347,27 +419,43 @@ mod tests {
     use super::*;
 
     /// Cheap scrypt so tests stay fast; production uses the default.
-    const FAST: KdfParams = KdfParams { log_n: 4, r: 8, p: 1 };
+    const FAST: KdfParams = KdfParams {
+        log_n: 4,
+        r: 8,
+        p: 1,
+    };
 
     fn key(b: u8) -> SecretKey {
-        SecretKey { key_type: "secp256k1".into(), private_key: Zeroizing::new(vec![b; 32]) }
+        SecretKey {
+            key_type: "secp256k1".into(),
+            private_key: Zeroizing::new(vec![b; 32]),
+        }
     }
 
     #[test]
     fn keys_survive_a_restart_and_need_the_password() {
         let dir = tempfile::tempdir().expect("tempdir");
         let ks = Keystore::open(dir.path(), FAST).expect("open");
-        assert!(matches!(ks.insert("f1abc", &key(1)), Err(KeystoreError::Locked)));
+        assert!(matches!(
+            ks.insert("f1abc", &key(1)),
+            Err(KeystoreError::Locked)
+        ));
         assert!(matches!(ks.unlock("pw"), Err(KeystoreError::NoPassword)));
         ks.set_password("pw").expect("set");
         ks.insert("f1abc", &key(7)).expect("insert");
-        assert!(matches!(ks.insert("f1abc", &key(7)), Err(KeystoreError::Exists(_))));
+        assert!(matches!(
+            ks.insert("f1abc", &key(7)),
+            Err(KeystoreError::Exists(_))
+        ));
         drop(ks);
 
         let ks = Keystore::open(dir.path(), FAST).expect("reopen");
         assert_eq!(ks.list().expect("list"), vec!["f1abc".to_owned()]);
         assert!(matches!(ks.get("f1abc"), Err(KeystoreError::Locked)));
-        assert!(matches!(ks.unlock("nope"), Err(KeystoreError::WrongPassword)));
+        assert!(matches!(
+            ks.unlock("nope"),
+            Err(KeystoreError::WrongPassword)
+        ));
         assert!(!ks.is_unlocked());
         ks.unlock("pw").expect("unlock");
         assert_eq!(*ks.get("f1abc").expect("get").private_key, vec![7u8; 32]);
@@ -395,7 +483,10 @@ mod tests {
         fs::copy(dir.path().join("f1aaa.key"), dir.path().join("f1bbb.key")).expect("copy");
         ks.lock();
         ks.unlock("pw").expect("unlock");
-        assert!(matches!(ks.get("f1bbb"), Err(KeystoreError::Corrupt { .. })));
+        assert!(matches!(
+            ks.get("f1bbb"),
+            Err(KeystoreError::Corrupt { .. })
+        ));
     }
 
     #[test]
@@ -403,13 +494,22 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let ks = Keystore::open(dir.path(), FAST).expect("open");
         ks.set_password("pw").expect("set");
-        assert!(matches!(ks.set_password("again"), Err(KeystoreError::PasswordAlreadySet)));
+        assert!(matches!(
+            ks.set_password("again"),
+            Err(KeystoreError::PasswordAlreadySet)
+        ));
         ks.insert("f1aaa", &key(1)).expect("insert");
         ks.remove("f1aaa").expect("remove");
         assert!(matches!(ks.get("f1aaa"), Err(KeystoreError::NotFound(_))));
         assert!(!ks.has("../meta"));
-        assert!(matches!(ks.insert("../x", &key(1)), Err(KeystoreError::NotFound(_))));
+        assert!(matches!(
+            ks.insert("../x", &key(1)),
+            Err(KeystoreError::NotFound(_))
+        ));
         ks.verify_password("pw").expect("right password");
-        assert!(matches!(ks.verify_password("x"), Err(KeystoreError::WrongPassword)));
+        assert!(matches!(
+            ks.verify_password("x"),
+            Err(KeystoreError::WrongPassword)
+        ));
     }
 }

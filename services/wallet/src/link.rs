@@ -9,7 +9,8 @@ use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 use venus_api::gateway::{
-    self as api, ConnectedCompleted, RequestEvent, ResponseEvent, WalletRegisterPolicy, WalletSignRequest, event,
+    self as api, ConnectedCompleted, RequestEvent, ResponseEvent, WalletRegisterPolicy,
+    WalletSignRequest, event,
 };
 use venus_rpc::Client;
 
@@ -30,7 +31,12 @@ pub struct GatewayLink {
 
 impl GatewayLink {
     pub fn new(url: String, token: String, accounts: Vec<String>) -> Arc<Self> {
-        Arc::new(Self { url, token, accounts: Mutex::new(accounts), session: Mutex::new(None) })
+        Arc::new(Self {
+            url,
+            token,
+            accounts: Mutex::new(accounts),
+            session: Mutex::new(None),
+        })
     }
 
     pub fn url(&self) -> &str {
@@ -69,12 +75,18 @@ impl GatewayLink {
     }
 
     async fn session_once(&self, wallet: &Arc<Wallet>) -> anyhow::Result<()> {
-        let client = Client::builder(&self.url).version("v2").token(Some(self.token.clone())).connect().await?;
+        let client = Client::builder(&self.url)
+            .version("v2")
+            .token(Some(self.token.clone()))
+            .connect()
+            .await?;
         let policy = WalletRegisterPolicy {
             support_accounts: Some(self.accounts.lock().clone()),
             sign_bytes: wallet.sign_bytes().to_vec().into(),
         };
-        let mut events = client.subscribe(api::LISTEN_WALLET_EVENT, (policy,)).await?;
+        let mut events = client
+            .subscribe(api::LISTEN_WALLET_EVENT, (policy,))
+            .await?;
         let mut changes = wallet.subscribe_changes();
         tracing::info!(gateway = %self.url, "listening for wallet events");
         loop {
@@ -102,7 +114,9 @@ impl GatewayLink {
                     tracing::info!(gateway = %self.url, channel = %done.channel_id, "registered with gateway");
                     *self.session.lock() = Some((client.clone(), done.channel_id));
                 }
-                Err(e) => tracing::warn!(gateway = %self.url, error = %e, "bad InitConnect payload"),
+                Err(e) => {
+                    tracing::warn!(gateway = %self.url, error = %e, "bad InitConnect payload")
+                }
             }
             return;
         }
@@ -118,7 +132,9 @@ impl GatewayLink {
     }
 
     async fn push_change(&self, client: &Client, change: AddressChange) {
-        let Some(channel) = self.channel() else { return };
+        let Some(channel) = self.channel() else {
+            return;
+        };
         let result = match change {
             AddressChange::Added(a) => client.call(api::ADD_NEW_ADDRESS, (channel, vec![a])).await,
             AddressChange::Removed(a) => client.call(api::REMOVE_ADDRESS, (channel, vec![a])).await,
@@ -138,7 +154,9 @@ impl GatewayLink {
         }
         let session = self.session.lock().clone();
         if let Some((client, channel)) = session {
-            client.call(api::SUPPORT_NEW_ACCOUNT, (channel, account.to_owned())).await?;
+            client
+                .call(api::SUPPORT_NEW_ACCOUNT, (channel, account.to_owned()))
+                .await?;
         }
         Ok(())
     }
@@ -147,18 +165,33 @@ impl GatewayLink {
 /// The answer to one gateway request.
 fn answer(wallet: &Wallet, ev: &RequestEvent) -> ResponseEvent {
     let result: Result<Vec<u8>, String> = match ev.method.as_str() {
-        event::WALLET_LIST => wallet.list().map_err(|e| e.to_string()).and_then(|l| serde_json::to_vec(&l).map_err(|e| e.to_string())),
+        event::WALLET_LIST => wallet
+            .list()
+            .map_err(|e| e.to_string())
+            .and_then(|l| serde_json::to_vec(&l).map_err(|e| e.to_string())),
         event::WALLET_SIGN => serde_json::from_slice::<WalletSignRequest>(&ev.payload)
             .map_err(|e| format!("bad WalletSign payload: {e}"))
-            .and_then(|req| wallet.sign(&req.signer, &req.to_sign, &req.meta).map_err(|e| e.to_string()))
+            .and_then(|req| {
+                wallet
+                    .sign(&req.signer, &req.to_sign, &req.meta)
+                    .map_err(|e| e.to_string())
+            })
             .and_then(|sig| serde_json::to_vec(&sig).map_err(|e| e.to_string())),
         other => Err(format!("unsupported event method {other}")),
     };
     match result {
-        Ok(payload) => ResponseEvent { id: ev.id, payload: payload.into(), error: String::new() },
+        Ok(payload) => ResponseEvent {
+            id: ev.id,
+            payload: payload.into(),
+            error: String::new(),
+        },
         Err(error) => {
             tracing::debug!(request = %ev.id, method = %ev.method, %error, "refused a gateway request");
-            ResponseEvent { id: ev.id, payload: Vec::new().into(), error }
+            ResponseEvent {
+                id: ev.id,
+                payload: Vec::new().into(),
+                error,
+            }
         }
     }
 }

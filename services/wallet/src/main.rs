@@ -19,13 +19,27 @@ use venus_wallet::link::GatewayLink;
 use venus_wallet::wallet::Wallet;
 
 #[derive(Parser)]
-#[command(name = "venus-wallet", version, about = "The mining cluster's key holder")]
+#[command(
+    name = "venus-wallet",
+    version,
+    about = "The mining cluster's key holder"
+)]
 struct Cli {
     /// Repository directory (config.toml, token, keystore/).
-    #[arg(long, global = true, env = "VENUS_WALLET_PATH", default_value = "~/.venus_wallet")]
+    #[arg(
+        long,
+        global = true,
+        env = "VENUS_WALLET_PATH",
+        default_value = "~/.venus_wallet"
+    )]
     repo: String,
     /// Address network: mainnet (f…) or a test network (t…).
-    #[arg(long, global = true, env = "VENUS_ADDRESS_TYPE", default_value = "mainnet")]
+    #[arg(
+        long,
+        global = true,
+        env = "VENUS_ADDRESS_TYPE",
+        default_value = "mainnet"
+    )]
     nettype: String,
     #[command(subcommand)]
     command: Command,
@@ -44,7 +58,9 @@ enum Command {
     #[command(alias = "ls")]
     List,
     /// Print a key in Lotus's export format (hex of the KeyInfo JSON).
-    Export { address: String },
+    Export {
+        address: String,
+    },
     /// Import a key (Lotus hex export or a pre-seal `.key` file; `-` or nothing reads stdin).
     Import {
         path: Option<String>,
@@ -63,7 +79,9 @@ enum Command {
         extra: Option<String>,
     },
     /// Delete a key.
-    Del { address: String },
+    Del {
+        address: String,
+    },
     /// Set the password (first time); reads it from the terminal, or stdin when piped.
     #[command(alias = "setpwd")]
     SetPassword,
@@ -71,13 +89,19 @@ enum Command {
     Lock,
     LockState,
     /// Serve one more venus-auth account through every gateway.
-    Support { account: String },
+    Support {
+        account: String,
+    },
 }
 
 #[derive(clap::Args)]
 struct RunArgs {
     /// Gateway to register with (repeatable); `--gateway-url` is an alias.
-    #[arg(long = "gateway-api", visible_alias = "gateway-url", value_delimiter = ',')]
+    #[arg(
+        long = "gateway-api",
+        visible_alias = "gateway-url",
+        value_delimiter = ','
+    )]
     gateway_api: Vec<String>,
     /// venus-auth token (its user is the wallet account) for the gateways.
     #[arg(long, env = "VENUS_WALLET_GATEWAY_TOKEN", hide_env_values = true)]
@@ -87,7 +111,12 @@ struct RunArgs {
     support_accounts: Vec<String>,
     /// Set or unlock with this password at start (visible to `ps`; prefer
     /// VENUS_WALLET_PASSWORD or `venus-wallet unlock`).
-    #[arg(long, visible_alias = "pwd", env = "VENUS_WALLET_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long,
+        visible_alias = "pwd",
+        env = "VENUS_WALLET_PASSWORD",
+        hide_env_values = true
+    )]
     password: Option<String>,
     /// API listen address; overrides `[API] ListenAddress`.
     #[arg(long)]
@@ -122,13 +151,15 @@ fn expand_home(path: &str) -> PathBuf {
 }
 
 fn parse_addr(s: &str) -> anyhow::Result<Address> {
-    s.parse().map_err(|e| anyhow::anyhow!("invalid address {s:?}: {e}"))
+    s.parse()
+        .map_err(|e| anyhow::anyhow!("invalid address {s:?}: {e}"))
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.nettype.as_str() {
         "mainnet" => Network::Mainnet.set_current(),
-        "testnet" | "integrationnet" | "2k" | "cali" | "calibnet" | "interop" | "force" | "butterfly" | "devnet" => {
+        "testnet" | "integrationnet" | "2k" | "cali" | "calibnet" | "interop" | "force"
+        | "butterfly" | "devnet" => {
             Network::Testnet.set_current();
         }
         other => bail!("unknown --nettype {other:?}: use mainnet, or testnet/2k/calibnet/…"),
@@ -159,18 +190,39 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Import { path, format } => {
             let text = read_input(path.as_deref())?;
             let info = match format.as_str() {
-                "hex-lotus" | "hex-venus" => KeyInfo::from_lotus_export(text.trim()).map_err(|e| anyhow::anyhow!("{e}"))?,
-                "json" | "json-venus" | "gfc-json" => serde_json::from_str(text.trim()).context("parsing KeyInfo JSON")?,
+                "hex-lotus" | "hex-venus" => {
+                    KeyInfo::from_lotus_export(text.trim()).map_err(|e| anyhow::anyhow!("{e}"))?
+                }
+                "json" | "json-venus" | "gfc-json" => {
+                    serde_json::from_str(text.trim()).context("parsing KeyInfo JSON")?
+                }
                 other => bail!("unknown --format {other:?}: use hex-lotus or json"),
             };
-            println!("imported key {}", c.call(api::WALLET_IMPORT, (info,)).await?);
+            println!(
+                "imported key {}",
+                c.call(api::WALLET_IMPORT, (info,)).await?
+            );
             Ok(())
         }
-        Command::Sign { address, hex_message, msg_type, extra } => {
-            let data = hex::decode(hex_message.trim_start_matches("0x")).context("the message is not hex")?;
-            let extra = extra.map(|e| hex::decode(e.trim_start_matches("0x"))).transpose().context("--extra is not hex")?;
-            let meta = MsgMeta { msg_type: MsgType::parse(&msg_type), extra: extra.unwrap_or_default().into() };
-            let sig = c.call(api::WALLET_SIGN, (parse_addr(&address)?, data.into(), meta)).await?;
+        Command::Sign {
+            address,
+            hex_message,
+            msg_type,
+            extra,
+        } => {
+            let data = hex::decode(hex_message.trim_start_matches("0x"))
+                .context("the message is not hex")?;
+            let extra = extra
+                .map(|e| hex::decode(e.trim_start_matches("0x")))
+                .transpose()
+                .context("--extra is not hex")?;
+            let meta = MsgMeta {
+                msg_type: MsgType::parse(&msg_type),
+                extra: extra.unwrap_or_default().into(),
+            };
+            let sig = c
+                .call(api::WALLET_SIGN, (parse_addr(&address)?, data.into(), meta))
+                .await?;
             println!("{}", hex::encode(sig.to_bytes()));
             Ok(())
         }
@@ -186,12 +238,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Unlock => {
-            c.call(api::UNLOCK, (read_password("Password: ", false)?,)).await?;
+            c.call(api::UNLOCK, (read_password("Password: ", false)?,))
+                .await?;
             println!("unlocked");
             Ok(())
         }
         Command::Lock => {
-            c.call(api::LOCK, (read_password("Password: ", false)?,)).await?;
+            c.call(api::LOCK, (read_password("Password: ", false)?,))
+                .await?;
             println!("locked");
             Ok(())
         }
@@ -218,7 +272,9 @@ fn read_input(path: Option<&str>) -> anyhow::Result<String> {
     match path {
         None | Some("-") => {
             let mut s = String::new();
-            std::io::stdin().read_to_string(&mut s).context("reading stdin")?;
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("reading stdin")?;
             Ok(s)
         }
         Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {p}")),
@@ -229,7 +285,9 @@ fn read_input(path: Option<&str>) -> anyhow::Result<String> {
 fn read_password(prompt: &str, confirm: bool) -> anyhow::Result<String> {
     if !std::io::stdin().is_terminal() {
         let mut line = String::new();
-        std::io::stdin().read_line(&mut line).context("reading the password from stdin")?;
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the password from stdin")?;
         let pw = line.trim_end_matches(['\r', '\n']).to_owned();
         if pw.is_empty() {
             bail!("empty password on stdin");
@@ -249,9 +307,16 @@ fn read_password(prompt: &str, confirm: bool) -> anyhow::Result<String> {
 async fn client(repo: &Path) -> anyhow::Result<venus_rpc::Client> {
     let (cfg, _) = Config::load(repo)?;
     let token_path = repo.join("token");
-    let token = std::fs::read_to_string(&token_path)
-        .with_context(|| format!("reading {} (is `venus-wallet run` running with this --repo?)", token_path.display()))?;
-    let addr = cfg.api.listen_address.replace("/ip4/0.0.0.0/", "/ip4/127.0.0.1/");
+    let token = std::fs::read_to_string(&token_path).with_context(|| {
+        format!(
+            "reading {} (is `venus-wallet run` running with this --repo?)",
+            token_path.display()
+        )
+    })?;
+    let addr = cfg
+        .api
+        .listen_address
+        .replace("/ip4/0.0.0.0/", "/ip4/127.0.0.1/");
     venus_rpc::Client::builder(&addr)
         .version("v0")
         .token(Some(token.trim().to_owned()))
@@ -287,8 +352,16 @@ async fn run(repo: &Path, args: RunArgs) -> anyhow::Result<()> {
         cfg.hub.support_accounts = args.support_accounts;
     }
     cfg.validate()?;
-    if cfg.sign_filter.as_ref().and_then(|t| t.get("Expr")).and_then(|v| v.as_str()).is_some_and(|s| !s.is_empty()) {
-        bail!("[SignFilter] Expr is set, but script sign filters are not implemented by this wallet; remove it to start");
+    if cfg
+        .sign_filter
+        .as_ref()
+        .and_then(|t| t.get("Expr"))
+        .and_then(|v| v.as_str())
+        .is_some_and(|s| !s.is_empty())
+    {
+        bail!(
+            "[SignFilter] Expr is set, but script sign filters are not implemented by this wallet; remove it to start"
+        );
     }
     let addr = listen_addr(&cfg.api.listen_address)?;
 
@@ -297,19 +370,28 @@ async fn run(repo: &Path, args: RunArgs) -> anyhow::Result<()> {
     if let Some(pw) = args.password {
         let w = wallet.clone();
         tokio::task::spawn_blocking(move || {
-            if w.keystore().has_password() { w.keystore().unlock(&pw) } else { w.keystore().set_password(&pw) }
+            if w.keystore().has_password() {
+                w.keystore().unlock(&pw)
+            } else {
+                w.keystore().set_password(&pw)
+            }
         })
         .await?
         .context("--password")?;
         tracing::info!("wallet unlocked");
     } else {
-        tracing::warn!("wallet locked: run `venus-wallet unlock` (or `set-password` the first time) before it can sign");
+        tracing::warn!(
+            "wallet locked: run `venus-wallet unlock` (or `set-password` the first time) before it can sign"
+        );
     }
 
     let local = LocalVerifier::new(secret);
     let token_path = repo.join("token");
-    std::fs::write(&token_path, local.issue("defaultLocalToken", Permission::Admin))
-        .with_context(|| format!("writing {}", token_path.display()))?;
+    std::fs::write(
+        &token_path,
+        local.issue("defaultLocalToken", Permission::Admin),
+    )
+    .with_context(|| format!("writing {}", token_path.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -321,7 +403,13 @@ async fn run(repo: &Path, args: RunArgs) -> anyhow::Result<()> {
         .hub
         .register_api
         .iter()
-        .map(|url| GatewayLink::new(url.clone(), cfg.hub.token.clone(), cfg.hub.support_accounts.clone()))
+        .map(|url| {
+            GatewayLink::new(
+                url.clone(),
+                cfg.hub.token.clone(),
+                cfg.hub.support_accounts.clone(),
+            )
+        })
         .collect();
     for link in &links {
         tokio::spawn(link.clone().run(wallet.clone(), stop.clone()));
@@ -337,11 +425,22 @@ async fn run(repo: &Path, args: RunArgs) -> anyhow::Result<()> {
         .live("rpc", || async { Ok::<(), String>(()) })
         .ready("unlocked", move || {
             let unlocked = w.keystore().is_unlocked();
-            async move { if unlocked { Ok(()) } else { Err("wallet locked".to_owned()) } }
+            async move {
+                if unlocked {
+                    Ok(())
+                } else {
+                    Err("wallet locked".to_owned())
+                }
+            }
         })
         .router();
-    let app = rpc.merge(metrics.router()).merge(health).route("/healthcheck", axum::routing::get(|| async { "ok" }));
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    let app = rpc
+        .merge(metrics.router())
+        .merge(health)
+        .route("/healthcheck", axum::routing::get(|| async { "ok" }));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
     tracing::info!(listen = %listener.local_addr()?, gateways = links.len(), repo = %repo.display(), "venus-wallet serving /rpc/v0");
     let result = venus_rpc::serve(listener, app, shutdown_signal()).await;
     stop.cancel();
@@ -354,13 +453,26 @@ async fn run(repo: &Path, args: RunArgs) -> anyhow::Result<()> {
 fn listen_addr(addr: &str) -> anyhow::Result<std::net::SocketAddr> {
     let parts: Vec<&str> = addr.split('/').collect();
     let parsed = match parts.as_slice() {
-        ["", "ip4" | "ip6", host, "tcp", port, rest @ ..] if matches!(rest, [] | ["http"] | ["ws"]) => {
-            format!("{}:{port}", if host.contains(':') { format!("[{host}]") } else { (*host).to_owned() }).parse().ok()
+        ["", "ip4" | "ip6", host, "tcp", port, rest @ ..]
+            if matches!(rest, [] | ["http"] | ["ws"]) =>
+        {
+            format!(
+                "{}:{port}",
+                if host.contains(':') {
+                    format!("[{host}]")
+                } else {
+                    (*host).to_owned()
+                }
+            )
+            .parse()
+            .ok()
         }
         _ if !addr.starts_with('/') => addr.parse().ok(),
         _ => None,
     };
-    parsed.ok_or_else(|| anyhow::anyhow!("invalid listen address {addr:?}: expected /ip4/<ip>/tcp/<port>[/http]"))
+    parsed.ok_or_else(|| {
+        anyhow::anyhow!("invalid listen address {addr:?}: expected /ip4/<ip>/tcp/<port>[/http]")
+    })
 }
 
 async fn shutdown_signal() {

@@ -36,12 +36,20 @@ pub fn bytes_to_sign(
         MsgType::Unknown | MsgType::F3 => Ok(to_sign.to_vec()),
         MsgType::ChainMsg => {
             if meta.extra.is_empty() {
-                return Err(PolicyError::Malformed { what: "Extra (the message CBOR)", reason: "empty".into() });
+                return Err(PolicyError::Malformed {
+                    what: "Extra (the message CBOR)",
+                    reason: "empty".into(),
+                });
             }
-            let msg: Message = from_cbor(&meta.extra)
-                .map_err(|e| PolicyError::Malformed { what: "message in Extra", reason: e.to_string() })?;
+            let msg: Message = from_cbor(&meta.extra).map_err(|e| PolicyError::Malformed {
+                what: "message in Extra",
+                reason: e.to_string(),
+            })?;
             if &msg.from != signer {
-                return Err(PolicyError::WrongSender { from: msg.from, signer: *signer });
+                return Err(PolicyError::WrongSender {
+                    from: msg.from,
+                    signer: *signer,
+                });
             }
             if msg.cid().to_bytes() != to_sign {
                 return Err(PolicyError::NotMessageCid);
@@ -49,17 +57,25 @@ pub fn bytes_to_sign(
             Ok(to_sign.to_vec())
         }
         MsgType::Block => {
-            let header: BlockHeader = from_cbor(to_sign)
-                .map_err(|e| PolicyError::Malformed { what: "block header", reason: e.to_string() })?;
+            let header: BlockHeader = from_cbor(to_sign).map_err(|e| PolicyError::Malformed {
+                what: "block header",
+                reason: e.to_string(),
+            })?;
             Ok(header.signing_bytes())
         }
         MsgType::DrawRandomParam => {
-            let params: DrawRandomParams = from_cbor(to_sign)
-                .map_err(|e| PolicyError::Malformed { what: "DrawRandomParams", reason: e.to_string() })?;
+            let params: DrawRandomParams =
+                from_cbor(to_sign).map_err(|e| PolicyError::Malformed {
+                    what: "DrawRandomParams",
+                    reason: e.to_string(),
+                })?;
             Ok(params.sign_bytes().to_vec())
         }
         MsgType::VerifyAddress => {
-            let expected = Sha256::new().chain_update(&meta.extra[..]).chain_update(wallet_sign_bytes).finalize();
+            let expected = Sha256::new()
+                .chain_update(&meta.extra[..])
+                .chain_update(wallet_sign_bytes)
+                .finalize();
             if expected.as_slice() != to_sign {
                 return Err(PolicyError::BadChallenge);
             }
@@ -106,7 +122,10 @@ mod tests {
     }
 
     fn meta(t: MsgType, extra: Vec<u8>) -> MsgMeta {
-        MsgMeta { msg_type: t, extra: extra.into() }
+        MsgMeta {
+            msg_type: t,
+            extra: extra.into(),
+        }
     }
 
     #[test]
@@ -116,21 +135,49 @@ mod tests {
         let cid = msg.cid().to_bytes();
         let m = meta(MsgType::ChainMsg, msg.to_cbor());
         assert_eq!(bytes_to_sign(&signer, &cid, &m, b""), Ok(cid.clone()));
-        assert_eq!(bytes_to_sign(&signer, b"other bytes", &m, b""), Err(PolicyError::NotMessageCid));
+        assert_eq!(
+            bytes_to_sign(&signer, b"other bytes", &m, b""),
+            Err(PolicyError::NotMessageCid)
+        );
         let other = addr(2);
-        assert!(matches!(bytes_to_sign(&other, &cid, &m, b""), Err(PolicyError::WrongSender { .. })));
-        assert!(matches!(bytes_to_sign(&signer, &cid, &meta(MsgType::ChainMsg, vec![]), b""), Err(PolicyError::Malformed { .. })));
-        assert!(matches!(bytes_to_sign(&signer, &cid, &meta(MsgType::ChainMsg, vec![1, 2]), b""), Err(PolicyError::Malformed { .. })));
+        assert!(matches!(
+            bytes_to_sign(&other, &cid, &m, b""),
+            Err(PolicyError::WrongSender { .. })
+        ));
+        assert!(matches!(
+            bytes_to_sign(&signer, &cid, &meta(MsgType::ChainMsg, vec![]), b""),
+            Err(PolicyError::Malformed { .. })
+        ));
+        assert!(matches!(
+            bytes_to_sign(&signer, &cid, &meta(MsgType::ChainMsg, vec![1, 2]), b""),
+            Err(PolicyError::Malformed { .. })
+        ));
     }
 
     #[test]
     fn draw_random_param_is_derived_by_the_wallet() {
-        let p = DrawRandomParams { rbase: vec![1; 32].into(), pers: 2, round: 10, entropy: vec![3; 8].into() };
+        let p = DrawRandomParams {
+            rbase: vec![1; 32].into(),
+            pers: 2,
+            round: 10,
+            entropy: vec![3; 8].into(),
+        };
         let cbor = to_cbor(&p).expect("encodes");
-        let out = bytes_to_sign(&addr(1), &cbor, &meta(MsgType::DrawRandomParam, vec![]), b"").expect("accepted");
+        let out = bytes_to_sign(
+            &addr(1),
+            &cbor,
+            &meta(MsgType::DrawRandomParam, vec![]),
+            b"",
+        )
+        .expect("accepted");
         assert_eq!(out, p.sign_bytes().to_vec());
         assert!(matches!(
-            bytes_to_sign(&addr(1), &[0xff], &meta(MsgType::DrawRandomParam, vec![]), b""),
+            bytes_to_sign(
+                &addr(1),
+                &[0xff],
+                &meta(MsgType::DrawRandomParam, vec![]),
+                b""
+            ),
             Err(PolicyError::Malformed { .. })
         ));
     }
@@ -139,17 +186,36 @@ mod tests {
     fn verify_address_checks_the_challenge() {
         let g = vec![9u8; 32];
         let w = vec![7u8; 32];
-        let challenge = Sha256::new().chain_update(&g).chain_update(&w).finalize().to_vec();
+        let challenge = Sha256::new()
+            .chain_update(&g)
+            .chain_update(&w)
+            .finalize()
+            .to_vec();
         let m = meta(MsgType::VerifyAddress, g);
-        assert_eq!(bytes_to_sign(&addr(1), &challenge, &m, &w), Ok(challenge.clone()));
-        assert_eq!(bytes_to_sign(&addr(1), &challenge, &m, b"other"), Err(PolicyError::BadChallenge));
+        assert_eq!(
+            bytes_to_sign(&addr(1), &challenge, &m, &w),
+            Ok(challenge.clone())
+        );
+        assert_eq!(
+            bytes_to_sign(&addr(1), &challenge, &m, b"other"),
+            Err(PolicyError::BadChallenge)
+        );
     }
 
     #[test]
     fn unknown_types_are_refused_by_name() {
-        let e = bytes_to_sign(&addr(1), b"x", &meta(MsgType::Other("weird".into()), vec![]), b"").expect_err("refused");
+        let e = bytes_to_sign(
+            &addr(1),
+            b"x",
+            &meta(MsgType::Other("weird".into()), vec![]),
+            b"",
+        )
+        .expect_err("refused");
         assert_eq!(e.to_string(), "unsupported msgtype:weird");
         assert!(bytes_to_sign(&addr(1), b"x", &meta(MsgType::DealProposal, vec![]), b"").is_err());
-        assert_eq!(bytes_to_sign(&addr(1), b"x", &meta(MsgType::Unknown, vec![]), b""), Ok(b"x".to_vec()));
+        assert_eq!(
+            bytes_to_sign(&addr(1), b"x", &meta(MsgType::Unknown, vec![]), b""),
+            Ok(b"x".to_vec())
+        );
     }
 }

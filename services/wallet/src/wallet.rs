@@ -48,7 +48,11 @@ impl Wallet {
         let mut sign_bytes = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut sign_bytes);
         let (changes, _) = broadcast::channel(256);
-        Arc::new(Self { keystore, sign_bytes, changes })
+        Arc::new(Self {
+            keystore,
+            sign_bytes,
+            changes,
+        })
     }
 
     pub fn keystore(&self) -> &Keystore {
@@ -68,7 +72,9 @@ impl Wallet {
         for name in self.keystore.list()? {
             match Address::from_str(&name) {
                 Ok(a) => out.push(a),
-                Err(e) => tracing::warn!(file = %name, error = %e, "ignoring a key file whose name is not an address"),
+                Err(e) => {
+                    tracing::warn!(file = %name, error = %e, "ignoring a key file whose name is not an address")
+                }
             }
         }
         Ok(out)
@@ -79,7 +85,8 @@ impl Wallet {
     }
 
     pub fn new_key(&self, key_type: KeyType) -> Result<Address, WalletError> {
-        let key = PrivateKey::generate(key_type, &mut rand::rngs::OsRng).map_err(|e| WalletError::Key(e.to_string()))?;
+        let key = PrivateKey::generate(key_type, &mut rand::rngs::OsRng)
+            .map_err(|e| WalletError::Key(e.to_string()))?;
         self.store(&key)
     }
 
@@ -90,7 +97,10 @@ impl Wallet {
 
     fn store(&self, key: &PrivateKey) -> Result<Address, WalletError> {
         let addr = key.address();
-        let secret = SecretKey { key_type: key.key_type().to_string(), private_key: key.to_bytes() };
+        let secret = SecretKey {
+            key_type: key.key_type().to_string(),
+            private_key: key.to_bytes(),
+        };
         self.keystore.insert(&key_name(&addr), &secret)?;
         let _ = self.changes.send(AddressChange::Added(addr));
         tracing::info!(%addr, key_type = %key.key_type(), "key added");
@@ -113,17 +123,31 @@ impl Wallet {
             KeystoreError::NotFound(_) => WalletError::NotFound(*addr),
             e => WalletError::Keystore(e),
         })?;
-        let key_type = KeyType::from_str(&secret.key_type).map_err(|e| WalletError::Key(e.to_string()))?;
-        let key = PrivateKey::from_bytes(key_type, &secret.private_key).map_err(|e| WalletError::Key(e.to_string()))?;
+        let key_type =
+            KeyType::from_str(&secret.key_type).map_err(|e| WalletError::Key(e.to_string()))?;
+        let key = PrivateKey::from_bytes(key_type, &secret.private_key)
+            .map_err(|e| WalletError::Key(e.to_string()))?;
         if &key.address() != addr {
-            return Err(WalletError::Key(format!("the key stored for {addr} belongs to another address")));
+            return Err(WalletError::Key(format!(
+                "the key stored for {addr} belongs to another address"
+            )));
         }
         Ok(key)
     }
 
     /// Sign after checking the request against its `MsgMeta` ([`policy::bytes_to_sign`]).
-    pub fn sign(&self, signer: &Address, to_sign: &[u8], meta: &MsgMeta) -> Result<Signature, WalletError> {
-        let bytes = Zeroizing::new(policy::bytes_to_sign(signer, to_sign, meta, &self.sign_bytes)?);
+    pub fn sign(
+        &self,
+        signer: &Address,
+        to_sign: &[u8],
+        meta: &MsgMeta,
+    ) -> Result<Signature, WalletError> {
+        let bytes = Zeroizing::new(policy::bytes_to_sign(
+            signer,
+            to_sign,
+            meta,
+            &self.sign_bytes,
+        )?);
         let key = self.private_key(signer)?;
         Ok(key.sign(&bytes))
     }
@@ -137,7 +161,15 @@ mod tests {
 
     fn wallet() -> (tempfile::TempDir, Arc<Wallet>) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let ks = Keystore::open(dir.path(), KdfParams { log_n: 4, r: 8, p: 1 }).expect("open");
+        let ks = Keystore::open(
+            dir.path(),
+            KdfParams {
+                log_n: 4,
+                r: 8,
+                p: 1,
+            },
+        )
+        .expect("open");
         ks.set_password("pw").expect("set");
         (dir, Wallet::new(ks))
     }
@@ -147,7 +179,9 @@ mod tests {
         let (_d, w) = wallet();
         for kt in [KeyType::Secp256k1, KeyType::Bls] {
             let addr = w.new_key(kt).expect("new");
-            let sig = w.sign(&addr, b"hello", &MsgMeta::new(MsgType::Unknown)).expect("sign");
+            let sig = w
+                .sign(&addr, b"hello", &MsgMeta::new(MsgType::Unknown))
+                .expect("sign");
             venus_types::crypto::verify(&sig, b"hello", &addr).expect("verifies");
             assert!(venus_types::crypto::verify(&sig, b"other", &addr).is_err());
         }
@@ -159,10 +193,16 @@ mod tests {
         let (_d, w) = wallet();
         let mut changes = w.subscribe_changes();
         let addr = w.new_key(KeyType::Secp256k1).expect("new");
-        assert_eq!(changes.try_recv().expect("event"), AddressChange::Added(addr));
+        assert_eq!(
+            changes.try_recv().expect("event"),
+            AddressChange::Added(addr)
+        );
         let exported = w.export(&addr).expect("export");
         w.delete(&addr).expect("delete");
-        assert_eq!(changes.try_recv().expect("event"), AddressChange::Removed(addr));
+        assert_eq!(
+            changes.try_recv().expect("event"),
+            AddressChange::Removed(addr)
+        );
         assert!(!w.has(&addr));
         assert_eq!(w.import(&exported).expect("import"), addr);
         w.keystore().lock();
@@ -177,9 +217,18 @@ mod tests {
     fn refused_requests_are_not_signed() {
         let (_d, w) = wallet();
         let addr = w.new_key(KeyType::Secp256k1).expect("new");
-        let meta = MsgMeta { msg_type: MsgType::ChainMsg, extra: vec![].into() };
-        assert!(matches!(w.sign(&addr, b"x", &meta), Err(WalletError::Policy(_))));
+        let meta = MsgMeta {
+            msg_type: MsgType::ChainMsg,
+            extra: vec![].into(),
+        };
+        assert!(matches!(
+            w.sign(&addr, b"x", &meta),
+            Err(WalletError::Policy(_))
+        ));
         let stranger = Address::new_id(5);
-        assert!(matches!(w.sign(&stranger, b"x", &MsgMeta::new(MsgType::Unknown)), Err(WalletError::NotFound(_))));
+        assert!(matches!(
+            w.sign(&stranger, b"x", &MsgMeta::new(MsgType::Unknown)),
+            Err(WalletError::NotFound(_))
+        ));
     }
 }

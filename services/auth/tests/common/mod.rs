@@ -25,7 +25,9 @@ pub fn mysql_server() -> Option<String> {
             panic!("VENUS_TEST_MYSQL_URL is not set and CI is: the MariaDB tests cannot be skipped")
         }
         _ => {
-            eprintln!("note: VENUS_TEST_MYSQL_URL is not set; skipping a MariaDB test (run scripts/mariadb-test.sh start)");
+            eprintln!(
+                "note: VENUS_TEST_MYSQL_URL is not set; skipping a MariaDB test (run scripts/mariadb-test.sh start)"
+            );
             None
         }
     }
@@ -34,7 +36,11 @@ pub fn mysql_server() -> Option<String> {
 /// A unique database on the test server, in the Go driver's DSN form the seed writes.
 pub fn mysql_backend(server_url: &str) -> Backend {
     let url = reqwest::Url::parse(server_url).expect("VENUS_TEST_MYSQL_URL is a URL");
-    let user = if url.username().is_empty() { "root" } else { url.username() };
+    let user = if url.username().is_empty() {
+        "root"
+    } else {
+        url.username()
+    };
     let pass = url.password().map(|p| format!(":{p}")).unwrap_or_default();
     let host = url.host_str().unwrap_or("127.0.0.1");
     let port = url.port().unwrap_or(3306);
@@ -47,12 +53,19 @@ pub fn mysql_backend(server_url: &str) -> Backend {
 fn unique() -> u128 {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     t % 1_000_000_000 * 100 + u128::from(N.fetch_add(1, Ordering::Relaxed))
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A temporary HOME with `~/.venus-auth/config.toml` pointing at a free port and `backend`.
@@ -73,7 +86,11 @@ impl Home {
                 "[db]\ntype = \"mysql\"\nDSN = \"{dsn}\"\nmaxOpenConns = 8\nmaxIdleConns = 8\nmaxLifeTime = \"120s\"\nmaxIdleTime = \"30s\"\n"
             ),
         };
-        std::fs::write(repo.join("config.toml"), format!("Listen = \"127.0.0.1:{port}\"\n{db}")).unwrap();
+        std::fs::write(
+            repo.join("config.toml"),
+            format!("Listen = \"127.0.0.1:{port}\"\n{db}"),
+        )
+        .unwrap();
         Self { dir, port }
     }
 
@@ -103,14 +120,22 @@ impl Home {
     /// Run a client command that must succeed; its stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.cli(args);
-        assert!(out.status.success(), "venus-auth {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "venus-auth {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
     /// Run a client command that must fail; its stderr.
     pub fn fails(&self, args: &[&str]) -> String {
         let out = self.cli(args);
-        assert!(!out.status.success(), "venus-auth {args:?} should have failed: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            !out.status.success(),
+            "venus-auth {args:?} should have failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         String::from_utf8(out.stderr).unwrap()
     }
 
@@ -123,11 +148,24 @@ impl Home {
         let log = self.dir.path().join("auth.log");
         let child = self
             .command(args)
-            .stdout(Stdio::from(std::fs::File::options().create(true).append(true).open(&log).unwrap()))
-            .stderr(Stdio::from(std::fs::File::options().append(true).open(&log).unwrap()))
+            .stdout(Stdio::from(
+                std::fs::File::options()
+                    .create(true)
+                    .append(true)
+                    .open(&log)
+                    .unwrap(),
+            ))
+            .stderr(Stdio::from(
+                std::fs::File::options().append(true).open(&log).unwrap(),
+            ))
             .spawn()
             .unwrap();
-        let mut server = Server { child: Some(child), log, url: self.url(), admin_token: String::new() };
+        let mut server = Server {
+            child: Some(child),
+            log,
+            url: self.url(),
+            admin_token: String::new(),
+        };
         server.wait_ready(&self.repo());
         server
     }
@@ -153,7 +191,11 @@ impl Server {
                 self.admin_token = t.trim().to_owned();
                 return;
             }
-            assert!(Instant::now() < deadline, "venus-auth did not start: {}", self.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "venus-auth did not start: {}",
+                self.log_text()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }

@@ -29,7 +29,11 @@ pub fn parse_address(addr: &str, version: &str) -> Result<Endpoint, ClientError>
         return Err(ClientError::Address("empty address".into()));
     }
     let (token, rest) = split_token(addr);
-    let url = if rest.starts_with('/') { multiaddr_url(rest, version)? } else { plain_url(rest, version)? };
+    let url = if rest.starts_with('/') {
+        multiaddr_url(rest, version)?
+    } else {
+        plain_url(rest, version)?
+    };
     Ok(Endpoint { url, token })
 }
 
@@ -37,7 +41,9 @@ pub fn parse_address(addr: &str, version: &str) -> Result<Endpoint, ClientError>
 fn split_token(addr: &str) -> (Option<String>, &str) {
     if let Some((tok, rest)) = addr.split_once(':') {
         let looks_like_addr = (rest.starts_with('/') && !rest.starts_with("//"))
-            || ["http://", "https://", "ws://", "wss://"].iter().any(|s| rest.starts_with(s));
+            || ["http://", "https://", "ws://", "wss://"]
+                .iter()
+                .any(|s| rest.starts_with(s));
         if !tok.is_empty() && !tok.contains('/') && looks_like_addr {
             return (Some(tok.to_owned()), rest);
         }
@@ -56,36 +62,53 @@ fn multiaddr_url(addr: &str, default_version: &str) -> Result<url::Url, ClientEr
     let mut scheme = "ws";
     let mut version = default_version.to_owned();
     while let Some(proto) = parts.next() {
-        let mut value = |what: &str| parts.next().filter(|v| !v.is_empty()).ok_or_else(|| bad(addr, &format!("/{proto} needs {what}")));
+        let mut value = |what: &str| {
+            parts
+                .next()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| bad(addr, &format!("/{proto} needs {what}")))
+        };
         match proto {
             "ip4" => {
                 let v = value("an address")?;
-                v.parse::<std::net::Ipv4Addr>().map_err(|_| bad(addr, &format!("{v:?} is not an IPv4 address")))?;
+                v.parse::<std::net::Ipv4Addr>()
+                    .map_err(|_| bad(addr, &format!("{v:?} is not an IPv4 address")))?;
                 host = Some(v.to_owned());
             }
             "ip6" => {
                 let v = value("an address")?;
-                v.parse::<std::net::Ipv6Addr>().map_err(|_| bad(addr, &format!("{v:?} is not an IPv6 address")))?;
+                v.parse::<std::net::Ipv6Addr>()
+                    .map_err(|_| bad(addr, &format!("{v:?} is not an IPv6 address")))?;
                 host = Some(format!("[{v}]"));
             }
             "dns" | "dns4" | "dns6" => host = Some(value("a host name")?.to_owned()),
             "tcp" => {
                 let v = value("a port")?;
-                port = Some(v.parse().map_err(|_| bad(addr, &format!("{v:?} is not a TCP port")))?);
+                port = Some(
+                    v.parse()
+                        .map_err(|_| bad(addr, &format!("{v:?} is not a TCP port")))?,
+                );
             }
             "http" | "https" | "ws" | "wss" => scheme = proto,
             "version" => version = value("a version such as v1")?.to_owned(),
             "" => {}
-            other => return Err(bad(addr, &format!("unsupported multiaddr protocol /{other}"))),
+            other => {
+                return Err(bad(
+                    addr,
+                    &format!("unsupported multiaddr protocol /{other}"),
+                ));
+            }
         }
     }
     let host = host.ok_or_else(|| bad(addr, "no /ip4, /ip6 or /dns host"))?;
     let port = port.ok_or_else(|| bad(addr, "no /tcp port"))?;
-    url::Url::parse(&format!("{scheme}://{host}:{port}/rpc/{version}")).map_err(|e| bad(addr, &e.to_string()))
+    url::Url::parse(&format!("{scheme}://{host}:{port}/rpc/{version}"))
+        .map_err(|e| bad(addr, &e.to_string()))
 }
 
 fn plain_url(addr: &str, version: &str) -> Result<url::Url, ClientError> {
-    let mut url = url::Url::parse(addr).map_err(|e| bad(addr, &format!("not a multiaddr or URL ({e})")))?;
+    let mut url =
+        url::Url::parse(addr).map_err(|e| bad(addr, &format!("not a multiaddr or URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https" | "ws" | "wss") {
         return Err(bad(addr, "scheme must be http, https, ws or wss"));
     }
@@ -109,9 +132,18 @@ mod tests {
     #[test]
     fn multiaddrs_follow_dial_args() {
         assert_eq!(url("/ip4/127.0.0.1/tcp/3453"), "ws://127.0.0.1:3453/rpc/v1");
-        assert_eq!(url("/ip4/127.0.0.1/tcp/5678/http"), "http://127.0.0.1:5678/rpc/v1");
-        assert_eq!(url("/dns/node.example/tcp/443/wss"), "wss://node.example/rpc/v1");
-        assert_eq!(url("/dns4/gw/tcp/45132/https/version/v2"), "https://gw:45132/rpc/v2");
+        assert_eq!(
+            url("/ip4/127.0.0.1/tcp/5678/http"),
+            "http://127.0.0.1:5678/rpc/v1"
+        );
+        assert_eq!(
+            url("/dns/node.example/tcp/443/wss"),
+            "wss://node.example/rpc/v1"
+        );
+        assert_eq!(
+            url("/dns4/gw/tcp/45132/https/version/v2"),
+            "https://gw:45132/rpc/v2"
+        );
         assert_eq!(url("/ip6/::1/tcp/1234"), "ws://[::1]:1234/rpc/v1");
     }
 

@@ -81,7 +81,10 @@ impl ClientBuilder {
     /// Limits of the WebSocket connection (buffers, ping, idle timeout).
     pub fn conn_limits(mut self, limits: ConnLimits) -> Self {
         let timeout = self.timeout;
-        self.limits = ConnLimits { call_timeout: timeout, ..limits };
+        self.limits = ConnLimits {
+            call_timeout: timeout,
+            ..limits
+        };
         self
     }
 
@@ -106,11 +109,20 @@ impl ClientBuilder {
             let http = reqwest::Client::builder()
                 .connect_timeout(self.connect_timeout)
                 .build()
-                .map_err(|e| ClientError::Connect { addr: endpoint.url.to_string(), reason: e.to_string() })?;
+                .map_err(|e| ClientError::Connect {
+                    addr: endpoint.url.to_string(),
+                    reason: e.to_string(),
+                })?;
             Transport::Http(http)
         };
         let client = Client {
-            inner: Arc::new(ClientInner { endpoint, token, opts: self, transport, next_id: AtomicU64::new(1) }),
+            inner: Arc::new(ClientInner {
+                endpoint,
+                token,
+                opts: self,
+                transport,
+                next_id: AtomicU64::new(1),
+            }),
         };
         if let Transport::Ws(_) = &client.inner.transport {
             // One attempt: a wrong address should fail now, not after the reconnect budget.
@@ -166,7 +178,10 @@ impl Client {
             connect_timeout: Duration::from_secs(10),
             max_reconnect_delay: Duration::from_secs(5),
             max_message_bytes: crate::server::DEFAULT_MAX_REQUEST_BYTES,
-            limits: ConnLimits { idle_timeout: Duration::from_secs(30), ..limits },
+            limits: ConnLimits {
+                idle_timeout: Duration::from_secs(30),
+                ..limits
+            },
             headers: Vec::new(),
         }
     }
@@ -186,8 +201,13 @@ impl Client {
     }
 
     /// Call a method with the client's timeout.
-    pub async fn call<P: Serialize, R: DeserializeOwned>(&self, method: Method<P, R>, params: P) -> Result<R, ClientError> {
-        self.call_timeout(method, params, self.inner.opts.timeout).await
+    pub async fn call<P: Serialize, R: DeserializeOwned>(
+        &self,
+        method: Method<P, R>,
+        params: P,
+    ) -> Result<R, ClientError> {
+        self.call_timeout(method, params, self.inner.opts.timeout)
+            .await
     }
 
     pub async fn call_timeout<P: Serialize, R: DeserializeOwned>(
@@ -196,13 +216,20 @@ impl Client {
         params: P,
         timeout: Duration,
     ) -> Result<R, ClientError> {
-        let params = wire::encode_params(&params).map_err(|e| ClientError::Encode(e.to_string()))?;
+        let params =
+            wire::encode_params(&params).map_err(|e| ClientError::Encode(e.to_string()))?;
         let raw = self.call_raw(method.name(), &params, timeout).await?;
-        serde_json::from_str(raw.get()).map_err(|e| ClientError::Decode(format!("{}: {e}", method.name())))
+        serde_json::from_str(raw.get())
+            .map_err(|e| ClientError::Decode(format!("{}: {e}", method.name())))
     }
 
     /// Call by name with a raw params array; returns the raw result.
-    pub async fn call_raw(&self, method: &str, params: &RawValue, timeout: Duration) -> Result<Box<RawValue>, ClientError> {
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        params: &RawValue,
+        timeout: Duration,
+    ) -> Result<Box<RawValue>, ClientError> {
         match &self.inner.transport {
             Transport::Http(http) => self.http_call(http, method, params, timeout).await,
             Transport::Ws(_) => {
@@ -242,7 +269,10 @@ impl Client {
                 ws.handlers.write().method(method, handler);
             }
             Transport::Http(_) => {
-                tracing::warn!(method = method.name(), "client-side handler ignored: HTTP clients cannot be called back");
+                tracing::warn!(
+                    method = method.name(),
+                    "client-side handler ignored: HTTP clients cannot be called back"
+                );
             }
         }
         self
@@ -291,12 +321,20 @@ impl Client {
     async fn dial(&self, ws: &WsTransport) -> Result<Peer, ClientError> {
         let inner = &self.inner;
         let url = inner.endpoint.url.as_str();
-        let connect_err = |reason: String| ClientError::Connect { addr: url.to_owned(), reason };
-        let mut request = url.into_client_request().map_err(|e| connect_err(e.to_string()))?;
+        let connect_err = |reason: String| ClientError::Connect {
+            addr: url.to_owned(),
+            reason,
+        };
+        let mut request = url
+            .into_client_request()
+            .map_err(|e| connect_err(e.to_string()))?;
         if let Some(token) = &inner.token {
-            let value = http::HeaderValue::from_str(&format!("Bearer {token}"))
-                .map_err(|_| connect_err("the token contains characters not allowed in a header".into()))?;
-            request.headers_mut().insert(http::header::AUTHORIZATION, value);
+            let value = http::HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                connect_err("the token contains characters not allowed in a header".into())
+            })?;
+            request
+                .headers_mut()
+                .insert(http::header::AUTHORIZATION, value);
         }
         for (name, value) in &inner.opts.headers {
             request.headers_mut().insert(name.clone(), value.clone());
@@ -305,23 +343,41 @@ impl Client {
             .max_message_size(Some(inner.opts.max_message_bytes))
             .max_frame_size(Some(inner.opts.max_message_bytes));
         let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
-        let (socket, _response) = match tokio::time::timeout(inner.opts.connect_timeout, connecting).await {
-            Err(_) => return Err(connect_err(format!("timed out after {:?}", inner.opts.connect_timeout))),
-            Ok(Err(tungstenite::Error::Http(resp))) => {
-                let body = resp.body().as_deref().map(String::from_utf8_lossy).unwrap_or_default().trim().to_owned();
-                return Err(if resp.status() == http::StatusCode::UNAUTHORIZED {
-                    ClientError::Unauthorized(body)
-                } else {
-                    ClientError::Http { status: resp.status().as_u16(), body }
-                });
-            }
-            Ok(Err(e)) => return Err(connect_err(e.to_string())),
-            Ok(Ok(s)) => s,
-        };
+        let (socket, _response) =
+            match tokio::time::timeout(inner.opts.connect_timeout, connecting).await {
+                Err(_) => {
+                    return Err(connect_err(format!(
+                        "timed out after {:?}",
+                        inner.opts.connect_timeout
+                    )));
+                }
+                Ok(Err(tungstenite::Error::Http(resp))) => {
+                    let body = resp
+                        .body()
+                        .as_deref()
+                        .map(String::from_utf8_lossy)
+                        .unwrap_or_default()
+                        .trim()
+                        .to_owned();
+                    return Err(if resp.status() == http::StatusCode::UNAUTHORIZED {
+                        ClientError::Unauthorized(body)
+                    } else {
+                        ClientError::Http {
+                            status: resp.status().as_u16(),
+                            body,
+                        }
+                    });
+                }
+                Ok(Err(e)) => return Err(connect_err(e.to_string())),
+                Ok(Ok(s)) => s,
+            };
         let handlers: Arc<dyn conn::Handlers> = ws.handlers.clone();
         let setup = ConnSetup {
             handlers,
-            caller: Arc::new(Caller { user: String::new(), perm: Permission::Admin }),
+            caller: Arc::new(Caller {
+                user: String::new(),
+                perm: Permission::Admin,
+            }),
             remote: None,
             limits: inner.opts.limits.clone(),
         };
@@ -339,7 +395,13 @@ impl Client {
                 WsOut::Close => Message::Close(None),
             }))
         });
-        tokio::spawn(conn::drive(peer.clone(), out_rx, reader, writer, ws.stop.clone()));
+        tokio::spawn(conn::drive(
+            peer.clone(),
+            out_rx,
+            reader,
+            writer,
+            ws.stop.clone(),
+        ));
         tracing::debug!(url, conn = peer.id(), "WebSocket connected");
         Ok(peer)
     }
@@ -368,19 +430,32 @@ impl Client {
             if e.is_timeout() {
                 ClientError::Timeout(timeout)
             } else {
-                ClientError::Connect { addr: inner.endpoint.url.to_string(), reason: e.to_string() }
+                ClientError::Connect {
+                    addr: inner.endpoint.url.to_string(),
+                    reason: e.to_string(),
+                }
             }
         })?;
         let status = resp.status();
         let body = resp.bytes().await.map_err(|e| {
-            if e.is_timeout() { ClientError::Timeout(timeout) } else { ClientError::Closed }
+            if e.is_timeout() {
+                ClientError::Timeout(timeout)
+            } else {
+                ClientError::Closed
+            }
         })?;
         if status == http::StatusCode::UNAUTHORIZED {
-            return Err(ClientError::Unauthorized(String::from_utf8_lossy(&body).trim().to_owned()));
+            return Err(ClientError::Unauthorized(
+                String::from_utf8_lossy(&body).trim().to_owned(),
+            ));
         }
         match serde_json::from_slice::<InFrame<'_>>(&body) {
-            Ok(frame) if frame.error.is_some() => Err(ClientError::Rpc(frame.error.unwrap_or_else(|| RpcError::method("")))),
-            Ok(frame) if status.is_success() => Ok(frame.result.map_or_else(Box::<RawValue>::default, RawValue::to_owned)),
+            Ok(frame) if frame.error.is_some() => Err(ClientError::Rpc(
+                frame.error.unwrap_or_else(|| RpcError::method("")),
+            )),
+            Ok(frame) if status.is_success() => Ok(frame
+                .result
+                .map_or_else(Box::<RawValue>::default, RawValue::to_owned)),
             _ => Err(ClientError::Http {
                 status: status.as_u16(),
                 body: String::from_utf8_lossy(&body).chars().take(512).collect(),
@@ -392,6 +467,8 @@ impl Client {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the token.
-        f.debug_struct("Client").field("url", &self.inner.endpoint.url.as_str()).finish()
+        f.debug_struct("Client")
+            .field("url", &self.inner.endpoint.url.as_str())
+            .finish()
     }
 }

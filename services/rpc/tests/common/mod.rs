@@ -43,12 +43,17 @@ pub const ECHO: Method<(Value,), Value> = Method::new("Filecoin.Echo", Permissio
 pub const WHO_AM_I: Method<(), String> = Method::new("Filecoin.WhoAmI", Permission::Read);
 pub const FAIL: Method<(), ()> = Method::new("Filecoin.Fail", Permission::Read);
 pub const SLEEP: Method<(u64,), ()> = Method::new("Filecoin.Sleep", Permission::Read);
-pub const READ_THING: Method<(), &'static str> = Method::new("Filecoin.ReadThing", Permission::Read);
-pub const WRITE_THING: Method<(), &'static str> = Method::new("Filecoin.WriteThing", Permission::Write);
-pub const SIGN_THING: Method<(), &'static str> = Method::new("Filecoin.SignThing", Permission::Sign);
-pub const ADMIN_THING: Method<(), &'static str> = Method::new("Filecoin.AdminThing", Permission::Admin);
+pub const READ_THING: Method<(), &'static str> =
+    Method::new("Filecoin.ReadThing", Permission::Read);
+pub const WRITE_THING: Method<(), &'static str> =
+    Method::new("Filecoin.WriteThing", Permission::Write);
+pub const SIGN_THING: Method<(), &'static str> =
+    Method::new("Filecoin.SignThing", Permission::Sign);
+pub const ADMIN_THING: Method<(), &'static str> =
+    Method::new("Filecoin.AdminThing", Permission::Admin);
 /// Heights 0, 1, 2… every 20 ms, forever.
-pub const CHAIN_NOTIFY: Subscription<(), Vec<HeadChange>> = Subscription::new("Filecoin.ChainNotify", Permission::Read);
+pub const CHAIN_NOTIFY: Subscription<(), Vec<HeadChange>> =
+    Subscription::new("Filecoin.ChainNotify", Permission::Read);
 /// 1..=n then the channel closes.
 pub const COUNT: Subscription<(u64,), u64> = Subscription::new("Filecoin.Count", Permission::Read);
 /// Asks the calling client (reverse call) for `Client.Double(x)` and returns the answer.
@@ -56,7 +61,8 @@ pub const ASK_CLIENT: Method<(i64, u64), i64> = Method::new("Filecoin.AskClient"
 /// Client-side method served by test clients.
 pub const CLIENT_DOUBLE: Method<(i64,), i64> = Method::new("Client.Double", Permission::Read);
 /// Waits for the calling connection to close, then records it.
-pub const WATCH_DISCONNECT: Method<(), ()> = Method::new("Filecoin.WatchDisconnect", Permission::Read);
+pub const WATCH_DISCONNECT: Method<(), ()> =
+    Method::new("Filecoin.WatchDisconnect", Permission::Read);
 
 pub const LEVEL_METHODS: [(Permission, &str); 4] = [
     (Permission::Read, "Filecoin.ReadThing"),
@@ -125,12 +131,21 @@ impl Drop for Sample {
     }
 }
 
-pub fn router(ran: Arc<Ran>, reverse_failures: Arc<AtomicUsize>, disconnects: Arc<AtomicUsize>) -> Router {
+pub fn router(
+    ran: Arc<Ran>,
+    reverse_failures: Arc<AtomicUsize>,
+    disconnects: Arc<AtomicUsize>,
+) -> Router {
     let mut r = Router::new();
     let h = ran.clone();
     r.method(VERSION, move |_ctx, ()| {
         h.hit("Filecoin.Version");
-        async { Ok(Version { version: "venus-rpc-sample".into(), api_version: 0x0001_0100 }) }
+        async {
+            Ok(Version {
+                version: "venus-rpc-sample".into(),
+                api_version: 0x0001_0100,
+            })
+        }
     });
     let h = ran.clone();
     r.method(ADD, move |_ctx, (a, b)| {
@@ -178,7 +193,13 @@ pub fn router(ran: Arc<Ran>, reverse_failures: Arc<AtomicUsize>, disconnects: Ar
         let heights = futures::stream::unfold((ticks, 0u64), |(mut ticks, h)| async move {
             ticks.tick().await;
             let kind = if h == 0 { "current" } else { "apply" };
-            Some((vec![HeadChange { kind: kind.into(), val: Tipset { height: h } }], (ticks, h + 1)))
+            Some((
+                vec![HeadChange {
+                    kind: kind.into(),
+                    val: Tipset { height: h },
+                }],
+                (ticks, h + 1),
+            ))
         });
         Ok(heights)
     });
@@ -190,8 +211,13 @@ pub fn router(ran: Arc<Ran>, reverse_failures: Arc<AtomicUsize>, disconnects: Ar
     r.method(ASK_CLIENT, move |ctx, (x, timeout_ms)| {
         let failures = reverse_failures.clone();
         async move {
-            let peer = ctx.peer().cloned().ok_or_else(|| RpcError::method("needs a WebSocket connection"))?;
-            let r = peer.call_timeout(CLIENT_DOUBLE, (x,), Duration::from_millis(timeout_ms)).await;
+            let peer = ctx
+                .peer()
+                .cloned()
+                .ok_or_else(|| RpcError::method("needs a WebSocket connection"))?;
+            let r = peer
+                .call_timeout(CLIENT_DOUBLE, (x,), Duration::from_millis(timeout_ms))
+                .await;
             if r.is_err() {
                 failures.fetch_add(1, Ordering::SeqCst);
             }
@@ -201,7 +227,10 @@ pub fn router(ran: Arc<Ran>, reverse_failures: Arc<AtomicUsize>, disconnects: Ar
     r.method(WATCH_DISCONNECT, move |ctx, ()| {
         let disconnects = disconnects.clone();
         async move {
-            let peer = ctx.peer().cloned().ok_or_else(|| RpcError::method("needs a WebSocket connection"))?;
+            let peer = ctx
+                .peer()
+                .cloned()
+                .ok_or_else(|| RpcError::method("needs a WebSocket connection"))?;
             tokio::spawn(async move {
                 peer.closed().await;
                 disconnects.fetch_add(1, Ordering::SeqCst);
@@ -224,17 +253,29 @@ pub async fn start_on(bind: &str, max_request_bytes: usize) -> Sample {
     let reverse_failures = Arc::new(AtomicUsize::new(0));
     let disconnects = Arc::new(AtomicUsize::new(0));
     let metrics = Metrics::new();
-    let app = Server::new(router(ran.clone(), reverse_failures.clone(), disconnects.clone()), verifier.clone())
-        .paths(&["/rpc/v0", "/rpc/v1"])
-        .max_request_bytes(max_request_bytes)
-        .metrics(&metrics)
-        .into_router()
-        .merge(metrics.router());
+    let app = Server::new(
+        router(ran.clone(), reverse_failures.clone(), disconnects.clone()),
+        verifier.clone(),
+    )
+    .paths(&["/rpc/v0", "/rpc/v1"])
+    .max_request_bytes(max_request_bytes)
+    .metrics(&metrics)
+    .into_router()
+    .merge(metrics.router());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(venus_rpc::serve(listener, app, async move {
         let _ = stopped.await;
     }));
-    Sample { addr, verifier, ran, reverse_failures, disconnects, metrics, stop: Some(stop), task: Some(task) }
+    Sample {
+        addr,
+        verifier,
+        ran,
+        reverse_failures,
+        disconnects,
+        metrics,
+        stop: Some(stop),
+        task: Some(task),
+    }
 }
 
 /// Wait until `cond` holds (polling), or fail after 5 s.

@@ -28,6 +28,8 @@ pub enum VerifyError {
     Mismatch(Address),
     #[error("{0:?} signatures are not supported")]
     Unsupported(SignatureType),
+    #[error("a VRF needs a BLS worker key, got a {0:?} key")]
+    VrfNeedsBls(Protocol),
 }
 
 /// Checks `signature` over `data` against `signer` (Lotus `sigs.Verify`).

@@ -33,6 +33,8 @@ pub type Store = ChainStore<RedbBlockstore>;
 pub struct Node {
     pub network: Network,
     pub params: NetworkParams,
+    /// The same network in `venus-chain`'s table (consensus parameters).
+    pub chain_params: venus_chain::network::NetworkParams,
     /// `StateNetworkName`: from the genesis state's init actor.
     pub network_name: String,
     pub started: Instant,
@@ -61,35 +63,19 @@ impl Node {
     /// Open the repo's chain, creating it from `genesis` on first start.
     pub fn open(repo: &Repo, network: Network, genesis: GenesisSource<'_>) -> anyhow::Result<Arc<Node>> {
         let params = network.params();
+        let chain_params = chain_params(network)?;
         let dir = repo.path(CHAIN_DIR);
         let fresh = !dir.exists();
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let bs = RedbBlockstore::open(&dir.join("chain.redb"))?;
-        let meta = MetaStore::Redb(bs.database().clone());
-        let genesis_block = if fresh {
-            let template = match genesis {
-                GenesisSource::Template(path) => {
-                    let text = std::fs::read(path).with_context(|| format!("cannot read genesis template {}", path.display()))?;
-                    serde_json::from_slice::<GenesisTemplate>(&text)
-                        .with_context(|| format!("invalid genesis template {}", path.display()))?
-                }
-                GenesisSource::Default => default_template(network),
-            };
-            let built = build_genesis(&bs, &template, &params, now_secs())
-                .with_context(|| "cannot build the genesis")?;
-            tracing::info!(genesis = %built.block.cid(), network = %template.network_name, "genesis built");
-            Some(built.block)
-        } else {
-            None
-        };
-        let cs = match ChainStore::open(bs, meta, genesis_block) {
+        let opened = open_chain(&dir, fresh, network, &chain_params, genesis);
+        let cs = match opened {
             Ok(cs) => cs,
             Err(e) => {
                 if fresh {
                     // A failed init must not leave a half-made chain behind (venus#4435).
                     let _ = std::fs::remove_dir_all(&dir);
                 }
-                return Err(e.into());
+                return Err(e);
             }
         };
         let network_name = {
@@ -103,6 +89,7 @@ impl Node {
         let node = Arc::new(Node {
             network,
             params,
+            chain_params,
             network_name,
             started: Instant::now(),
             keystore: Mutex::new(Keystore::open(&repo.path(KEYSTORE_DIR))),
@@ -193,7 +180,7 @@ impl Node {
     pub async fn submit_block(&self, msg: &BlockMsg) -> Result<bool, String> {
         let _guard = self.submit_lock.lock().await;
         let block = FullBlock::from_block_msg(&self.cs, msg).map_err(|e| e.to_string())?;
-        let validator = BlockValidator { cs: &self.cs, params: &self.params, post: &self.post };
+        let validator = BlockValidator { cs: &self.cs, params: &self.chain_params, post: &self.post };
         let changed = match self.builder.submit(&validator, &block, now_secs()) {
             Ok(c) => c,
             Err(SubmitError::Invalid(e)) => return Err(e.to_string()),
@@ -246,6 +233,39 @@ impl Node {
         let view = self.head_view().map_err(|e| e.to_string())?;
         Ok(view.actor(&addr.0).map(|(_, b)| TokenAmount(b)).unwrap_or_else(TokenAmount::zero))
     }
+}
+
+fn open_chain(
+    dir: &Path,
+    fresh: bool,
+    network: Network,
+    params: &venus_chain::network::NetworkParams,
+    genesis: GenesisSource<'_>,
+) -> anyhow::Result<Store> {
+    let bs = RedbBlockstore::open(&dir.join("chain.redb"))?;
+    let meta = MetaStore::Redb(bs.database().clone());
+    let genesis_block = if fresh {
+        let template = match genesis {
+            GenesisSource::Template(path) => {
+                let text = std::fs::read(path).with_context(|| format!("cannot read genesis template {}", path.display()))?;
+                serde_json::from_slice::<GenesisTemplate>(&text)
+                    .with_context(|| format!("invalid genesis template {}", path.display()))?
+            }
+            GenesisSource::Default => default_template(network),
+        };
+        let built = build_genesis(&bs, &template, params, now_secs()).context("cannot build the genesis")?;
+        tracing::info!(genesis = %built.block.cid(), network = %template.network_name, "genesis built");
+        Some(built.block)
+    } else {
+        None
+    };
+    Ok(ChainStore::open(bs, meta, genesis_block)?)
+}
+
+/// The chain crate's parameters for a network (same names, consensus fields).
+fn chain_params(network: Network) -> anyhow::Result<venus_chain::network::NetworkParams> {
+    let kind: venus_chain::network::NetworkKind = network.params().name.parse()?;
+    Ok(kind.params())
 }
 
 /// Where local messages are kept across restarts.
