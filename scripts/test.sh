@@ -38,7 +38,7 @@ apt_install() {
 }
 
 step "system packages"
-apt_install mariadb-server mariadb-client pkg-config python3
+apt_install mariadb-server mariadb-client pkg-config python3 lua5.4 umoci skopeo
 
 step "cargo-nextest $NEXTEST_VERSION"
 if ! cargo nextest --version 2>/dev/null | grep -q "$NEXTEST_VERSION"; then

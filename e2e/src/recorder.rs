@@ -124,10 +124,7 @@ fn statefulset_ready(obj: &DynamicObject) -> bool {
 }
 
 /// The first (lowest-revision) observation matching `pred`.
-pub fn first<'a>(
-    log: &'a [Observation],
-    pred: impl Fn(&Observation) -> bool,
-) -> Option<&'a Observation> {
+pub fn first(log: &[Observation], pred: impl Fn(&Observation) -> bool) -> Option<&Observation> {
     log.iter()
         .filter(|o| !o.deleted && pred(o))
         .min_by_key(|o| o.resource_version)

@@ -15,7 +15,12 @@ use venus_operator::validate::{Referenced, validate};
 fn chain_services() -> Vec<ChainService> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../manifests/examples");
     let mut templates = Vec::new();
-    for name in ["devnet-small.yaml", "production-ha.yaml", "aws.yaml", "gcp.yaml"] {
+    for name in [
+        "devnet-small.yaml",
+        "production-ha.yaml",
+        "aws.yaml",
+        "gcp.yaml",
+    ] {
         let text = std::fs::read_to_string(dir.join(name)).expect("example exists");
         templates.push(serde_yaml_ng::from_str::<ChainService>(&text).expect("example parses"));
     }
@@ -43,7 +48,8 @@ fn build_all(list: &[ChainService]) -> Vec<DesiredState> {
 fn diff(old: &[DesiredState], new: &[DesiredState]) -> usize {
     let mut changed = 0;
     for (o, n) in old.iter().zip(new) {
-        let before: BTreeMap<String, &serde_json::Value> = o.all().map(|d| (d.id(), &d.object)).collect();
+        let before: BTreeMap<String, &serde_json::Value> =
+            o.all().map(|d| (d.id(), &d.object)).collect();
         for d in n.all() {
             if before.get(&d.id()) != Some(&&d.object) {
                 changed += 1;
@@ -59,7 +65,9 @@ fn bench(c: &mut Criterion) {
     let objects: usize = baseline.iter().map(|s| s.all().count()).sum();
     eprintln!("100 ChainServices -> {objects} desired objects");
 
-    c.bench_function("build 100 ChainServices", |b| b.iter(|| build_all(black_box(&list))));
+    c.bench_function("build 100 ChainServices", |b| {
+        b.iter(|| build_all(black_box(&list)))
+    });
 
     // An image bump on every ChainService: every StatefulSet changes.
     let mut bumped = list.clone();

@@ -1,7 +1,7 @@
 //! The five components of a chain service, in deployment order, and the facts about each
 //! binary the operator relies on (names, ports, config files, HA mode).
 
-use crate::crd::{ChainServiceSpec, ComponentSpec, ComponentsStatus, ComponentStatus};
+use crate::crd::{ChainServiceSpec, ComponentSpec, ComponentStatus, ComponentsStatus};
 
 /// Components in the order they are created and rolled: each waits for the ones before it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

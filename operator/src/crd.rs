@@ -5,6 +5,9 @@
 //! ESSD size limits) is checked by [`crate::validate`] and reported as `Ready=False,
 //! reason=InvalidSpec`.
 
+// kube's derive takes several `printcolumn(type_ = …)` entries, which this lint misreads.
+#![allow(clippy::duplicated_attributes)]
+
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
@@ -35,7 +38,11 @@ pub const GROUP: &str = "venus.filecoin.io";
         type_ = "string",
         json_path = ".status.conditions[?(@.type==\"Ready\")].status"
     ),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[x_kube(
     validation = Rule::new("!has(self.auth) || !has(self.auth.replicas) || self.auth.replicas <= 1 || (has(self.auth.database) && self.auth.database.type == 'mysql')")
@@ -258,7 +265,10 @@ pub struct PvcRetention {
 
 impl Default for PvcRetention {
     fn default() -> Self {
-        Self { when_deleted: RetentionAction::Retain, when_scaled: RetentionAction::Retain }
+        Self {
+            when_deleted: RetentionAction::Retain,
+            when_scaled: RetentionAction::Retain,
+        }
     }
 }
 
@@ -322,7 +332,9 @@ pub struct ComponentStorage {
     pub performance_level: Option<PerformanceLevel>,
 }
 
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord,
+)]
 pub enum PerformanceLevel {
     PL0,
     PL1,

@@ -16,7 +16,11 @@ pub enum Error {
     #[error("apply {object}: {source}")]
     Apply { object: String, source: kube::Error },
     #[error("label {pod} as {role}: {source}")]
-    RoleLabel { pod: String, role: &'static str, source: kube::Error },
+    RoleLabel {
+        pod: String,
+        role: &'static str,
+        source: kube::Error,
+    },
     #[error("update status: {0}")]
     UpdateStatus(kube::Error),
     #[error("cleanup: {0}")]

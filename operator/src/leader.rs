@@ -33,7 +33,9 @@ pub enum Decision {
 
 /// Pure decision from the Lease's spec, our identity and the time.
 pub fn decide(spec: Option<&LeaseSpec>, identity: &str, now: Timestamp) -> Decision {
-    let Some(spec) = spec else { return Decision::TakeOver };
+    let Some(spec) = spec else {
+        return Decision::TakeOver;
+    };
     match spec.holder_identity.as_deref() {
         Some(h) if h == identity => Decision::Renew,
         None | Some("") => Decision::TakeOver,
@@ -48,7 +50,12 @@ pub fn decide(spec: Option<&LeaseSpec>, identity: &str, now: Timestamp) -> Decis
     }
 }
 
-fn lease_spec(cfg: &LeaderConfig, previous: Option<&LeaseSpec>, now: Timestamp, take_over: bool) -> LeaseSpec {
+fn lease_spec(
+    cfg: &LeaderConfig,
+    previous: Option<&LeaseSpec>,
+    now: Timestamp,
+    take_over: bool,
+) -> LeaseSpec {
     let transitions = previous.and_then(|p| p.lease_transitions).unwrap_or(0);
     LeaseSpec {
         holder_identity: Some(cfg.identity.clone()),
@@ -56,21 +63,33 @@ fn lease_spec(cfg: &LeaderConfig, previous: Option<&LeaseSpec>, now: Timestamp, 
         acquire_time: if take_over {
             Some(MicroTime(now))
         } else {
-            previous.and_then(|p| p.acquire_time.clone()).or(Some(MicroTime(now)))
+            previous
+                .and_then(|p| p.acquire_time.clone())
+                .or(Some(MicroTime(now)))
         },
         renew_time: Some(MicroTime(now)),
-        lease_transitions: Some(if take_over && previous.is_some() { transitions + 1 } else { transitions }),
+        lease_transitions: Some(if take_over && previous.is_some() {
+            transitions + 1
+        } else {
+            transitions
+        }),
         ..Default::default()
     }
 }
 
 /// One round: `Ok(true)` when we hold the Lease afterwards.
-pub async fn try_acquire_or_renew(api: &Api<Lease>, cfg: &LeaderConfig) -> Result<bool, kube::Error> {
+pub async fn try_acquire_or_renew(
+    api: &Api<Lease>,
+    cfg: &LeaderConfig,
+) -> Result<bool, kube::Error> {
     let now = Timestamp::now();
     let current = api.get_opt(&cfg.lease_name).await?;
     let Some(mut lease) = current else {
         let lease = Lease {
-            metadata: ObjectMeta { name: Some(cfg.lease_name.clone()), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some(cfg.lease_name.clone()),
+                ..Default::default()
+            },
             spec: Some(lease_spec(cfg, None, now, true)),
         };
         return match api.create(&PostParams::default(), &lease).await {
@@ -84,8 +103,16 @@ pub async fn try_acquire_or_renew(api: &Api<Lease>, cfg: &LeaderConfig) -> Resul
         return Ok(false);
     }
     // resourceVersion from the read makes this a compare-and-swap.
-    lease.spec = Some(lease_spec(cfg, lease.spec.as_ref(), now, decision == Decision::TakeOver));
-    match api.replace(&cfg.lease_name, &PostParams::default(), &lease).await {
+    lease.spec = Some(lease_spec(
+        cfg,
+        lease.spec.as_ref(),
+        now,
+        decision == Decision::TakeOver,
+    ));
+    match api
+        .replace(&cfg.lease_name, &PostParams::default(), &lease)
+        .await
+    {
         Ok(_) => Ok(true),
         Err(kube::Error::Api(e)) if e.code == 409 => Ok(false),
         Err(e) => Err(e),
@@ -150,8 +177,14 @@ mod tests {
         assert_eq!(decide(None, "a", at(100)), Decision::TakeOver);
         assert_eq!(decide(Some(&spec("a", 100)), "a", at(101)), Decision::Renew);
         assert_eq!(decide(Some(&spec("b", 100)), "a", at(110)), Decision::Wait);
-        assert_eq!(decide(Some(&spec("b", 100)), "a", at(116)), Decision::TakeOver);
-        assert_eq!(decide(Some(&spec("", 100)), "a", at(101)), Decision::TakeOver);
+        assert_eq!(
+            decide(Some(&spec("b", 100)), "a", at(116)),
+            Decision::TakeOver
+        );
+        assert_eq!(
+            decide(Some(&spec("", 100)), "a", at(101)),
+            Decision::TakeOver
+        );
     }
 
     #[test]

@@ -12,7 +12,11 @@ use venus_operator::leader::LeaderConfig;
 use venus_operator::run::{self, RunConfig};
 
 #[derive(Parser, Debug)]
-#[command(name = "venus-operator", version, about = "Kubernetes operator for the venus ChainService resource")]
+#[command(
+    name = "venus-operator",
+    version,
+    about = "Kubernetes operator for the venus ChainService resource"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -39,7 +43,11 @@ struct RunArgs {
     /// Hold a Lease before reconciling, so two replicas can run.
     #[arg(long, env = "VENUS_OPERATOR_LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set)]
     leader_elect: bool,
-    #[arg(long, env = "VENUS_OPERATOR_LEASE_NAME", default_value = "venus-operator")]
+    #[arg(
+        long,
+        env = "VENUS_OPERATOR_LEASE_NAME",
+        default_value = "venus-operator"
+    )]
     leader_election_lease_name: String,
     /// Default: POD_NAMESPACE, else the service account's namespace, else `default`.
     #[arg(long, env = "VENUS_OPERATOR_LEASE_NAMESPACE")]
@@ -50,7 +58,11 @@ struct RunArgs {
     #[arg(long, env = "VENUS_OPERATOR_LEASE_DURATION", default_value_t = 15, value_parser = clap::value_parser!(u64).range(3..=300))]
     lease_duration_seconds: u64,
     /// Address of the HTTP server with /metrics, /livez and /readyz.
-    #[arg(long, env = "VENUS_OPERATOR_METRICS_ADDRESS", default_value = "0.0.0.0:8080")]
+    #[arg(
+        long,
+        env = "VENUS_OPERATOR_METRICS_ADDRESS",
+        default_value = "0.0.0.0:8080"
+    )]
     metrics_address: SocketAddr,
     #[arg(long, env = "VENUS_OPERATOR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -66,8 +78,11 @@ enum LogFormat {
 }
 
 fn init_tracing(args: &RunArgs) -> Result<(), String> {
-    let filter = EnvFilter::try_new(&args.log_level).map_err(|e| format!("--log-level {:?}: {e}", args.log_level))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = EnvFilter::try_new(&args.log_level)
+        .map_err(|e| format!("--log-level {:?}: {e}", args.log_level))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let result = match args.log_format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -103,8 +118,12 @@ fn main() -> ExitCode {
         namespace: args.namespace,
         leader: args.leader_elect.then(|| LeaderConfig {
             lease_name: args.leader_election_lease_name,
-            namespace: args.leader_election_namespace.unwrap_or_else(run::default_lease_namespace),
-            identity: args.leader_election_identity.unwrap_or_else(run::default_identity),
+            namespace: args
+                .leader_election_namespace
+                .unwrap_or_else(run::default_lease_namespace),
+            identity: args
+                .leader_election_identity
+                .unwrap_or_else(run::default_identity),
             lease_duration,
             retry: run::retry_period(lease_duration),
         }),

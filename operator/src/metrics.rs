@@ -29,13 +29,37 @@ impl Default for Metrics {
         let mut registry = Registry::with_prefix("venus_operator");
         let reconciles = Counter::default();
         let errors = Family::<StageLabels, Counter>::default();
-        let duration = Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]);
+        let duration = Histogram::new([
+            0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ]);
         let leader = Gauge::default();
-        registry.register("reconciles", "ChainService reconciles run", reconciles.clone());
-        registry.register("reconcile_errors", "Reconciles that failed, by pipeline stage", errors.clone());
-        registry.register("reconcile_duration_seconds", "Time one reconcile took", duration.clone());
-        registry.register("leader", "1 while this replica holds the leader Lease", leader.clone());
-        Metrics { registry, reconciles, errors, duration, leader }
+        registry.register(
+            "reconciles",
+            "ChainService reconciles run",
+            reconciles.clone(),
+        );
+        registry.register(
+            "reconcile_errors",
+            "Reconciles that failed, by pipeline stage",
+            errors.clone(),
+        );
+        registry.register(
+            "reconcile_duration_seconds",
+            "Time one reconcile took",
+            duration.clone(),
+        );
+        registry.register(
+            "leader",
+            "1 while this replica holds the leader Lease",
+            leader.clone(),
+        );
+        Metrics {
+            registry,
+            reconciles,
+            errors,
+            duration,
+            leader,
+        }
     }
 }
 
@@ -43,11 +67,18 @@ impl Metrics {
     /// Count a reconcile; its duration is observed when the guard drops.
     pub fn start(self: &Arc<Self>) -> ReconcileTimer {
         self.reconciles.inc();
-        ReconcileTimer { metrics: self.clone(), start: Instant::now() }
+        ReconcileTimer {
+            metrics: self.clone(),
+            start: Instant::now(),
+        }
     }
 
     pub fn failed(&self, stage: &str) {
-        self.errors.get_or_create(&StageLabels { stage: stage.into() }).inc();
+        self.errors
+            .get_or_create(&StageLabels {
+                stage: stage.into(),
+            })
+            .inc();
     }
 
     /// OpenMetrics text.
@@ -66,7 +97,9 @@ pub struct ReconcileTimer {
 
 impl Drop for ReconcileTimer {
     fn drop(&mut self) {
-        self.metrics.duration.observe(self.start.elapsed().as_secs_f64());
+        self.metrics
+            .duration
+            .observe(self.start.elapsed().as_secs_f64());
     }
 }
 
@@ -81,7 +114,13 @@ mod tests {
         m.failed("apply");
         let text = m.encode();
         assert!(text.contains("venus_operator_reconciles_total 1"), "{text}");
-        assert!(text.contains("venus_operator_reconcile_errors_total{stage=\"apply\"} 1"), "{text}");
-        assert!(text.contains("venus_operator_reconcile_duration_seconds_count 1"), "{text}");
+        assert!(
+            text.contains("venus_operator_reconcile_errors_total{stage=\"apply\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("venus_operator_reconcile_duration_seconds_count 1"),
+            "{text}"
+        );
     }
 }

@@ -46,7 +46,11 @@ pub fn resources(profile: Profile, component: Component) -> ResourceRequirements
     if profile == Profile::Production {
         limits.insert("cpu".to_string(), Quantity(s.cpu.into()));
     }
-    ResourceRequirements { requests: Some(requests), limits: Some(limits), ..Default::default() }
+    ResourceRequirements {
+        requests: Some(requests),
+        limits: Some(limits),
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]

@@ -95,8 +95,15 @@ async fn apply(cs: &ChainService, ctx: &Context) -> Result<Action> {
     label_roles(&ctx.client, &names, cs, &deref.primaries).await?;
     let status = update_status(cs, ctx, &names, Ok(()), &observed, waiting_at).await?;
 
-    let ready = status.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True");
-    Ok(Action::requeue(if ready { REQUEUE_IDLE } else { REQUEUE_BUSY }))
+    let ready = status
+        .conditions
+        .iter()
+        .any(|c| c.type_ == "Ready" && c.status == "True");
+    Ok(Action::requeue(if ready {
+        REQUEUE_IDLE
+    } else {
+        REQUEUE_BUSY
+    }))
 }
 
 /// Read what the spec points at — existence and keys only, never a Secret's values into a
@@ -111,9 +118,15 @@ async fn dereference(cs: &ChainService, names: &Names, client: &Client) -> Resul
         if let Some(db) = &c.spec(&cs.spec).database
             && let Some(r) = &db.dsn_secret
         {
-            let found = secrets.get_opt(&r.name).await.map_err(deref_err(format!("Secret {}", r.name)))?;
+            let found = secrets
+                .get_opt(&r.name)
+                .await
+                .map_err(deref_err(format!("Secret {}", r.name)))?;
             match found {
-                None => problems.push(format!("spec.{c}.database.dsnSecret: Secret {} not found", r.name)),
+                None => problems.push(format!(
+                    "spec.{c}.database.dsnSecret: Secret {} not found",
+                    r.name
+                )),
                 Some(s) if !has_key(&s, &r.key) => problems.push(format!(
                     "spec.{c}.database.dsnSecret: Secret {} has no key {}",
                     r.name, r.key
@@ -124,21 +137,41 @@ async fn dereference(cs: &ChainService, names: &Names, client: &Client) -> Resul
     }
     if let Some(g) = &cs.spec.network.genesis {
         let cms: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
-        match cms.get_opt(&g.config_map).await.map_err(deref_err(format!("ConfigMap {}", g.config_map)))? {
-            None => problems.push(format!("spec.network.genesis: ConfigMap {} not found", g.config_map)),
+        match cms
+            .get_opt(&g.config_map)
+            .await
+            .map_err(deref_err(format!("ConfigMap {}", g.config_map)))?
+        {
+            None => problems.push(format!(
+                "spec.network.genesis: ConfigMap {} not found",
+                g.config_map
+            )),
             Some(cm) => {
                 let in_data = cm.data.as_ref().is_some_and(|d| d.contains_key(&g.key));
-                let in_binary = cm.binary_data.as_ref().is_some_and(|d| d.contains_key(&g.key));
+                let in_binary = cm
+                    .binary_data
+                    .as_ref()
+                    .is_some_and(|d| d.contains_key(&g.key));
                 if !in_data && !in_binary {
-                    problems.push(format!("spec.network.genesis: ConfigMap {} has no key {}", g.config_map, g.key));
+                    problems.push(format!(
+                        "spec.network.genesis: ConfigMap {} has no key {}",
+                        g.config_map, g.key
+                    ));
                 }
             }
         }
     }
     if let Some(class) = &cs.spec.storage.class_name {
         let classes: Api<StorageClass> = Api::all(client.clone());
-        if classes.get_opt(class).await.map_err(deref_err(format!("StorageClass {class}")))?.is_none() {
-            problems.push(format!("spec.storage.className: StorageClass {class} not found"));
+        if classes
+            .get_opt(class)
+            .await
+            .map_err(deref_err(format!("StorageClass {class}")))?
+            .is_none()
+        {
+            problems.push(format!(
+                "spec.storage.className: StorageClass {class} not found"
+            ));
         }
     }
 
@@ -146,7 +179,11 @@ async fn dereference(cs: &ChainService, names: &Names, client: &Client) -> Resul
     let mut stateful_sets = BTreeMap::new();
     for c in Component::ALL {
         let name = names.component(c);
-        if let Some(sts) = sts_api.get_opt(&name).await.map_err(deref_err(format!("StatefulSet {name}")))? {
+        if let Some(sts) = sts_api
+            .get_opt(&name)
+            .await
+            .map_err(deref_err(format!("StatefulSet {name}")))?
+        {
             stateful_sets.insert(c, sts);
         }
     }
@@ -155,13 +192,22 @@ async fn dereference(cs: &ChainService, names: &Names, client: &Client) -> Resul
     let mut primaries = BTreeMap::new();
     for c in [Component::Messager, Component::Miner] {
         let name = names.lease(c);
-        let lease = leases.get_opt(&name).await.map_err(deref_err(format!("Lease {name}")))?;
-        if let Some(holder) = lease.as_ref().and_then(|l| live_holder(l, &names.component(c))) {
+        let lease = leases
+            .get_opt(&name)
+            .await
+            .map_err(deref_err(format!("Lease {name}")))?;
+        if let Some(holder) = lease
+            .as_ref()
+            .and_then(|l| live_holder(l, &names.component(c)))
+        {
             primaries.insert(c, holder);
         }
     }
 
-    let jwt_secret = secrets.get_opt(&names.jwt_secret()).await.map_err(deref_err("Secret (auth JWT)".into()))?;
+    let jwt_secret = secrets
+        .get_opt(&names.jwt_secret())
+        .await
+        .map_err(deref_err("Secret (auth JWT)".into()))?;
     let admin_token_exists = secrets
         .get_metadata_opt(&names.admin_token_secret())
         .await
@@ -201,12 +247,22 @@ fn observe_existing(_cs: &ChainService, deref: &Dereferenced) -> Vec<(Component,
     deref
         .stateful_sets
         .iter()
-        .map(|(c, sts)| (*c, Observed::from_stateful_set(sts, deref.primaries.get(c).cloned())))
+        .map(|(c, sts)| {
+            (
+                *c,
+                Observed::from_stateful_set(sts, deref.primaries.get(c).cloned()),
+            )
+        })
         .collect()
 }
 
 /// Create the JWT secret and the admin token once. Existing ones are never touched.
-async fn ensure_secrets(cs: &ChainService, names: &Names, client: &Client, deref: &Dereferenced) -> Result<()> {
+async fn ensure_secrets(
+    cs: &ChainService,
+    names: &Names,
+    client: &Client,
+    deref: &Dereferenced,
+) -> Result<()> {
     if deref.jwt_secret.is_some() && deref.admin_token_exists {
         return Ok(());
     }
@@ -221,8 +277,14 @@ async fn ensure_secrets(cs: &ChainService, names: &Names, client: &Client, deref
         namespace: Some(names.namespace.clone()),
         owner_references: Some(owner.clone()),
         labels: Some(BTreeMap::from([
-            ("app.kubernetes.io/instance".to_string(), names.instance.clone()),
-            ("app.kubernetes.io/managed-by".to_string(), MANAGER.to_string()),
+            (
+                "app.kubernetes.io/instance".to_string(),
+                names.instance.clone(),
+            ),
+            (
+                "app.kubernetes.io/managed-by".to_string(),
+                MANAGER.to_string(),
+            ),
         ])),
         ..Default::default()
     };
@@ -231,7 +293,10 @@ async fn ensure_secrets(cs: &ChainService, names: &Names, client: &Client, deref
         to_create.push(secrets::jwt_secret(meta(names.jwt_secret()), &material));
     }
     if !deref.admin_token_exists {
-        to_create.push(secrets::admin_token_secret(meta(names.admin_token_secret()), &material));
+        to_create.push(secrets::admin_token_secret(
+            meta(names.admin_token_secret()),
+            &material,
+        ));
     }
     for secret in to_create {
         let name = secret.name_any();
@@ -251,9 +316,16 @@ async fn apply_one(client: &Client, ns: &str, d: &build::Desired) -> Result<Dyna
     } else {
         Api::all_with(client.clone(), &d.resource)
     };
-    api.patch(&d.name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&d.object))
-        .await
-        .map_err(|source| Error::Apply { object: d.id(), source })
+    api.patch(
+        &d.name,
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(&d.object),
+    )
+    .await
+    .map_err(|source| Error::Apply {
+        object: d.id(),
+        source,
+    })
 }
 
 /// Apply the shared objects, then each component once every earlier one is Ready. Returns
@@ -268,12 +340,15 @@ async fn apply_in_order(
     for d in &desired.shared {
         apply_one(client, &ns, d).await?;
     }
-    let mut observed: BTreeMap<Component, Observed> = observe_existing(cs, deref).into_iter().collect();
+    let mut observed: BTreeMap<Component, Observed> =
+        observe_existing(cs, deref).into_iter().collect();
     let mut waiting_at = None;
     for group in &desired.components {
         let c = group.component;
         let blocked = c.predecessors().iter().any(|p| {
-            !observed.get(p).is_some_and(|o| o.is_ready(p.ha_mode(&cs.spec)))
+            !observed
+                .get(p)
+                .is_some_and(|o| o.is_ready(p.ha_mode(&cs.spec)))
         });
         if blocked {
             waiting_at = Some(c);
@@ -285,7 +360,10 @@ async fn apply_in_order(
                 // The patch response carries the new generation: a changed template makes the
                 // component not-ready until rolled out, which holds back the next one.
                 if let Ok(sts) = applied.try_parse::<StatefulSet>() {
-                    observed.insert(c, Observed::from_stateful_set(&sts, deref.primaries.get(&c).cloned()));
+                    observed.insert(
+                        c,
+                        Observed::from_stateful_set(&sts, deref.primaries.get(&c).cloned()),
+                    );
                 }
             }
         }
@@ -301,7 +379,10 @@ async fn label_roles(
     primaries: &BTreeMap<Component, String>,
 ) -> Result<()> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), &names.namespace);
-    for c in Component::ALL.into_iter().filter(|c| c.ha_mode(&cs.spec) == HaMode::PrimaryStandby) {
+    for c in Component::ALL
+        .into_iter()
+        .filter(|c| c.ha_mode(&cs.spec) == HaMode::PrimaryStandby)
+    {
         let selector = format!(
             "app.kubernetes.io/instance={},app.kubernetes.io/component={}",
             names.instance,
@@ -310,17 +391,28 @@ async fn label_roles(
         let list = pods
             .list(&ListParams::default().labels(&selector))
             .await
-            .map_err(|source| Error::Dereference { what: format!("pods of {c}"), source })?;
+            .map_err(|source| Error::Dereference {
+                what: format!("pods of {c}"),
+                source,
+            })?;
         for pod in list {
             let name = pod.name_any();
-            let role = if primaries.get(&c) == Some(&name) { "primary" } else { "standby" };
+            let role = if primaries.get(&c) == Some(&name) {
+                "primary"
+            } else {
+                "standby"
+            };
             if pod.labels().get(ROLE_LABEL).map(String::as_str) == Some(role) {
                 continue;
             }
             let patch = json!({ "metadata": { "labels": { ROLE_LABEL: role } } });
             pods.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await
-                .map_err(|source| Error::RoleLabel { pod: name.clone(), role, source })?;
+                .map_err(|source| Error::RoleLabel {
+                    pod: name.clone(),
+                    role,
+                    source,
+                })?;
             info!(pod = %name, role, "role label set");
         }
     }
@@ -350,9 +442,20 @@ async fn update_status(
         let warning = change.reason == status::REASON_INVALID_SPEC
             || (change.type_ == "Degraded" && change.status == "True");
         let event = Event {
-            type_: if warning { EventType::Warning } else { EventType::Normal },
-            reason: format!("{}{}", change.type_, if change.status == "True" { "" } else { "False" }),
-            note: Some(truncate(&format!("{}: {}", change.reason, change.message), 1000)),
+            type_: if warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            reason: format!(
+                "{}{}",
+                change.type_,
+                if change.status == "True" { "" } else { "False" }
+            ),
+            note: Some(truncate(
+                &format!("{}: {}", change.reason, change.message),
+                1000,
+            )),
             action: "Reconcile".into(),
             secondary: None,
         };
@@ -368,9 +471,13 @@ async fn update_status(
             "kind": ChainService::kind(&()),
             "status": next,
         });
-        api.patch_status(&cs.name_any(), &PatchParams::apply(MANAGER).force(), &Patch::Apply(&patch))
-            .await
-            .map_err(Error::UpdateStatus)?;
+        api.patch_status(
+            &cs.name_any(),
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await
+        .map_err(Error::UpdateStatus)?;
     }
     Ok(next)
 }
@@ -394,9 +501,12 @@ async fn cleanup(cs: &ChainService, ctx: &Context) -> Result<Action> {
     if cs.spec.storage.retention.when_deleted == RetentionAction::Delete {
         let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &ns);
         let selector = format!("app.kubernetes.io/instance={}", cs.name_any());
-        pvcs.delete_collection(&DeleteParams::default(), &ListParams::default().labels(&selector))
-            .await
-            .map_err(Error::Cleanup)?;
+        pvcs.delete_collection(
+            &DeleteParams::default(),
+            &ListParams::default().labels(&selector),
+        )
+        .await
+        .map_err(Error::Cleanup)?;
     }
     let event = Event {
         type_: EventType::Normal,
@@ -449,23 +559,41 @@ mod tests {
     }
 
     fn ok(value: &Value) -> Response<Body> {
-        Response::builder().body(Body::from(serde_json::to_vec(value).expect("json"))).expect("response")
+        Response::builder()
+            .body(Body::from(serde_json::to_vec(value).expect("json")))
+            .expect("response")
     }
 
     /// An empty cluster: GETs find nothing, lists are empty, writes echo their body (a
     /// StatefulSet comes back at generation 1 with no status, i.e. not ready).
-    async fn fake_api(mut handle: tower_test::mock::Handle<Request<Body>, Response<Body>>, log: Log) {
+    async fn fake_api(
+        mut handle: tower_test::mock::Handle<Request<Body>, Response<Body>>,
+        log: Log,
+    ) {
         while let Some((req, send)) = handle.next_request().await {
             let method = req.method().to_string();
             let path = req.uri().path().to_string();
             let bytes = req.into_body().collect_bytes().await.expect("body");
             let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-            log.lock().expect("log").push(Recorded { method: method.clone(), path: path.clone(), body: body.clone() });
+            log.lock().expect("log").push(Recorded {
+                method: method.clone(),
+                path: path.clone(),
+                body: body.clone(),
+            });
             let response = match method.as_str() {
-                "GET" if path.ends_with("/pods") => ok(&json!({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": []})),
+                "GET" if path.ends_with("/pods") => {
+                    ok(&json!({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": []}))
+                }
                 "GET" => not_found(),
                 _ => {
                     let mut echo = body;
+                    if path.contains("/chainservices/") {
+                        // Finalizer JSON patch or status patch: answer with a ChainService.
+                        let status = echo.get("status").cloned().unwrap_or(Value::Null);
+                        echo = json!({"apiVersion": "venus.filecoin.io/v1alpha1", "kind": "ChainService",
+                            "metadata": {"name": "cs", "namespace": "ns"},
+                            "spec": {"network": {"name": "mainnet"}}, "status": status});
+                    }
                     if let Some(meta) = echo.get_mut("metadata").and_then(Value::as_object_mut) {
                         meta.insert("generation".into(), json!(1));
                         meta.entry("name").or_insert(json!("x"));
@@ -496,7 +624,13 @@ mod tests {
         let client = Client::new(service, "ns");
         let ctx = Arc::new(Context {
             client: client.clone(),
-            recorder: Recorder::new(client, kube::runtime::events::Reporter { controller: MANAGER.into(), instance: None }),
+            recorder: Recorder::new(
+                client,
+                kube::runtime::events::Reporter {
+                    controller: MANAGER.into(),
+                    instance: None,
+                },
+            ),
             metrics: Arc::new(Metrics::default()),
         });
         let result = tokio::time::timeout(Duration::from_secs(10), reconcile(Arc::new(cs), ctx))
@@ -518,7 +652,11 @@ mod tests {
         let (result, log) = run(chain_service(ChainServiceSpec::default(), false)).await;
         result.expect("ok");
         let w = writes(&log);
-        assert_eq!(w, ["PATCH /apis/venus.filecoin.io/v1alpha1/namespaces/ns/chainservices/cs"], "{w:#?}");
+        assert_eq!(
+            w,
+            ["PATCH /apis/venus.filecoin.io/v1alpha1/namespaces/ns/chainservices/cs"],
+            "{w:#?}"
+        );
         assert!(log[0].body.to_string().contains(FINALIZER));
     }
 
@@ -533,7 +671,8 @@ mod tests {
             format!("POST {ns}/secrets"),
             format!("PATCH {ns}/serviceaccounts/cs-venus"),
             "PATCH /apis/rbac.authorization.k8s.io/v1/namespaces/ns/roles/cs-venus".to_string(),
-            "PATCH /apis/rbac.authorization.k8s.io/v1/namespaces/ns/rolebindings/cs-venus".to_string(),
+            "PATCH /apis/rbac.authorization.k8s.io/v1/namespaces/ns/rolebindings/cs-venus"
+                .to_string(),
             "PATCH /apis/coordination.k8s.io/v1/namespaces/ns/leases/cs-messager".to_string(),
             "PATCH /apis/coordination.k8s.io/v1/namespaces/ns/leases/cs-miner".to_string(),
             format!("PATCH {ns}/configmaps/cs-auth"),
@@ -544,24 +683,50 @@ mod tests {
         ];
         assert_eq!(&w[..expected_prefix.len()], &expected_prefix, "{w:#?}");
         // auth is not ready yet: nothing of the gateway or later is touched.
-        assert!(!w.iter().any(|p| p.contains("cs-gateway") || p.contains("cs-node")), "{w:#?}");
-        assert_eq!(w.last().map(String::as_str), Some("PATCH /apis/venus.filecoin.io/v1alpha1/namespaces/ns/chainservices/cs/status"));
+        assert!(
+            !w.iter()
+                .any(|p| p.contains("cs-gateway") || p.contains("cs-node")),
+            "{w:#?}"
+        );
+        assert_eq!(
+            w.last().map(String::as_str),
+            Some("PATCH /apis/venus.filecoin.io/v1alpha1/namespaces/ns/chainservices/cs/status")
+        );
 
         // Secret material never appears outside the Secret bodies.
-        let token = log.iter().find(|r| r.path.ends_with("/secrets") && r.body["data"]["token"].is_string())
-            .map(|r| r.body["data"]["token"].as_str().unwrap_or_default().to_string())
+        let token = log
+            .iter()
+            .find(|r| r.path.ends_with("/secrets") && r.body["data"]["token"].is_string())
+            .map(|r| {
+                r.body["data"]["token"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
             .expect("admin token secret created");
         for r in log.iter().filter(|r| !r.path.ends_with("/secrets")) {
-            assert!(!r.body.to_string().contains(&token), "token leaked into {} {}", r.method, r.path);
+            assert!(
+                !r.body.to_string().contains(&token),
+                "token leaked into {} {}",
+                r.method,
+                r.path
+            );
         }
 
         let status = &log.last().expect("status patch").body["status"];
         assert_eq!(status["phase"], "Progressing");
         assert_eq!(status["observedGeneration"], 4);
         assert_eq!(status["adminTokenSecret"], "cs-admin-token");
-        let progressing = status["conditions"].as_array().expect("conditions").iter()
-            .find(|c| c["type"] == "Progressing").expect("Progressing");
-        assert_eq!(progressing["message"], "waiting for auth to be ready before gateway");
+        let progressing = status["conditions"]
+            .as_array()
+            .expect("conditions")
+            .iter()
+            .find(|c| c["type"] == "Progressing")
+            .expect("Progressing");
+        assert_eq!(
+            progressing["message"],
+            "waiting for auth to be ready before gateway"
+        );
         // One Event per condition set for the first time.
         let events = log.iter().filter(|r| r.path.contains("/events")).count();
         assert_eq!(events, 8);
@@ -571,20 +736,43 @@ mod tests {
     async fn invalid_spec_writes_status_and_event_and_applies_nothing() {
         let mut spec = ChainServiceSpec::default();
         spec.messager.replicas = Some(2);
-        spec.messager.database = Some(DatabaseSpec { kind: DatabaseKind::Sqlite, dsn_secret: None });
+        spec.messager.database = Some(DatabaseSpec {
+            kind: DatabaseKind::Sqlite,
+            dsn_secret: None,
+        });
         let (result, log) = run(chain_service(spec, true)).await;
         result.expect("an invalid spec is a status, not a reconcile error");
         let w = writes(&log);
-        assert!(!w.iter().any(|p| p.contains("/statefulsets/") || p.contains("/secrets")), "{w:#?}");
+        assert!(
+            !w.iter()
+                .any(|p| p.contains("/statefulsets/") || p.contains("/secrets")),
+            "{w:#?}"
+        );
         let status = &log.last().expect("status patch").body["status"];
         assert_eq!(status["phase"], "Failed");
-        let ready = status["conditions"].as_array().expect("conditions").iter()
-            .find(|c| c["type"] == "Ready").expect("Ready");
+        let ready = status["conditions"]
+            .as_array()
+            .expect("conditions")
+            .iter()
+            .find(|c| c["type"] == "Ready")
+            .expect("Ready");
         assert_eq!(ready["status"], "False");
         assert_eq!(ready["reason"], "InvalidSpec");
-        assert!(ready["message"].as_str().unwrap_or_default().contains("spec.messager.replicas"));
-        let warning = log.iter().find(|r| r.path.contains("/events") && r.body["type"] == "Warning")
+        assert!(
+            ready["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("spec.messager.replicas")
+        );
+        let warning = log
+            .iter()
+            .find(|r| r.path.contains("/events") && r.body["type"] == "Warning")
             .expect("a Warning event");
-        assert!(warning.body["note"].as_str().unwrap_or_default().contains("InvalidSpec"));
+        assert!(
+            warning.body["note"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("InvalidSpec")
+        );
     }
 }

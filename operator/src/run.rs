@@ -44,12 +44,15 @@ struct Http {
 async fn client(kubeconfig: Option<&PathBuf>) -> anyhow::Result<Client> {
     let config = match kubeconfig {
         Some(path) => {
-            let kc = Kubeconfig::read_from(path).with_context(|| format!("reading kubeconfig {}", path.display()))?;
+            let kc = Kubeconfig::read_from(path)
+                .with_context(|| format!("reading kubeconfig {}", path.display()))?;
             Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
                 .await
                 .with_context(|| format!("loading kubeconfig {}", path.display()))?
         }
-        None => Config::infer().await.context("no in-cluster config and no usable ~/.kube/config")?,
+        None => Config::infer()
+            .await
+            .context("no in-cluster config and no usable ~/.kube/config")?,
     };
     Client::try_from(config).context("building the Kubernetes client")
 }
@@ -67,7 +70,10 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
         .route("/metrics", get(serve_metrics))
         .route("/livez", get(|| async { "ok" }))
         .route("/readyz", get(serve_ready))
-        .with_state(Http { metrics: metrics.clone(), ready: ready.clone() });
+        .with_state(Http {
+            metrics: metrics.clone(),
+            ready: ready.clone(),
+        });
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
     let cs_api: Api<ChainService> = match &cfg.namespace {
@@ -80,7 +86,10 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
         .await
         .context("ChainService CRD is not installed: kubectl apply -f crds/chainservice.yaml")?;
 
-    let lease_api = cfg.leader.as_ref().map(|l| Api::<Lease>::namespaced(client.clone(), &l.namespace));
+    let lease_api = cfg
+        .leader
+        .as_ref()
+        .map(|l| Api::<Lease>::namespaced(client.clone(), &l.namespace));
     if let (Some(api), Some(l)) = (&lease_api, &cfg.leader) {
         leader::acquire(api, l).await;
     }
@@ -96,7 +105,10 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
         metrics: metrics.clone(),
     });
     let (sts_api, lease_watch): (Api<StatefulSet>, Api<Lease>) = match &cfg.namespace {
-        Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),
+        Some(ns) => (
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client.clone(), ns),
+        ),
         None => (Api::all(client.clone()), Api::all(client.clone())),
     };
     let owned = watcher::Config::default().labels("app.kubernetes.io/managed-by=venus-operator");
@@ -136,7 +148,10 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
 
 async fn serve_metrics(State(h): State<Http>) -> impl axum::response::IntoResponse {
     (
-        [(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         h.metrics.encode(),
     )
 }
@@ -154,7 +169,11 @@ pub fn default_identity() -> String {
     std::env::var("POD_NAME")
         .ok()
         .filter(|s| !s.is_empty())
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_string()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|s| s.trim().to_string())
+        })
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| format!("venus-operator-{}", std::process::id()))
 }

@@ -35,13 +35,19 @@ impl Material {
         let mut secret = vec![0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut secret);
         let admin_token = sign_admin_token(&secret);
-        Material { jwt_secret: secret, admin_token }
+        Material {
+            jwt_secret: secret,
+            admin_token,
+        }
     }
 
     /// With a known secret (when the JWT Secret exists but the token Secret was deleted).
     pub fn from_secret(secret: Vec<u8>) -> Self {
         let admin_token = sign_admin_token(&secret);
-        Material { jwt_secret: secret, admin_token }
+        Material {
+            jwt_secret: secret,
+            admin_token,
+        }
     }
 }
 
@@ -62,7 +68,11 @@ pub fn sign_admin_token(secret: &[u8]) -> String {
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
 }
 
-fn secret(meta: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, key: &str, value: Vec<u8>) -> Secret {
+fn secret(
+    meta: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    key: &str,
+    value: Vec<u8>,
+) -> Secret {
     Secret {
         metadata: meta,
         type_: Some("Opaque".into()),
@@ -73,12 +83,18 @@ fn secret(meta: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, key:
 }
 
 /// The JWT Secret object (key `secret`, hex text).
-pub fn jwt_secret(meta: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, m: &Material) -> Secret {
+pub fn jwt_secret(
+    meta: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    m: &Material,
+) -> Secret {
     secret(meta, "secret", hex::encode(&m.jwt_secret).into_bytes())
 }
 
 /// The admin-token Secret object (key `token`).
-pub fn admin_token_secret(meta: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, m: &Material) -> Secret {
+pub fn admin_token_secret(
+    meta: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    m: &Material,
+) -> Secret {
     secret(meta, "token", m.admin_token.clone().into_bytes())
 }
 
@@ -107,7 +123,8 @@ mod tests {
         assert_eq!(claims["name"], ADMIN_TOKEN_NAME);
         let mut mac = Hmac::<Sha256>::new_from_slice(&m.jwt_secret).expect("any key length");
         mac.update(format!("{}.{}", parts[0], parts[1]).as_bytes());
-        mac.verify_slice(&URL_SAFE_NO_PAD.decode(parts[2]).expect("b64")).expect("signature matches");
+        mac.verify_slice(&URL_SAFE_NO_PAD.decode(parts[2]).expect("b64"))
+            .expect("signature matches");
     }
 
     #[test]

@@ -31,7 +31,8 @@ impl Observed {
             (Some(g), Some(o)) => o >= g,
             _ => false,
         };
-        let revision_current = st.update_revision.is_none() || st.current_revision == st.update_revision;
+        let revision_current =
+            st.update_revision.is_none() || st.current_revision == st.update_revision;
         let updated = st.updated_replicas.unwrap_or(0);
         Observed {
             exists: true,
@@ -45,7 +46,8 @@ impl Observed {
     /// Ready for the next component to proceed: rolled out, every replica ready, and a
     /// primary elected where the component needs one.
     pub fn is_ready(&self, mode: HaMode) -> bool {
-        let primary_ok = mode != HaMode::PrimaryStandby || self.desired == 0 || self.primary.is_some();
+        let primary_ok =
+            mode != HaMode::PrimaryStandby || self.desired == 0 || self.primary.is_some();
         self.exists && self.rolled_out && self.ready >= self.desired && primary_ok
     }
 
@@ -106,18 +108,39 @@ pub fn compute(input: &StatusInput) -> ChainServiceStatus {
         all_ready &= ready;
         any_serving |= observed.is_serving(mode);
         if observed.is_serving(mode) && observed.ready < observed.desired {
-            degraded.push(format!("{c}: {}/{} ready", observed.ready, observed.desired));
+            degraded.push(format!(
+                "{c}: {}/{} ready",
+                observed.ready, observed.desired
+            ));
         }
         let (reason, message) = if !observed.exists {
-            ("NotCreated", format!("waiting for {} before creating {c}", waiting_for(c)))
+            (
+                "NotCreated",
+                format!("waiting for {} before creating {c}", waiting_for(c)),
+            )
         } else if ready {
-            ("Ready", format!("{}/{} replicas ready", observed.ready, observed.desired))
-        } else if mode == HaMode::PrimaryStandby && observed.primary.is_none() && observed.desired > 0 {
-            ("NoPrimary", format!("no pod holds Lease {}", input.names.lease(c)))
+            (
+                "Ready",
+                format!("{}/{} replicas ready", observed.ready, observed.desired),
+            )
+        } else if mode == HaMode::PrimaryStandby
+            && observed.primary.is_none()
+            && observed.desired > 0
+        {
+            (
+                "NoPrimary",
+                format!("no pod holds Lease {}", input.names.lease(c)),
+            )
         } else if !observed.rolled_out {
-            ("RollingOut", format!("rolling out: {}/{} ready", observed.ready, observed.desired))
+            (
+                "RollingOut",
+                format!("rolling out: {}/{} ready", observed.ready, observed.desired),
+            )
         } else {
-            ("NotReady", format!("{}/{} replicas ready", observed.ready, observed.desired))
+            (
+                "NotReady",
+                format!("{}/{} replicas ready", observed.ready, observed.desired),
+            )
         };
         conditions.push(cond(c.condition_type(), ready, reason, message));
     }
@@ -127,7 +150,12 @@ pub fn compute(input: &StatusInput) -> ChainServiceStatus {
         Err(message) => {
             phase = Phase::Failed;
             conditions.push(cond("Ready", false, REASON_INVALID_SPEC, message.clone()));
-            conditions.push(cond("Progressing", false, REASON_INVALID_SPEC, "fix the spec to continue".into()));
+            conditions.push(cond(
+                "Progressing",
+                false,
+                REASON_INVALID_SPEC,
+                "fix the spec to continue".into(),
+            ));
         }
         Ok(()) => {
             let progressing = !all_ready;
@@ -146,13 +174,25 @@ pub fn compute(input: &StatusInput) -> ChainServiceStatus {
                 let not_ready: Vec<_> = Component::ALL
                     .iter()
                     .filter(|c| {
-                        !input.observed.iter().any(|(oc, o)| oc == *c && o.is_ready(c.ha_mode(input.spec)))
+                        !input
+                            .observed
+                            .iter()
+                            .any(|(oc, o)| oc == *c && o.is_ready(c.ha_mode(input.spec)))
                     })
                     .map(|c| c.name())
                     .collect();
                 format!("not ready: {}", not_ready.join(", "))
             };
-            conditions.push(cond("Ready", all_ready, if all_ready { "AllReady" } else { "ComponentsNotReady" }, ready_msg));
+            conditions.push(cond(
+                "Ready",
+                all_ready,
+                if all_ready {
+                    "AllReady"
+                } else {
+                    "ComponentsNotReady"
+                },
+                ready_msg,
+            ));
             let progress_msg = match input.waiting_at {
                 Some(c) => format!("waiting for {} to be ready before {c}", waiting_for(c)),
                 None if progressing => "rolling out".into(),
@@ -161,7 +201,11 @@ pub fn compute(input: &StatusInput) -> ChainServiceStatus {
             conditions.push(cond(
                 "Progressing",
                 progressing,
-                if progressing { "RollingOut" } else { "UpToDate" },
+                if progressing {
+                    "RollingOut"
+                } else {
+                    "UpToDate"
+                },
                 progress_msg,
             ));
         }
@@ -169,8 +213,16 @@ pub fn compute(input: &StatusInput) -> ChainServiceStatus {
     conditions.push(cond(
         "Degraded",
         !degraded.is_empty(),
-        if degraded.is_empty() { "AllReplicasReady" } else { "ReplicasUnavailable" },
-        if degraded.is_empty() { "no replica missing".into() } else { degraded.join("; ") },
+        if degraded.is_empty() {
+            "AllReplicasReady"
+        } else {
+            "ReplicasUnavailable"
+        },
+        if degraded.is_empty() {
+            "no replica missing".into()
+        } else {
+            degraded.join("; ")
+        },
     ));
 
     keep_transition_times(&mut conditions, input.previous);
@@ -185,7 +237,11 @@ pub fn compute(input: &StatusInput) -> ChainServiceStatus {
 
 fn waiting_for(c: Component) -> String {
     let p = c.predecessors();
-    if p.is_empty() { "nothing".into() } else { p.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ") }
+    if p.is_empty() {
+        "nothing".into()
+    } else {
+        p.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ")
+    }
 }
 
 fn keep_transition_times(conditions: &mut [Condition], previous: Option<&ChainServiceStatus>) {
@@ -200,7 +256,10 @@ fn keep_transition_times(conditions: &mut [Condition], previous: Option<&ChainSe
 }
 
 /// Condition changes worth an Event: `(type, new status, reason, message)`.
-pub fn transitions(previous: Option<&ChainServiceStatus>, next: &ChainServiceStatus) -> Vec<Condition> {
+pub fn transitions(
+    previous: Option<&ChainServiceStatus>,
+    next: &ChainServiceStatus,
+) -> Vec<Condition> {
     next.conditions
         .iter()
         .filter(|c| {
@@ -217,14 +276,25 @@ mod tests {
     use super::*;
 
     fn ready(desired: i32, primary: Option<&str>) -> Observed {
-        Observed { exists: true, desired, ready: desired, rolled_out: true, primary: primary.map(Into::into) }
+        Observed {
+            exists: true,
+            desired,
+            ready: desired,
+            rolled_out: true,
+            primary: primary.map(Into::into),
+        }
     }
 
     fn t(secs: i64) -> Time {
         Time(k8s_openapi::jiff::Timestamp::from_second(secs).expect("valid timestamp"))
     }
 
-    fn run(observed: &[(Component, Observed)], waiting_at: Option<Component>, previous: Option<&ChainServiceStatus>, validation: Result<(), String>) -> ChainServiceStatus {
+    fn run(
+        observed: &[(Component, Observed)],
+        waiting_at: Option<Component>,
+        previous: Option<&ChainServiceStatus>,
+        validation: Result<(), String>,
+    ) -> ChainServiceStatus {
         let spec = ChainServiceSpec::default();
         let names = Names::new("cs", "ns");
         compute(&StatusInput {
@@ -263,8 +333,14 @@ mod tests {
         assert_eq!(condition(&s, "Ready").observed_generation, Some(3));
         assert_eq!(s.observed_generation, Some(3));
         assert_eq!(s.components.miner.primary.as_deref(), Some("cs-miner-1"));
-        assert_eq!(s.components.messager.endpoint.as_deref(), Some("/dns/cs-messager-rw.ns.svc/tcp/39812"));
-        assert_eq!(s.components.auth.endpoint.as_deref(), Some("http://cs-auth.ns.svc:8989"));
+        assert_eq!(
+            s.components.messager.endpoint.as_deref(),
+            Some("/dns/cs-messager-rw.ns.svc/tcp/39812")
+        );
+        assert_eq!(
+            s.components.auth.endpoint.as_deref(),
+            Some("http://cs-auth.ns.svc:8989")
+        );
         assert_eq!(s.admin_token_secret.as_deref(), Some("cs-admin-token"));
     }
 
@@ -286,20 +362,40 @@ mod tests {
 
     #[test]
     fn waiting_rollout_names_the_blocking_components() {
-        let obs = vec![(Component::Auth, Observed { exists: true, desired: 1, ready: 0, rolled_out: true, primary: None })];
+        let obs = vec![(
+            Component::Auth,
+            Observed {
+                exists: true,
+                desired: 1,
+                ready: 0,
+                rolled_out: true,
+                primary: None,
+            },
+        )];
         let s = run(&obs, Some(Component::Gateway), None, Ok(()));
         assert_eq!(s.phase, Some(Phase::Progressing));
-        assert_eq!(condition(&s, "Progressing").message, "waiting for auth to be ready before gateway");
+        assert_eq!(
+            condition(&s, "Progressing").message,
+            "waiting for auth to be ready before gateway"
+        );
         assert_eq!(condition(&s, "NodeReady").reason, "NotCreated");
         assert_eq!(s.components.node.endpoint, None);
     }
 
     #[test]
     fn invalid_spec_sets_ready_false_reason_invalid_spec() {
-        let s = run(&[], None, None, Err("spec.messager.replicas > 1 needs mysql".into()));
+        let s = run(
+            &[],
+            None,
+            None,
+            Err("spec.messager.replicas > 1 needs mysql".into()),
+        );
         assert_eq!(s.phase, Some(Phase::Failed));
         let ready = condition(&s, "Ready");
-        assert_eq!((ready.status.as_str(), ready.reason.as_str()), ("False", REASON_INVALID_SPEC));
+        assert_eq!(
+            (ready.status.as_str(), ready.reason.as_str()),
+            ("False", REASON_INVALID_SPEC)
+        );
         assert!(ready.message.contains("spec.messager.replicas"));
     }
 
@@ -328,8 +424,14 @@ mod tests {
     fn observed_reads_a_stateful_set_mid_rollout() {
         use k8s_openapi::api::apps::v1::{StatefulSetSpec, StatefulSetStatus};
         let sts = StatefulSet {
-            metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta { generation: Some(2), ..Default::default() },
-            spec: Some(StatefulSetSpec { replicas: Some(2), ..Default::default() }),
+            metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                generation: Some(2),
+                ..Default::default()
+            },
+            spec: Some(StatefulSetSpec {
+                replicas: Some(2),
+                ..Default::default()
+            }),
             status: Some(StatefulSetStatus {
                 observed_generation: Some(2),
                 ready_replicas: Some(2),

@@ -28,16 +28,29 @@ pub fn essd_min_gib(level: PerformanceLevel) -> u64 {
 
 /// Levels a disk of `gib` may use, lowest first.
 pub fn essd_allowed_levels(gib: u64) -> Vec<PerformanceLevel> {
-    [PerformanceLevel::PL0, PerformanceLevel::PL1, PerformanceLevel::PL2, PerformanceLevel::PL3]
-        .into_iter()
-        .filter(|l| gib >= essd_min_gib(*l) && gib <= ESSD_MAX_GIB)
-        .collect()
+    [
+        PerformanceLevel::PL0,
+        PerformanceLevel::PL1,
+        PerformanceLevel::PL2,
+        PerformanceLevel::PL3,
+    ]
+    .into_iter()
+    .filter(|l| gib >= essd_min_gib(*l) && gib <= ESSD_MAX_GIB)
+    .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EssdError {
-    #[error("{field}: ESSD {level} needs at least {min} GiB, the disk is {gib} GiB (allowed: {allowed})")]
-    TooSmall { field: String, level: &'static str, min: u64, gib: u64, allowed: String },
+    #[error(
+        "{field}: ESSD {level} needs at least {min} GiB, the disk is {gib} GiB (allowed: {allowed})"
+    )]
+    TooSmall {
+        field: String,
+        level: &'static str,
+        min: u64,
+        gib: u64,
+        allowed: String,
+    },
     #[error("{field}: an ESSD disk is at most {ESSD_MAX_GIB} GiB, asked for {gib} GiB")]
     TooLarge { field: String, gib: u64 },
 }
@@ -50,7 +63,10 @@ pub fn essd_level(
     field: &str,
 ) -> Result<PerformanceLevel, EssdError> {
     if gib > ESSD_MAX_GIB {
-        return Err(EssdError::TooLarge { field: field.into(), gib });
+        return Err(EssdError::TooLarge {
+            field: field.into(),
+            gib,
+        });
     }
     let allowed = essd_allowed_levels(gib);
     match requested {
@@ -60,7 +76,11 @@ pub fn essd_level(
             level: level.as_str(),
             min: essd_min_gib(level),
             gib,
-            allowed: allowed.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(", "),
+            allowed: allowed
+                .iter()
+                .map(|l| l.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
         }),
         None if gib >= essd_min_gib(PerformanceLevel::PL1) => Ok(PerformanceLevel::PL1),
         None => Ok(PerformanceLevel::PL0),
@@ -75,7 +95,9 @@ pub enum ClassChoice {
     /// The cluster's default class.
     ClusterDefault,
     Essd(PerformanceLevel),
-    AwsGp3 { fast: bool },
+    AwsGp3 {
+        fast: bool,
+    },
     AwsIo2,
     GcpPdSsd,
 }
@@ -137,10 +159,20 @@ impl ClassChoice {
             }
         };
         let mut labels = BTreeMap::new();
-        labels.insert("app.kubernetes.io/managed-by".into(), crate::build::MANAGER.into());
-        labels.insert("app.kubernetes.io/part-of".into(), "venus-chain-service".into());
+        labels.insert(
+            "app.kubernetes.io/managed-by".into(),
+            crate::build::MANAGER.into(),
+        );
+        labels.insert(
+            "app.kubernetes.io/part-of".into(),
+            "venus-chain-service".into(),
+        );
         Some(StorageClass {
-            metadata: ObjectMeta { name: Some(name), labels: Some(labels), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some(name),
+                labels: Some(labels),
+                ..Default::default()
+            },
             provisioner: provisioner.into(),
             parameters: Some(params),
             // A deleted claim must never take 2 TiB of synced chain with it.
@@ -166,8 +198,12 @@ pub fn choose_class(
     }
     Ok(match storage.preset {
         None => ClassChoice::ClusterDefault,
-        Some(StoragePreset::AlicloudEssd) => ClassChoice::Essd(essd_level(gib, requested_level, field)?),
-        Some(StoragePreset::AwsGp3) => ClassChoice::AwsGp3 { fast: is_chain_disk },
+        Some(StoragePreset::AlicloudEssd) => {
+            ClassChoice::Essd(essd_level(gib, requested_level, field)?)
+        }
+        Some(StoragePreset::AwsGp3) => ClassChoice::AwsGp3 {
+            fast: is_chain_disk,
+        },
         Some(StoragePreset::AwsIo2) => ClassChoice::AwsIo2,
         Some(StoragePreset::GcpPdSsd) => ClassChoice::GcpPdSsd,
     })
@@ -189,9 +225,13 @@ mod tests {
     fn disk_of_200gib_allows_only_pl0_and_pl1() {
         assert_eq!(essd_allowed_levels(200), vec![PL0, PL1]);
         assert_eq!(essd_level(200, Some(PL0), "f"), Ok(PL0));
-        let err = essd_level(200, Some(PL2), "spec.miner.storage.performanceLevel").unwrap_err();
+        let err = essd_level(200, Some(PL2), "spec.miner.storage.performanceLevel")
+            .expect_err("PL2 is refused at 200 GiB");
         let text = err.to_string();
-        assert!(text.contains("spec.miner.storage.performanceLevel"), "{text}");
+        assert!(
+            text.contains("spec.miner.storage.performanceLevel"),
+            "{text}"
+        );
         assert!(text.contains("461 GiB"), "{text}");
         assert!(text.contains("PL0, PL1"), "{text}");
     }
@@ -204,13 +244,21 @@ mod tests {
         assert_eq!(essd_level(1261, Some(PL3), "f"), Ok(PL3));
         assert_eq!(essd_level(19, None, "f"), Ok(PL0));
         assert_eq!(essd_level(20, None, "f"), Ok(PL1));
-        assert!(matches!(essd_level(65_537, None, "f"), Err(EssdError::TooLarge { .. })));
+        assert!(matches!(
+            essd_level(65_537, None, "f"),
+            Err(EssdError::TooLarge { .. })
+        ));
     }
 
     #[test]
     fn essd_class_has_the_driver_parameters() {
-        let storage = StorageSpec { preset: Some(StoragePreset::AlicloudEssd), ..Default::default() };
-        let class = ClassChoice::Essd(PL2).storage_class(&storage).expect("operator class");
+        let storage = StorageSpec {
+            preset: Some(StoragePreset::AlicloudEssd),
+            ..Default::default()
+        };
+        let class = ClassChoice::Essd(PL2)
+            .storage_class(&storage)
+            .expect("operator class");
         assert_eq!(class.metadata.name.as_deref(), Some("venus-essd-pl2"));
         assert_eq!(class.provisioner, ESSD_PROVISIONER);
         let params = class.parameters.expect("parameters");
@@ -218,12 +266,18 @@ mod tests {
         assert_eq!(params["performanceLevel"], "PL2");
         assert_eq!(class.reclaim_policy.as_deref(), Some("Retain"));
         assert_eq!(class.allow_volume_expansion, Some(true));
-        assert_eq!(class.volume_binding_mode.as_deref(), Some("WaitForFirstConsumer"));
+        assert_eq!(
+            class.volume_binding_mode.as_deref(),
+            Some("WaitForFirstConsumer")
+        );
     }
 
     #[test]
     fn existing_class_wins_and_creates_nothing() {
-        let storage = StorageSpec { class_name: Some("fast".into()), ..Default::default() };
+        let storage = StorageSpec {
+            class_name: Some("fast".into()),
+            ..Default::default()
+        };
         let choice = choose_class(&storage, 2048, Some(PL3), true, "f").expect("no sizing");
         assert_eq!(choice, ClassChoice::Existing("fast".into()));
         assert!(choice.storage_class(&storage).is_none());

@@ -21,8 +21,15 @@ fn committed_crd_matches_the_rust_types() {
 
 #[test]
 fn crd_subcommand_prints_the_crd() {
-    let out = Command::new(env!("CARGO_BIN_EXE_venus-operator")).arg("crd").output().expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_venus-operator"))
+        .arg("crd")
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), committed());
 }
 
@@ -35,8 +42,12 @@ fn crd_has_the_required_shape() {
     let version = &crd["spec"]["versions"][0];
     assert_eq!(version["name"], "v1alpha1");
     assert!(version["subresources"]["status"].is_object());
-    let columns: Vec<_> =
-        version["additionalPrinterColumns"].as_array().expect("columns").iter().map(|c| c["name"].clone()).collect();
+    let columns: Vec<_> = version["additionalPrinterColumns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .map(|c| c["name"].clone())
+        .collect();
     assert_eq!(columns, ["Network", "Phase", "Ready", "Age"]);
     let text = committed();
     for message in [
@@ -46,7 +57,10 @@ fn crd_has_the_required_shape() {
         "spec.network is immutable",
         "database.dsnSecret is required when database.type is mysql",
     ] {
-        assert!(text.contains(message), "CRD lacks the CEL message {message:?}");
+        assert!(
+            text.contains(message),
+            "CRD lacks the CEL message {message:?}"
+        );
     }
 }
 
@@ -61,7 +75,13 @@ fn bad_arguments_fail_with_a_clear_message() {
     assert!(err.contains("--metrics-address"), "{err}");
 
     let out = Command::new(env!("CARGO_BIN_EXE_venus-operator"))
-        .args(["run", "--kubeconfig", "/nonexistent/kubeconfig", "--metrics-address", "127.0.0.1:0"])
+        .args([
+            "run",
+            "--kubeconfig",
+            "/nonexistent/kubeconfig",
+            "--metrics-address",
+            "127.0.0.1:0",
+        ])
         .output()
         .expect("runs");
     assert!(!out.status.success());

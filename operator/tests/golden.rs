@@ -35,7 +35,10 @@ fn examples() -> Vec<PathBuf> {
 #[test]
 fn examples_build_the_golden_objects() {
     let paths = examples();
-    assert!(paths.len() >= 4, "expected the four example ChainServices, found {paths:?}");
+    assert!(
+        paths.len() >= 4,
+        "expected the four example ChainServices, found {paths:?}"
+    );
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut mismatched = Vec::new();
     for path in paths {
@@ -44,7 +47,9 @@ fn examples_build_the_golden_objects() {
             .unwrap_or_else(|e| panic!("{} is not valid: {e}", path.display()));
         let yaml = build(&cs, &valid).to_yaml().expect("serialises");
         let name = path.file_name().expect("file name");
-        let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+        let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(name);
         if update {
             std::fs::write(&golden, &yaml).expect("write golden");
             continue;
@@ -66,15 +71,28 @@ fn production_ha_example_has_the_ha_shape() {
     let valid = validate(&cs.spec, &Referenced::default()).expect("valid");
     let state = build(&cs, &valid);
     let kinds = |kind: &str| -> Vec<String> {
-        state.all().filter(|d| d.resource.kind == kind).map(|d| d.name.clone()).collect()
+        state
+            .all()
+            .filter(|d| d.resource.kind == kind)
+            .map(|d| d.name.clone())
+            .collect()
     };
-    let rw = kinds("Service").into_iter().filter(|n| n.ends_with("-rw")).collect::<Vec<_>>();
+    let rw = kinds("Service")
+        .into_iter()
+        .filter(|n| n.ends_with("-rw"))
+        .collect::<Vec<_>>();
     assert_eq!(rw, ["mainnet-messager-rw", "mainnet-miner-rw"]);
     assert_eq!(kinds("Lease"), ["mainnet-messager", "mainnet-miner"]);
     let classes = kinds("StorageClass");
     // The 2 TiB node disk asked for PL2; the smaller disks default to PL1.
-    assert_eq!(classes, ["venus-essd-pl1-encrypted", "venus-essd-pl2-encrypted"]);
-    let node = state.all().find(|d| d.id() == "StatefulSet/mainnet-node").expect("node sts");
+    assert_eq!(
+        classes,
+        ["venus-essd-pl1-encrypted", "venus-essd-pl2-encrypted"]
+    );
+    let node = state
+        .all()
+        .find(|d| d.id() == "StatefulSet/mainnet-node")
+        .expect("node sts");
     let claim = &node.object["spec"]["volumeClaimTemplates"][0]["spec"];
     assert_eq!(claim["storageClassName"], "venus-essd-pl2-encrypted");
     assert_eq!(claim["resources"]["requests"]["storage"], "2Ti");

@@ -16,7 +16,10 @@ pub const JWT_SECRET_DIR: &str = "/var/run/secrets/venus/jwt";
 
 pub fn config_map(ctx: &BuildContext, component: Component) -> ConfigMap {
     let mut data = BTreeMap::new();
-    data.insert(component.config_file().to_string(), config_file(ctx, component));
+    data.insert(
+        component.config_file().to_string(),
+        config_file(ctx, component),
+    );
     ConfigMap {
         metadata: ctx.meta(ctx.names.component(component), Some(component)),
         data: Some(data),
@@ -33,7 +36,12 @@ pub fn config_file(ctx: &BuildContext, component: Component) -> String {
 }
 
 fn table<const N: usize>(entries: [(&str, Value); N]) -> Value {
-    Value::Table(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    Value::Table(
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
 }
 
 fn s(v: impl Into<String>) -> Value {
@@ -43,10 +51,17 @@ fn s(v: impl Into<String>) -> Value {
 fn toml_table(ctx: &BuildContext, component: Component) -> Table {
     let names = &ctx.names;
     let spec = ctx.spec();
-    let db_type = if uses_mysql(component.spec(spec)) { "mysql" } else { "sqlite" };
+    let db_type = if uses_mysql(component.spec(spec)) {
+        "mysql"
+    } else {
+        "sqlite"
+    };
     let listen_multiaddr = format!("/ip4/0.0.0.0/tcp/{}", component.port());
     let gateways: Vec<Value> = names
-        .pod_multiaddrs(Component::Gateway, ctx.valid.component(Component::Gateway).replicas)
+        .pod_multiaddrs(
+            Component::Gateway,
+            ctx.valid.component(Component::Gateway).replicas,
+        )
         .into_iter()
         .map(Value::String)
         .collect();
@@ -59,11 +74,17 @@ fn toml_table(ctx: &BuildContext, component: Component) -> Table {
             t.insert("WriteTimeout".into(), s("1m"));
             t.insert("IdleTimeout".into(), s("1m"));
             t.insert("db".into(), table([("type", s(db_type))]));
-            t.insert("jwt".into(), table([("secretFile", s(format!("{JWT_SECRET_DIR}/secret")))]));
+            t.insert(
+                "jwt".into(),
+                table([("secretFile", s(format!("{JWT_SECRET_DIR}/secret")))]),
+            );
             t.insert("log".into(), table([("level", s("info"))]));
         }
         Component::Gateway => {
-            t.insert("API".into(), table([("ListenAddress", s(listen_multiaddr))]));
+            t.insert(
+                "API".into(),
+                table([("ListenAddress", s(listen_multiaddr))]),
+            );
             t.insert("Auth".into(), table([("URL", s(names.auth_url()))]));
             t.insert("Metrics".into(), table([("Enabled", Value::Boolean(true))]));
         }
@@ -71,28 +92,49 @@ fn toml_table(ctx: &BuildContext, component: Component) -> Table {
             t.insert("api".into(), table([("Address", s(listen_multiaddr))]));
             t.insert("db".into(), table([("type", s(db_type))]));
             t.insert("jwt".into(), table([("authURL", s(names.auth_url()))]));
-            t.insert("node".into(), table([("url", s(names.multiaddr(Component::Node)))]));
+            t.insert(
+                "node".into(),
+                table([("url", s(names.multiaddr(Component::Node)))]),
+            );
             t.insert("gateway".into(), table([("url", Value::Array(gateways))]));
             // Primary/standby is decided by the Lease, not by these switches (see HA in README).
             t.insert(
                 "messageService".into(),
-                table([("skipProcessHead", Value::Boolean(false)), ("skipPushMessage", Value::Boolean(false))]),
+                table([
+                    ("skipProcessHead", Value::Boolean(false)),
+                    ("skipPushMessage", Value::Boolean(false)),
+                ]),
             );
             t.insert(
                 "ha".into(),
-                table([("leaseName", s(names.lease(component))), ("leaseNamespace", s(names.namespace.clone()))]),
+                table([
+                    ("leaseName", s(names.lease(component))),
+                    ("leaseNamespace", s(names.namespace.clone())),
+                ]),
             );
         }
         Component::Miner => {
-            t.insert("API".into(), table([("ListenAddress", s(listen_multiaddr))]));
-            t.insert("FullNode".into(), table([("Addr", s(names.multiaddr(Component::Node)))]));
-            t.insert("Gateway".into(), table([("ListenAPI", Value::Array(gateways))]));
+            t.insert(
+                "API".into(),
+                table([("ListenAddress", s(listen_multiaddr))]),
+            );
+            t.insert(
+                "FullNode".into(),
+                table([("Addr", s(names.multiaddr(Component::Node)))]),
+            );
+            t.insert(
+                "Gateway".into(),
+                table([("ListenAPI", Value::Array(gateways))]),
+            );
             t.insert("Auth".into(), table([("Addr", s(names.auth_url()))]));
             // Only the Lease holder mines, so the local slash filter sees every block it makes.
             t.insert("SlashFilter".into(), table([("Type", s("local"))]));
             t.insert(
                 "HA".into(),
-                table([("LeaseName", s(names.lease(component))), ("LeaseNamespace", s(names.namespace.clone()))]),
+                table([
+                    ("LeaseName", s(names.lease(component))),
+                    ("LeaseNamespace", s(names.namespace.clone())),
+                ]),
             );
         }
         Component::Node => {}
@@ -137,7 +179,8 @@ mod tests {
     #[test]
     fn node_config_is_json_listening_on_all_interfaces() {
         context_for(&crate::build::tests::chain_service(), |ctx| {
-            let v: serde_json::Value = serde_json::from_str(&config_file(ctx, Component::Node)).expect("json");
+            let v: serde_json::Value =
+                serde_json::from_str(&config_file(ctx, Component::Node)).expect("json");
             assert_eq!(v["api"]["apiAddress"], "/ip4/0.0.0.0/tcp/3453");
             assert_eq!(v["api"]["venusAuthURL"], "http://cs-auth.ns.svc:8989");
         });

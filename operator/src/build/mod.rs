@@ -60,7 +60,12 @@ impl Desired {
             map.insert("apiVersion".into(), resource.api_version.clone().into());
             map.insert("kind".into(), resource.kind.clone().into());
         }
-        Desired { resource, namespaced, name, object }
+        Desired {
+            resource,
+            namespaced,
+            name,
+            object,
+        }
     }
 
     /// `Kind/name`, for logs and events.
@@ -87,7 +92,9 @@ pub struct DesiredState {
 
 impl DesiredState {
     pub fn all(&self) -> impl Iterator<Item = &Desired> {
-        self.shared.iter().chain(self.components.iter().flat_map(|c| c.objects.iter()))
+        self.shared
+            .iter()
+            .chain(self.components.iter().flat_map(|c| c.objects.iter()))
     }
 
     /// All objects as one multi-document YAML stream (the golden-file format).
@@ -107,7 +114,10 @@ pub fn build(cs: &ChainService, valid: &Validated) -> DesiredState {
     let shared = shared::objects(&ctx);
     let components = Component::ALL
         .iter()
-        .map(|&component| ComponentObjects { component, objects: component_objects(&ctx, component) })
+        .map(|&component| ComponentObjects {
+            component,
+            objects: component_objects(&ctx, component),
+        })
         .collect();
     DesiredState { shared, components }
 }
@@ -123,7 +133,9 @@ fn component_objects(ctx: &BuildContext, component: Component) -> Vec<Desired> {
         objects.push(Desired::new(rw));
     }
     objects.push(Desired::new(service::disruption_budget(ctx, component)));
-    objects.push(Desired::new(workload::stateful_set(ctx, component, &config)));
+    objects.push(Desired::new(workload::stateful_set(
+        ctx, component, &config,
+    )));
     objects
 }
 
@@ -141,7 +153,12 @@ impl<'a> BuildContext<'a> {
         // controller_owner_ref is None only without a uid; the reconciler only sees stored
         // objects, and tests give one.
         let owner = cs.controller_owner_ref(&()).unwrap_or_default();
-        BuildContext { cs, valid, names, owner }
+        BuildContext {
+            cs,
+            valid,
+            names,
+            owner,
+        }
     }
 
     pub fn spec(&self) -> &crate::crd::ChainServiceSpec {
@@ -149,15 +166,28 @@ impl<'a> BuildContext<'a> {
     }
 
     pub fn image_tag(&self) -> String {
-        self.spec().image.tag.clone().unwrap_or_else(|| DEFAULT_IMAGE_TAG.into())
+        self.spec()
+            .image
+            .tag
+            .clone()
+            .unwrap_or_else(|| DEFAULT_IMAGE_TAG.into())
     }
 
     /// Labels that select a component's pods (stable: never change after creation).
     pub fn selector_labels(&self, component: Component) -> BTreeMap<String, String> {
         BTreeMap::from([
-            ("app.kubernetes.io/name".to_string(), component.binary().to_string()),
-            ("app.kubernetes.io/instance".to_string(), self.names.instance.clone()),
-            ("app.kubernetes.io/component".to_string(), component.name().to_string()),
+            (
+                "app.kubernetes.io/name".to_string(),
+                component.binary().to_string(),
+            ),
+            (
+                "app.kubernetes.io/instance".to_string(),
+                self.names.instance.clone(),
+            ),
+            (
+                "app.kubernetes.io/component".to_string(),
+                component.name().to_string(),
+            ),
         ])
     }
 
@@ -170,13 +200,20 @@ impl<'a> BuildContext<'a> {
                 self.names.instance.clone(),
             )]),
         };
-        labels.insert("app.kubernetes.io/part-of".into(), "venus-chain-service".into());
+        labels.insert(
+            "app.kubernetes.io/part-of".into(),
+            "venus-chain-service".into(),
+        );
         labels.insert("app.kubernetes.io/managed-by".into(), MANAGER.into());
         labels.insert("app.kubernetes.io/version".into(), self.image_tag());
         labels
     }
 
-    pub fn meta(&self, name: String, component: Option<Component>) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+    pub fn meta(
+        &self,
+        name: String,
+        component: Option<Component>,
+    ) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
         k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
             name: Some(name),
             namespace: Some(self.names.namespace.clone()),
@@ -214,7 +251,12 @@ pub(crate) mod tests {
         let mut count = 0;
         for d in state.all().filter(|d| d.namespaced) {
             let owner = &d.object["metadata"]["ownerReferences"][0];
-            assert_eq!(owner["uid"], "00000000-0000-0000-0000-000000000001", "{}", d.id());
+            assert_eq!(
+                owner["uid"],
+                "00000000-0000-0000-0000-000000000001",
+                "{}",
+                d.id()
+            );
             assert_eq!(owner["controller"], true, "{}", d.id());
             count += 1;
         }

@@ -10,7 +10,10 @@ pub struct Names {
 
 impl Names {
     pub fn new(instance: &str, namespace: &str) -> Self {
-        Names { instance: instance.into(), namespace: namespace.into() }
+        Names {
+            instance: instance.into(),
+            namespace: namespace.into(),
+        }
     }
 
     /// StatefulSet, ConfigMap, PDB and caller Service: `<cs>-<component>`.
@@ -52,17 +55,29 @@ impl Names {
     /// `http://<cs>-auth.<ns>.svc:8989`, what venus-auth clients take.
     pub fn auth_url(&self) -> String {
         let c = Component::Auth;
-        format!("http://{}:{}", self.service_host(&self.component(c)), c.port())
+        format!(
+            "http://{}:{}",
+            self.service_host(&self.component(c)),
+            c.port()
+        )
     }
 
     /// Multiaddr of the caller Service (`/dns/<svc>.<ns>.svc/tcp/<port>`).
     pub fn multiaddr(&self, c: Component) -> String {
-        format!("/dns/{}/tcp/{}", self.service_host(&self.component(c)), c.port())
+        format!(
+            "/dns/{}/tcp/{}",
+            self.service_host(&self.component(c)),
+            c.port()
+        )
     }
 
     /// Multiaddr of the primary-only Service.
     pub fn primary_multiaddr(&self, c: Component) -> String {
-        format!("/dns/{}/tcp/{}", self.service_host(&self.primary_service(c)), c.port())
+        format!(
+            "/dns/{}/tcp/{}",
+            self.service_host(&self.primary_service(c)),
+            c.port()
+        )
     }
 
     /// Multiaddr of each pod through the headless Service: wallets and provers register with

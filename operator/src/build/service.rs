@@ -21,7 +21,10 @@ fn ports(component: Component) -> Vec<ServicePort> {
 
 /// The Service callers use: every ready pod (for the node: every synced pod).
 pub fn client(ctx: &BuildContext, component: Component) -> Service {
-    let service_type = component.spec(ctx.spec()).service_type.unwrap_or(ServiceType::ClusterIP);
+    let service_type = component
+        .spec(ctx.spec())
+        .service_type
+        .unwrap_or(ServiceType::ClusterIP);
     Service {
         metadata: ctx.meta(ctx.names.component(component), Some(component)),
         spec: Some(ServiceSpec {
@@ -57,7 +60,10 @@ pub fn primary(ctx: &BuildContext, component: Component) -> Option<Service> {
     }
     let mut selector = ctx.selector_labels(component);
     selector.insert(ROLE_LABEL.into(), "primary".into());
-    let service_type = component.spec(ctx.spec()).service_type.unwrap_or(ServiceType::ClusterIP);
+    let service_type = component
+        .spec(ctx.spec())
+        .service_type
+        .unwrap_or(ServiceType::ClusterIP);
     Some(Service {
         metadata: ctx.meta(ctx.names.primary_service(component), Some(component)),
         spec: Some(ServiceSpec {

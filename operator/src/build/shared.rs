@@ -13,7 +13,10 @@ use crate::component::{Component, HaMode};
 pub fn objects(ctx: &BuildContext) -> Vec<Desired> {
     let mut out = Vec::new();
     // One class per distinct choice, sorted for a stable order.
-    let classes: BTreeSet<_> = Component::ALL.iter().map(|c| ctx.valid.component(*c).class.clone()).collect();
+    let classes: BTreeSet<_> = Component::ALL
+        .iter()
+        .map(|c| ctx.valid.component(*c).class.clone())
+        .collect();
     for choice in classes {
         if let Some(class) = choice.storage_class(&ctx.spec().storage) {
             out.push(Desired::new(class));
@@ -38,7 +41,12 @@ pub fn objects(ctx: &BuildContext) -> Vec<Desired> {
             api_groups: Some(vec!["coordination.k8s.io".into()]),
             resources: Some(vec!["leases".into()]),
             resource_names: Some(leases.clone()),
-            verbs: vec!["get".into(), "watch".into(), "update".into(), "patch".into()],
+            verbs: vec![
+                "get".into(),
+                "watch".into(),
+                "update".into(),
+                "patch".into(),
+            ],
             ..Default::default()
         }]),
     }));

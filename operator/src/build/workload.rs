@@ -53,7 +53,10 @@ pub fn stateful_set(ctx: &BuildContext, component: Component, config: &ConfigMap
         spec: Some(StatefulSetSpec {
             replicas: Some(valid.replicas),
             service_name: Some(ctx.names.headless(component)),
-            selector: LabelSelector { match_labels: Some(selector), ..Default::default() },
+            selector: LabelSelector {
+                match_labels: Some(selector),
+                ..Default::default()
+            },
             template: pod,
             update_strategy: Some(StatefulSetUpdateStrategy {
                 type_: Some("RollingUpdate".into()),
@@ -96,7 +99,10 @@ fn data_claim(ctx: &BuildContext, component: Component) -> PersistentVolumeClaim
         spec: Some(PersistentVolumeClaimSpec {
             access_modes: Some(vec!["ReadWriteOnce".into()]),
             storage_class_name: valid.class.class_name(&ctx.spec().storage),
-            resources: Some(VolumeResourceRequirements { requests: Some(requests), ..Default::default() }),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(requests),
+                ..Default::default()
+            }),
             ..Default::default()
         }),
         ..Default::default()
@@ -111,15 +117,29 @@ fn image(ctx: &BuildContext, component: Component) -> (String, Option<String>) {
         .or_else(|| global.repository.clone())
         .unwrap_or_else(|| DEFAULT_IMAGE_REPOSITORY.into());
     let tag = over.tag.unwrap_or_else(|| ctx.image_tag());
-    let policy = over.pull_policy.or(global.pull_policy).map(PullPolicy::as_str).map(String::from);
-    (format!("{}/{}:{tag}", repo.trim_end_matches('/'), component.binary()), policy)
+    let policy = over
+        .pull_policy
+        .or(global.pull_policy)
+        .map(PullPolicy::as_str)
+        .map(String::from);
+    (
+        format!(
+            "{}/{}:{tag}",
+            repo.trim_end_matches('/'),
+            component.binary()
+        ),
+        policy,
+    )
 }
 
 fn field_env(name: &str, path: &str) -> EnvVar {
     EnvVar {
         name: name.into(),
         value_from: Some(EnvVarSource {
-            field_ref: Some(ObjectFieldSelector { field_path: path.into(), ..Default::default() }),
+            field_ref: Some(ObjectFieldSelector {
+                field_path: path.into(),
+                ..Default::default()
+            }),
             ..Default::default()
         }),
         ..Default::default()
@@ -201,18 +221,37 @@ fn env(ctx: &BuildContext, component: Component) -> Vec<EnvVar> {
         field_env("POD_NAMESPACE", "metadata.namespace"),
     ];
     if component != Component::Auth {
-        env.push(secret_env("VENUS_ADMIN_TOKEN", &ctx.names.admin_token_secret(), "token"));
+        env.push(secret_env(
+            "VENUS_ADMIN_TOKEN",
+            &ctx.names.admin_token_secret(),
+            "token",
+        ));
     }
     if let Some(db) = &component.spec(ctx.spec()).database
-        && let Some(dsn) = db.dsn_secret.as_ref().filter(|_| uses_mysql(component.spec(ctx.spec())))
+        && let Some(dsn) = db
+            .dsn_secret
+            .as_ref()
+            .filter(|_| uses_mysql(component.spec(ctx.spec())))
     {
         env.push(secret_env("VENUS_MYSQL_DSN", &dsn.name, &dsn.key));
     }
     if component.ha_mode(ctx.spec()) == HaMode::PrimaryStandby {
         // The service's own lease loop: contend for this Lease as this pod.
-        env.push(EnvVar { name: "VENUS_LEASE_NAME".into(), value: Some(ctx.names.lease(component)), ..Default::default() });
-        env.push(EnvVar { name: "VENUS_LEASE_NAMESPACE".into(), value: Some("$(POD_NAMESPACE)".into()), ..Default::default() });
-        env.push(EnvVar { name: "VENUS_LEASE_IDENTITY".into(), value: Some("$(POD_NAME)".into()), ..Default::default() });
+        env.push(EnvVar {
+            name: "VENUS_LEASE_NAME".into(),
+            value: Some(ctx.names.lease(component)),
+            ..Default::default()
+        });
+        env.push(EnvVar {
+            name: "VENUS_LEASE_NAMESPACE".into(),
+            value: Some("$(POD_NAMESPACE)".into()),
+            ..Default::default()
+        });
+        env.push(EnvVar {
+            name: "VENUS_LEASE_IDENTITY".into(),
+            value: Some("$(POD_NAME)".into()),
+            ..Default::default()
+        });
     }
     env.extend(component.spec(ctx.spec()).extra_env.iter().cloned());
     env
@@ -237,10 +276,17 @@ fn volumes(ctx: &BuildContext, component: Component) -> (Vec<Volume>, Vec<Volume
     let mut volumes = vec![
         Volume {
             name: "config".into(),
-            config_map: Some(ConfigMapVolumeSource { name: ctx.names.component(component), ..Default::default() }),
+            config_map: Some(ConfigMapVolumeSource {
+                name: ctx.names.component(component),
+                ..Default::default()
+            }),
             ..Default::default()
         },
-        Volume { name: "tmp".into(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Default::default() },
+        Volume {
+            name: "tmp".into(),
+            empty_dir: Some(EmptyDirVolumeSource::default()),
+            ..Default::default()
+        },
     ];
     let mount = |name: &str, path: &str| VolumeMount {
         name: name.into(),
@@ -248,7 +294,11 @@ fn volumes(ctx: &BuildContext, component: Component) -> (Vec<Volume>, Vec<Volume
         read_only: Some(name != "data" && name != "tmp"),
         ..Default::default()
     };
-    let mut mounts = vec![mount("data", DATA_DIR), mount("config", CONFIG_DIR), mount("tmp", "/tmp")];
+    let mut mounts = vec![
+        mount("data", DATA_DIR),
+        mount("config", CONFIG_DIR),
+        mount("tmp", "/tmp"),
+    ];
     if component == Component::Auth {
         volumes.push(Volume {
             name: "jwt".into(),
@@ -266,7 +316,10 @@ fn volumes(ctx: &BuildContext, component: Component) -> (Vec<Volume>, Vec<Volume
     {
         volumes.push(Volume {
             name: "genesis".into(),
-            config_map: Some(ConfigMapVolumeSource { name: g.config_map.clone(), ..Default::default() }),
+            config_map: Some(ConfigMapVolumeSource {
+                name: g.config_map.clone(),
+                ..Default::default()
+            }),
             ..Default::default()
         });
         mounts.push(mount("genesis", GENESIS_DIR));
@@ -281,17 +334,19 @@ fn default_affinity(ctx: &BuildContext, component: Component) -> Option<Affinity
     }
     Some(Affinity {
         pod_anti_affinity: Some(PodAntiAffinity {
-            preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
-                weight: 100,
-                pod_affinity_term: PodAffinityTerm {
-                    label_selector: Some(LabelSelector {
-                        match_labels: Some(ctx.selector_labels(component)),
+            preferred_during_scheduling_ignored_during_execution: Some(vec![
+                WeightedPodAffinityTerm {
+                    weight: 100,
+                    pod_affinity_term: PodAffinityTerm {
+                        label_selector: Some(LabelSelector {
+                            match_labels: Some(ctx.selector_labels(component)),
+                            ..Default::default()
+                        }),
+                        topology_key: "kubernetes.io/hostname".into(),
                         ..Default::default()
-                    }),
-                    topology_key: "kubernetes.io/hostname".into(),
-                    ..Default::default()
+                    },
                 },
-            }]),
+            ]),
             ..Default::default()
         }),
         ..Default::default()
@@ -304,7 +359,11 @@ fn pod_spec(ctx: &BuildContext, component: Component) -> PodSpec {
     let (volumes, mounts) = volumes(ctx, component);
     let primary_standby = component.ha_mode(ctx.spec()) == HaMode::PrimaryStandby;
     // The node imports and syncs before its API is up: give it up to an hour to start.
-    let startup_failures = if component == Component::Node { 360 } else { 60 };
+    let startup_failures = if component == Component::Node {
+        360
+    } else {
+        60
+    };
     let container = Container {
         name: component.name().into(),
         image: Some(image),
@@ -328,7 +387,10 @@ fn pod_spec(ctx: &BuildContext, component: Component) -> PodSpec {
             allow_privilege_escalation: Some(false),
             read_only_root_filesystem: Some(true),
             run_as_non_root: Some(true),
-            capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), ..Default::default() }),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".into()]),
+                ..Default::default()
+            }),
             ..Default::default()
         }),
         ..Default::default()
@@ -353,13 +415,22 @@ fn pod_spec(ctx: &BuildContext, component: Component) -> PodSpec {
             run_as_group: Some(RUN_AS),
             fs_group: Some(RUN_AS),
             fs_group_change_policy: Some("OnRootMismatch".into()),
-            seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".into(),
+                ..Default::default()
+            }),
             ..Default::default()
         }),
         termination_grace_period_seconds: Some(60),
-        node_selector: (!cs.scheduling.node_selector.is_empty()).then(|| cs.scheduling.node_selector.clone()),
-        affinity: cs.scheduling.affinity.clone().or_else(|| default_affinity(ctx, component)),
-        tolerations: (!cs.scheduling.tolerations.is_empty()).then(|| cs.scheduling.tolerations.clone()),
+        node_selector: (!cs.scheduling.node_selector.is_empty())
+            .then(|| cs.scheduling.node_selector.clone()),
+        affinity: cs
+            .scheduling
+            .affinity
+            .clone()
+            .or_else(|| default_affinity(ctx, component)),
+        tolerations: (!cs.scheduling.tolerations.is_empty())
+            .then(|| cs.scheduling.tolerations.clone()),
         topology_spread_constraints: (!cs.scheduling.topology_spread_constraints.is_empty())
             .then(|| cs.scheduling.topology_spread_constraints.clone()),
         ..Default::default()
@@ -375,10 +446,16 @@ mod tests {
     fn image_defaults_and_per_component_override() {
         let mut cs = chain_service();
         cs.spec.image.repository = Some("registry.example/venus/".into());
-        cs.spec.miner.image = Some(crate::crd::ImageOverride { tag: Some("1.2.3".into()), ..Default::default() });
+        cs.spec.miner.image = Some(crate::crd::ImageOverride {
+            tag: Some("1.2.3".into()),
+            ..Default::default()
+        });
         context_for(&cs, |ctx| {
             let (node, _) = image(ctx, Component::Node);
-            assert_eq!(node, format!("registry.example/venus/venus:{}", env!("CARGO_PKG_VERSION")));
+            assert_eq!(
+                node,
+                format!("registry.example/venus/venus:{}", env!("CARGO_PKG_VERSION"))
+            );
             let (miner, _) = image(ctx, Component::Miner);
             assert_eq!(miner, "registry.example/venus/venus-miner:1.2.3");
         });
@@ -390,18 +467,32 @@ mod tests {
         cs.spec.messager.replicas = Some(2);
         cs.spec.messager.database = Some(crate::crd::DatabaseSpec {
             kind: crate::crd::DatabaseKind::Mysql,
-            dsn_secret: Some(crate::crd::SecretKeyRef { name: "db".into(), key: "dsn".into() }),
+            dsn_secret: Some(crate::crd::SecretKeyRef {
+                name: "db".into(),
+                key: "dsn".into(),
+            }),
         });
         context_for(&cs, |ctx| {
             let env = env(ctx, Component::Messager);
-            let dsn = env.iter().find(|e| e.name == "VENUS_MYSQL_DSN").expect("dsn env");
+            let dsn = env
+                .iter()
+                .find(|e| e.name == "VENUS_MYSQL_DSN")
+                .expect("dsn env");
             assert!(dsn.value.is_none());
-            let r = dsn.value_from.as_ref().and_then(|v| v.secret_key_ref.as_ref()).expect("secret ref");
+            let r = dsn
+                .value_from
+                .as_ref()
+                .and_then(|v| v.secret_key_ref.as_ref())
+                .expect("secret ref");
             assert_eq!((r.name.as_str(), r.key.as_str()), ("db", "dsn"));
             let args = args(ctx, Component::Messager);
             assert!(args.contains(&"--mysql-dsn=$(VENUS_MYSQL_DSN)".to_string()));
             assert!(args.contains(&"--auth-token=$(VENUS_ADMIN_TOKEN)".to_string()));
-            assert!(env.iter().any(|e| e.name == "VENUS_LEASE_NAME" && e.value.as_deref() == Some("cs-messager")));
+            assert!(
+                env.iter()
+                    .any(|e| e.name == "VENUS_LEASE_NAME"
+                        && e.value.as_deref() == Some("cs-messager"))
+            );
         });
     }
 }

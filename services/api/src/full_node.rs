@@ -10,9 +10,9 @@
 use serde::{Deserialize, Serialize};
 use venus_rpc::{Method, Permission, Subscription};
 use venus_types::{
-    Actor, Address, BeaconEntry, BlockHeader, BlockMsg, BlockTemplate, ChainEpoch, Cid,
-    HeadChange, Message, MessageReceipt, MessageSendSpec, MinerInfo, MinerPower, MiningBaseInfo,
-    MsgLookup, NetworkParams, SignedMessage, TipSet, TipSetKey, TokenAmount,
+    Actor, Address, BeaconEntry, BlockHeader, BlockMsg, BlockTemplate, ChainEpoch, Cid, HeadChange,
+    Message, MessageReceipt, MessageSendSpec, MinerInfo, MinerPower, MiningBaseInfo, MsgLookup,
+    NetworkParams, SignedMessage, TipSet, TipSetKey, TokenAmount,
 };
 
 /// `Version().APIVersion` of venus's v1 FullNode API: 2.3.0. sophon-miner refuses any other.
@@ -112,8 +112,16 @@ pub struct EstimateResult {
 // Methods the node serves (v1 names; permissions from `V1_PERMISSIONS`, checked in tests).
 // ---------------------------------------------------------------------------------------
 
-macro_rules! read { ($n:literal) => { Method::new(concat!("Filecoin.", $n), Permission::Read) }; }
-macro_rules! write { ($n:literal) => { Method::new(concat!("Filecoin.", $n), Permission::Write) }; }
+macro_rules! read {
+    ($n:literal) => {
+        Method::new(concat!("Filecoin.", $n), Permission::Read)
+    };
+}
+macro_rules! write {
+    ($n:literal) => {
+        Method::new(concat!("Filecoin.", $n), Permission::Write)
+    };
+}
 
 pub const VERSION: Method<(), VersionInfo> = read!("Version");
 pub const CHAIN_HEAD: Method<(), TipSet> = read!("ChainHead");
@@ -164,15 +172,19 @@ pub const MPOOL_GET_NONCE: Method<(Address,), u64> = read!("MpoolGetNonce");
 pub const MPOOL_PENDING: Method<(TipSetKey,), Vec<SignedMessage>> = read!("MpoolPending");
 pub const MPOOL_SELECT: Method<(TipSetKey, f64), Vec<SignedMessage>> = read!("MpoolSelect");
 /// venus only: one selection per ticket quality.
-pub const MPOOL_SELECTS: Method<(TipSetKey, Vec<f64>), Vec<Vec<SignedMessage>>> = read!("MpoolSelects");
+pub const MPOOL_SELECTS: Method<(TipSetKey, Vec<f64>), Vec<Vec<SignedMessage>>> =
+    read!("MpoolSelects");
 pub const MPOOL_GET_CONFIG: Method<(), MpoolConfig> = read!("MpoolGetConfig");
 
 pub const GAS_ESTIMATE_MESSAGE_GAS: Method<(Message, Option<MessageSendSpec>, TipSetKey), Message> =
     read!("GasEstimateMessageGas");
 /// venus only: estimate a batch from `from_nonce` on.
-pub const GAS_BATCH_ESTIMATE_MESSAGE_GAS: Method<(Vec<EstimateMessage>, u64, TipSetKey), Vec<EstimateResult>> =
-    read!("GasBatchEstimateMessageGas");
-pub const GAS_ESTIMATE_FEE_CAP: Method<(Message, i64, TipSetKey), TokenAmount> = read!("GasEstimateFeeCap");
+pub const GAS_BATCH_ESTIMATE_MESSAGE_GAS: Method<
+    (Vec<EstimateMessage>, u64, TipSetKey),
+    Vec<EstimateResult>,
+> = read!("GasBatchEstimateMessageGas");
+pub const GAS_ESTIMATE_FEE_CAP: Method<(Message, i64, TipSetKey), TokenAmount> =
+    read!("GasEstimateFeeCap");
 pub const GAS_ESTIMATE_GAS_PREMIUM: Method<(u64, Address, i64, TipSetKey), TokenAmount> =
     read!("GasEstimateGasPremium");
 pub const GAS_ESTIMATE_GAS_LIMIT: Method<(Message, TipSetKey), i64> = read!("GasEstimateGasLimit");
@@ -184,14 +196,29 @@ pub const SERVED: &[(&str, Permission)] = &[
     (CHAIN_HEAD.name(), CHAIN_HEAD.perm()),
     (CHAIN_NOTIFY.name(), CHAIN_NOTIFY.perm()),
     (CHAIN_GET_TIP_SET.name(), CHAIN_GET_TIP_SET.perm()),
-    (CHAIN_GET_TIP_SET_BY_HEIGHT.name(), CHAIN_GET_TIP_SET_BY_HEIGHT.perm()),
+    (
+        CHAIN_GET_TIP_SET_BY_HEIGHT.name(),
+        CHAIN_GET_TIP_SET_BY_HEIGHT.perm(),
+    ),
     (CHAIN_GET_GENESIS.name(), CHAIN_GET_GENESIS.perm()),
     (CHAIN_GET_BLOCK.name(), CHAIN_GET_BLOCK.perm()),
-    (CHAIN_GET_BLOCK_MESSAGES.name(), CHAIN_GET_BLOCK_MESSAGES.perm()),
-    (CHAIN_GET_PARENT_MESSAGES.name(), CHAIN_GET_PARENT_MESSAGES.perm()),
-    (CHAIN_GET_PARENT_RECEIPTS.name(), CHAIN_GET_PARENT_RECEIPTS.perm()),
+    (
+        CHAIN_GET_BLOCK_MESSAGES.name(),
+        CHAIN_GET_BLOCK_MESSAGES.perm(),
+    ),
+    (
+        CHAIN_GET_PARENT_MESSAGES.name(),
+        CHAIN_GET_PARENT_MESSAGES.perm(),
+    ),
+    (
+        CHAIN_GET_PARENT_RECEIPTS.name(),
+        CHAIN_GET_PARENT_RECEIPTS.perm(),
+    ),
     (CHAIN_GET_MESSAGE.name(), CHAIN_GET_MESSAGE.perm()),
-    (CHAIN_GET_MESSAGES_IN_TIPSET.name(), CHAIN_GET_MESSAGES_IN_TIPSET.perm()),
+    (
+        CHAIN_GET_MESSAGES_IN_TIPSET.name(),
+        CHAIN_GET_MESSAGES_IN_TIPSET.perm(),
+    ),
     (CHAIN_LIST.name(), CHAIN_LIST.perm()),
     (STATE_GET_BEACON_ENTRY.name(), STATE_GET_BEACON_ENTRY.perm()),
     (STATE_GET_ACTOR.name(), STATE_GET_ACTOR.perm()),
@@ -203,7 +230,10 @@ pub const SERVED: &[(&str, Permission)] = &[
     (STATE_MINER_POWER.name(), STATE_MINER_POWER.perm()),
     (STATE_NETWORK_NAME.name(), STATE_NETWORK_NAME.perm()),
     (STATE_NETWORK_VERSION.name(), STATE_NETWORK_VERSION.perm()),
-    (STATE_GET_NETWORK_PARAMS.name(), STATE_GET_NETWORK_PARAMS.perm()),
+    (
+        STATE_GET_NETWORK_PARAMS.name(),
+        STATE_GET_NETWORK_PARAMS.perm(),
+    ),
     (WALLET_BALANCE.name(), WALLET_BALANCE.perm()),
     (MINER_GET_BASE_INFO.name(), MINER_GET_BASE_INFO.perm()),
     (MINER_CREATE_BLOCK.name(), MINER_CREATE_BLOCK.perm()),
@@ -212,19 +242,30 @@ pub const SERVED: &[(&str, Permission)] = &[
     (MPOOL_PUSH.name(), MPOOL_PUSH.perm()),
     (MPOOL_PUSH_UNTRUSTED.name(), MPOOL_PUSH_UNTRUSTED.perm()),
     (MPOOL_BATCH_PUSH.name(), MPOOL_BATCH_PUSH.perm()),
-    (MPOOL_BATCH_PUSH_UNTRUSTED.name(), MPOOL_BATCH_PUSH_UNTRUSTED.perm()),
+    (
+        MPOOL_BATCH_PUSH_UNTRUSTED.name(),
+        MPOOL_BATCH_PUSH_UNTRUSTED.perm(),
+    ),
     (MPOOL_GET_NONCE.name(), MPOOL_GET_NONCE.perm()),
     (MPOOL_PENDING.name(), MPOOL_PENDING.perm()),
     (MPOOL_SELECT.name(), MPOOL_SELECT.perm()),
     (MPOOL_SELECTS.name(), MPOOL_SELECTS.perm()),
     (MPOOL_GET_CONFIG.name(), MPOOL_GET_CONFIG.perm()),
-    (GAS_ESTIMATE_MESSAGE_GAS.name(), GAS_ESTIMATE_MESSAGE_GAS.perm()),
-    (GAS_BATCH_ESTIMATE_MESSAGE_GAS.name(), GAS_BATCH_ESTIMATE_MESSAGE_GAS.perm()),
+    (
+        GAS_ESTIMATE_MESSAGE_GAS.name(),
+        GAS_ESTIMATE_MESSAGE_GAS.perm(),
+    ),
+    (
+        GAS_BATCH_ESTIMATE_MESSAGE_GAS.name(),
+        GAS_BATCH_ESTIMATE_MESSAGE_GAS.perm(),
+    ),
     (GAS_ESTIMATE_FEE_CAP.name(), GAS_ESTIMATE_FEE_CAP.perm()),
-    (GAS_ESTIMATE_GAS_PREMIUM.name(), GAS_ESTIMATE_GAS_PREMIUM.perm()),
+    (
+        GAS_ESTIMATE_GAS_PREMIUM.name(),
+        GAS_ESTIMATE_GAS_PREMIUM.perm(),
+    ),
     (GAS_ESTIMATE_GAS_LIMIT.name(), GAS_ESTIMATE_GAS_LIMIT.perm()),
 ];
-
 
 /// Every venus v1 FullNode method (without the `Filecoin.` prefix) and its permission.
 pub const V1_PERMISSIONS: &[(&str, Permission)] = &[
@@ -682,7 +723,10 @@ pub fn v0_permission(method: &str) -> Option<Permission> {
 
 fn lookup(table: &[(&str, Permission)], method: &str) -> Option<Permission> {
     let name = method.strip_prefix("Filecoin.").unwrap_or(method);
-    table.binary_search_by(|(m, _)| (*m).cmp(name)).ok().map(|i| table[i].1)
+    table
+        .binary_search_by(|(m, _)| (*m).cmp(name))
+        .ok()
+        .map(|i| table[i].1)
 }
 
 #[cfg(test)]
@@ -695,7 +739,12 @@ mod tests {
         assert!(V0_PERMISSIONS.windows(2).all(|w| w[0].0 < w[1].0));
         let count = |p| V1_PERMISSIONS.iter().filter(|(_, q)| *q == p).count();
         assert_eq!(
-            [count(Permission::Read), count(Permission::Write), count(Permission::Sign), count(Permission::Admin)],
+            [
+                count(Permission::Read),
+                count(Permission::Write),
+                count(Permission::Sign),
+                count(Permission::Admin)
+            ],
             [202, 16, 17, 20]
         );
     }
@@ -709,14 +758,21 @@ mod tests {
 
     #[test]
     fn head_change_and_version_json_shapes() {
-        let v = VersionInfo { version: "1.0".into(), api_version: API_VERSION_V1, block_delay: 4 };
+        let v = VersionInfo {
+            version: "1.0".into(),
+            api_version: API_VERSION_V1,
+            block_delay: 4,
+        };
         let j = serde_json::to_value(&v).expect("json");
         assert_eq!(j["APIVersion"], 131_840);
     }
 
     #[test]
     fn venus_specific_permissions() {
-        assert_eq!(v1_permission("Filecoin.MpoolSelects"), Some(Permission::Read));
+        assert_eq!(
+            v1_permission("Filecoin.MpoolSelects"),
+            Some(Permission::Read)
+        );
         assert_eq!(v1_permission("MinerCreateBlock"), Some(Permission::Write));
         assert_eq!(v1_permission("NetConnect"), Some(Permission::Admin));
         assert_eq!(v1_permission("WalletSign"), Some(Permission::Sign));

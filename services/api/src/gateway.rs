@@ -156,16 +156,17 @@ pub const LIST_WALLET_INFO: Method<(), Vec<WalletDetail>> =
     Method::new("Gateway.ListWalletInfo", Permission::Admin);
 pub const LIST_WALLET_INFO_BY_WALLET: Method<(String,), WalletDetail> =
     Method::new("Gateway.ListWalletInfoByWallet", Permission::Admin);
-pub const COMPUTE_PROOF: Method<
-    (
-        Address,
-        Vec<ExtendedSectorInfo>,
-        Base64Bytes,
-        ChainEpoch,
-        u32,
-    ),
-    Vec<PoStProof>,
-> = Method::new("Gateway.ComputeProof", Permission::Admin);
+/// `ComputeProof(miner, sectors, randomness, height, network version)`.
+pub type ComputeProofParams = (
+    Address,
+    Vec<ExtendedSectorInfo>,
+    Base64Bytes,
+    ChainEpoch,
+    u32,
+);
+
+pub const COMPUTE_PROOF: Method<ComputeProofParams, Vec<PoStProof>> =
+    Method::new("Gateway.ComputeProof", Permission::Admin);
 pub const LIST_CONNECTED_MINERS: Method<(), Vec<Address>> =
     Method::new("Gateway.ListConnectedMiners", Permission::Admin);
 pub const LIST_MINER_CONNECTION: Method<(Address,), MinerState> =

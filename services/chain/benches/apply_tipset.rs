@@ -31,8 +31,12 @@ fn bench(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("tipset_1000_secp");
     group.sample_size(10);
-    group.bench_function("validate", |b| b.iter(|| validator.validate(&full, now).expect("valid")));
-    group.bench_function("apply", |b| b.iter(|| run_tipset(&net.cs, &ts).expect("apply")));
+    group.bench_function("validate", |b| {
+        b.iter(|| validator.validate(&full, now).expect("valid"))
+    });
+    group.bench_function("apply", |b| {
+        b.iter(|| run_tipset(&net.cs, &ts).expect("apply"))
+    });
     group.bench_function("validate_and_apply", |b| {
         b.iter(|| {
             validator.validate(&full, now).expect("valid");

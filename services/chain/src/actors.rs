@@ -11,7 +11,9 @@ use fvm_ipld_encoding::strict_bytes;
 use fvm_ipld_encoding::tuple::*;
 use fvm_shared::address::Address;
 use fvm_shared::econ::TokenAmount;
-use fvm_shared::sector::{RegisteredPoStProof, RegisteredSealProof, SectorNumber, SectorSize, StoragePower};
+use fvm_shared::sector::{
+    RegisteredPoStProof, RegisteredSealProof, SectorNumber, SectorSize, StoragePower,
+};
 use fvm_shared::{ActorID, METHOD_SEND};
 
 pub const SYSTEM_ACTOR_ID: ActorID = 0;
@@ -129,7 +131,7 @@ pub const REWARD_DECAY_Q64: u128 = 2_027_255_936_897;
 impl RewardState {
     pub fn genesis() -> Self {
         // First epoch's reward = SimpleTotal × λ.
-        let first = simple_total().atto() * REWARD_DECAY_Q64 >> 64u32;
+        let first = (simple_total().atto() * REWARD_DECAY_Q64) >> 64u32;
         RewardState {
             this_epoch_reward: TokenAmount::from_atto(first),
             total_mined: TokenAmount::default(),
@@ -142,7 +144,7 @@ impl RewardState {
     pub fn advance_to(&mut self, epoch: i64) {
         while self.epoch < epoch {
             let keep = (1u128 << 64) - REWARD_DECAY_Q64;
-            let next = self.this_epoch_reward.atto() * keep >> 64u32;
+            let next = (self.this_epoch_reward.atto() * keep) >> 64u32;
             self.this_epoch_reward = TokenAmount::from_atto(next);
             self.epoch += 1;
         }
@@ -224,9 +226,13 @@ mod tests {
 
     #[test]
     fn code_cids_are_distinct_and_round_trip() {
-        let codes: std::collections::HashSet<Cid> = ActorKind::ALL.iter().map(|k| k.code()).collect();
+        let codes: std::collections::HashSet<Cid> =
+            ActorKind::ALL.iter().map(|k| k.code()).collect();
         assert_eq!(codes.len(), ActorKind::ALL.len());
-        assert_eq!(ActorKind::from_code(&ActorKind::Miner.code()), Some(ActorKind::Miner));
+        assert_eq!(
+            ActorKind::from_code(&ActorKind::Miner.code()),
+            Some(ActorKind::Miner)
+        );
         assert_eq!(ActorKind::from_code(&Cid::default()), None);
     }
 

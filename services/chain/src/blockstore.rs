@@ -19,14 +19,23 @@ const BLOCKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("blocks");
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("opening chain database {path}: {source}")]
-    Open { path: String, source: redb::DatabaseError },
+    Open {
+        path: String,
+        source: redb::DatabaseError,
+    },
     #[error("chain database {op}: {source}")]
-    Db { op: &'static str, source: redb::Error },
+    Db {
+        op: &'static str,
+        source: redb::Error,
+    },
 }
 
 impl StoreError {
     pub(crate) fn db(op: &'static str, e: impl Into<redb::Error>) -> Self {
-        StoreError::Db { op, source: e.into() }
+        StoreError::Db {
+            op,
+            source: e.into(),
+        }
     }
 }
 
@@ -40,12 +49,18 @@ pub struct RedbBlockstore {
 impl RedbBlockstore {
     /// Opens (or creates) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = Database::create(path)
-            .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
+        let db = Database::create(path).map_err(|source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
         let store = RedbBlockstore { db: Arc::new(db) };
         // Make sure the table exists so read transactions never see "table does not exist".
-        let txn = store.db.begin_write().map_err(|e| StoreError::db("begin write", e))?;
-        txn.open_table(BLOCKS).map_err(|e| StoreError::db("open blocks table", e))?;
+        let txn = store
+            .db
+            .begin_write()
+            .map_err(|e| StoreError::db("begin write", e))?;
+        txn.open_table(BLOCKS)
+            .map_err(|e| StoreError::db("open blocks table", e))?;
         txn.commit().map_err(|e| StoreError::db("commit", e))?;
         Ok(store)
     }
@@ -60,7 +75,9 @@ impl Blockstore for RedbBlockstore {
     fn get(&self, k: &Cid) -> anyhow::Result<Option<Vec<u8>>> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(BLOCKS)?;
-        Ok(table.get(k.to_bytes().as_slice())?.map(|v| v.value().to_vec()))
+        Ok(table
+            .get(k.to_bytes().as_slice())?
+            .map(|v| v.value().to_vec()))
     }
 
     fn put_keyed(&self, k: &Cid, block: &[u8]) -> anyhow::Result<()> {
@@ -101,7 +118,10 @@ pub struct BufferedBlockstore<BS> {
 
 impl<BS: Blockstore> BufferedBlockstore<BS> {
     pub fn new(base: BS) -> Self {
-        BufferedBlockstore { base, pending: RwLock::new(HashMap::new()) }
+        BufferedBlockstore {
+            base,
+            pending: RwLock::new(HashMap::new()),
+        }
     }
 
     /// Writes every buffered block to the base store in one batch.

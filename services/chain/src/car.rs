@@ -1,7 +1,8 @@
 //! CAR (v1) export and import of the chain: every header back to genesis, every block's
 //! messages and message AMTs, and the state and receipts the head's children build on, so an
 //! imported chain can validate and extend the head. Links are found by scanning DAG-CBOR for
-//! tag 42, so any block layout is followed.
+//! tag 42, so any block layout is followed. Full state is written for the head (its parent
+//! state and its own executed state) and for genesis; older states are not.
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
@@ -49,7 +50,11 @@ fn read_varint(r: &mut impl Read) -> Result<Option<u64>, CarError> {
     for shift in (0..64).step_by(7) {
         let mut b = [0u8; 1];
         if r.read(&mut b)? == 0 {
-            return if shift == 0 { Ok(None) } else { Err(malformed("truncated varint")) };
+            return if shift == 0 {
+                Ok(None)
+            } else {
+                Err(malformed("truncated varint"))
+            };
         }
         v |= u64::from(b[0] & 0x7f) << shift;
         if b[0] & 0x80 == 0 {
@@ -60,9 +65,16 @@ fn read_varint(r: &mut impl Read) -> Result<Option<u64>, CarError> {
 }
 
 /// Exports the chain ending at `head` to `out`; returns the number of blocks written.
-pub fn export_chain<BS: Blockstore>(cs: &ChainStore<BS>, head: &TipSet, out: &mut impl Write) -> Result<u64, CarError> {
+pub fn export_chain<BS: Blockstore>(
+    cs: &ChainStore<BS>,
+    head: &TipSet,
+    out: &mut impl Write,
+) -> Result<u64, CarError> {
     let chain_err = |e: &dyn std::fmt::Display| CarError::Chain(e.to_string());
-    let header = CarHeader { roots: head.cids().iter().map(|c| c.0).collect(), version: 1 };
+    let header = CarHeader {
+        roots: head.cids().iter().map(|c| c.0).collect(),
+        version: 1,
+    };
     let header_bytes = fvm_ipld_encoding::to_vec(&header).map_err(|e| chain_err(&e))?;
     write_varint(out, header_bytes.len() as u64)?;
     out.write_all(&header_bytes)?;
@@ -75,11 +87,20 @@ pub fn export_chain<BS: Blockstore>(cs: &ChainStore<BS>, head: &TipSet, out: &mu
             if !seen.insert(c) {
                 continue;
             }
-            // Identity CIDs (actor codes) carry their data inline.
-            if c.hash().code() == 0 {
+            // Identity CIDs (actor codes) carry their data inline; commitment CIDs (sealed and
+            // unsealed sectors) name data that lives outside the chain.
+            let on_chain = matches!(
+                c.codec(),
+                fvm_ipld_encoding::DAG_CBOR | fvm_ipld_encoding::IPLD_RAW
+            );
+            if c.hash().code() == 0 || !on_chain {
                 continue;
             }
-            let data = cs.blockstore().get(&c).map_err(|e| chain_err(&e))?.ok_or_else(|| CarError::Chain(format!("block {c} missing from the store")))?;
+            let data = cs
+                .blockstore()
+                .get(&c)
+                .map_err(|e| chain_err(&e))?
+                .ok_or_else(|| CarError::Chain(format!("block {c} missing from the store")))?;
             let cid_bytes = c.to_bytes();
             write_varint(out, (cid_bytes.len() + data.len()) as u64)?;
             out.write_all(&cid_bytes)?;
@@ -102,7 +123,11 @@ pub fn export_chain<BS: Blockstore>(cs: &ChainStore<BS>, head: &TipSet, out: &mu
             emit(b.cid().0, out, false)?;
             emit(b.messages.0, out, true)?;
             emit(b.parent_message_receipts.0, out, true)?;
-            emit(b.parent_state_root.0, out, ts.height() == 0)?;
+            emit(
+                b.parent_state_root.0,
+                out,
+                ts.height() == 0 || ts.key() == head.key(),
+            )?;
         }
         if ts.height() == 0 {
             break;
@@ -114,16 +139,24 @@ pub fn export_chain<BS: Blockstore>(cs: &ChainStore<BS>, head: &TipSet, out: &mu
 
 /// Imports a CAR into `store`, checking each block against its CID; returns the root tipset
 /// key (the exported head).
-pub fn import_car<BS: Blockstore>(store: &BS, input: &mut impl Read) -> Result<TipSetKey, CarError> {
+pub fn import_car<BS: Blockstore>(
+    store: &BS,
+    input: &mut impl Read,
+) -> Result<TipSetKey, CarError> {
     let header_len = read_varint(input)?.ok_or_else(|| malformed("empty file"))?;
     if header_len > 1 << 20 {
-        return Err(malformed(format!("header length {header_len} is implausible")));
+        return Err(malformed(format!(
+            "header length {header_len} is implausible"
+        )));
     }
     let mut header_bytes = vec![0u8; header_len as usize];
     input.read_exact(&mut header_bytes)?;
     let header: CarHeader = fvm_ipld_encoding::from_slice(&header_bytes).map_err(malformed)?;
     if header.version != 1 {
-        return Err(malformed(format!("CAR version {} (only 1 is supported)", header.version)));
+        return Err(malformed(format!(
+            "CAR version {} (only 1 is supported)",
+            header.version
+        )));
     }
     let mut batch: Vec<(cid::Cid, Vec<u8>)> = Vec::new();
     while let Some(len) = read_varint(input)? {
@@ -142,11 +175,15 @@ pub fn import_car<BS: Blockstore>(store: &BS, input: &mut impl Read) -> Result<T
         }
         batch.push((cid, data));
         if batch.len() >= 4096 {
-            store.put_many_keyed(std::mem::take(&mut batch)).map_err(malformed)?;
+            store
+                .put_many_keyed(std::mem::take(&mut batch))
+                .map_err(malformed)?;
         }
     }
     store.put_many_keyed(batch).map_err(malformed)?;
-    Ok(TipSetKey::new(header.roots.into_iter().map(venus_types::Cid).collect()))
+    Ok(TipSetKey::new(
+        header.roots.into_iter().map(venus_types::Cid).collect(),
+    ))
 }
 
 /// Collects the CIDs (CBOR tag 42) linked from a DAG-CBOR block.
@@ -159,7 +196,12 @@ fn cbor_links(data: &[u8], out: &mut Vec<cid::Cid>) -> Result<(), String> {
         pos = next;
         match major {
             0 | 1 | 7 => {}
-            2 | 3 => pos = pos.checked_add(arg as usize).filter(|p| *p <= data.len()).ok_or("string past the end")?,
+            2 | 3 => {
+                pos = pos
+                    .checked_add(arg as usize)
+                    .filter(|p| *p <= data.len())
+                    .ok_or("string past the end")?
+            }
             4 => pending += arg as usize,
             5 => pending += 2 * arg as usize,
             6 if arg == 42 => {
@@ -167,7 +209,10 @@ fn cbor_links(data: &[u8], out: &mut Vec<cid::Cid>) -> Result<(), String> {
                 if m != 2 {
                     return Err("tag 42 without a byte string".into());
                 }
-                let end = start.checked_add(len as usize).filter(|e| *e <= data.len()).ok_or("CID past the end")?;
+                let end = start
+                    .checked_add(len as usize)
+                    .filter(|e| *e <= data.len())
+                    .ok_or("CID past the end")?;
                 let bytes = data.get(start + 1..end).ok_or("empty CID")?; // skip the 0x00 multibase prefix
                 out.push(cid::Cid::try_from(bytes).map_err(|e| e.to_string())?);
                 pos = end;
@@ -194,7 +239,9 @@ fn cbor_head(data: &[u8], pos: usize) -> Result<(u8, u64, usize), String> {
         27 => 8,
         _ => return Err(format!("unsupported CBOR additional info {info}")),
     };
-    let bytes = data.get(pos + 1..pos + 1 + extra).ok_or("unexpected end of CBOR")?;
+    let bytes = data
+        .get(pos + 1..pos + 1 + extra)
+        .ok_or("unexpected end of CBOR")?;
     let arg = bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
     Ok((major, arg, pos + 1 + extra))
 }

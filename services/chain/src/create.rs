@@ -34,22 +34,34 @@ pub fn create_block<BS: Blockstore>(
         )));
     }
     if template.messages.len() > BLOCK_MESSAGE_LIMIT {
-        return Err(CreateBlockError::Template(format!("{} messages exceed the block limit of {BLOCK_MESSAGE_LIMIT}", template.messages.len())));
+        return Err(CreateBlockError::Template(format!(
+            "{} messages exceed the block limit of {BLOCK_MESSAGE_LIMIT}",
+            template.messages.len()
+        )));
     }
-    let gas: i64 = template.messages.iter().map(|m| m.message.gas_limit.max(0)).sum();
+    let gas: i64 = template
+        .messages
+        .iter()
+        .map(|m| m.message.gas_limit.max(0))
+        .sum();
     if gas as u64 > BLOCK_GAS_LIMIT {
-        return Err(CreateBlockError::Template(format!("messages use {gas} gas, over the block gas limit")));
+        return Err(CreateBlockError::Template(format!(
+            "messages use {gas} gas, over the block gas limit"
+        )));
     }
     let exec = execute_tipset(cs, &parent)?;
     let parent_weight = tipset_weight(cs, &parent)?;
     let parent_base_fee = child_base_fee(cs, &parent).map_err(ExecError::from)?;
 
-    let (bls, secp): (Vec<&SignedMessage>, Vec<&SignedMessage>) = template.messages.iter().partition(|m| m.is_bls());
+    let (bls, secp): (Vec<&SignedMessage>, Vec<&SignedMessage>) =
+        template.messages.iter().partition(|m| m.is_bls());
     let bls_unsigned: Vec<Message> = bls.iter().map(|m| m.message.clone()).collect();
     let secp_signed: Vec<SignedMessage> = secp.into_iter().cloned().collect();
     let bls_aggregate = aggregate_bls(&bls.iter().map(|m| m.signature.clone()).collect::<Vec<_>>())
         .map_err(|e| CreateBlockError::Template(format!("BLS aggregate: {e}")))?;
-    let messages = cs.put_messages(&bls_unsigned, &secp_signed).map_err(ExecError::from)?;
+    let messages = cs
+        .put_messages(&bls_unsigned, &secp_signed)
+        .map_err(ExecError::from)?;
 
     let mut header = BlockHeader {
         miner: template.miner,

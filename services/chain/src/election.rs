@@ -84,8 +84,13 @@ pub fn compute_win_count(vrf_digest: &[u8; 32], power: &BigInt, total_power: &Bi
 
 /// Lotus's mock beacon: the entry for a round is blake2b-256(round, big-endian).
 pub fn mock_beacon_entry(round: u64) -> venus_types::BeaconEntry {
-    let data = blake2b_simd::Params::new().hash_length(32).hash(&round.to_be_bytes());
-    venus_types::BeaconEntry { round, data: data.as_bytes().to_vec().into() }
+    let data = blake2b_simd::Params::new()
+        .hash_length(32)
+        .hash(&round.to_be_bytes());
+    venus_types::BeaconEntry {
+        round,
+        data: data.as_bytes().to_vec().into(),
+    }
 }
 
 /// The mock beacon's latest round for an epoch (one round per epoch, as Lotus's mock).
@@ -108,7 +113,10 @@ mod tests {
         let total = BigInt::from(100u64);
         // The smallest digest wins as often as allowed; the largest never wins.
         assert_eq!(compute_win_count(&[0u8; 32], &total, &total), MAX_WIN_COUNT);
-        assert_eq!(compute_win_count(&[0xffu8; 32], &BigInt::from(1u64), &total), 0);
+        assert_eq!(
+            compute_win_count(&[0xffu8; 32], &BigInt::from(1u64), &total),
+            0
+        );
         // With all the power, λ = 5: a digest of 1/2 wins about 5 times (median of Poisson(5)).
         let mut half = [0u8; 32];
         half[0] = 0x80;
@@ -119,9 +127,14 @@ mod tests {
     #[test]
     fn mock_beacon_hashes_the_round() {
         let e = mock_beacon_entry(1);
-        let expected = blake2b_simd::Params::new().hash_length(32).hash(&[0, 0, 0, 0, 0, 0, 0, 1]);
+        let expected = blake2b_simd::Params::new()
+            .hash_length(32)
+            .hash(&[0, 0, 0, 0, 0, 0, 0, 1]);
         assert_eq!(e.data.as_slice(), expected.as_bytes());
         let entries = beacon_entries_for_block(3, 5);
-        assert_eq!(entries.iter().map(|e| e.round).collect::<Vec<_>>(), vec![4, 5]);
+        assert_eq!(
+            entries.iter().map(|e| e.round).collect::<Vec<_>>(),
+            vec![4, 5]
+        );
     }
 }

@@ -34,7 +34,10 @@ pub struct TipSetOutput {
 }
 
 /// Executes `ts` on its parent state (or returns the cached result).
-pub fn execute_tipset<BS: Blockstore>(cs: &ChainStore<BS>, ts: &TipSet) -> Result<ExecResult, ExecError> {
+pub fn execute_tipset<BS: Blockstore>(
+    cs: &ChainStore<BS>,
+    ts: &TipSet,
+) -> Result<ExecResult, ExecError> {
     if let Some(done) = cs.exec_result(ts.key())? {
         return Ok(done);
     }
@@ -44,7 +47,10 @@ pub fn execute_tipset<BS: Blockstore>(cs: &ChainStore<BS>, ts: &TipSet) -> Resul
 }
 
 /// Executes `ts` without consulting or filling the cache.
-pub fn run_tipset<BS: Blockstore>(cs: &ChainStore<BS>, ts: &TipSet) -> Result<TipSetOutput, ExecError> {
+pub fn run_tipset<BS: Blockstore>(
+    cs: &ChainStore<BS>,
+    ts: &TipSet,
+) -> Result<TipSetOutput, ExecError> {
     let height = ts.height();
     let state_err = |source| ExecError::State { height, source };
     let buffered = BufferedBlockstore::new(cs.blockstore());
@@ -57,25 +63,45 @@ pub fn run_tipset<BS: Blockstore>(cs: &ChainStore<BS>, ts: &TipSet) -> Result<Ti
     let mut tips = vec![FvmTokenAmount::default(); ts.len()];
     for (block, msg) in &messages {
         let fvm_msg: fvm_shared::message::Message = msg.message().clone().into();
-        let ret = apply_message(&mut tree, &fvm_msg, msg.chain_length(), &base_fee).map_err(state_err)?;
+        let ret =
+            apply_message(&mut tree, &fvm_msg, msg.chain_length(), &base_fee).map_err(state_err)?;
         penalties[*block] += &ret.penalty;
         tips[*block] += &ret.miner_tip;
         receipts.push(ret.receipt);
     }
 
-    let mut reward: RewardState = tree.actor_state(REWARD_ACTOR_ID, ActorKind::Reward).map_err(state_err)?;
+    let mut reward: RewardState = tree
+        .actor_state(REWARD_ACTOR_ID, ActorKind::Reward)
+        .map_err(state_err)?;
     reward.advance_to(height);
     for (i, block) in ts.blocks().iter().enumerate() {
         let win_count = block.election_proof.as_ref().map_or(0, |e| e.win_count);
-        award_block_reward(&mut tree, &mut reward, &block.miner.0, win_count, &penalties[i], &tips[i])
-            .map_err(state_err)?;
+        award_block_reward(
+            &mut tree,
+            &mut reward,
+            &block.miner.0,
+            win_count,
+            &penalties[i],
+            &tips[i],
+        )
+        .map_err(state_err)?;
     }
-    tree.put_actor_state(REWARD_ACTOR_ID, &reward).map_err(state_err)?;
+    tree.put_actor_state(REWARD_ACTOR_ID, &reward)
+        .map_err(state_err)?;
 
     let state_root = tree.flush().map_err(state_err)?;
-    let receipts_root = crate::msgmeta::put_receipts(&buffered, &receipts).map_err(|e| ExecError::Store(e.to_string()))?;
-    buffered.flush().map_err(|e| ExecError::Store(e.to_string()))?;
-    Ok(TipSetOutput { result: ExecResult { state_root: Cid(state_root), receipts_root: Cid(receipts_root) }, receipts })
+    let receipts_root = crate::msgmeta::put_receipts(&buffered, &receipts)
+        .map_err(|e| ExecError::Store(e.to_string()))?;
+    buffered
+        .flush()
+        .map_err(|e| ExecError::Store(e.to_string()))?;
+    Ok(TipSetOutput {
+        result: ExecResult {
+            state_root: Cid(state_root),
+            receipts_root: Cid(receipts_root),
+        },
+        receipts,
+    })
 }
 
 /// The reward actor's AwardBlockReward: block reward for the win count plus the block's tips,
@@ -94,13 +120,19 @@ fn award_block_reward<BS: Blockstore>(
     };
     let reward_balance = tree
         .get_actor_by_id(REWARD_ACTOR_ID)?
-        .ok_or(StateError::ActorNotFound(FvmAddress::new_id(REWARD_ACTOR_ID)))?
+        .ok_or(StateError::ActorNotFound(FvmAddress::new_id(
+            REWARD_ACTOR_ID,
+        )))?
         .balance;
     let mut total = reward.block_reward(win_count) + tips;
     if total > reward_balance {
         total = reward_balance;
     }
-    let burn = if penalty < &total { penalty.clone() } else { total.clone() };
+    let burn = if penalty < &total {
+        penalty.clone()
+    } else {
+        total.clone()
+    };
     let to_miner = &total - &burn;
     transfer(tree, REWARD_ACTOR_ID, miner_id, &to_miner)?;
     transfer(tree, REWARD_ACTOR_ID, BURNT_FUNDS_ACTOR_ID, &burn)?;
@@ -110,37 +142,61 @@ fn award_block_reward<BS: Blockstore>(
 
 /// The base fee of `ts`'s children: from `ts`'s own base fee and the gas limits of its unique
 /// messages.
-pub fn child_base_fee<BS: Blockstore>(cs: &ChainStore<BS>, ts: &TipSet) -> Result<TokenAmount, ChainError> {
+pub fn child_base_fee<BS: Blockstore>(
+    cs: &ChainStore<BS>,
+    ts: &TipSet,
+) -> Result<TokenAmount, ChainError> {
     let messages = cs.tipset_messages(ts)?;
-    let gas_limits: i64 = messages.iter().map(|(_, m)| m.message().gas_limit.max(0)).sum();
+    let gas_limits: i64 = messages
+        .iter()
+        .map(|(_, m)| m.message().gas_limit.max(0))
+        .sum();
     let parent_fee = &ts.blocks()[0].parent_base_fee.0;
     Ok(TokenAmount(next_base_fee(parent_fee, gas_limits, ts.len())))
 }
 
 /// Chain weight (Lotus `filcns.Weight`): parent weight + (log2 P << 8) + ((log2 P × 1) << 8)
 /// × Σ win count / (BlocksPerEpoch × 2), with P the network's QA power in `ts`'s parent state.
-pub fn tipset_weight<BS: Blockstore>(cs: &ChainStore<BS>, ts: &TipSet) -> Result<BigInt, ExecError> {
+pub fn tipset_weight<BS: Blockstore>(
+    cs: &ChainStore<BS>,
+    ts: &TipSet,
+) -> Result<BigInt, ExecError> {
     if ts.height() == 0 {
         return Ok(BigInt::zero());
     }
     let height = ts.height();
-    let tree = StateTree::load(cs.blockstore(), &ts.parent_state().0).map_err(|source| ExecError::State { height, source })?;
-    let power = crate::query::power_state(&tree).map_err(|source| ExecError::State { height, source })?;
+    let tree = StateTree::load(cs.blockstore(), &ts.parent_state().0)
+        .map_err(|source| ExecError::State { height, source })?;
+    let power =
+        crate::query::power_state(&tree).map_err(|source| ExecError::State { height, source })?;
     let total = power.total_quality_adj_power;
     if total <= num_bigint::BigInt::from(0) {
         return Err(ExecError::Store("all power in the net is gone".into()));
     }
-    let win_counts: i64 = ts.blocks().iter().map(|b| b.election_proof.as_ref().map_or(0, |e| e.win_count)).sum();
-    Ok(BigInt(weight_formula(&ts.parent_weight().0, &total, win_counts)))
+    let win_counts: i64 = ts
+        .blocks()
+        .iter()
+        .map(|b| b.election_proof.as_ref().map_or(0, |e| e.win_count))
+        .sum();
+    Ok(BigInt(weight_formula(
+        &ts.parent_weight().0,
+        &total,
+        win_counts,
+    )))
 }
 
 /// The weight formula on plain numbers.
-pub fn weight_formula(parent_weight: &num_bigint::BigInt, total_qa_power: &num_bigint::BigInt, win_counts: i64) -> num_bigint::BigInt {
+pub fn weight_formula(
+    parent_weight: &num_bigint::BigInt,
+    total_qa_power: &num_bigint::BigInt,
+    win_counts: i64,
+) -> num_bigint::BigInt {
     const W_RATIO_NUM: u64 = 1;
     const W_RATIO_DEN: u64 = 2;
     let log2p = num_bigint::BigInt::from(total_qa_power.bits().saturating_sub(1));
     let mut out = parent_weight + (&log2p << 8u32);
-    let e_weight = ((&log2p * W_RATIO_NUM) << 8u32) * win_counts / (crate::network::BLOCKS_PER_EPOCH * W_RATIO_DEN);
+    let e_weight = ((&log2p * W_RATIO_NUM) << 8u32) * win_counts
+        / (crate::network::BLOCKS_PER_EPOCH * W_RATIO_DEN);
     out += e_weight;
     out
 }

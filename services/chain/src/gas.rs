@@ -156,7 +156,8 @@ pub fn compute_gas_outputs(
 /// messages over `blocks` blocks (Lotus `ComputeNextBaseFee`, post-Smoke form).
 pub fn next_base_fee(base_fee: &TokenAmount, gas_limit_used: i64, blocks: usize) -> TokenAmount {
     let blocks = blocks.max(1) as i64;
-    let delta = (gas_limit_used / blocks - BLOCK_GAS_TARGET).clamp(-BLOCK_GAS_TARGET, BLOCK_GAS_TARGET);
+    let delta =
+        (gas_limit_used / blocks - BLOCK_GAS_TARGET).clamp(-BLOCK_GAS_TARGET, BLOCK_GAS_TARGET);
     let change = base_fee.atto() * delta / BLOCK_GAS_TARGET / BASE_FEE_MAX_CHANGE_DENOM;
     let next = TokenAmount::from_atto(base_fee.atto() + change);
     let min = TokenAmount::from_atto(MINIMUM_BASE_FEE);

@@ -11,7 +11,9 @@ use fvm_shared::address::Address as FvmAddress;
 use fvm_shared::econ::TokenAmount as FvmTokenAmount;
 use fvm_shared::sector::{RegisteredSealProof, SectorSize, StoragePower};
 use serde::{Deserialize, Serialize};
-use venus_types::{Address, BeaconEntry, BigInt, BlockHeader, Cid, ElectionProof, Ticket, TokenAmount};
+use venus_types::{
+    Address, BeaconEntry, BigInt, BlockHeader, Cid, ElectionProof, Ticket, TokenAmount,
+};
 
 use crate::actors::*;
 use crate::network::{INITIAL_BASE_FEE, NetworkParams};
@@ -54,7 +56,11 @@ pub struct GenesisActor {
 
 impl Default for GenesisActor {
     fn default() -> Self {
-        GenesisActor { kind: "account".into(), balance: TokenAmount::zero(), meta: serde_json::Value::Null }
+        GenesisActor {
+            kind: "account".into(),
+            balance: TokenAmount::zero(),
+            meta: serde_json::Value::Null,
+        }
     }
 }
 
@@ -112,7 +118,8 @@ fn store_err(e: impl std::fmt::Display) -> GenesisError {
 /// Lotus's genesis ticket.
 pub const GENESIS_TICKET: &[u8] = b"vrfproof0000000vrfproof0000000";
 /// The CID every Filecoin genesis block names as its parent (Lotus `filecoinGenesisCid`).
-pub const FILECOIN_GENESIS_PARENT: &str = "bafyreiaqpwbbyjo4a42saasj36kkrpv4tsherf2e7bvezkert2a7dhonoi";
+pub const FILECOIN_GENESIS_PARENT: &str =
+    "bafyreiaqpwbbyjo4a42saasj36kkrpv4tsherf2e7bvezkert2a7dhonoi";
 
 /// The built genesis.
 #[derive(Debug, Clone)]
@@ -139,20 +146,38 @@ pub fn build_genesis<BS: Blockstore>(
     let empty_array: Vec<u8> = Vec::new();
     let zero = FvmTokenAmount::default;
 
-    tree.create_actor(SYSTEM_ACTOR_ID, ActorKind::System, &empty_array, zero(), None)?;
     tree.create_actor(
-        INIT_ACTOR_ID,
-        ActorKind::Init,
-        &InitState { address_map: empty_hamt, next_id: FIRST_NON_SINGLETON_ID, network_name: template.network_name.clone() },
+        SYSTEM_ACTOR_ID,
+        ActorKind::System,
+        &empty_array,
         zero(),
         None,
     )?;
-    tree.create_actor(REWARD_ACTOR_ID, ActorKind::Reward, &RewardState::genesis(), mining_reserve(), None)?;
+    tree.create_actor(
+        INIT_ACTOR_ID,
+        ActorKind::Init,
+        &InitState {
+            address_map: empty_hamt,
+            next_id: FIRST_NON_SINGLETON_ID,
+            network_name: template.network_name.clone(),
+        },
+        zero(),
+        None,
+    )?;
+    tree.create_actor(
+        REWARD_ACTOR_ID,
+        ActorKind::Reward,
+        &RewardState::genesis(),
+        mining_reserve(),
+        None,
+    )?;
     tree.create_actor(CRON_ACTOR_ID, ActorKind::Cron, &empty_array, zero(), None)?;
     tree.create_actor(
         BURNT_FUNDS_ACTOR_ID,
         ActorKind::Account,
-        &AccountState { address: id_addr(BURNT_FUNDS_ACTOR_ID) },
+        &AccountState {
+            address: id_addr(BURNT_FUNDS_ACTOR_ID),
+        },
         zero(),
         None,
     )?;
@@ -164,7 +189,8 @@ pub fn build_genesis<BS: Blockstore>(
                 account.kind
             )));
         }
-        let owner = account_owner(&account.meta).map_err(|e| GenesisError::Template(format!("Accounts[{i}].Meta: {e}")))?;
+        let owner = account_owner(&account.meta)
+            .map_err(|e| GenesisError::Template(format!("Accounts[{i}].Meta: {e}")))?;
         let id = ensure_account(&mut tree, &owner)?;
         credit(&mut tree, id, &account.balance.0)?;
     }
@@ -179,13 +205,19 @@ pub fn build_genesis<BS: Blockstore>(
     let mut claims: Hamt<&BS, Claim, BytesKey> =
         Hamt::load_with_bit_width(&empty_hamt, store, HAMT_BIT_WIDTH).map_err(store_err)?;
     for (i, miner) in template.miners.iter().enumerate() {
-        let at = |what: String| GenesisError::Template(format!("Miners[{i}] ({}): {what}", miner.id));
-        let miner_id = miner.id.id().ok_or_else(|| at("ID must be an ID address such as t01000".into()))?;
+        let at =
+            |what: String| GenesisError::Template(format!("Miners[{i}] ({}): {what}", miner.id));
+        let miner_id = miner
+            .id
+            .id()
+            .ok_or_else(|| at("ID must be an ID address such as t01000".into()))?;
         if tree.get_actor_by_id(miner_id)?.is_some() {
             return Err(at("ID is already taken".into()));
         }
         if miner.worker.protocol() != fvm_shared::address::Protocol::BLS {
-            return Err(at("Worker must be a BLS key address (it signs tickets and blocks)".into()));
+            return Err(at(
+                "Worker must be a BLS key address (it signs tickets and blocks)".into(),
+            ));
         }
         let owner_id = ensure_account(&mut tree, &miner.owner.0)?;
         let worker_id = ensure_account(&mut tree, &miner.worker.0)?;
@@ -194,12 +226,20 @@ pub fn build_genesis<BS: Blockstore>(
         let mut proof = None;
         for s in &miner.sectors {
             let seal = RegisteredSealProof::from(s.proof_type);
-            let size = seal.sector_size().map_err(|e| at(format!("sector {}: {e}", s.sector_id)))?;
+            let size = seal
+                .sector_size()
+                .map_err(|e| at(format!("sector {}: {e}", s.sector_id)))?;
             if size as u64 != miner.sector_size {
-                return Err(at(format!("sector {} has proof type {} for {} bytes, the miner's sector size is {}", s.sector_id, s.proof_type, size as u64, miner.sector_size)));
+                return Err(at(format!(
+                    "sector {} has proof type {} for {} bytes, the miner's sector size is {}",
+                    s.sector_id, s.proof_type, size as u64, miner.sector_size
+                )));
             }
             if !params.supported_proofs.contains(&seal) {
-                return Err(at(format!("sector {}: proof type {} is not supported on {}", s.sector_id, s.proof_type, params.name)));
+                return Err(at(format!(
+                    "sector {}: proof type {} is not supported on {}",
+                    s.sector_id, s.proof_type, params.name
+                )));
             }
             proof = Some(seal);
             sectors
@@ -216,12 +256,13 @@ pub fn build_genesis<BS: Blockstore>(
                 )
                 .map_err(store_err)?;
         }
-        let sector_size = sector_size_of(miner.sector_size).ok_or_else(|| at(format!("unsupported SectorSize {}", miner.sector_size)))?;
+        let sector_size = sector_size_of(miner.sector_size)
+            .ok_or_else(|| at(format!("unsupported SectorSize {}", miner.sector_size)))?;
         let seal = match proof {
             Some(p) => p,
             None => seal_proof_for(sector_size),
         };
-        let window_post_proof_type = seal.registered_window_post_proof().map_err(|e| at(e))?;
+        let window_post_proof_type = seal.registered_window_post_proof().map_err(at)?;
         let sectors_root = sectors.flush().map_err(store_err)?;
         let raw = StoragePower::from(miner.sector_size) * miner.sectors.len() as u64;
         let state = MinerState {
@@ -241,7 +282,13 @@ pub fn build_genesis<BS: Blockstore>(
         tree.create_actor(miner_id, ActorKind::Miner, &state, balance, None)?;
         bump_next_id(&mut tree, miner_id)?;
         claims
-            .set(BytesKey(FvmAddress::new_id(miner_id).to_bytes()), Claim { raw_byte_power: raw.clone(), quality_adj_power: raw.clone() })
+            .set(
+                BytesKey(FvmAddress::new_id(miner_id).to_bytes()),
+                Claim {
+                    raw_byte_power: raw.clone(),
+                    quality_adj_power: raw.clone(),
+                },
+            )
             .map_err(store_err)?;
         power.total_raw_byte_power += &raw;
         power.total_quality_adj_power += &raw;
@@ -259,9 +306,14 @@ pub fn build_genesis<BS: Blockstore>(
     let parent: cid::Cid = FILECOIN_GENESIS_PARENT.parse().map_err(store_err)?;
     let block = BlockHeader {
         miner: Address::new_id(SYSTEM_ACTOR_ID),
-        ticket: Some(Ticket { vrf_proof: GENESIS_TICKET.to_vec().into() }),
+        ticket: Some(Ticket {
+            vrf_proof: GENESIS_TICKET.to_vec().into(),
+        }),
         election_proof: Some(ElectionProof::default()),
-        beacon_entries: vec![BeaconEntry { round: 0, data: vec![0u8; 32].into() }],
+        beacon_entries: vec![BeaconEntry {
+            round: 0,
+            data: vec![0u8; 32].into(),
+        }],
         win_post_proof: Vec::new(),
         parents: vec![Cid(parent)],
         parent_weight: BigInt::zero(),
@@ -270,33 +322,58 @@ pub fn build_genesis<BS: Blockstore>(
         parent_message_receipts: Cid(receipts),
         messages: Cid(messages),
         bls_aggregate: None,
-        timestamp: if template.timestamp == 0 { now } else { template.timestamp },
+        timestamp: if template.timestamp == 0 {
+            now
+        } else {
+            template.timestamp
+        },
         block_sig: None,
         fork_signaling: 0,
         parent_base_fee: TokenAmount::from_atto(INITIAL_BASE_FEE),
     };
     crate::store::put_header(store, &block).map_err(store_err)?;
-    Ok(Genesis { block, state_root: Cid(state_root) })
+    Ok(Genesis {
+        block,
+        state_root: Cid(state_root),
+    })
 }
 
 fn account_owner(meta: &serde_json::Value) -> Result<FvmAddress, String> {
-    let owner = meta.get("Owner").and_then(|v| v.as_str()).ok_or("missing \"Owner\" address")?;
+    let owner = meta
+        .get("Owner")
+        .and_then(|v| v.as_str())
+        .ok_or("missing \"Owner\" address")?;
     let parsed: Address = owner.parse().map_err(|e| format!("Owner {owner:?}: {e}"))?;
     Ok(parsed.0)
 }
 
 /// The ID of the account for a key address, creating it when new.
-fn ensure_account<BS: Blockstore>(tree: &mut StateTree<BS>, addr: &FvmAddress) -> Result<u64, StateError> {
+fn ensure_account<BS: Blockstore>(
+    tree: &mut StateTree<BS>,
+    addr: &FvmAddress,
+) -> Result<u64, StateError> {
     if let Some(id) = tree.lookup_id(addr)? {
         return Ok(id);
     }
     let id = tree.register_new_address(addr)?;
-    tree.create_actor(id, ActorKind::Account, &AccountState { address: *addr }, FvmTokenAmount::default(), None)?;
+    tree.create_actor(
+        id,
+        ActorKind::Account,
+        &AccountState { address: *addr },
+        FvmTokenAmount::default(),
+        None,
+    )?;
     Ok(id)
 }
 
-fn credit<BS: Blockstore>(tree: &mut StateTree<BS>, id: u64, amount: &FvmTokenAmount) -> Result<(), StateError> {
-    let mut actor = tree.get_actor_by_id(id)?.ok_or(StateError::ActorNotFound(FvmAddress::new_id(id)))?;
+fn credit<BS: Blockstore>(
+    tree: &mut StateTree<BS>,
+    id: u64,
+    amount: &FvmTokenAmount,
+) -> Result<(), StateError> {
+    let mut actor = tree
+        .get_actor_by_id(id)?
+        .ok_or(StateError::ActorNotFound(FvmAddress::new_id(id)))?;
     actor.balance += amount;
     tree.set_actor(id, actor)
 }

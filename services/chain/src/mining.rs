@@ -12,7 +12,10 @@ use crate::state::{StateError, StateTree};
 use crate::store::{ChainError, ChainStore};
 
 /// The last beacon entry on the chain ending at `ts` (genesis carries round 0).
-pub fn latest_beacon_entry<BS: Blockstore>(cs: &ChainStore<BS>, ts: &TipSet) -> Result<BeaconEntry, ChainError> {
+pub fn latest_beacon_entry<BS: Blockstore>(
+    cs: &ChainStore<BS>,
+    ts: &TipSet,
+) -> Result<BeaconEntry, ChainError> {
     let mut cur = ts.clone();
     loop {
         if let Some(e) = cur.blocks()[0].beacon_entries.last() {
@@ -36,7 +39,10 @@ pub fn base_info<BS: Blockstore>(
 ) -> Result<Option<MiningBaseInfo>, ExecError> {
     let parent = cs.load_tipset(parents)?;
     let state_root = execute_tipset(cs, &parent)?.state_root;
-    let state_err = |source: StateError| ExecError::State { height: epoch, source };
+    let state_err = |source: StateError| ExecError::State {
+        height: epoch,
+        source,
+    };
     let mut tree = StateTree::load(cs.blockstore(), &state_root.0).map_err(state_err)?;
     let (_, miner_state) = match query::miner_state(&mut tree, &miner.0) {
         Ok(m) => m,

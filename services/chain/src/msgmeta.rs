@@ -16,7 +16,7 @@ pub fn put_msg_meta<BS: Blockstore>(
 ) -> anyhow::Result<cid::Cid> {
     let bls_root = Amtv0::new_from_iter(store, bls.iter().copied())?;
     let secp_root = Amtv0::new_from_iter(store, secp.iter().copied())?;
-    Ok(store.put_cbor(&(bls_root, secp_root), Code::Blake2b256)?)
+    store.put_cbor(&(bls_root, secp_root), Code::Blake2b256)
 }
 
 /// Reads a TxMeta back into its (BLS, secp) CID lists.
@@ -27,7 +27,10 @@ pub fn read_msg_meta<BS: Blockstore>(
     let (bls_root, secp_root): (cid::Cid, cid::Cid) = store
         .get_cbor(meta)?
         .ok_or_else(|| anyhow::anyhow!("message meta {meta} not found"))?;
-    Ok((read_cid_amt(store, &bls_root)?, read_cid_amt(store, &secp_root)?))
+    Ok((
+        read_cid_amt(store, &bls_root)?,
+        read_cid_amt(store, &secp_root)?,
+    ))
 }
 
 fn read_cid_amt<BS: Blockstore>(store: &BS, root: &cid::Cid) -> anyhow::Result<Vec<cid::Cid>> {

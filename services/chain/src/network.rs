@@ -175,7 +175,11 @@ impl NetworkKind {
                 name: "forcenet",
                 network_type: 7,
                 propagation_delay_secs: 1,
-                supported_proofs: &[StackedDRG8MiBV1P1, StackedDRG512MiBV1P1, StackedDRG32GiBV1P1],
+                supported_proofs: &[
+                    StackedDRG8MiBV1P1,
+                    StackedDRG512MiBV1P1,
+                    StackedDRG32GiBV1P1,
+                ],
                 genesis_network_version: NetworkVersion::new(26),
                 eip155_chain_id: 31415926,
                 ..base
@@ -216,7 +220,9 @@ impl NetworkParams {
 
 /// An unknown `--network` value.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown network {0:?}; expected one of: mainnet, 2k, calibnet, calibrationnet, nerpa, interop, force, butterfly, integrationnet (or localnet-<name>)")]
+#[error(
+    "unknown network {0:?}; expected one of: mainnet, 2k, calibnet, calibrationnet, nerpa, interop, force, butterfly, integrationnet (or localnet-<name>)"
+)]
 pub struct UnknownNetwork(pub String);
 
 impl FromStr for NetworkKind {
@@ -249,11 +255,23 @@ mod tests {
     fn names_resolve_with_their_parameters() {
         let k: NetworkKind = "2k".parse().expect("2k");
         assert_eq!(k.params().block_delay_secs, 4);
-        assert_eq!("calibrationnet".parse::<NetworkKind>().expect("cali"), NetworkKind::Calibnet);
-        assert_eq!("localnet-abc".parse::<NetworkKind>().expect("localnet"), NetworkKind::TwoK);
+        assert_eq!(
+            "calibrationnet".parse::<NetworkKind>().expect("cali"),
+            NetworkKind::Calibnet
+        );
+        assert_eq!(
+            "localnet-abc".parse::<NetworkKind>().expect("localnet"),
+            NetworkKind::TwoK
+        );
         let nerpa = "nerpa".parse::<NetworkKind>().expect("nerpa").params();
-        assert_eq!((nerpa.network_type, nerpa.consensus_miner_min_power), (5, 4 * TIB));
-        assert_eq!(NetworkKind::Mainnet.params().address_network, AddressNetwork::Mainnet);
+        assert_eq!(
+            (nerpa.network_type, nerpa.consensus_miner_min_power),
+            (5, 4 * TIB)
+        );
+        assert_eq!(
+            NetworkKind::Mainnet.params().address_network,
+            AddressNetwork::Mainnet
+        );
         let err = "testnetnet2".parse::<NetworkKind>().expect_err("unknown");
         assert!(err.to_string().contains("testnetnet2"));
     }

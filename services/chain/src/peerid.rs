@@ -17,7 +17,10 @@ pub fn decode(text: &str) -> Result<Vec<u8>, PeerIdError> {
         let digit = ALPHABET
             .iter()
             .position(|&a| a as char == ch)
-            .ok_or_else(|| PeerIdError { text: text.to_string(), ch })? as u32;
+            .ok_or_else(|| PeerIdError {
+                text: text.to_string(),
+                ch,
+            })? as u32;
         let mut carry = digit;
         for b in bytes.iter_mut() {
             carry += u32::from(*b) * 58;

@@ -24,25 +24,39 @@ pub struct MinerPowerView {
 }
 
 /// The key (secp/BLS) address behind an account, resolving IDs.
-pub fn account_key<BS: Blockstore>(tree: &mut StateTree<BS>, addr: &Address) -> Result<Address, StateError> {
+pub fn account_key<BS: Blockstore>(
+    tree: &mut StateTree<BS>,
+    addr: &Address,
+) -> Result<Address, StateError> {
     if matches!(addr.protocol(), Protocol::Secp256k1 | Protocol::BLS) {
         return Ok(*addr);
     }
-    let id = tree.lookup_id(addr)?.ok_or(StateError::ActorNotFound(*addr))?;
+    let id = tree
+        .lookup_id(addr)?
+        .ok_or(StateError::ActorNotFound(*addr))?;
     let account: AccountState = tree.actor_state(id, ActorKind::Account)?;
     Ok(account.address)
 }
 
 /// A miner's state.
-pub fn miner_state<BS: Blockstore>(tree: &mut StateTree<BS>, miner: &Address) -> Result<(ActorID, MinerState), StateError> {
-    let id = tree.lookup_id(miner)?.ok_or(StateError::ActorNotFound(*miner))?;
+pub fn miner_state<BS: Blockstore>(
+    tree: &mut StateTree<BS>,
+    miner: &Address,
+) -> Result<(ActorID, MinerState), StateError> {
+    let id = tree
+        .lookup_id(miner)?
+        .ok_or(StateError::ActorNotFound(*miner))?;
     Ok((id, tree.actor_state(id, ActorKind::Miner)?))
 }
 
 /// A miner's proven sectors, in sector-number order.
-pub fn miner_sectors<BS: Blockstore>(tree: &mut StateTree<BS>, miner: &Address) -> Result<Vec<SectorOnChainInfo>, StateError> {
+pub fn miner_sectors<BS: Blockstore>(
+    tree: &mut StateTree<BS>,
+    miner: &Address,
+) -> Result<Vec<SectorOnChainInfo>, StateError> {
     let (_, state) = miner_state(tree, miner)?;
-    let amt: Amt<SectorOnChainInfo, &BS> = Amt::load(&state.sectors, tree.store()).map_err(StateError::store)?;
+    let amt: Amt<SectorOnChainInfo, &BS> =
+        Amt::load(&state.sectors, tree.store()).map_err(StateError::store)?;
     let mut out = Vec::new();
     amt.for_each(|_, s| {
         out.push(s.clone());
@@ -57,11 +71,17 @@ pub fn power_state<BS: Blockstore>(tree: &StateTree<BS>) -> Result<PowerState, S
 }
 
 /// A miner's claim (zero when it has none).
-pub fn miner_claim<BS: Blockstore>(tree: &mut StateTree<BS>, miner: &Address) -> Result<Claim, StateError> {
-    let id = tree.lookup_id(miner)?.ok_or(StateError::ActorNotFound(*miner))?;
+pub fn miner_claim<BS: Blockstore>(
+    tree: &mut StateTree<BS>,
+    miner: &Address,
+) -> Result<Claim, StateError> {
+    let id = tree
+        .lookup_id(miner)?
+        .ok_or(StateError::ActorNotFound(*miner))?;
     let power = power_state(tree)?;
     let claims: Hamt<&BS, Claim, BytesKey> =
-        Hamt::load_with_bit_width(&power.claims, tree.store(), HAMT_BIT_WIDTH).map_err(StateError::store)?;
+        Hamt::load_with_bit_width(&power.claims, tree.store(), HAMT_BIT_WIDTH)
+            .map_err(StateError::store)?;
     Ok(claims
         .get(&BytesKey(Address::new_id(id).to_bytes()))
         .map_err(StateError::store)?

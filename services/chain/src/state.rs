@@ -26,7 +26,10 @@ pub enum StateError {
     #[error("actor {0} not found")]
     ActorNotFound(Address),
     #[error("actor {addr} has state of the wrong kind (expected {expected})")]
-    WrongKind { addr: Address, expected: &'static str },
+    WrongKind {
+        addr: Address,
+        expected: &'static str,
+    },
     #[error("state store: {0}")]
     Store(String),
 }
@@ -62,7 +65,10 @@ impl<BS: Blockstore> StateTree<BS> {
             .ok_or(StateError::MissingRoot(*root))?;
         let hamt = Hamt::load_with_bit_width(&state_root.actors, store, HAMT_BIT_WIDTH)
             .map_err(StateError::store)?;
-        Ok(StateTree { hamt, id_cache: HashMap::new() })
+        Ok(StateTree {
+            hamt,
+            id_cache: HashMap::new(),
+        })
     }
 
     pub fn store(&self) -> &BS {
@@ -72,9 +78,18 @@ impl<BS: Blockstore> StateTree<BS> {
     /// Writes pending changes and returns the new `StateRoot` CID.
     pub fn flush(&mut self) -> Result<Cid, StateError> {
         let actors = self.hamt.flush().map_err(StateError::store)?;
-        let info = self.store().put_cbor(&Vec::<u8>::new(), Code::Blake2b256).map_err(StateError::store)?;
-        let root = StateRoot { version: StateTreeVersion::V5, actors, info };
-        self.store().put_cbor(&root, Code::Blake2b256).map_err(StateError::store)
+        let info = self
+            .store()
+            .put_cbor(&Vec::<u8>::new(), Code::Blake2b256)
+            .map_err(StateError::store)?;
+        let root = StateRoot {
+            version: StateTreeVersion::V5,
+            actors,
+            info,
+        };
+        self.store()
+            .put_cbor(&root, Code::Blake2b256)
+            .map_err(StateError::store)
     }
 
     /// The actor at an ID address.
@@ -109,7 +124,10 @@ impl<BS: Blockstore> StateTree<BS> {
         let map: Hamt<&BS, ActorID, BytesKey> =
             Hamt::load_with_bit_width(&init.address_map, self.store(), HAMT_BIT_WIDTH)
                 .map_err(StateError::store)?;
-        let found = map.get(&BytesKey(addr.to_bytes())).map_err(StateError::store)?.copied();
+        let found = map
+            .get(&BytesKey(addr.to_bytes()))
+            .map_err(StateError::store)?
+            .copied();
         if let Some(id) = found {
             self.id_cache.insert(*addr, id);
         }
@@ -123,7 +141,8 @@ impl<BS: Blockstore> StateTree<BS> {
             Hamt::load_with_bit_width(&init.address_map, self.store(), HAMT_BIT_WIDTH)
                 .map_err(StateError::store)?;
         let id = init.next_id;
-        map.set(BytesKey(addr.to_bytes()), id).map_err(StateError::store)?;
+        map.set(BytesKey(addr.to_bytes()), id)
+            .map_err(StateError::store)?;
         init.address_map = map.flush().map_err(StateError::store)?;
         init.next_id += 1;
         self.put_actor_state(INIT_ACTOR_ID, &init)?;
@@ -132,23 +151,43 @@ impl<BS: Blockstore> StateTree<BS> {
     }
 
     /// Decodes an actor's state, checking that it has the expected kind.
-    pub fn actor_state<T: DeserializeOwned>(&self, id: ActorID, kind: ActorKind) -> Result<T, StateError> {
+    pub fn actor_state<T: DeserializeOwned>(
+        &self,
+        id: ActorID,
+        kind: ActorKind,
+    ) -> Result<T, StateError> {
         let addr = Address::new_id(id);
-        let actor = self.get_actor_by_id(id)?.ok_or(StateError::ActorNotFound(addr))?;
+        let actor = self
+            .get_actor_by_id(id)?
+            .ok_or(StateError::ActorNotFound(addr))?;
         if actor.code != kind.code() {
-            return Err(StateError::WrongKind { addr, expected: kind.name() });
+            return Err(StateError::WrongKind {
+                addr,
+                expected: kind.name(),
+            });
         }
         self.store()
             .get_cbor(&actor.state)
             .map_err(StateError::store)?
-            .ok_or_else(|| StateError::Store(format!("state {} of actor {addr} is missing", actor.state)))
+            .ok_or_else(|| {
+                StateError::Store(format!("state {} of actor {addr} is missing", actor.state))
+            })
     }
 
     /// Stores new state for an existing actor.
-    pub fn put_actor_state<T: Serialize>(&mut self, id: ActorID, state: &T) -> Result<(), StateError> {
+    pub fn put_actor_state<T: Serialize>(
+        &mut self,
+        id: ActorID,
+        state: &T,
+    ) -> Result<(), StateError> {
         let addr = Address::new_id(id);
-        let mut actor = self.get_actor_by_id(id)?.ok_or(StateError::ActorNotFound(addr))?;
-        actor.state = self.store().put_cbor(state, Code::Blake2b256).map_err(StateError::store)?;
+        let mut actor = self
+            .get_actor_by_id(id)?
+            .ok_or(StateError::ActorNotFound(addr))?;
+        actor.state = self
+            .store()
+            .put_cbor(state, Code::Blake2b256)
+            .map_err(StateError::store)?;
         self.set_actor(id, actor)
     }
 
@@ -161,12 +200,27 @@ impl<BS: Blockstore> StateTree<BS> {
         balance: fvm_shared::econ::TokenAmount,
         delegated_address: Option<Address>,
     ) -> Result<(), StateError> {
-        let head = self.store().put_cbor(state, Code::Blake2b256).map_err(StateError::store)?;
-        self.set_actor(id, ActorState { code: kind.code(), state: head, sequence: 0, balance, delegated_address })
+        let head = self
+            .store()
+            .put_cbor(state, Code::Blake2b256)
+            .map_err(StateError::store)?;
+        self.set_actor(
+            id,
+            ActorState {
+                code: kind.code(),
+                state: head,
+                sequence: 0,
+                balance,
+                delegated_address,
+            },
+        )
     }
 
     /// Visits every actor (ID, actor).
-    pub fn for_each(&self, mut f: impl FnMut(ActorID, &ActorState) -> anyhow::Result<()>) -> Result<(), StateError> {
+    pub fn for_each(
+        &self,
+        mut f: impl FnMut(ActorID, &ActorState) -> anyhow::Result<()>,
+    ) -> Result<(), StateError> {
         self.hamt
             .for_each(|k, v| {
                 let addr = Address::from_bytes(&k.0)?;

@@ -15,7 +15,9 @@ use multihash_codetable::Code;
 use parking_lot::{Mutex, RwLock};
 use redb::{Database, ReadableDatabase, TableDefinition};
 use tokio::sync::broadcast;
-use venus_types::{BigInt, BlockHeader, Cid, HeadChange, HeadChangeType, Message, SignedMessage, TipSet, TipSetKey};
+use venus_types::{
+    BigInt, BlockHeader, Cid, HeadChange, HeadChangeType, Message, SignedMessage, TipSet, TipSetKey,
+};
 
 use crate::blockstore::{RedbBlockstore, StoreError};
 
@@ -65,13 +67,18 @@ impl MetaStore {
         match self {
             MetaStore::Memory(m) => Ok(m.read().get(key).cloned()),
             MetaStore::Redb(db) => {
-                let txn = db.begin_read().map_err(|e| StoreError::db("begin read", e))?;
+                let txn = db
+                    .begin_read()
+                    .map_err(|e| StoreError::db("begin read", e))?;
                 let table = match txn.open_table(META) {
                     Ok(t) => t,
                     Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
                     Err(e) => return Err(StoreError::db("open meta table", e)),
                 };
-                Ok(table.get(key).map_err(|e| StoreError::db("read meta", e))?.map(|v| v.value().to_vec()))
+                Ok(table
+                    .get(key)
+                    .map_err(|e| StoreError::db("read meta", e))?
+                    .map(|v| v.value().to_vec()))
             }
         }
     }
@@ -87,11 +94,17 @@ impl MetaStore {
                 Ok(())
             }
             MetaStore::Redb(db) => {
-                let txn = db.begin_write().map_err(|e| StoreError::db("begin write", e))?;
+                let txn = db
+                    .begin_write()
+                    .map_err(|e| StoreError::db("begin write", e))?;
                 {
-                    let mut table = txn.open_table(META).map_err(|e| StoreError::db("open meta table", e))?;
+                    let mut table = txn
+                        .open_table(META)
+                        .map_err(|e| StoreError::db("open meta table", e))?;
                     for (k, v) in pairs {
-                        table.insert(k.as_slice(), v.as_slice()).map_err(|e| StoreError::db("write meta", e))?;
+                        table
+                            .insert(k.as_slice(), v.as_slice())
+                            .map_err(|e| StoreError::db("write meta", e))?;
                     }
                 }
                 txn.commit().map_err(|e| StoreError::db("commit meta", e))
@@ -160,7 +173,10 @@ pub struct ChainStore<BS> {
 
 impl ChainStore<RedbBlockstore> {
     /// Opens the chain in a redb file; `genesis` is used only when the file has no head yet.
-    pub fn open_redb(path: &std::path::Path, genesis: Option<BlockHeader>) -> Result<Self, ChainError> {
+    pub fn open_redb(
+        path: &std::path::Path,
+        genesis: Option<BlockHeader>,
+    ) -> Result<Self, ChainError> {
         let bs = RedbBlockstore::open(path)?;
         let meta = MetaStore::Redb(bs.database().clone());
         Self::open(bs, meta, genesis)
@@ -176,13 +192,16 @@ impl<BS: Blockstore> ChainStore<BS> {
             Some(bytes) => {
                 let tsk = TipSetKey::from_bytes(&bytes).map_err(data_err)?;
                 let head = load_tipset(&bs, &tsk)?;
-                let gen_cid = meta.get(b"genesis")?.ok_or_else(|| data_err("stored chain has a head but no genesis"))?;
+                let gen_cid = meta
+                    .get(b"genesis")?
+                    .ok_or_else(|| data_err("stored chain has a head but no genesis"))?;
                 let gen_cid = cid::Cid::try_from(gen_cid.as_slice()).map_err(data_err)?;
                 let genesis = get_header(&bs, &Cid(gen_cid))?;
                 (genesis, head)
             }
             None => {
-                let genesis = genesis.ok_or_else(|| data_err("empty chain store and no genesis given"))?;
+                let genesis =
+                    genesis.ok_or_else(|| data_err("empty chain store and no genesis given"))?;
                 put_header(&bs, &genesis).map_err(data_err)?;
                 let ts = TipSet::new(vec![genesis.clone()])?;
                 meta.put_all(&[
@@ -194,7 +213,14 @@ impl<BS: Blockstore> ChainStore<BS> {
                 (genesis, ts)
             }
         };
-        Ok(ChainStore { bs, meta, genesis, head: RwLock::new(head), head_lock: Mutex::new(()), events })
+        Ok(ChainStore {
+            bs,
+            meta,
+            genesis,
+            head: RwLock::new(head),
+            head_lock: Mutex::new(()),
+            events,
+        })
     }
 
     pub fn blockstore(&self) -> &BS {
@@ -243,19 +269,35 @@ impl<BS: Blockstore> ChainStore<BS> {
         for m in secp {
             secp_cids.push(self.bs.put_cbor(m, Code::Blake2b256).map_err(data_err)?);
         }
-        crate::msgmeta::put_msg_meta(&self.bs, &bls_cids, &secp_cids).map(Cid).map_err(data_err)
+        crate::msgmeta::put_msg_meta(&self.bs, &bls_cids, &secp_cids)
+            .map(Cid)
+            .map_err(data_err)
     }
 
     /// A block's messages: (BLS unsigned, secp signed), in block order.
-    pub fn block_messages(&self, header: &BlockHeader) -> Result<(Vec<Message>, Vec<SignedMessage>), ChainError> {
-        let (bls, secp) = crate::msgmeta::read_msg_meta(&self.bs, &header.messages.0).map_err(data_err)?;
+    pub fn block_messages(
+        &self,
+        header: &BlockHeader,
+    ) -> Result<(Vec<Message>, Vec<SignedMessage>), ChainError> {
+        let (bls, secp) =
+            crate::msgmeta::read_msg_meta(&self.bs, &header.messages.0).map_err(data_err)?;
         let bls = bls
             .iter()
-            .map(|c| self.bs.get_cbor::<Message>(c).map_err(data_err)?.ok_or(ChainError::MessageNotFound(Cid(*c))))
+            .map(|c| {
+                self.bs
+                    .get_cbor::<Message>(c)
+                    .map_err(data_err)?
+                    .ok_or(ChainError::MessageNotFound(Cid(*c)))
+            })
             .collect::<Result<_, _>>()?;
         let secp = secp
             .iter()
-            .map(|c| self.bs.get_cbor::<SignedMessage>(c).map_err(data_err)?.ok_or(ChainError::MessageNotFound(Cid(*c))))
+            .map(|c| {
+                self.bs
+                    .get_cbor::<SignedMessage>(c)
+                    .map_err(data_err)?
+                    .ok_or(ChainError::MessageNotFound(Cid(*c)))
+            })
             .collect::<Result<_, _>>()?;
         Ok((bls, secp))
     }
@@ -267,7 +309,11 @@ impl<BS: Blockstore> ChainStore<BS> {
         let mut out = Vec::new();
         for (i, b) in ts.blocks().iter().enumerate() {
             let (bls, secp) = self.block_messages(b)?;
-            for m in bls.into_iter().map(ChainMessage::Bls).chain(secp.into_iter().map(ChainMessage::Secp)) {
+            for m in bls
+                .into_iter()
+                .map(ChainMessage::Bls)
+                .chain(secp.into_iter().map(ChainMessage::Secp))
+            {
                 if seen.insert(m.cid()) {
                     out.push((i, m));
                 }
@@ -278,25 +324,41 @@ impl<BS: Blockstore> ChainStore<BS> {
 
     /// Any stored message by CID (a signed secp message or an unsigned BLS one).
     pub fn get_message(&self, cid: &Cid) -> Result<ChainMessage, ChainError> {
-        let bytes = self.bs.get(&cid.0).map_err(data_err)?.ok_or(ChainError::MessageNotFound(*cid))?;
+        let bytes = self
+            .bs
+            .get(&cid.0)
+            .map_err(data_err)?
+            .ok_or(ChainError::MessageNotFound(*cid))?;
         if let Ok(m) = fvm_ipld_encoding::from_slice::<SignedMessage>(&bytes) {
             return Ok(ChainMessage::Secp(m));
         }
-        fvm_ipld_encoding::from_slice::<Message>(&bytes).map(ChainMessage::Bls).map_err(data_err)
+        fvm_ipld_encoding::from_slice::<Message>(&bytes)
+            .map(ChainMessage::Bls)
+            .map_err(data_err)
     }
 
     pub fn weight(&self, tsk: &TipSetKey) -> Result<Option<BigInt>, ChainError> {
-        Ok(self.meta.get(&weight_key(tsk))?.map(|b| BigInt(num_bigint::BigInt::from_signed_bytes_be(&b))))
+        Ok(self
+            .meta
+            .get(&weight_key(tsk))?
+            .map(|b| BigInt(num_bigint::BigInt::from_signed_bytes_be(&b))))
     }
 
     pub fn exec_result(&self, tsk: &TipSetKey) -> Result<Option<ExecResult>, ChainError> {
-        let Some(bytes) = self.meta.get(&exec_key(tsk))? else { return Ok(None) };
-        let (s, r): (cid::Cid, cid::Cid) = fvm_ipld_encoding::from_slice(&bytes).map_err(data_err)?;
-        Ok(Some(ExecResult { state_root: Cid(s), receipts_root: Cid(r) }))
+        let Some(bytes) = self.meta.get(&exec_key(tsk))? else {
+            return Ok(None);
+        };
+        let (s, r): (cid::Cid, cid::Cid) =
+            fvm_ipld_encoding::from_slice(&bytes).map_err(data_err)?;
+        Ok(Some(ExecResult {
+            state_root: Cid(s),
+            receipts_root: Cid(r),
+        }))
     }
 
     pub fn set_exec_result(&self, tsk: &TipSetKey, res: ExecResult) -> Result<(), ChainError> {
-        let bytes = fvm_ipld_encoding::to_vec(&(res.state_root.0, res.receipts_root.0)).map_err(data_err)?;
+        let bytes = fvm_ipld_encoding::to_vec(&(res.state_root.0, res.receipts_root.0))
+            .map_err(data_err)?;
         Ok(self.meta.put_all(&[(exec_key(tsk), bytes)])?)
     }
 
@@ -336,9 +398,15 @@ impl<BS: Blockstore> ChainStore<BS> {
         self.meta.put_all(&pairs)?;
         *self.head.write() = ts.clone();
         let change = |change_type, val| HeadChange { change_type, val };
-        let mut changes: Vec<HeadChange> =
-            reverts.into_iter().map(|t| change(HeadChangeType::Revert, t)).collect();
-        changes.extend(applies.into_iter().map(|t| change(HeadChangeType::Apply, t)));
+        let mut changes: Vec<HeadChange> = reverts
+            .into_iter()
+            .map(|t| change(HeadChangeType::Revert, t))
+            .collect();
+        changes.extend(
+            applies
+                .into_iter()
+                .map(|t| change(HeadChangeType::Apply, t)),
+        );
         tracing::info!(height = ts.height(), tipset = %ts.key(), "new head");
         // No subscribers is fine.
         let _ = self.events.send(changes);
@@ -346,7 +414,11 @@ impl<BS: Blockstore> ChainStore<BS> {
     }
 
     /// Tipsets to revert (newest first) and to apply (oldest first) to go from `from` to `to`.
-    pub fn reorg_path(&self, from: &TipSet, to: &TipSet) -> Result<(Vec<TipSet>, Vec<TipSet>), ChainError> {
+    pub fn reorg_path(
+        &self,
+        from: &TipSet,
+        to: &TipSet,
+    ) -> Result<(Vec<TipSet>, Vec<TipSet>), ChainError> {
         let (mut a, mut b) = (from.clone(), to.clone());
         let (mut reverts, mut applies) = (Vec::new(), Vec::new());
         while a.key() != b.key() {
@@ -366,17 +438,29 @@ impl<BS: Blockstore> ChainStore<BS> {
 
     /// The tipset at `height` on the chain ending at `anchor` (the head if `None`). With null
     /// rounds at `height`, `prev` picks the tipset before the gap, otherwise the one after.
-    pub fn tipset_by_height(&self, height: i64, anchor: Option<&TipSet>, prev: bool) -> Result<TipSet, ChainError> {
+    pub fn tipset_by_height(
+        &self,
+        height: i64,
+        anchor: Option<&TipSet>,
+        prev: bool,
+    ) -> Result<TipSet, ChainError> {
         let head = self.heaviest();
         let anchor = anchor.cloned().unwrap_or(head.clone());
         if height > anchor.height() {
-            return Err(ChainError::TipSetNotFound(format!("height {height} is above the anchor's {}", anchor.height())));
+            return Err(ChainError::TipSetNotFound(format!(
+                "height {height} is above the anchor's {}",
+                anchor.height()
+            )));
         }
         if height < 0 {
-            return Err(ChainError::TipSetNotFound(format!("negative height {height}")));
+            return Err(ChainError::TipSetNotFound(format!(
+                "negative height {height}"
+            )));
         }
         // Fast path: the canonical index, when the anchor is on the canonical chain.
-        if self.meta.get(&height_key(anchor.height()))?.as_deref() == Some(&anchor.key().to_bytes()[..]) {
+        if self.meta.get(&height_key(anchor.height()))?.as_deref()
+            == Some(&anchor.key().to_bytes()[..])
+        {
             for h in height..=anchor.height() {
                 if let Some(bytes) = self.meta.get(&height_key(h))?.filter(|b| !b.is_empty()) {
                     if h == height || !prev {
@@ -392,7 +476,11 @@ impl<BS: Blockstore> ChainStore<BS> {
             after = ts.clone();
             ts = self.load_tipset(&ts.parents())?;
         }
-        if ts.height() == height || prev { Ok(ts) } else { Ok(after) }
+        if ts.height() == height || prev {
+            Ok(ts)
+        } else {
+            Ok(after)
+        }
     }
 
     /// Up to `count` tipset keys ending at `tsk`, oldest first (venus `ChainList`).
@@ -409,7 +497,9 @@ impl<BS: Blockstore> ChainStore<BS> {
 }
 
 fn get_header<BS: Blockstore>(bs: &BS, cid: &Cid) -> Result<BlockHeader, ChainError> {
-    bs.get_cbor(&cid.0).map_err(data_err)?.ok_or(ChainError::BlockNotFound(*cid))
+    bs.get_cbor(&cid.0)
+        .map_err(data_err)?
+        .ok_or(ChainError::BlockNotFound(*cid))
 }
 
 fn load_tipset<BS: Blockstore>(bs: &BS, tsk: &TipSetKey) -> Result<TipSet, ChainError> {

@@ -1,13 +1,17 @@
 //! A local block producer for tests and benchmarks: a devnet with one genesis miner whose
 //! worker key is held here, producing valid blocks through the same path the API uses
 //! (base info → ticket and election VRFs → WinningPoSt → `create_block` → `submit`).
+// Block errors carry the rejected block's CID; they are rare, so their size does not matter.
+#![allow(clippy::result_large_err)]
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use venus_types::randomness::{DomainSeparationTag, address_entropy, compute_vrf, draw_randomness, vrf_digest};
+use venus_types::randomness::{
+    DomainSeparationTag, address_entropy, compute_vrf, draw_randomness, vrf_digest,
+};
 use venus_types::{
-    Address, BlockMsg, BlockTemplate, Cid, ElectionProof, KeyType, PoStProof, PrivateKey, SignedMessage, Ticket, TipSet,
-    TokenAmount,
+    Address, BlockMsg, BlockTemplate, Cid, ElectionProof, KeyType, PrivateKey, SignedMessage,
+    Ticket, TipSet, TokenAmount,
 };
 
 use crate::blockstore::MemoryBlockstore;
@@ -37,7 +41,12 @@ pub struct Devnet {
 }
 
 /// A 2k-style template: one miner with two 2 KiB sectors, `n_accounts` accounts of 1000 FIL.
-pub fn template(worker: &PrivateKey, owner: &PrivateKey, accounts: &[PrivateKey], timestamp: u64) -> GenesisTemplate {
+pub fn template(
+    worker: &PrivateKey,
+    owner: &PrivateKey,
+    accounts: &[PrivateKey],
+    timestamp: u64,
+) -> GenesisTemplate {
     let sectors = (0..2u64)
         .map(|n| PreSeal {
             comm_r: Cid(fake_commitment(b"commr", n)),
@@ -75,7 +84,10 @@ pub fn template(worker: &PrivateKey, owner: &PrivateKey, accounts: &[PrivateKey]
 }
 
 fn fake_commitment(tag: &[u8], n: u64) -> cid::Cid {
-    let mh = multihash_codetable::MultihashDigest::digest(&multihash_codetable::Code::Sha2_256, &[tag, &n.to_be_bytes()].concat());
+    let mh = multihash_codetable::MultihashDigest::digest(
+        &multihash_codetable::Code::Sha2_256,
+        &[tag, &n.to_be_bytes()].concat(),
+    );
     cid::Cid::new_v1(0xf101, mh) // fil-commitment-sealed
 }
 
@@ -89,10 +101,17 @@ impl Devnet {
             .map(|_| PrivateKey::generate(KeyType::Secp256k1, &mut rng))
             .collect::<Result<Vec<_>, _>>()?;
         let params = NetworkKind::TwoK.params();
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs();
         let genesis_time = now - 100_000 * params.block_delay_secs;
         let bs = MemoryBlockstore::new();
-        let g = build_genesis(&bs, &template(&worker, &owner, &accounts, genesis_time), &params, now)?;
+        let g = build_genesis(
+            &bs,
+            &template(&worker, &owner, &accounts, genesis_time),
+            &params,
+            now,
+        )?;
         let cs = ChainStore::open(bs, MetaStore::memory(), Some(g.block))?;
         Ok(Devnet {
             cs,
@@ -107,25 +126,51 @@ impl Devnet {
     }
 
     pub fn now(&self) -> u64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
     }
 
     /// A valid, signed block on `parent` at the first epoch ≥ `min_epoch` the miner wins.
-    pub fn produce(&self, parent: &TipSet, min_epoch: i64, messages: Vec<SignedMessage>) -> anyhow::Result<BlockMsg> {
+    pub fn produce(
+        &self,
+        parent: &TipSet,
+        min_epoch: i64,
+        messages: Vec<SignedMessage>,
+    ) -> anyhow::Result<BlockMsg> {
         let template = self.template_for(parent, min_epoch, messages)?;
         Ok(create_block(&self.cs, &template, Some(&self.worker))?)
     }
 
     /// The block template the miner would send for `parent` (ticket, election, PoSt filled).
-    pub fn template_for(&self, parent: &TipSet, min_epoch: i64, messages: Vec<SignedMessage>) -> anyhow::Result<BlockTemplate> {
+    pub fn template_for(
+        &self,
+        parent: &TipSet,
+        min_epoch: i64,
+        messages: Vec<SignedMessage>,
+    ) -> anyhow::Result<BlockTemplate> {
         let entropy = address_entropy(&self.miner);
         for epoch in min_epoch..min_epoch + 50 {
             let info = base_info(&self.cs, &self.params, &self.miner, epoch, parent.key())?
                 .ok_or_else(|| anyhow::anyhow!("miner missing"))?;
-            let rbase = info.beacon_entries.last().unwrap_or(&info.prev_beacon_entry).data.clone();
-            let election_in = draw_randomness(rbase.as_slice(), DomainSeparationTag::ElectionProofProduction as i64, epoch, &entropy);
+            let rbase = info
+                .beacon_entries
+                .last()
+                .unwrap_or(&info.prev_beacon_entry)
+                .data
+                .clone();
+            let election_in = draw_randomness(
+                rbase.as_slice(),
+                DomainSeparationTag::ElectionProofProduction as i64,
+                epoch,
+                &entropy,
+            );
             let election_vrf = compute_vrf(&self.worker, &election_in)?;
-            let wins = compute_win_count(&vrf_digest(&election_vrf), &info.miner_power.0, &info.network_power.0);
+            let wins = compute_win_count(
+                &vrf_digest(&election_vrf),
+                &info.miner_power.0,
+                &info.network_power.0,
+            );
             if wins < 1 {
                 continue;
             }
@@ -133,27 +178,50 @@ impl Devnet {
             if let Some(t) = parent.min_ticket() {
                 ticket_entropy.extend_from_slice(t.vrf_proof.as_slice());
             }
-            let ticket_in = draw_randomness(rbase.as_slice(), DomainSeparationTag::TicketProduction as i64, epoch - 1, &ticket_entropy);
-            let post_rand = draw_randomness(rbase.as_slice(), DomainSeparationTag::WinningPoStChallengeSeed as i64, epoch, &entropy);
-            let mut tree = crate::state::StateTree::load(self.cs.blockstore(), &crate::exec::execute_tipset(&self.cs, parent)?.state_root.0)?;
+            let ticket_in = draw_randomness(
+                rbase.as_slice(),
+                DomainSeparationTag::TicketProduction as i64,
+                epoch - 1,
+                &ticket_entropy,
+            );
+            let post_rand = draw_randomness(
+                rbase.as_slice(),
+                DomainSeparationTag::WinningPoStChallengeSeed as i64,
+                epoch,
+                &entropy,
+            );
+            let mut tree = crate::state::StateTree::load(
+                self.cs.blockstore(),
+                &crate::exec::execute_tipset(&self.cs, parent)?.state_root.0,
+            )?;
             let sectors = crate::query::miner_sectors(&mut tree, &self.miner.0)?;
             return Ok(BlockTemplate {
                 miner: self.miner,
                 parents: parent.key().clone(),
-                ticket: Some(Ticket { vrf_proof: compute_vrf(&self.worker, &ticket_in)?.into() }),
-                eproof: Some(ElectionProof { win_count: wins, vrf_proof: election_vrf.into() }),
+                ticket: Some(Ticket {
+                    vrf_proof: compute_vrf(&self.worker, &ticket_in)?.into(),
+                }),
+                eproof: Some(ElectionProof {
+                    win_count: wins,
+                    vrf_proof: election_vrf.into(),
+                }),
                 beacon_values: info.beacon_entries,
                 messages,
                 epoch,
                 timestamp: self.genesis_time + epoch as u64 * self.params.block_delay_secs,
-                winning_post_proof: vec![PoStProof { post_proof: 0, proof_bytes: DevnetPoSt::prove(MINER_ID, &post_rand, &sectors).into() }],
+                winning_post_proof: DevnetPoSt::prove(MINER_ID, &post_rand, &sectors)
+                    .map_err(|e| anyhow::anyhow!(e))?,
             });
         }
         anyhow::bail!("the miner won no epoch in 50 tries")
     }
 
     pub fn validator(&self) -> BlockValidator<'_, MemoryBlockstore> {
-        BlockValidator { cs: &self.cs, params: &self.params, post: &DevnetPoSt }
+        BlockValidator {
+            cs: &self.cs,
+            params: &self.params,
+            post: &DevnetPoSt,
+        }
     }
 
     /// Validates and adds a block; true if the head moved.
@@ -168,7 +236,13 @@ impl Devnet {
     }
 
     /// A signed secp send of any amount.
-    pub fn send_amount(&self, from: usize, to: Address, nonce: u64, value: TokenAmount) -> SignedMessage {
+    pub fn send_amount(
+        &self,
+        from: usize,
+        to: Address,
+        nonce: u64,
+        value: TokenAmount,
+    ) -> SignedMessage {
         let key = &self.accounts[from];
         let message = venus_types::Message {
             version: 0,
@@ -176,7 +250,7 @@ impl Devnet {
             from: key.address(),
             nonce,
             value,
-            gas_limit: 1_000_000,
+            gas_limit: 3_000_000,
             gas_fee_cap: TokenAmount::from_atto(200_000_000u64),
             gas_premium: TokenAmount::from_atto(100_000u64),
             method: 0,

@@ -4,6 +4,8 @@
 //! Every check reads the block's parent tipset and the state that executing it produced (the
 //! state the block must carry as `ParentStateRoot`); miner power, worker key and sectors come
 //! from that state.
+// Block errors carry the rejected block's CID; they are rare, so their size does not matter.
+#![allow(clippy::result_large_err)]
 
 use std::collections::HashMap;
 use std::fmt;
@@ -11,14 +13,18 @@ use std::fmt;
 use fvm_ipld_blockstore::Blockstore;
 use parking_lot::Mutex;
 use venus_types::crypto::{verify, verify_bls_aggregate};
-use venus_types::randomness::{DomainSeparationTag, address_entropy, draw_randomness, verify_vrf, vrf_digest};
+use venus_types::randomness::{
+    DomainSeparationTag, address_entropy, draw_randomness, verify_vrf, vrf_digest,
+};
 use venus_types::{Address, BlockHeader, BlockMsg, Cid, Message, SignedMessage, TipSet, TipSetKey};
 
 use crate::election::{beacon_entries_for_block, compute_win_count};
 use crate::exec::{child_base_fee, execute_tipset, tipset_weight};
 use crate::gas;
 use crate::mining::latest_beacon_entry;
-use crate::network::{ALLOWABLE_CLOCK_DRIFT_SECS, BLOCK_GAS_LIMIT, BLOCK_MESSAGE_LIMIT, NetworkParams};
+use crate::network::{
+    ALLOWABLE_CLOCK_DRIFT_SECS, BLOCK_GAS_LIMIT, BLOCK_MESSAGE_LIMIT, NetworkParams,
+};
 use crate::post::WinningPoStVerifier;
 use crate::query;
 use crate::state::StateTree;
@@ -79,13 +85,24 @@ pub struct FullBlock {
 impl FullBlock {
     /// Loads a `BlockMsg`'s messages from the store (they were stored by `create_block` or by
     /// the mpool / sync before submission).
-    pub fn from_block_msg<BS: Blockstore>(cs: &ChainStore<BS>, msg: &BlockMsg) -> Result<FullBlock, BlockError> {
-        let fail = |reason: String| BlockError { block: msg.header.cid(), step: Step::Messages, reason };
+    pub fn from_block_msg<BS: Blockstore>(
+        cs: &ChainStore<BS>,
+        msg: &BlockMsg,
+    ) -> Result<FullBlock, BlockError> {
+        let fail = |reason: String| BlockError {
+            block: msg.header.cid(),
+            step: Step::Messages,
+            reason,
+        };
         let mut bls_messages = Vec::with_capacity(msg.bls_messages.len());
         for c in &msg.bls_messages {
             match cs.get_message(c) {
                 Ok(crate::store::ChainMessage::Bls(m)) => bls_messages.push(m),
-                Ok(_) => return Err(fail(format!("{c} is listed as BLS but is a signed secp message"))),
+                Ok(_) => {
+                    return Err(fail(format!(
+                        "{c} is listed as BLS but is a signed secp message"
+                    )));
+                }
                 Err(e) => return Err(fail(format!("BLS message {c}: {e}"))),
             }
         }
@@ -93,11 +110,19 @@ impl FullBlock {
         for c in &msg.secpk_messages {
             match cs.get_message(c) {
                 Ok(crate::store::ChainMessage::Secp(m)) => secp_messages.push(m),
-                Ok(_) => return Err(fail(format!("{c} is listed as secp but is an unsigned message"))),
+                Ok(_) => {
+                    return Err(fail(format!(
+                        "{c} is listed as secp but is an unsigned message"
+                    )));
+                }
                 Err(e) => return Err(fail(format!("secp message {c}: {e}"))),
             }
         }
-        Ok(FullBlock { header: msg.header.clone(), bls_messages, secp_messages })
+        Ok(FullBlock {
+            header: msg.header.clone(),
+            bls_messages,
+            secp_messages,
+        })
     }
 }
 
@@ -113,14 +138,32 @@ impl<BS: Blockstore> BlockValidator<'_, BS> {
     pub fn validate(&self, block: &FullBlock, now: u64) -> Result<(), BlockError> {
         let h = &block.header;
         let cid = h.cid();
-        let fail = |step: Step| move |reason: String| BlockError { block: cid, step, reason };
+        let fail = |step: Step| {
+            move |reason: String| BlockError {
+                block: cid,
+                step,
+                reason,
+            }
+        };
 
         // Sanity.
         let sanity = fail(Step::Sanity);
-        let ticket = h.ticket.as_ref().ok_or_else(|| sanity("no ticket".into()))?;
-        let eproof = h.election_proof.as_ref().ok_or_else(|| sanity("no election proof".into()))?;
-        let block_sig = h.block_sig.as_ref().ok_or_else(|| sanity("unsigned block".into()))?;
-        let bls_aggregate = h.bls_aggregate.as_ref().ok_or_else(|| sanity("no BLS aggregate".into()))?;
+        let ticket = h
+            .ticket
+            .as_ref()
+            .ok_or_else(|| sanity("no ticket".into()))?;
+        let eproof = h
+            .election_proof
+            .as_ref()
+            .ok_or_else(|| sanity("no election proof".into()))?;
+        let block_sig = h
+            .block_sig
+            .as_ref()
+            .ok_or_else(|| sanity("unsigned block".into()))?;
+        let bls_aggregate = h
+            .bls_aggregate
+            .as_ref()
+            .ok_or_else(|| sanity("no BLS aggregate".into()))?;
         if h.parents.is_empty() {
             return Err(sanity("no parents".into()));
         }
@@ -131,34 +174,54 @@ impl<BS: Blockstore> BlockValidator<'_, BS> {
             .load_tipset(&TipSetKey::new(h.parents.clone()))
             .map_err(|e| fail(Step::Parents)(format!("parent tipset unknown: {e}")))?;
         if h.height <= parent.height() {
-            return Err(fail(Step::Parents)(format!("height {} is not above the parents' {}", h.height, parent.height())));
+            return Err(fail(Step::Parents)(format!(
+                "height {} is not above the parents' {}",
+                h.height,
+                parent.height()
+            )));
         }
 
         // Timestamp = genesis + height × block delay, and not in the future.
         let expected = self.cs.genesis().timestamp + h.height as u64 * self.params.block_delay_secs;
         if h.timestamp != expected {
-            return Err(fail(Step::Timestamp)(format!("timestamp {} should be {expected} (genesis + height × {} s)", h.timestamp, self.params.block_delay_secs)));
+            return Err(fail(Step::Timestamp)(format!(
+                "timestamp {} should be {expected} (genesis + height × {} s)",
+                h.timestamp, self.params.block_delay_secs
+            )));
         }
         if h.timestamp > now + ALLOWABLE_CLOCK_DRIFT_SECS {
-            return Err(fail(Step::Timestamp)(format!("timestamp {} is in the future (now {now})", h.timestamp)));
+            return Err(fail(Step::Timestamp)(format!(
+                "timestamp {} is in the future (now {now})",
+                h.timestamp
+            )));
         }
 
         // The state the block builds on.
-        let exec = execute_tipset(self.cs, &parent).map_err(|e| fail(Step::State)(format!("executing parent tipset: {e}")))?;
+        let exec = execute_tipset(self.cs, &parent)
+            .map_err(|e| fail(Step::State)(format!("executing parent tipset: {e}")))?;
         let mut tree = StateTree::load(self.cs.blockstore(), &exec.state_root.0)
             .map_err(|e| fail(Step::State)(e.to_string()))?;
 
         // Miner exists, has power, worker key.
         let miner_fail = fail(Step::Miner);
-        let (_, miner_state) = query::miner_state(&mut tree, &h.miner.0).map_err(|e| miner_fail(e.to_string()))?;
-        let power = query::miner_power(&mut tree, &h.miner.0, self.params).map_err(|e| miner_fail(e.to_string()))?;
+        let (_, miner_state) =
+            query::miner_state(&mut tree, &h.miner.0).map_err(|e| miner_fail(e.to_string()))?;
+        let power = query::miner_power(&mut tree, &h.miner.0, self.params)
+            .map_err(|e| miner_fail(e.to_string()))?;
         if !power.has_min_power {
-            return Err(miner_fail(format!("miner {} is not eligible: its power is below the consensus minimum", h.miner)));
+            return Err(miner_fail(format!(
+                "miner {} is not eligible: its power is below the consensus minimum",
+                h.miner
+            )));
         }
-        let worker = Address(query::account_key(&mut tree, &miner_state.info.worker).map_err(|e| miner_fail(e.to_string()))?);
+        let worker = Address(
+            query::account_key(&mut tree, &miner_state.info.worker)
+                .map_err(|e| miner_fail(e.to_string()))?,
+        );
 
         // Beacon entries.
-        let prev_entry = latest_beacon_entry(self.cs, &parent).map_err(|e| fail(Step::Beacon)(e.to_string()))?;
+        let prev_entry =
+            latest_beacon_entry(self.cs, &parent).map_err(|e| fail(Step::Beacon)(e.to_string()))?;
         let expected_entries = beacon_entries_for_block(prev_entry.round, h.height);
         if h.beacon_entries != expected_entries {
             return Err(fail(Step::Beacon)(format!(
@@ -175,50 +238,89 @@ impl<BS: Blockstore> BlockValidator<'_, BS> {
         if let Some(t) = parent.min_ticket() {
             ticket_entropy.extend_from_slice(t.vrf_proof.as_slice());
         }
-        let ticket_input = draw_randomness(rbase.as_slice(), DomainSeparationTag::TicketProduction as i64, h.height - 1, &ticket_entropy);
+        let ticket_input = draw_randomness(
+            rbase.as_slice(),
+            DomainSeparationTag::TicketProduction as i64,
+            h.height - 1,
+            &ticket_entropy,
+        );
         verify_vrf(&worker, &ticket_input, ticket.vrf_proof.as_slice())
             .map_err(|e| fail(Step::Ticket)(format!("ticket VRF: {e}")))?;
 
         // Election proof VRF and win count.
-        let election_input = draw_randomness(rbase.as_slice(), DomainSeparationTag::ElectionProofProduction as i64, h.height, &miner_entropy);
+        let election_input = draw_randomness(
+            rbase.as_slice(),
+            DomainSeparationTag::ElectionProofProduction as i64,
+            h.height,
+            &miner_entropy,
+        );
         verify_vrf(&worker, &election_input, eproof.vrf_proof.as_slice())
             .map_err(|e| fail(Step::Election)(format!("election VRF: {e}")))?;
-        let wins = compute_win_count(&vrf_digest(eproof.vrf_proof.as_slice()), &power.miner.quality_adj_power, &power.total.quality_adj_power);
+        let wins = compute_win_count(
+            &vrf_digest(eproof.vrf_proof.as_slice()),
+            &power.miner.quality_adj_power,
+            &power.total.quality_adj_power,
+        );
         if wins < 1 {
-            return Err(fail(Step::Election)("the election proof does not win".into()));
+            return Err(fail(Step::Election)(
+                "the election proof does not win".into(),
+            ));
         }
         if wins != eproof.win_count {
-            return Err(fail(Step::Election)(format!("win count {} should be {wins}", eproof.win_count)));
+            return Err(fail(Step::Election)(format!(
+                "win count {} should be {wins}",
+                eproof.win_count
+            )));
         }
 
         // WinningPoSt.
-        let post_randomness = draw_randomness(rbase.as_slice(), DomainSeparationTag::WinningPoStChallengeSeed as i64, h.height, &miner_entropy);
-        let sectors = query::miner_sectors(&mut tree, &h.miner.0).map_err(|e| fail(Step::WinningPoSt)(e.to_string()))?;
+        let post_randomness = draw_randomness(
+            rbase.as_slice(),
+            DomainSeparationTag::WinningPoStChallengeSeed as i64,
+            h.height,
+            &miner_entropy,
+        );
+        let sectors = query::miner_sectors(&mut tree, &h.miner.0)
+            .map_err(|e| fail(Step::WinningPoSt)(e.to_string()))?;
         self.post
             .verify(&h.miner, &post_randomness, &sectors, &h.win_post_proof)
             .map_err(fail(Step::WinningPoSt))?;
 
         // Block signature by the worker key.
-        verify(block_sig, &h.signing_bytes(), &worker).map_err(|e| fail(Step::BlockSignature)(e.to_string()))?;
+        verify(block_sig, &h.signing_bytes(), &worker)
+            .map_err(|e| fail(Step::BlockSignature)(e.to_string()))?;
 
         // Messages.
-        self.check_messages(block, bls_aggregate, &mut tree).map_err(fail(Step::Messages))?;
+        self.check_messages(block, bls_aggregate, &mut tree)
+            .map_err(fail(Step::Messages))?;
 
         // Parent state, receipts, weight, base fee recomputed.
         let state_fail = fail(Step::State);
         if h.parent_state_root != exec.state_root {
-            return Err(state_fail(format!("parent state root {} should be {}", h.parent_state_root, exec.state_root)));
+            return Err(state_fail(format!(
+                "parent state root {} should be {}",
+                h.parent_state_root, exec.state_root
+            )));
         }
         if h.parent_message_receipts != exec.receipts_root {
-            return Err(state_fail(format!("parent receipts {} should be {}", h.parent_message_receipts, exec.receipts_root)));
+            return Err(state_fail(format!(
+                "parent receipts {} should be {}",
+                h.parent_message_receipts, exec.receipts_root
+            )));
         }
         let weight = tipset_weight(self.cs, &parent).map_err(|e| state_fail(e.to_string()))?;
         if h.parent_weight != weight {
-            return Err(state_fail(format!("parent weight {} should be {weight}", h.parent_weight)));
+            return Err(state_fail(format!(
+                "parent weight {} should be {weight}",
+                h.parent_weight
+            )));
         }
         let base_fee = child_base_fee(self.cs, &parent).map_err(|e| state_fail(e.to_string()))?;
         if h.parent_base_fee != base_fee {
-            return Err(state_fail(format!("parent base fee {} should be {base_fee}", h.parent_base_fee)));
+            return Err(state_fail(format!(
+                "parent base fee {} should be {base_fee}",
+                h.parent_base_fee
+            )));
         }
         Ok(())
     }
@@ -231,41 +333,80 @@ impl<BS: Blockstore> BlockValidator<'_, BS> {
     ) -> Result<(), String> {
         let count = block.bls_messages.len() + block.secp_messages.len();
         if count > BLOCK_MESSAGE_LIMIT {
-            return Err(format!("{count} messages exceed the limit of {BLOCK_MESSAGE_LIMIT}"));
+            return Err(format!(
+                "{count} messages exceed the limit of {BLOCK_MESSAGE_LIMIT}"
+            ));
         }
         // Message root.
         let bls_cids: Vec<cid::Cid> = block.bls_messages.iter().map(|m| m.cid().0).collect();
         let secp_cids: Vec<cid::Cid> = block.secp_messages.iter().map(|m| m.cid().0).collect();
         let scratch = fvm_ipld_blockstore::MemoryBlockstore::new();
-        let root = crate::msgmeta::put_msg_meta(&scratch, &bls_cids, &secp_cids).map_err(|e| e.to_string())?;
+        let root = crate::msgmeta::put_msg_meta(&scratch, &bls_cids, &secp_cids)
+            .map_err(|e| e.to_string())?;
         if root != block.header.messages.0 {
-            return Err(format!("messages root {} does not match the block's messages ({})", block.header.messages, Cid(root)));
+            return Err(format!(
+                "messages root {} does not match the block's messages ({})",
+                block.header.messages,
+                Cid(root)
+            ));
         }
         // Per-message checks, nonces in order from the parent state.
         let mut nonces: HashMap<fvm_shared::address::Address, u64> = HashMap::new();
         let mut total_gas: i64 = 0;
-        let all = block.bls_messages.iter().map(|m| (m, m.to_cbor().len())).chain(block.secp_messages.iter().map(|s| (&s.message, s.to_cbor().len())));
+        let all = block
+            .bls_messages
+            .iter()
+            .map(|m| (m, m.to_cbor().len()))
+            .chain(
+                block
+                    .secp_messages
+                    .iter()
+                    .map(|s| (&s.message, s.to_cbor().len())),
+            );
         for (m, len) in all {
             let min_gas = gas::on_chain_message(len);
             if m.gas_limit < min_gas {
-                return Err(format!("message {} gas limit {} is below its inclusion cost {min_gas}", m.cid(), m.gas_limit));
+                return Err(format!(
+                    "message {} gas limit {} is below its inclusion cost {min_gas}",
+                    m.cid(),
+                    m.gas_limit
+                ));
             }
-            if m.value.0.is_negative() || m.gas_fee_cap.0.is_negative() || m.gas_premium.0 > m.gas_fee_cap.0 {
-                return Err(format!("message {} has a negative value/fee cap or a premium above its fee cap", m.cid()));
+            if m.value.0.is_negative()
+                || m.gas_fee_cap.0.is_negative()
+                || m.gas_premium.0 > m.gas_fee_cap.0
+            {
+                return Err(format!(
+                    "message {} has a negative value/fee cap or a premium above its fee cap",
+                    m.cid()
+                ));
             }
             total_gas = total_gas.saturating_add(m.gas_limit);
-            let id = tree.lookup_id(&m.from.0).map_err(|e| e.to_string())?.ok_or_else(|| format!("message {} sender {} has no actor", m.cid(), m.from))?;
+            let id = tree
+                .lookup_id(&m.from.0)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("message {} sender {} has no actor", m.cid(), m.from))?;
             let expected = match nonces.get(&m.from.0) {
                 Some(n) => *n,
-                None => tree.get_actor_by_id(id).map_err(|e| e.to_string())?.map_or(0, |a| a.sequence),
+                None => tree
+                    .get_actor_by_id(id)
+                    .map_err(|e| e.to_string())?
+                    .map_or(0, |a| a.sequence),
             };
             if m.nonce != expected {
-                return Err(format!("message {} from {} has nonce {}, expected {expected}", m.cid(), m.from, m.nonce));
+                return Err(format!(
+                    "message {} from {} has nonce {}, expected {expected}",
+                    m.cid(),
+                    m.from,
+                    m.nonce
+                ));
             }
             nonces.insert(m.from.0, expected + 1);
         }
         if total_gas as u64 > BLOCK_GAS_LIMIT {
-            return Err(format!("messages use {total_gas} gas, over the block limit {BLOCK_GAS_LIMIT}"));
+            return Err(format!(
+                "messages use {total_gas} gas, over the block limit {BLOCK_GAS_LIMIT}"
+            ));
         }
         // secp signatures.
         for s in &block.secp_messages {
@@ -278,11 +419,18 @@ impl<BS: Blockstore> BlockValidator<'_, BS> {
         for m in &block.bls_messages {
             let key = query::account_key(tree, &m.from.0).map_err(|e| e.to_string())?;
             if key.protocol() != fvm_shared::address::Protocol::BLS {
-                return Err(format!("message {} is in the BLS list but {} is not a BLS key", m.cid(), m.from));
+                return Err(format!(
+                    "message {} is in the BLS list but {} is not a BLS key",
+                    m.cid(),
+                    m.from
+                ));
             }
             keys.push((key.payload_bytes(), m.cid().to_bytes()));
         }
-        let pairs: Vec<(&[u8], &[u8])> = keys.iter().map(|(k, d)| (k.as_slice(), d.as_slice())).collect();
+        let pairs: Vec<(&[u8], &[u8])> = keys
+            .iter()
+            .map(|(k, d)| (k.as_slice(), d.as_slice()))
+            .collect();
         verify_bls_aggregate(bls_aggregate, &pairs).map_err(|e| format!("BLS aggregate: {e}"))?;
         Ok(())
     }
@@ -308,14 +456,22 @@ pub enum SubmitError {
 impl TipSetBuilder {
     /// Validates a block and adds it to the chain, in a tipset with its validated siblings.
     /// Returns true when the head changed.
-    pub fn submit<BS: Blockstore>(&self, v: &BlockValidator<'_, BS>, block: &FullBlock, now: u64) -> Result<bool, SubmitError> {
+    pub fn submit<BS: Blockstore>(
+        &self,
+        v: &BlockValidator<'_, BS>,
+        block: &FullBlock,
+        now: u64,
+    ) -> Result<bool, SubmitError> {
         if let Err(e) = v.validate(block, now) {
             tracing::warn!(block = %e.block, step = %e.step, reason = %e.reason, "block rejected");
             return Err(e.into());
         }
         v.cs.put_messages(&block.bls_messages, &block.secp_messages)?;
         v.cs.put_block(&block.header)?;
-        let key = (TipSetKey::new(block.header.parents.clone()), block.header.height);
+        let key = (
+            TipSetKey::new(block.header.parents.clone()),
+            block.header.height,
+        );
         let blocks = {
             let mut pending = self.pending.lock();
             // Forget groups far below the new block: they can no longer grow.

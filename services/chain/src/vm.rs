@@ -9,12 +9,12 @@
 
 use fvm_ipld_blockstore::Blockstore;
 use fvm_ipld_encoding::RawBytes;
+use fvm_shared::ActorID;
 use fvm_shared::address::{Address, Protocol};
 use fvm_shared::econ::TokenAmount;
 use fvm_shared::error::ExitCode;
 use fvm_shared::message::Message;
 use fvm_shared::receipt::Receipt;
-use fvm_shared::ActorID;
 
 use crate::actors::{AccountState, ActorKind, BURNT_FUNDS_ACTOR_ID, REWARD_ACTOR_ID};
 use crate::gas::{self, GasOutputs, GasTracker};
@@ -34,7 +34,12 @@ pub struct ApplyRet {
 impl ApplyRet {
     fn prevalidation_failure(code: ExitCode, base_fee: &TokenAmount, gas_cost: i64) -> Self {
         ApplyRet {
-            receipt: Receipt { exit_code: code, return_data: RawBytes::default(), gas_used: 0, events_root: None },
+            receipt: Receipt {
+                exit_code: code,
+                return_data: RawBytes::default(),
+                gas_used: 0,
+                events_root: None,
+            },
             penalty: base_fee * gas_cost,
             miner_tip: TokenAmount::default(),
             gas_outputs: GasOutputs::default(),
@@ -54,26 +59,54 @@ pub fn apply_message<BS: Blockstore>(
     let inclusion = gas::on_chain_message(chain_len);
     let gas_limit = i64::try_from(msg.gas_limit).unwrap_or(i64::MAX);
     if gas_limit < inclusion {
-        return Ok(ApplyRet::prevalidation_failure(ExitCode::SYS_OUT_OF_GAS, base_fee, inclusion));
+        return Ok(ApplyRet::prevalidation_failure(
+            ExitCode::SYS_OUT_OF_GAS,
+            base_fee,
+            inclusion,
+        ));
     }
     if msg.value.is_negative() || msg.gas_fee_cap.is_negative() || msg.gas_premium.is_negative() {
-        return Ok(ApplyRet::prevalidation_failure(ExitCode::SYS_SENDER_STATE_INVALID, base_fee, inclusion));
+        return Ok(ApplyRet::prevalidation_failure(
+            ExitCode::SYS_SENDER_STATE_INVALID,
+            base_fee,
+            inclusion,
+        ));
     }
     let Some(from_id) = tree.lookup_id(&msg.from)? else {
-        return Ok(ApplyRet::prevalidation_failure(ExitCode::SYS_SENDER_INVALID, base_fee, inclusion));
+        return Ok(ApplyRet::prevalidation_failure(
+            ExitCode::SYS_SENDER_INVALID,
+            base_fee,
+            inclusion,
+        ));
     };
     let Some(mut from_actor) = tree.get_actor_by_id(from_id)? else {
-        return Ok(ApplyRet::prevalidation_failure(ExitCode::SYS_SENDER_INVALID, base_fee, inclusion));
+        return Ok(ApplyRet::prevalidation_failure(
+            ExitCode::SYS_SENDER_INVALID,
+            base_fee,
+            inclusion,
+        ));
     };
     if !ActorKind::from_code(&from_actor.code).is_some_and(ActorKind::is_principal) {
-        return Ok(ApplyRet::prevalidation_failure(ExitCode::SYS_SENDER_INVALID, base_fee, inclusion));
+        return Ok(ApplyRet::prevalidation_failure(
+            ExitCode::SYS_SENDER_INVALID,
+            base_fee,
+            inclusion,
+        ));
     }
     if from_actor.sequence != msg.sequence {
-        return Ok(ApplyRet::prevalidation_failure(ExitCode::SYS_SENDER_STATE_INVALID, base_fee, inclusion));
+        return Ok(ApplyRet::prevalidation_failure(
+            ExitCode::SYS_SENDER_STATE_INVALID,
+            base_fee,
+            inclusion,
+        ));
     }
     let gas_cost = &msg.gas_fee_cap * gas_limit;
     if from_actor.balance < gas_cost {
-        return Ok(ApplyRet::prevalidation_failure(ExitCode::SYS_SENDER_STATE_INVALID, base_fee, inclusion));
+        return Ok(ApplyRet::prevalidation_failure(
+            ExitCode::SYS_SENDER_STATE_INVALID,
+            base_fee,
+            inclusion,
+        ));
     }
 
     // Reserve the whole fee and bump the nonce: from here the sender pays whatever happens.
@@ -86,10 +119,25 @@ pub fn apply_message<BS: Blockstore>(
         Ok(()) => ExitCode::OK,
         Err(code) => code,
     };
-    let gas_used = if exit_code == ExitCode::SYS_OUT_OF_GAS { gas_limit } else { gas.used() };
+    let gas_used = if exit_code == ExitCode::SYS_OUT_OF_GAS {
+        gas_limit
+    } else {
+        gas.used()
+    };
 
-    let outputs = gas::compute_gas_outputs(gas_used, gas_limit, base_fee, &msg.gas_fee_cap, &msg.gas_premium, true);
-    credit(tree, BURNT_FUNDS_ACTOR_ID, &(&outputs.base_fee_burn + &outputs.over_estimation_burn))?;
+    let outputs = gas::compute_gas_outputs(
+        gas_used,
+        gas_limit,
+        base_fee,
+        &msg.gas_fee_cap,
+        &msg.gas_premium,
+        true,
+    );
+    credit(
+        tree,
+        BURNT_FUNDS_ACTOR_ID,
+        &(&outputs.base_fee_burn + &outputs.over_estimation_burn),
+    )?;
     credit(tree, REWARD_ACTOR_ID, &outputs.miner_tip)?;
     credit(tree, from_id, &outputs.refund)?;
 
@@ -114,7 +162,10 @@ fn invoke<BS: Blockstore>(
     gas: &mut GasTracker,
 ) -> Result<Result<(), ExitCode>, StateError> {
     let value_nonzero = !msg.value.is_zero();
-    if gas.charge(gas::on_method_invocation(value_nonzero, msg.method_num)).is_err() {
+    if gas
+        .charge(gas::on_method_invocation(value_nonzero, msg.method_num))
+        .is_err()
+    {
         return Ok(Err(ExitCode::SYS_OUT_OF_GAS));
     }
     let to_id = match tree.lookup_id(&msg.to)? {
@@ -124,7 +175,9 @@ fn invoke<BS: Blockstore>(
             if gas.charge(gas::on_create_actor()).is_err() {
                 return Ok(Err(ExitCode::SYS_OUT_OF_GAS));
             }
-            let sender = tree.get_actor_by_id(from_id)?.ok_or(StateError::ActorNotFound(msg.from))?;
+            let sender = tree
+                .get_actor_by_id(from_id)?
+                .ok_or(StateError::ActorNotFound(msg.from))?;
             if sender.balance < msg.value {
                 return Ok(Err(ExitCode::SYS_INSUFFICIENT_FUNDS));
             }
@@ -132,12 +185,20 @@ fn invoke<BS: Blockstore>(
                 return Ok(Err(ExitCode::USR_UNHANDLED_MESSAGE));
             }
             let id = tree.register_new_address(&msg.to)?;
-            tree.create_actor(id, ActorKind::Account, &AccountState { address: msg.to }, TokenAmount::default(), None)?;
+            tree.create_actor(
+                id,
+                ActorKind::Account,
+                &AccountState { address: msg.to },
+                TokenAmount::default(),
+                None,
+            )?;
             id
         }
         _ => return Ok(Err(ExitCode::SYS_INVALID_RECEIVER)),
     };
-    let sender = tree.get_actor_by_id(from_id)?.ok_or(StateError::ActorNotFound(msg.from))?;
+    let sender = tree
+        .get_actor_by_id(from_id)?
+        .ok_or(StateError::ActorNotFound(msg.from))?;
     if sender.balance < msg.value {
         return Ok(Err(ExitCode::SYS_INSUFFICIENT_FUNDS));
     }
@@ -160,20 +221,30 @@ pub fn transfer<BS: Blockstore>(
     if amount.is_zero() || from == to {
         return Ok(());
     }
-    let mut src = tree.get_actor_by_id(from)?.ok_or(StateError::ActorNotFound(Address::new_id(from)))?;
+    let mut src = tree
+        .get_actor_by_id(from)?
+        .ok_or(StateError::ActorNotFound(Address::new_id(from)))?;
     if src.balance < *amount {
-        return Err(StateError::Store(format!("transfer of {amount} from f0{from} exceeds its balance")));
+        return Err(StateError::Store(format!(
+            "transfer of {amount} from f0{from} exceeds its balance"
+        )));
     }
     src.balance -= amount;
     tree.set_actor(from, src)?;
     credit(tree, to, amount)
 }
 
-fn credit<BS: Blockstore>(tree: &mut StateTree<BS>, id: ActorID, amount: &TokenAmount) -> Result<(), StateError> {
+fn credit<BS: Blockstore>(
+    tree: &mut StateTree<BS>,
+    id: ActorID,
+    amount: &TokenAmount,
+) -> Result<(), StateError> {
     if amount.is_zero() {
         return Ok(());
     }
-    let mut actor = tree.get_actor_by_id(id)?.ok_or(StateError::ActorNotFound(Address::new_id(id)))?;
+    let mut actor = tree
+        .get_actor_by_id(id)?
+        .ok_or(StateError::ActorNotFound(Address::new_id(id)))?;
     actor.balance += amount;
     tree.set_actor(id, actor)
 }

@@ -32,25 +32,50 @@ fn blocks_extend_the_chain_and_messages_pay_gas() {
 
     // A transfer from account 0 to account 1 and to a fresh address.
     let to = net.accounts[1].address();
-    let new_key = venus_types::PrivateKey::generate(venus_types::KeyType::Secp256k1, &mut rand::thread_rng()).expect("key");
-    let msgs = vec![net.send(0, to, 0, 5_000), net.send(0, new_key.address(), 1, 7_000)];
-    let b2 = net.produce(&head, head.height() + 1, msgs).expect("block 2");
+    let new_key =
+        venus_types::PrivateKey::generate(venus_types::KeyType::Secp256k1, &mut rand::thread_rng())
+            .expect("key");
+    let msgs = vec![
+        net.send(0, to, 0, 5_000),
+        net.send(0, new_key.address(), 1, 7_000),
+    ];
+    let b2 = net
+        .produce(&head, head.height() + 1, msgs)
+        .expect("block 2");
     net.submit(&b2).expect("submit b2");
     let ts2 = net.cs.heaviest();
     // Deferred execution: block 3 carries the results of block 2's messages.
-    let b3 = net.produce(&ts2, ts2.height() + 1, vec![]).expect("block 3");
+    let b3 = net
+        .produce(&ts2, ts2.height() + 1, vec![])
+        .expect("block 3");
     net.submit(&b3).expect("submit b3");
-    let receipts = read_receipts(net.cs.blockstore(), &b3.header.parent_message_receipts.0).expect("receipts");
+    let receipts =
+        read_receipts(net.cs.blockstore(), &b3.header.parent_message_receipts.0).expect("receipts");
     assert_eq!(receipts.len(), 2);
-    assert!(receipts.iter().all(|r| r.exit_code.is_success()), "{receipts:?}");
+    assert!(
+        receipts.iter().all(|r| r.exit_code.is_success()),
+        "{receipts:?}"
+    );
     assert!(receipts.iter().all(|r| r.gas_used > 0));
+    // Creating the new account costs more than a plain send.
+    assert!(receipts[1].gas_used > receipts[0].gas_used + 1_000_000);
 
-    let mut tree = StateTree::load(net.cs.blockstore(), &b3.header.parent_state_root.0).expect("state");
+    let mut tree =
+        StateTree::load(net.cs.blockstore(), &b3.header.parent_state_root.0).expect("state");
     let receiver = tree.get_actor(&to.0).expect("get").expect("receiver");
-    assert_eq!(receiver.balance, TokenAmount::from_whole(1000).0 + TokenAmount::from_atto(5_000u64).0);
-    let created = tree.get_actor(&new_key.address().0).expect("get").expect("created account");
+    assert_eq!(
+        receiver.balance,
+        TokenAmount::from_whole(1000).0 + TokenAmount::from_atto(5_000u64).0
+    );
+    let created = tree
+        .get_actor(&new_key.address().0)
+        .expect("get")
+        .expect("created account");
     assert_eq!(created.balance, TokenAmount::from_atto(7_000u64).0);
-    let sender = tree.get_actor(&net.accounts[0].address().0).expect("get").expect("sender");
+    let sender = tree
+        .get_actor(&net.accounts[0].address().0)
+        .expect("get")
+        .expect("sender");
     assert_eq!(sender.sequence, 2);
     // The sender paid gas on top of the values.
     assert!(sender.balance < TokenAmount::from_whole(1000).0 - TokenAmount::from_atto(12_000u64).0);
@@ -64,16 +89,24 @@ fn a_wrong_nonce_fails_in_its_receipt_not_the_block() {
     let net = Devnet::new(2, 1).expect("devnet");
     let genesis = net.cs.heaviest();
     // Nonce 5 for a fresh account: the block check catches it first.
-    let bad = net.produce(&genesis, 1, vec![net.send(0, net.owner.address(), 5, 1)]).expect("block");
+    let bad = net
+        .produce(&genesis, 1, vec![net.send(0, net.owner.address(), 5, 1)])
+        .expect("block");
     assert_eq!(rejected_at(&net, &bad), Step::Messages);
     // Insufficient value: included, fails with SYS_INSUFFICIENT_FUNDS in the receipt.
     let too_much = net.send_amount(0, net.owner.address(), 0, TokenAmount::from_whole(5000));
     let b1 = net.produce(&genesis, 1, vec![too_much]).expect("block");
     net.submit(&b1).expect("submit");
     let head = net.cs.heaviest();
-    let b2 = net.produce(&head, head.height() + 1, vec![]).expect("block 2");
-    let receipts = read_receipts(net.cs.blockstore(), &b2.header.parent_message_receipts.0).expect("receipts");
-    assert_eq!(receipts[0].exit_code, fvm_shared::error::ExitCode::SYS_INSUFFICIENT_FUNDS);
+    let b2 = net
+        .produce(&head, head.height() + 1, vec![])
+        .expect("block 2");
+    let receipts =
+        read_receipts(net.cs.blockstore(), &b2.header.parent_message_receipts.0).expect("receipts");
+    assert_eq!(
+        receipts[0].exit_code,
+        fvm_shared::error::ExitCode::SYS_INSUFFICIENT_FUNDS
+    );
 }
 
 #[test]
@@ -151,16 +184,31 @@ fn unsigned_block_without_key_and_heavier_fork_reorgs() {
     let a1 = net.produce(&genesis, 1, vec![]).expect("a1");
     net.submit(&a1).expect("a1");
     let mut events = net.cs.subscribe();
-    let b1 = net.produce(&genesis, a1.header.height + 1, vec![]).expect("b1");
+    let b1 = net
+        .produce(&genesis, a1.header.height + 1, vec![])
+        .expect("b1");
     net.submit(&b1).expect("b1"); // same weight, may or may not win the tie
-    let b1_ts = net.cs.load_tipset(&venus_types::TipSetKey::new(vec![b1.header.cid()])).expect("b1 ts");
-    let b2 = net.produce(&b1_ts, b1.header.height + 1, vec![]).expect("b2");
+    let b1_ts = net
+        .cs
+        .load_tipset(&venus_types::TipSetKey::new(vec![b1.header.cid()]))
+        .expect("b1 ts");
+    let b2 = net
+        .produce(&b1_ts, b1.header.height + 1, vec![])
+        .expect("b2");
     assert!(net.submit(&b2).expect("b2"));
     assert_eq!(net.cs.heaviest().cids(), &[b2.header.cid()]);
-    let all: Vec<_> = std::iter::from_fn(|| events.try_recv().ok()).flatten().collect();
-    assert!(all.iter().any(|c| c.change_type == HeadChangeType::Apply && c.val.cids() == [b2.header.cid()]));
+    let all: Vec<_> = std::iter::from_fn(|| events.try_recv().ok())
+        .flatten()
+        .collect();
+    assert!(
+        all.iter()
+            .any(|c| c.change_type == HeadChangeType::Apply && c.val.cids() == [b2.header.cid()])
+    );
     // a1 was reverted at some point (either by b1 on the tie, or by b2).
-    assert!(all.iter().any(|c| c.change_type == HeadChangeType::Revert && c.val.cids() == [a1.header.cid()]));
+    assert!(
+        all.iter()
+            .any(|c| c.change_type == HeadChangeType::Revert && c.val.cids() == [a1.header.cid()])
+    );
 }
 
 #[test]
@@ -182,7 +230,8 @@ fn restart_resumes_from_disk_and_car_round_trips() {
         let root = venus_chain::car::import_car(&bs, &mut car.as_slice()).expect("import");
         assert_eq!(&root, head.key());
         let meta = venus_chain::store::MetaStore::Redb(bs.database().clone());
-        let cs = venus_chain::store::ChainStore::open(bs, meta, Some(net.cs.genesis().clone())).expect("store");
+        let cs = venus_chain::store::ChainStore::open(bs, meta, Some(net.cs.genesis().clone()))
+            .expect("store");
         let ts = cs.load_tipset(&root).expect("imported head");
         let weight = venus_chain::exec::tipset_weight(&cs, &ts).expect("weight");
         assert!(cs.add_tipset(&ts, &weight).expect("add"));
@@ -190,7 +239,10 @@ fn restart_resumes_from_disk_and_car_round_trips() {
     // Reopen: the head is the imported one.
     let cs = venus_chain::store::ChainStore::open_redb(&path, None).expect("reopen");
     assert_eq!(cs.heaviest().key(), head.key());
-    assert_eq!(cs.tipset_by_height(0, None, true).expect("genesis").cids(), genesis.cids());
+    assert_eq!(
+        cs.tipset_by_height(0, None, true).expect("genesis").cids(),
+        genesis.cids()
+    );
     // A corrupted CAR is refused.
     let mut bad = car.clone();
     let last = bad.len() - 1;

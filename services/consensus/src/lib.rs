@@ -10,5 +10,7 @@ pub mod weight;
 
 pub use beacon::{BeaconError, MockBeacon, RandomBeacon};
 pub use election::{BLOCKS_PER_EPOCH, MAX_WIN_COUNT, compute_win_count};
-pub use post::{DevnetWinningPoSt, PoStError, SectorChallenge, WinningPoStScheme};
+pub use post::{
+    DevnetWinningPoSt, PoStError, SectorChallenge, WinningPoStScheme, winning_post_proof_type,
+};
 pub use weight::{WeightError, tipset_weight};

@@ -55,6 +55,19 @@ pub trait WinningPoStScheme: Send + Sync {
     ) -> Result<(), PoStError>;
 }
 
+/// The registered WinningPoSt proof type for a seal proof type (Lotus
+/// `RegisteredSealProof.RegisteredWinningPoStProof`): 2KiB 0, 8MiB 1, 512MiB 2, 32GiB 3,
+/// 64GiB 4, for both V1 (0–4) and V1_1 (5–9) seal proofs. Node and prover both derive the
+/// devnet scheme's proof type with it, so their commitments agree.
+pub fn winning_post_proof_type(seal_proof: i64) -> Result<i64, String> {
+    match seal_proof {
+        0..=9 => Ok(seal_proof % 5),
+        other => Err(format!(
+            "seal proof type {other} has no WinningPoSt proof type known here"
+        )),
+    }
+}
+
 /// Domain tag so the commitment can never collide with another blake2b use.
 const DEVNET_POST_DOMAIN: &[u8] = b"venus-devnet-winning-post-v1";
 

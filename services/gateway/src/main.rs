@@ -169,31 +169,36 @@ async fn run(repo: &Path, listen: Option<String>, args: RunArgs) -> anyhow::Resu
     }
 
     let mut auth_token = cfg.auth.token.clone();
-    if auth_token.is_empty() {
-        if let Some((path, token)) = local_auth_token() {
-            tracing::info!(path = %path.display(), "no --auth-token given: using venus-auth's local admin token file");
-            auth_token = token;
-        }
+    if auth_token.is_empty()
+        && let Some((path, token)) = local_auth_token()
+    {
+        tracing::info!(path = %path.display(), "no --auth-token given: using venus-auth's local admin token file");
+        auth_token = token;
     }
-    let auth =
-        Arc::new(AuthClient::new(&cfg.auth.url, auth_token.clone()).context("venus-auth client")?);
-    let directory: Arc<dyn Directory> = if auth_token.is_empty() {
-        tracing::warn!(
-            "no venus-auth token: set --auth-token or [Auth] Token (an admin token of venus-auth). Callers' tokens are still verified, \
-             but wallet and prover registrations will be refused because accounts and miners cannot be checked"
-        );
-        Arc::new(NoAuthToken)
-    } else {
-        Arc::new(AuthDirectory(auth.clone()))
-    };
-
     // The local admin token, rewritten each start as the original.
     let mut secret = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut secret);
     let local = Arc::new(LocalVerifier::new(secret.to_vec()));
     write_token(repo, &local.issue("defaultLocalToken", Permission::Admin))?;
-    let chain: Vec<Arc<dyn TokenVerifier>> = vec![local, auth.clone()];
-    let verifier: Arc<dyn TokenVerifier> = Arc::new(ChainVerifier::new(chain));
+
+    let (directory, verifier): (Arc<dyn Directory>, Arc<dyn TokenVerifier>) = if auth_token
+        .is_empty()
+    {
+        tracing::warn!(
+            "no venus-auth token: set --auth-token or [Auth] Token (an admin token of venus-auth). Until then only this \
+             gateway's local token (<repo>/token) is accepted, and wallet and prover registrations are refused because \
+             accounts and miners cannot be checked with venus-auth"
+        );
+        (Arc::new(NoAuthToken), local)
+    } else {
+        let auth =
+            Arc::new(AuthClient::new(&cfg.auth.url, auth_token).context("venus-auth client")?);
+        let chain: Vec<Arc<dyn TokenVerifier>> = vec![local, auth.clone()];
+        (
+            Arc::new(AuthDirectory(auth)),
+            Arc::new(ChainVerifier::new(chain)),
+        )
+    };
 
     let metrics = Metrics::new();
     let gw = Gateway::new(

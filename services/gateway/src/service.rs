@@ -286,7 +286,8 @@ impl Gateway {
             .add_account(channel, account.clone())
             .map_err(RpcError::method)?;
         let addrs = self.wallets.addrs_of(channel);
-        self.register_signers(&[account.clone()], &addrs).await;
+        self.register_signers(std::slice::from_ref(&account), &addrs)
+            .await;
         tracing::info!(
             wallet = conn.account(),
             account,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use venus_api::full_node::{self as api, API_VERSION_V1, MpoolConfig, VersionInfo};
-use venus_rpc::{Ctx, RpcError, Router};
+use venus_rpc::{Ctx, Router, RpcError};
 use venus_types::{ChainEpoch, NetworkParams, StoragePower};
 
 use crate::mpool::PoolConfig;
@@ -16,7 +16,11 @@ pub fn router(node: Arc<Node>) -> Router {
     r.method(api::VERSION, move |_ctx: Ctx, ()| {
         let block_delay = n.params.block_delay_secs;
         async move {
-            Ok(VersionInfo { version: NODE_VERSION.into(), api_version: API_VERSION_V1, block_delay })
+            Ok(VersionInfo {
+                version: NODE_VERSION.into(),
+                api_version: API_VERSION_V1,
+                block_delay,
+            })
         }
     });
     let n = node.clone();
@@ -29,9 +33,12 @@ pub fn router(node: Arc<Node>) -> Router {
         let out = network_params(&n);
         async move { Ok(out) }
     });
-    r.method(api::STATE_GET_BEACON_ENTRY, move |_ctx: Ctx, (epoch,): (ChainEpoch,)| async move {
-        Node::beacon_entry(epoch).map_err(RpcError::method)
-    });
+    r.method(
+        api::STATE_GET_BEACON_ENTRY,
+        move |_ctx: Ctx, (epoch,): (ChainEpoch,)| async move {
+            Node::beacon_entry(epoch).map_err(RpcError::method)
+        },
+    );
     let n = node.clone();
     r.method(api::MPOOL_GET_CONFIG, move |_ctx: Ctx, ()| {
         let cfg = mpool_config(&n.pool_config());
@@ -72,7 +79,7 @@ fn network_params(node: &Node) -> NetworkParams {
         network_name: node.network_name.clone(),
         block_delay_secs: p.block_delay_secs,
         consensus_miner_min_power: StoragePower::from(p.consensus_miner_min_power),
-        supported_proof_types: p.supported_proofs.iter().map(|s| i64::from(*s)).collect(),
+        supported_proof_types: p.supported_proofs.to_vec(),
         pre_commit_challenge_delay: p.pre_commit_challenge_delay,
         // Every upgrade is active at genesis on the networks this node runs.
         fork_upgrade_params: Default::default(),

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use venus_auth_client::{AuthClient, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, VerifyCache};
 use venus_auth_client::types::VerifyResponse;
+use venus_auth_client::{AuthClient, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, VerifyCache};
 use venus_rpc::{Caller, ChainVerifier, LocalVerifier, Permission, TokenVerifier, VerifyError};
 
 /// The node's local token user, as venus names it.
@@ -28,13 +28,19 @@ pub struct SeedEraVerifier {
 impl SeedEraVerifier {
     pub fn new(auth_url: &str) -> Result<Self, String> {
         let base = venus_auth_client::parse_auth_addr(auth_url)?;
-        let url = base.join("verify").map_err(|e| format!("invalid --auth-url {auth_url:?}: {e}"))?;
+        let url = base
+            .join("verify")
+            .map_err(|e| format!("invalid --auth-url {auth_url:?}: {e}"))?;
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| e.to_string())?;
-        Ok(Self { url, http, cache: VerifyCache::new(DEFAULT_CACHE_TTL, DEFAULT_CACHE_CAPACITY) })
+        Ok(Self {
+            url,
+            http,
+            cache: VerifyCache::new(DEFAULT_CACHE_TTL, DEFAULT_CACHE_CAPACITY),
+        })
     }
 
     async fn verify_remote(&self, token: &str) -> Result<VerifyResponse, VerifyError> {
@@ -47,10 +53,14 @@ impl SeedEraVerifier {
             .map_err(|e| VerifyError::Unavailable(format!("venus-auth: {}", e.without_url())))?;
         let status = resp.status();
         if status.is_server_error() {
-            return Err(VerifyError::Unavailable(format!("venus-auth answered {status}")));
+            return Err(VerifyError::Unavailable(format!(
+                "venus-auth answered {status}"
+            )));
         }
         if !status.is_success() {
-            return Err(VerifyError::Invalid(format!("venus-auth refused the token ({status})")));
+            return Err(VerifyError::Invalid(format!(
+                "venus-auth refused the token ({status})"
+            )));
         }
         resp.json::<VerifyResponse>()
             .await
@@ -72,7 +82,10 @@ impl TokenVerifier for SeedEraVerifier {
                 c
             }
         };
-        Ok(Caller { user: claims.name, perm: claims.perm })
+        Ok(Caller {
+            user: claims.name,
+            perm: claims.perm,
+        })
     }
 }
 
@@ -89,18 +102,26 @@ pub fn build(auth_url: Option<&str>, auth_token: Option<&str>) -> Result<NodeAut
     let local = Arc::new(LocalVerifier::new(secret.to_vec()));
     let local_token = local.issue(LOCAL_TOKEN_NAME, Permission::Admin);
     let mut chain: Vec<Arc<dyn TokenVerifier>> = vec![local];
-    match (auth_url.filter(|u| !u.trim().is_empty()), auth_token.filter(|t| !t.trim().is_empty())) {
+    match (
+        auth_url.filter(|u| !u.trim().is_empty()),
+        auth_token.filter(|t| !t.trim().is_empty()),
+    ) {
         (Some(url), Some(token)) => {
             let client = AuthClient::new(url, token).map_err(|e| format!("--auth-url: {e}"))?;
             chain.push(Arc::new(client));
         }
         (Some(url), None) => {
-            chain.push(Arc::new(SeedEraVerifier::new(url).map_err(|e| format!("--auth-url: {e}"))?));
+            chain.push(Arc::new(
+                SeedEraVerifier::new(url).map_err(|e| format!("--auth-url: {e}"))?,
+            ));
         }
         (None, Some(_)) => return Err("--auth-token needs --auth-url".into()),
         (None, None) => {}
     }
-    Ok(NodeAuth { verifier: Arc::new(ChainVerifier::new(chain)), local_token })
+    Ok(NodeAuth {
+        verifier: Arc::new(ChainVerifier::new(chain)),
+        local_token,
+    })
 }
 
 #[cfg(test)]
@@ -110,10 +131,23 @@ mod tests {
     #[tokio::test]
     async fn local_token_is_admin_and_foreign_tokens_fail() {
         let auth = build(None, None).expect("auth");
-        let caller = auth.verifier.verify(&auth.local_token).await.expect("local");
-        assert_eq!(caller, Caller { user: LOCAL_TOKEN_NAME.into(), perm: Permission::Admin });
+        let caller = auth
+            .verifier
+            .verify(&auth.local_token)
+            .await
+            .expect("local");
+        assert_eq!(
+            caller,
+            Caller {
+                user: LOCAL_TOKEN_NAME.into(),
+                perm: Permission::Admin
+            }
+        );
         let other = build(None, None).expect("auth");
-        assert!(matches!(auth.verifier.verify(&other.local_token).await, Err(VerifyError::Invalid(_))));
+        assert!(matches!(
+            auth.verifier.verify(&other.local_token).await,
+            Err(VerifyError::Invalid(_))
+        ));
         assert!(build(None, Some("t")).is_err());
         assert!(build(Some("::bad"), None).is_err());
     }
@@ -121,9 +155,16 @@ mod tests {
     #[tokio::test]
     async fn unreachable_venus_auth_is_reported_as_unavailable() {
         // A port nothing listens on: bind, read the port, drop the listener.
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
         let auth = build(Some(&format!("http://127.0.0.1:{port}")), None).expect("auth");
         let foreign = LocalVerifier::new(b"x".to_vec()).issue("u", Permission::Read);
-        assert!(matches!(auth.verifier.verify(&foreign).await, Err(VerifyError::Unavailable(_))));
+        assert!(matches!(
+            auth.verifier.verify(&foreign).await,
+            Err(VerifyError::Unavailable(_))
+        ));
     }
 }

@@ -5,13 +5,15 @@
 use std::sync::Arc;
 
 use futures::StreamExt as _;
-use venus_api::full_node::{self as api, ActiveSync, BlockMessages, MessageCidAndMessage, SyncState};
+use venus_api::full_node::{
+    self as api, ActiveSync, BlockMessages, MessageCidAndMessage, SyncState,
+};
 use venus_chain::query;
-use venus_rpc::{Ctx, RpcError, Router};
+use venus_rpc::{Ctx, Router, RpcError};
 use venus_types::{
     Actor, Address, BlockMsg, BlockTemplate, ChainEpoch, Cid, Claim, HeadChange, HeadChangeType,
     Message, MessageReceipt, MinerInfo, MinerPower, MiningBaseInfo, MsgLookup, SignedMessage,
-    StoragePower, TipSet, TipSetKey, TokenAmount,
+    TipSet, TipSetKey, TokenAmount,
 };
 
 use crate::client_cmds::{STAGE_COMPLETE, STAGE_ERROR, STAGE_IDLE};
@@ -30,7 +32,9 @@ macro_rules! blocking {
             let $n = node.clone();
             async move {
                 let $p = params;
-                tokio::task::spawn_blocking(move || $body).await.map_err(|e| RpcError::internal(e))?
+                tokio::task::spawn_blocking(move || $body)
+                    .await
+                    .map_err(|e| RpcError::internal(e))?
             }
         });
     }};
@@ -38,18 +42,34 @@ macro_rules! blocking {
 
 pub fn register(r: &mut Router, node: Arc<Node>) {
     blocking!(r, node, api::CHAIN_HEAD, |n, ()| Ok(n.head()));
-    blocking!(r, node, api::CHAIN_GET_TIP_SET, |n, (tsk,)| n.tipset(&tsk).map_err(err));
+    blocking!(r, node, api::CHAIN_GET_TIP_SET, |n, (tsk,)| n
+        .tipset(&tsk)
+        .map_err(err));
     blocking!(r, node, api::CHAIN_GET_TIP_SET_BY_HEIGHT, |n, (h, tsk)| {
         let anchor = n.tipset(&tsk).map_err(err)?;
         n.cs.tipset_by_height(h, Some(&anchor), true).map_err(err)
     });
-    blocking!(r, node, api::CHAIN_GET_GENESIS, |n, ()| TipSet::new(vec![n.cs.genesis().clone()]).map_err(err));
-    blocking!(r, node, api::CHAIN_GET_BLOCK, |n, (cid,)| n.cs.get_block(&cid).map_err(err));
+    blocking!(r, node, api::CHAIN_GET_GENESIS, |n, ()| TipSet::new(vec![
+        n.cs.genesis().clone()
+    ])
+    .map_err(err));
+    blocking!(r, node, api::CHAIN_GET_BLOCK, |n, (cid,)| n
+        .cs
+        .get_block(&cid)
+        .map_err(err));
     blocking!(r, node, api::CHAIN_GET_BLOCK_MESSAGES, |n, (cid,)| {
         let header = n.cs.get_block(&cid).map_err(err)?;
         let (bls, secp) = n.cs.block_messages(&header).map_err(err)?;
-        let cids = bls.iter().map(Message::cid).chain(secp.iter().map(SignedMessage::cid)).collect();
-        Ok(BlockMessages { bls_messages: bls, secpk_messages: secp, cids })
+        let cids = bls
+            .iter()
+            .map(Message::cid)
+            .chain(secp.iter().map(SignedMessage::cid))
+            .collect();
+        Ok(BlockMessages {
+            bls_messages: bls,
+            secpk_messages: secp,
+            cids,
+        })
     });
     blocking!(r, node, api::CHAIN_GET_PARENT_MESSAGES, |n, (cid,)| {
         let header = n.cs.get_block(&cid).map_err(err)?;
@@ -63,14 +83,19 @@ pub fn register(r: &mut Router, node: Arc<Node>) {
         let header = n.cs.get_block(&cid).map_err(err)?;
         receipts(&n, &header.parent_message_receipts)
     });
-    blocking!(r, node, api::CHAIN_GET_MESSAGE, |n, (cid,)| n.cs.get_message(&cid).map(|m| m.message().clone()).map_err(err));
+    blocking!(r, node, api::CHAIN_GET_MESSAGE, |n, (cid,)| n
+        .cs
+        .get_message(&cid)
+        .map(|m| m.message().clone())
+        .map_err(err));
     blocking!(r, node, api::CHAIN_GET_MESSAGES_IN_TIPSET, |n, (tsk,)| {
         let ts = n.tipset(&tsk).map_err(err)?;
         messages_in(&n, &ts)
     });
     blocking!(r, node, api::CHAIN_LIST, |n, (tsk, count)| {
         let ts = n.tipset(&tsk).map_err(err)?;
-        let count = usize::try_from(count).map_err(|_| err(format!("count {count} must not be negative")))?;
+        let count = usize::try_from(count)
+            .map_err(|_| err(format!("count {count} must not be negative")))?;
         n.cs.chain_list(ts.key(), count).map_err(err)
     });
 
@@ -80,7 +105,10 @@ pub fn register(r: &mut Router, node: Arc<Node>) {
         async move {
             // Subscribe before reading the head so no change falls between the two.
             let rx = n.cs.subscribe();
-            let current = vec![HeadChange { change_type: HeadChangeType::Current, val: n.head() }];
+            let current = vec![HeadChange {
+                change_type: HeadChangeType::Current,
+                val: n.head(),
+            }];
             let changes = tokio_stream_from(rx);
             Ok(futures::stream::once(async move { current }).chain(changes))
         }
@@ -106,73 +134,111 @@ pub fn register(r: &mut Router, node: Arc<Node>) {
     });
     blocking!(r, node, api::STATE_ACCOUNT_KEY, |n, (addr, tsk)| {
         let view = n.view_at(&n.tipset(&tsk).map_err(err)?).map_err(err)?;
-        view.with_tree(|t| query::account_key(t, &addr.0)).map(Address).map_err(err)
+        view.with_tree(|t| query::account_key(t, &addr.0))
+            .map(Address)
+            .map_err(err)
     });
     blocking!(r, node, api::STATE_MINER_POWER, |n, (addr, tsk)| {
         let view = n.view_at(&n.tipset(&tsk).map_err(err)?).map_err(err)?;
-        let p = view.with_tree(|t| query::miner_power(t, &addr.0, &n.chain_params)).map_err(err)?;
+        let p = view
+            .with_tree(|t| query::miner_power(t, &addr.0, &n.chain_params))
+            .map_err(err)?;
         let claim = |c: &venus_chain::actors::Claim| Claim {
-            raw_byte_power: StoragePower(c.raw_byte_power.clone()),
-            quality_adj_power: StoragePower(c.quality_adj_power.clone()),
+            raw_byte_power: venus_types::BigInt(c.raw_byte_power.clone()),
+            quality_adj_power: venus_types::BigInt(c.quality_adj_power.clone()),
         };
-        Ok(MinerPower { miner_power: claim(&p.miner), total_power: claim(&p.total), has_min_power: p.has_min_power })
+        Ok(MinerPower {
+            miner_power: claim(&p.miner),
+            total_power: claim(&p.total),
+            has_min_power: p.has_min_power,
+        })
     });
     blocking!(r, node, api::STATE_MINER_INFO, |n, (addr, tsk)| {
         let view = n.view_at(&n.tipset(&tsk).map_err(err)?).map_err(err)?;
-        let (_, st) = view.with_tree(|t| query::miner_state(t, &addr.0)).map_err(err)?;
+        let (_, st) = view
+            .with_tree(|t| query::miner_state(t, &addr.0))
+            .map_err(err)?;
         Ok(miner_info(&st.info))
     });
     let n = node.clone();
-    r.method(api::STATE_NETWORK_VERSION, move |_ctx: Ctx, (_tsk,): (TipSetKey,)| {
-        let nv = n.params.genesis_network_version;
-        async move { Ok(nv) }
-    });
+    r.method(
+        api::STATE_NETWORK_VERSION,
+        move |_ctx: Ctx, (_tsk,): (TipSetKey,)| {
+            let nv = n.params.genesis_network_version;
+            async move { Ok(nv) }
+        },
+    );
     let n = node.clone();
-    r.method(api::STATE_SEARCH_MSG, move |_ctx: Ctx, (tsk, cid, limit, _replaced): (TipSetKey, Cid, ChainEpoch, bool)| {
-        let n = n.clone();
-        async move {
-            tokio::task::spawn_blocking(move || {
-                let from = n.tipset(&tsk).map_err(err)?;
-                search_msg(&n, &from, &cid, limit)
-            })
-            .await
-            .map_err(RpcError::internal)?
-        }
-    });
+    r.method(
+        api::STATE_SEARCH_MSG,
+        move |_ctx: Ctx, (tsk, cid, limit, _replaced): (TipSetKey, Cid, ChainEpoch, bool)| {
+            let n = n.clone();
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    let from = n.tipset(&tsk).map_err(err)?;
+                    search_msg(&n, &from, &cid, limit)
+                })
+                .await
+                .map_err(RpcError::internal)?
+            }
+        },
+    );
     let n = node.clone();
-    r.method(api::STATE_WAIT_MSG, move |_ctx: Ctx, (cid, confidence, limit, _replaced): (Cid, u64, ChainEpoch, bool)| {
-        let n = n.clone();
-        async move { wait_msg(n, cid, confidence, limit).await }
-    });
-    blocking!(r, node, api::WALLET_BALANCE, |n, (addr,)| n.balance(&addr).map_err(err));
+    r.method(
+        api::STATE_WAIT_MSG,
+        move |_ctx: Ctx, (cid, confidence, limit, _replaced): (Cid, u64, ChainEpoch, bool)| {
+            let n = n.clone();
+            async move { wait_msg(n, cid, confidence, limit).await }
+        },
+    );
+    blocking!(r, node, api::WALLET_BALANCE, |n, (addr,)| n
+        .balance(&addr)
+        .map_err(err));
 
-    blocking!(r, node, api::MINER_GET_BASE_INFO, |n, (miner, epoch, tsk)| {
-        let ts = n.tipset(&tsk).map_err(err)?;
-        let info: Option<MiningBaseInfo> =
-            venus_chain::mining::base_info(&n.cs, &n.chain_params, &miner, epoch, ts.key()).map_err(err)?;
-        Ok(info)
-    });
-    blocking!(r, node, api::MINER_CREATE_BLOCK, |n, (template,)| create_block(&n, &template));
-    let n = node.clone();
-    r.method(api::SYNC_SUBMIT_BLOCK, move |_ctx: Ctx, (block,): (BlockMsg,)| {
-        let n = n.clone();
-        async move {
-            n.submit_block(&block).await.map_err(err)?;
-            Ok(())
+    blocking!(
+        r,
+        node,
+        api::MINER_GET_BASE_INFO,
+        |n, (miner, epoch, tsk)| {
+            let ts = n.tipset(&tsk).map_err(err)?;
+            let info: Option<MiningBaseInfo> =
+                venus_chain::mining::base_info(&n.cs, &n.chain_params, &miner, epoch, ts.key())
+                    .map_err(err)?;
+            Ok(info)
         }
+    );
+    blocking!(r, node, api::MINER_CREATE_BLOCK, |n, (template,)| {
+        create_block(&n, &template)
     });
+    let n = node.clone();
+    r.method(
+        api::SYNC_SUBMIT_BLOCK,
+        move |_ctx: Ctx, (block,): (BlockMsg,)| {
+            let n = n.clone();
+            async move {
+                n.submit_block(&block).await.map_err(err)?;
+                Ok(())
+            }
+        },
+    );
     blocking!(r, node, api::SYNC_STATE, |n, ()| Ok(sync_state(&n)));
 
     for m in [api::MPOOL_PUSH, api::MPOOL_PUSH_UNTRUSTED] {
-        blocking!(r, node, m, |n, (msg,)| n.push_message(msg, true).map_err(err));
+        blocking!(r, node, m, |n, (msg,)| n
+            .push_message(msg, true)
+            .map_err(err));
     }
     for m in [api::MPOOL_BATCH_PUSH, api::MPOOL_BATCH_PUSH_UNTRUSTED] {
         blocking!(r, node, m, |n, (msgs,)| {
             let msgs: Vec<SignedMessage> = msgs;
-            msgs.into_iter().map(|m| n.push_message(m, true).map_err(err)).collect::<Result<Vec<_>, _>>()
+            msgs.into_iter()
+                .map(|m| n.push_message(m, true).map_err(err))
+                .collect::<Result<Vec<_>, _>>()
         });
     }
-    blocking!(r, node, api::MPOOL_GET_NONCE, |n, (addr,)| n.next_nonce(&addr).map_err(err));
+    blocking!(r, node, api::MPOOL_GET_NONCE, |n, (addr,)| n
+        .next_nonce(&addr)
+        .map_err(err));
     blocking!(r, node, api::MPOOL_PENDING, |n, (_tsk,)| Ok(n.pending()));
     blocking!(r, node, api::MPOOL_SELECT, |n, (tsk, quality)| {
         let ts = n.tipset(&tsk).map_err(err)?;
@@ -189,19 +255,40 @@ pub fn register(r: &mut Router, node: Arc<Node>) {
         let ts = n.tipset(&tsk).map_err(err)?;
         gas::estimate_gas_limit(&n, &msg, &ts).map_err(err)
     });
-    blocking!(r, node, api::GAS_ESTIMATE_FEE_CAP, |n, (msg, max_queue, tsk)| {
+    blocking!(r, node, api::GAS_ESTIMATE_FEE_CAP, |n,
+                                                   (
+        msg,
+        max_queue,
+        tsk,
+    )| {
         let ts = n.tipset(&tsk).map_err(err)?;
         gas::estimate_fee_cap(&n, &msg, max_queue, &ts).map_err(err)
     });
-    blocking!(r, node, api::GAS_ESTIMATE_GAS_PREMIUM, |n, (nblocks, _sender, _limit, tsk)| {
+    blocking!(r, node, api::GAS_ESTIMATE_GAS_PREMIUM, |n,
+                                                       (
+        nblocks,
+        _sender,
+        _limit,
+        tsk,
+    )| {
         let ts = n.tipset(&tsk).map_err(err)?;
         gas::estimate_gas_premium(&n, nblocks, &ts).map_err(err)
     });
-    blocking!(r, node, api::GAS_ESTIMATE_MESSAGE_GAS, |n, (msg, spec, tsk)| {
+    blocking!(r, node, api::GAS_ESTIMATE_MESSAGE_GAS, |n,
+                                                       (
+        msg,
+        spec,
+        tsk,
+    )| {
         let ts = n.tipset(&tsk).map_err(err)?;
         gas::estimate_message_gas(&n, msg, spec.unwrap_or_default(), &ts).map_err(err)
     });
-    blocking!(r, node, api::GAS_BATCH_ESTIMATE_MESSAGE_GAS, |n, (list, from_nonce, tsk)| {
+    blocking!(r, node, api::GAS_BATCH_ESTIMATE_MESSAGE_GAS, |n,
+                                                             (
+        list,
+        from_nonce,
+        tsk,
+    )| {
         let ts = n.tipset(&tsk).map_err(err)?;
         let list: Vec<api::EstimateMessage> = list;
         Ok(list
@@ -211,7 +298,10 @@ pub fn register(r: &mut Router, node: Arc<Node>) {
                 let mut msg = e.msg;
                 msg.nonce = from_nonce + i as u64;
                 match gas::estimate_message_gas(&n, msg, e.spec.unwrap_or_default(), &ts) {
-                    Ok(m) => api::EstimateResult { msg: Some(m), err: String::new() },
+                    Ok(m) => api::EstimateResult {
+                        msg: Some(m),
+                        err: String::new(),
+                    },
                     Err(e) => api::EstimateResult { msg: None, err: e },
                 }
             })
@@ -242,7 +332,10 @@ fn messages_in(n: &Node, ts: &TipSet) -> Result<Vec<MessageCidAndMessage>, RpcEr
     let msgs = n.cs.tipset_messages(ts).map_err(err)?;
     Ok(msgs
         .into_iter()
-        .map(|(_, m)| MessageCidAndMessage { cid: m.cid(), message: m.message().clone() })
+        .map(|(_, m)| MessageCidAndMessage {
+            cid: m.cid(),
+            message: m.message().clone(),
+        })
         .collect())
 }
 
@@ -262,15 +355,27 @@ fn to_receipt(r: fvm_shared::receipt::Receipt) -> MessageReceipt {
 
 /// Walk back from `from` looking for the tipset whose parent included `cid`; the lookup names
 /// the tipset carrying the receipt, as Lotus does.
-fn search_msg(n: &Node, from: &TipSet, cid: &Cid, limit: ChainEpoch) -> Result<Option<MsgLookup>, RpcError> {
-    let stop = if limit < 0 { 0 } else { (from.height() - limit).max(0) };
+fn search_msg(
+    n: &Node,
+    from: &TipSet,
+    cid: &Cid,
+    limit: ChainEpoch,
+) -> Result<Option<MsgLookup>, RpcError> {
+    let stop = if limit < 0 {
+        0
+    } else {
+        (from.height() - limit).max(0)
+    };
     let mut ts = from.clone();
     while ts.height() > 0 && ts.height() > stop {
         let parent = n.cs.load_tipset(&ts.parents()).map_err(err)?;
         let msgs = n.cs.tipset_messages(&parent).map_err(err)?;
         if let Some(i) = msgs.iter().position(|(_, m)| m.cid() == *cid) {
             let rs = receipts(n, &ts.blocks()[0].parent_message_receipts)?;
-            let receipt = rs.get(i).cloned().ok_or_else(|| err(format!("receipt {i} missing for {cid}")))?;
+            let receipt = rs
+                .get(i)
+                .cloned()
+                .ok_or_else(|| err(format!("receipt {i} missing for {cid}")))?;
             return Ok(Some(MsgLookup {
                 message: *cid,
                 receipt,
@@ -284,7 +389,12 @@ fn search_msg(n: &Node, from: &TipSet, cid: &Cid, limit: ChainEpoch) -> Result<O
     Ok(None)
 }
 
-async fn wait_msg(n: Arc<Node>, cid: Cid, confidence: u64, limit: ChainEpoch) -> Result<MsgLookup, RpcError> {
+async fn wait_msg(
+    n: Arc<Node>,
+    cid: Cid,
+    confidence: u64,
+    limit: ChainEpoch,
+) -> Result<MsgLookup, RpcError> {
     let mut rx = n.cs.subscribe();
     loop {
         let head = n.head();
@@ -321,7 +431,9 @@ fn create_block(n: &Node, template: &BlockTemplate) -> Result<BlockMsg, RpcError
 }
 
 fn miner_info(info: &venus_chain::actors::MinerInfo) -> MinerInfo {
-    let peer_id = libp2p_identity::PeerId::from_bytes(&info.peer_id).ok().map(|p| p.to_string());
+    let peer_id = libp2p_identity::PeerId::from_bytes(&info.peer_id)
+        .ok()
+        .map(|p| p.to_string());
     MinerInfo {
         owner: Address(info.owner),
         worker: Address(info.worker),

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "venus", version, about = "venus: Filecoin chain node of the venus chain service")]
+#[command(
+    name = "venus",
+    version,
+    about = "venus: Filecoin chain node of the venus chain service"
+)]
 pub struct Cli {
     /// Repo directory (env VENUS_PATH; default ~/.venus).
     #[arg(long, global = true, alias = "repodir", env = "VENUS_PATH")]

@@ -17,7 +17,12 @@ pub const STAGE_IDLE: i64 = 0;
 pub const STAGE_COMPLETE: i64 = 4;
 pub const STAGE_ERROR: i64 = 5;
 
-pub async fn run(repo: &Option<PathBuf>, api_addr: Option<&str>, token: Option<&str>, cmd: Command) -> anyhow::Result<()> {
+pub async fn run(
+    repo: &Option<PathBuf>,
+    api_addr: Option<&str>,
+    token: Option<&str>,
+    cmd: Command,
+) -> anyhow::Result<()> {
     let repo = Repo::new(&repo.clone().unwrap_or_else(default_repo_path));
     let addr = match api_addr {
         Some(a) => a.to_owned(),
@@ -84,11 +89,24 @@ async fn sync_status(client: &Client) -> anyhow::Result<()> {
 /// cannot sync never claims to be done.
 pub fn render_sync_status(state: &api::SyncState) -> String {
     let mut out = String::new();
-    let pending: Vec<_> = state.active_syncs.iter().filter(|s| s.stage != STAGE_COMPLETE).collect();
+    let pending: Vec<_> = state
+        .active_syncs
+        .iter()
+        .filter(|s| s.stage != STAGE_COMPLETE)
+        .collect();
     if pending.is_empty() {
         for s in &state.active_syncs {
-            let head = s.target.as_ref().map(|t| format_key(t.key())).unwrap_or_else(|| "{ }".into());
-            out.push_str(&format!("{{sender:{} height={} head={}}}\n", sync_sender(s), s.height, head));
+            let head = s
+                .target
+                .as_ref()
+                .map(|t| format_key(t.key()))
+                .unwrap_or_else(|| "{ }".into());
+            out.push_str(&format!(
+                "{{sender:{} height={} head={}}}\n",
+                sync_sender(s),
+                s.height,
+                head
+            ));
         }
         out.push_str("Done!\n");
         return out;
@@ -102,14 +120,22 @@ pub fn render_sync_status(state: &api::SyncState) -> String {
         out.push_str(&format!("\tCurrent: {} \n", current));
         out.push_str(&format!("\tHeightDiff: {}\n", s.height - current));
         out.push_str(&format!("\tStatus: {}\n", stage_name(s.stage)));
-        let err = if s.message.is_empty() { "<nil>".to_owned() } else { s.message.clone() };
+        let err = if s.message.is_empty() {
+            "<nil>".to_owned()
+        } else {
+            s.message.clone()
+        };
         out.push_str(&format!("\tErr: {err}\n\n"));
     }
     out
 }
 
 fn sync_sender(s: &api::ActiveSync) -> &str {
-    if s.message.is_empty() { "local" } else { &s.message }
+    if s.message.is_empty() {
+        "local"
+    } else {
+        &s.message
+    }
 }
 
 pub fn stage_name(stage: i64) -> &'static str {
@@ -129,7 +155,11 @@ async fn chain_head(client: &Client) -> anyhow::Result<()> {
     let head = client.call(api::CHAIN_HEAD, ()).await?;
     let ts = head.blocks().first().map(|b| b.timestamp).unwrap_or(0);
     let when = chrono::DateTime::from_timestamp(i64::try_from(ts).unwrap_or(0), 0)
-        .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
         .unwrap_or_default();
     let out = serde_json::json!({
         "Height": head.height(),
@@ -168,13 +198,26 @@ mod tests {
             vm_applied: 0,
         };
         let text = render_sync_status(&state);
-        assert!(text.starts_with("Waiting:\nSyncTarget: 1\n\tBase: <nil>\n"), "{text}");
-        assert!(text.contains("\tStatus: error\n\tErr: no peers reachable\n"), "{text}");
+        assert!(
+            text.starts_with("Waiting:\nSyncTarget: 1\n\tBase: <nil>\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\tStatus: error\n\tErr: no peers reachable\n"),
+            "{text}"
+        );
         assert!(!text.contains("Done!"));
         let done = api::SyncState {
-            active_syncs: vec![api::ActiveSync { stage: STAGE_COMPLETE, message: String::new(), ..state.active_syncs[0].clone() }],
+            active_syncs: vec![api::ActiveSync {
+                stage: STAGE_COMPLETE,
+                message: String::new(),
+                ..state.active_syncs[0].clone()
+            }],
             vm_applied: 0,
         };
-        assert_eq!(render_sync_status(&done), "{sender:local height=0 head={ }}\nDone!\n");
+        assert_eq!(
+            render_sync_status(&done),
+            "{sender:local height=0 head={ }}\nDone!\n"
+        );
     }
 }

@@ -11,19 +11,39 @@ use crate::seed;
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Seed(SeedCommand::PreSeal(args)) => pre_seal(&args),
-        Command::Seed(SeedCommand::Genesis(GenesisCommand::New { path, network_name, network_version })) => {
+        Command::Seed(SeedCommand::Genesis(GenesisCommand::New {
+            path,
+            network_name,
+            network_version,
+        })) => {
             let tpl = seed::genesis_new(&path, network_name.as_deref(), network_version)?;
-            println!("wrote genesis template {} for network {}", path.display(), tpl.network_name);
+            println!(
+                "wrote genesis template {} for network {}",
+                path.display(),
+                tpl.network_name
+            );
             Ok(())
         }
         Command::Seed(SeedCommand::Genesis(GenesisCommand::AddMiner { template, preseal })) => {
             let tpl = seed::genesis_add_miner(&template, &preseal)?;
             let ids: Vec<_> = tpl.miners.iter().map(|m| m.id.as_str()).collect();
-            println!("template {} now has miners {}", template.display(), ids.join(", "));
+            println!(
+                "template {} now has miners {}",
+                template.display(),
+                ids.join(", ")
+            );
             Ok(())
         }
         Command::Daemon(_) => unreachable_daemon(),
-        other => crate::client_cmds::run(&cli.repo, cli.cmdapiaddr.as_deref(), cli.token.as_deref(), other).await,
+        other => {
+            crate::client_cmds::run(
+                &cli.repo,
+                cli.cmdapiaddr.as_deref(),
+                cli.token.as_deref(),
+                other,
+            )
+            .await
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use crate::network::{Network, from_network_type};
 
 pub const DEFAULT_API_ADDRESS: &str = "/ip4/127.0.0.1/tcp/3453";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
     pub api: ApiConfig,
@@ -88,20 +88,6 @@ pub struct SwarmConfig {
     pub address: String,
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            api: ApiConfig::default(),
-            bootstrap: BootstrapConfig::default(),
-            datastore: DatastoreConfig::default(),
-            mpool: MpoolConfig::default(),
-            parameters: ParametersConfig::default(),
-            observability: ObservabilityConfig::default(),
-            swarm: SwarmConfig::default(),
-        }
-    }
-}
-
 impl Default for ApiConfig {
     fn default() -> Self {
         Self {
@@ -122,25 +108,37 @@ impl Default for ApiConfig {
 
 impl Default for BootstrapConfig {
     fn default() -> Self {
-        Self { addresses: Vec::new(), period: "1m".into() }
+        Self {
+            addresses: Vec::new(),
+            period: "1m".into(),
+        }
     }
 }
 
 impl Default for DatastoreConfig {
     fn default() -> Self {
-        Self { kind: "redb".into(), path: "chain".into() }
+        Self {
+            kind: "redb".into(),
+            path: "chain".into(),
+        }
     }
 }
 
 impl Default for MpoolConfig {
     fn default() -> Self {
-        Self { max_nonce_gap: 100, max_fee: "10 FIL".into() }
+        Self {
+            max_nonce_gap: 100,
+            max_fee: "10 FIL".into(),
+        }
     }
 }
 
 impl Default for ParametersConfig {
     fn default() -> Self {
-        Self { network_type: 0, allowable_clock_drift_secs: 1 }
+        Self {
+            network_type: 0,
+            allowable_clock_drift_secs: 1,
+        }
     }
 }
 
@@ -156,7 +154,9 @@ impl Default for MetricsConfig {
 
 impl Default for SwarmConfig {
     fn default() -> Self {
-        Self { address: "/ip4/0.0.0.0/tcp/0".into() }
+        Self {
+            address: "/ip4/0.0.0.0/tcp/0".into(),
+        }
     }
 }
 
@@ -164,24 +164,37 @@ impl Default for SwarmConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("invalid config {path}: {source}")]
-    Parse { path: String, source: serde_json::Error },
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
     #[error("invalid config: api.apiAddress {value:?}: {reason}")]
     ApiAddress { value: String, reason: String },
     #[error("invalid config: parameters.networkType {0} is not a known network")]
     NetworkType(u8),
     #[error("cannot write {path}: {source}")]
-    Write { path: String, source: std::io::Error },
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 impl Config {
     /// Defaults overlaid with the file; the result is validated.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
-        let cfg: Config = serde_json::from_str(&text)
-            .map_err(|source| ConfigError::Parse { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let cfg: Config = serde_json::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.display().to_string(),
+            source,
+        })?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -203,7 +216,10 @@ impl Config {
 
     /// Write atomically (temp file + rename), tab-indented as venus does.
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
-        let err = |source| ConfigError::Write { path: path.display().to_string(), source };
+        let err = |source| ConfigError::Write {
+            path: path.display().to_string(),
+            source,
+        };
         let mut out = Vec::new();
         let fmt = serde_json::ser::PrettyFormatter::with_indent(b"\t");
         let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
@@ -216,8 +232,13 @@ impl Config {
 
 /// `/ip4/<a>/tcp/<p>` (or ip6, or dns with a numeric address) → a socket address to bind.
 pub fn parse_listen_multiaddr(value: &str) -> Result<SocketAddr, ConfigError> {
-    let bad = |reason: &str| ConfigError::ApiAddress { value: value.to_owned(), reason: reason.into() };
-    let ma: Multiaddr = value.parse().map_err(|e: multiaddr::Error| bad(&e.to_string()))?;
+    let bad = |reason: &str| ConfigError::ApiAddress {
+        value: value.to_owned(),
+        reason: reason.into(),
+    };
+    let ma: Multiaddr = value
+        .parse()
+        .map_err(|e: multiaddr::Error| bad(&e.to_string()))?;
     let mut ip = None;
     let mut port = None;
     for p in ma.iter() {
@@ -251,8 +272,11 @@ mod tests {
     fn partial_seed_file_overlays_the_defaults() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("config.json");
-        std::fs::write(&path, r#"{ "api": { "apiAddress": "/ip4/0.0.0.0/tcp/3453" } }"#)
-            .expect("write");
+        std::fs::write(
+            &path,
+            r#"{ "api": { "apiAddress": "/ip4/0.0.0.0/tcp/3453" } }"#,
+        )
+        .expect("write");
         let cfg = Config::load(&path).expect("load");
         assert_eq!(cfg.api.api_address, "/ip4/0.0.0.0/tcp/3453");
         assert_eq!(cfg.mpool.max_nonce_gap, 100);
@@ -267,13 +291,16 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("config.json");
         std::fs::write(&path, r#"{ "api": { "apiAddress": "localhost:3453" } }"#).expect("write");
-        let err = Config::load(&path).unwrap_err().to_string();
+        let err = Config::load(&path).expect_err("must fail").to_string();
         assert!(err.contains("api.apiAddress"), "{err}");
         std::fs::write(&path, r#"{ "api": { "apiAddress": 5 } }"#).expect("write");
-        let err = Config::load(&path).unwrap_err().to_string();
+        let err = Config::load(&path).expect_err("must fail").to_string();
         assert!(err.contains("config.json"), "{err}");
         std::fs::write(&path, r#"{ "parameters": { "networkType": 42 } }"#).expect("write");
-        assert!(matches!(Config::load(&path), Err(ConfigError::NetworkType(42))));
+        assert!(matches!(
+            Config::load(&path),
+            Err(ConfigError::NetworkType(42))
+        ));
     }
 
     #[test]

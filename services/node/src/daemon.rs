@@ -34,7 +34,9 @@ pub fn settle(repo: &Repo, args: &DaemonArgs) -> anyhow::Result<(Settings, Confi
         bail!("--genesis-template needs --make-genesis <out.car>");
     }
     if args.genesisfile.is_some() || args.import_snapshot.is_some() {
-        bail!("--genesisfile and --import-snapshot need CAR import, which venus-chain does not provide yet");
+        bail!(
+            "--genesisfile and --import-snapshot need CAR import, which venus-chain does not provide yet"
+        );
     }
     if args.make_genesis.is_some() && args.genesisfile.is_some() {
         bail!("--make-genesis and --genesisfile exclude each other");
@@ -56,7 +58,10 @@ pub fn settle(repo: &Repo, args: &DaemonArgs) -> anyhow::Result<(Settings, Confi
     if let Some(token) = &args.auth_token {
         cfg.api.venus_auth_token = token.clone();
     }
-    let api = args.api.clone().unwrap_or_else(|| cfg.api.api_address.clone());
+    let api = args
+        .api
+        .clone()
+        .unwrap_or_else(|| cfg.api.api_address.clone());
     let listen = config::parse_listen_multiaddr(&api)?;
     let nonempty = |s: &str| (!s.trim().is_empty()).then(|| s.to_owned());
     let settings = Settings {
@@ -70,7 +75,11 @@ pub fn settle(repo: &Repo, args: &DaemonArgs) -> anyhow::Result<(Settings, Confi
 
 pub async fn run(cli: &Cli, args: DaemonArgs) -> anyhow::Result<()> {
     venus_rpc::observe::init_tracing(&args.log_level).map_err(anyhow::Error::msg)?;
-    let repo = Repo::new(&cli.repo.clone().unwrap_or_else(crate::repo::default_repo_path));
+    let repo = Repo::new(
+        &cli.repo
+            .clone()
+            .unwrap_or_else(crate::repo::default_repo_path),
+    );
     repo.ensure_dirs()?;
     let (settings, cfg) = settle(&repo, &args)?;
     repo.save_config(&cfg)?;
@@ -134,4 +143,3 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutting down");
 }
-

@@ -40,19 +40,33 @@ pub fn estimate_gas_limit(n: &Node, msg: &Message, ts: &TipSet) -> Result<i64, S
         probe.gas_fee_cap = TokenAmount::from_atto(venus_chain::network::MINIMUM_BASE_FEE);
     }
     // A secp message goes on chain signed: count the 65-byte signature and its framing.
-    let chain_len = probe.to_cbor().len() + if msg.from.protocol() == Protocol::Secp256k1 { 68 } else { 0 };
+    let chain_len = probe.to_cbor().len()
+        + if msg.from.protocol() == Protocol::Secp256k1 {
+            68
+        } else {
+            0
+        };
     let base_fee = child_base_fee(&n.cs, ts).map_err(|e| e.to_string())?;
     let fvm_msg: fvm_shared::message::Message = probe.into();
-    let ret = apply_message(&mut tree, &fvm_msg, chain_len, &base_fee.0).map_err(|e| e.to_string())?;
+    let ret =
+        apply_message(&mut tree, &fvm_msg, chain_len, &base_fee.0).map_err(|e| e.to_string())?;
     buffered.discard();
     if !ret.receipt.exit_code.is_success() {
-        return Err(format!("message execution failed: exit {}", ret.receipt.exit_code.value()));
+        return Err(format!(
+            "message execution failed: exit {}",
+            ret.receipt.exit_code.value()
+        ));
     }
     i64::try_from(ret.receipt.gas_used).map_err(|e| e.to_string())
 }
 
 /// Base fee of the next block grown by 1/8 for each of `max_queue` blocks, plus the premium.
-pub fn estimate_fee_cap(n: &Node, msg: &Message, max_queue: i64, ts: &TipSet) -> Result<TokenAmount, String> {
+pub fn estimate_fee_cap(
+    n: &Node,
+    msg: &Message,
+    max_queue: i64,
+    ts: &TipSet,
+) -> Result<TokenAmount, String> {
     let base = child_base_fee(&n.cs, ts).map_err(|e| e.to_string())?.0;
     let mut fee = base.atto().clone();
     for _ in 0..max_queue.clamp(0, 200) {
@@ -73,20 +87,34 @@ pub fn estimate_gas_premium(n: &Node, nblocks: u64, ts: &TipSet) -> Result<Token
         if cur.height() == 0 {
             break;
         }
-        cur = n.cs.load_tipset(&cur.parents()).map_err(|e| e.to_string())?;
+        cur =
+            n.cs.load_tipset(&cur.parents())
+                .map_err(|e| e.to_string())?;
     }
     premiums.sort();
     let floor = num_bigint::BigInt::from(MIN_GAS_PREMIUM);
-    let median = premiums.get(premiums.len() / 2).cloned().unwrap_or_else(|| floor.clone());
+    let median = premiums
+        .get(premiums.len() / 2)
+        .cloned()
+        .unwrap_or_else(|| floor.clone());
     Ok(TokenAmount::from_atto(median.max(floor)))
 }
 
 /// Fill in whatever of gas limit, premium and fee cap is zero, then cap the fee at
 /// `spec.MaxFee` (or the 10 FIL default).
-pub fn estimate_message_gas(n: &Node, mut msg: Message, spec: MessageSendSpec, ts: &TipSet) -> Result<Message, String> {
+pub fn estimate_message_gas(
+    n: &Node,
+    mut msg: Message,
+    spec: MessageSendSpec,
+    ts: &TipSet,
+) -> Result<Message, String> {
     if msg.gas_limit == 0 {
         let used = estimate_gas_limit(n, &msg, ts)?;
-        let over = if spec.gas_over_estimation > 0.0 { spec.gas_over_estimation } else { GAS_LIMIT_OVERESTIMATION };
+        let over = if spec.gas_over_estimation > 0.0 {
+            spec.gas_over_estimation
+        } else {
+            GAS_LIMIT_OVERESTIMATION
+        };
         msg.gas_limit = ((used as f64) * over).min(BLOCK_GAS_LIMIT as f64) as i64;
     }
     let zero = num_bigint::BigInt::from(0);
@@ -102,7 +130,11 @@ pub fn estimate_message_gas(n: &Node, mut msg: Message, spec: MessageSendSpec, t
     if msg.gas_fee_cap.atto() == &zero {
         msg.gas_fee_cap = estimate_fee_cap(n, &msg, FEE_CAP_QUEUE_BLOCKS, ts)?;
     }
-    let max_fee = if spec.max_fee.atto() > &zero { spec.max_fee.clone() } else { default_max_fee() };
+    let max_fee = if spec.max_fee.atto() > &zero {
+        spec.max_fee.clone()
+    } else {
+        default_max_fee()
+    };
     let limit = num_bigint::BigInt::from(msg.gas_limit.max(1));
     if msg.gas_fee_cap.atto() * &limit > *max_fee.atto() {
         msg.gas_fee_cap = TokenAmount::from_atto(max_fee.atto() / &limit);

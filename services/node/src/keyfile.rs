@@ -15,11 +15,15 @@ pub enum KeyError {
 }
 
 fn file_err(path: &Path, reason: impl ToString) -> KeyError {
-    KeyError::File { path: path.display().to_string(), reason: reason.to_string() }
+    KeyError::File {
+        path: path.display().to_string(),
+        reason: reason.to_string(),
+    }
 }
 
 pub fn read_key_file(path: &Path) -> Result<PrivateKey, KeyError> {
-    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| file_err(path, e))?);
+    let text =
+        zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| file_err(path, e))?);
     let info = KeyInfo::from_lotus_export(&text).map_err(|e| file_err(path, e))?;
     PrivateKey::from_key_info(&info).map_err(|e| file_err(path, e))
 }
@@ -51,7 +55,10 @@ impl Keystore {
                 }
             }
         }
-        Keystore { dir: dir.to_path_buf(), keys }
+        Keystore {
+            dir: dir.to_path_buf(),
+            keys,
+        }
     }
 
     /// Import a key; returns its address.
@@ -84,10 +91,18 @@ mod tests {
         write_key_file(&file, &key).expect("write");
         let text = std::fs::read_to_string(&file).expect("read");
         let json = String::from_utf8(hex::decode(text.trim()).expect("hex")).expect("utf8");
-        assert!(json.starts_with(r#"{"Type":"bls","PrivateKey":""#), "{json}");
+        assert!(
+            json.starts_with(r#"{"Type":"bls","PrivateKey":""#),
+            "{json}"
+        );
         assert_eq!(read_key_file(&file).expect("read").address(), key.address());
         std::fs::write(&file, "zz").expect("write");
-        assert!(read_key_file(&file).unwrap_err().to_string().contains("k.key"));
+        assert!(
+            read_key_file(&file)
+                .expect_err("must fail")
+                .to_string()
+                .contains("k.key")
+        );
 
         let ks_dir = dir.path().join("keystore");
         std::fs::create_dir(&ks_dir).expect("mkdir");

@@ -100,10 +100,18 @@ pub enum PoolError {
     NonceTooLow { got: u64, expected: u64 },
     #[error("nonce {got} is more than {gap} ahead of the sender's next nonce {next}")]
     NonceGap { got: u64, next: u64, gap: u64 },
-    #[error("insufficient funds: the sender has {balance}, pending messages up to this one need {required}")]
+    #[error(
+        "insufficient funds: the sender has {balance}, pending messages up to this one need {required}"
+    )]
     InsufficientFunds { balance: String, required: String },
-    #[error("replace-by-fee: gas premium {got} is below the minimum {min} to replace message with nonce {nonce}")]
-    ReplaceByFeeTooLow { nonce: u64, got: String, min: String },
+    #[error(
+        "replace-by-fee: gas premium {got} is below the minimum {min} to replace message with nonce {nonce}"
+    )]
+    ReplaceByFeeTooLow {
+        nonce: u64,
+        got: String,
+        min: String,
+    },
     #[error("message already in the pool")]
     Duplicate,
 }
@@ -174,7 +182,12 @@ impl<M: PoolMessage> MessagePool<M> {
 
 impl<M: PoolMessage> MessagePool<M> {
     pub fn new(config: PoolConfig) -> Self {
-        Self { config, by_sender: HashMap::new(), by_cid: HashMap::new(), persist: None }
+        Self {
+            config,
+            by_sender: HashMap::new(),
+            by_cid: HashMap::new(),
+            persist: None,
+        }
     }
 
     pub fn config(&self) -> &PoolConfig {
@@ -238,7 +251,9 @@ impl<M: PoolMessage> MessagePool<M> {
             return Err(PoolError::GasLimit(msg.gas_limit()));
         }
         if msg.gas_fee_cap() < TokenAmount::from_atto(MINIMUM_BASE_FEE) {
-            return Err(PoolError::FeeCapTooLow(msg.gas_fee_cap().atto().to_string()));
+            return Err(PoolError::FeeCapTooLow(
+                msg.gas_fee_cap().atto().to_string(),
+            ));
         }
         if msg.gas_premium() > msg.gas_fee_cap() {
             return Err(PoolError::PremiumAboveCap {
@@ -247,16 +262,26 @@ impl<M: PoolMessage> MessagePool<M> {
             });
         }
         let from = msg.from();
-        let (state_nonce, balance) =
-            state.actor(&from).ok_or_else(|| PoolError::UnknownSender(from.to_string()))?;
-        let key = state.key_address(&from).ok_or_else(|| PoolError::UnknownSender(from.to_string()))?;
+        let (state_nonce, balance) = state
+            .actor(&from)
+            .ok_or_else(|| PoolError::UnknownSender(from.to_string()))?;
+        let key = state
+            .key_address(&from)
+            .ok_or_else(|| PoolError::UnknownSender(from.to_string()))?;
         msg.verify_signature(&key).map_err(PoolError::Signature)?;
         if msg.nonce() < state_nonce {
-            return Err(PoolError::NonceTooLow { got: msg.nonce(), expected: state_nonce });
+            return Err(PoolError::NonceTooLow {
+                got: msg.nonce(),
+                expected: state_nonce,
+            });
         }
         let next = self.next_nonce(&from, state);
         if msg.nonce() > next + self.config.max_nonce_gap {
-            return Err(PoolError::NonceGap { got: msg.nonce(), next, gap: self.config.max_nonce_gap });
+            return Err(PoolError::NonceGap {
+                got: msg.nonce(),
+                next,
+                gap: self.config.max_nonce_gap,
+            });
         }
         let queue = self.by_sender.get(&from);
         if let Some(old) = queue.and_then(|q| q.get(&msg.nonce())) {
@@ -354,7 +379,9 @@ impl<M: PoolMessage> MessagePool<M> {
             .iter()
             .filter(|(a, _)| !priority.contains(*a))
             .flat_map(|(a, q)| {
-                q.iter().filter(|(_, e)| !e.local).map(move |(n, e)| (e.msg.gas_premium(), *a, *n))
+                q.iter()
+                    .filter(|(_, e)| !e.local)
+                    .map(move |(n, e)| (e.msg.gas_premium(), *a, *n))
             })
             .collect();
         // Lowest premium first; within a sender, highest nonce first so chains stay gapless.
@@ -378,13 +405,20 @@ impl<M: PoolMessage> MessagePool<M> {
         self.select_excluding(state, base_fee, &HashSet::new())
     }
 
-    fn chains(&self, state: &dyn StateView, base_fee: &TokenAmount, skip: &HashSet<Address>) -> Vec<Chain<M>> {
+    fn chains(
+        &self,
+        state: &dyn StateView,
+        base_fee: &TokenAmount,
+        skip: &HashSet<Address>,
+    ) -> Vec<Chain<M>> {
         let mut chains = Vec::new();
         for (addr, q) in &self.by_sender {
             if skip.contains(addr) {
                 continue;
             }
-            let Some((mut nonce, mut balance)) = state.actor(addr) else { continue };
+            let Some((mut nonce, mut balance)) = state.actor(addr) else {
+                continue;
+            };
             let mut msgs = Vec::new();
             let mut gas = 0u64;
             let mut reward = TokenAmount::from_atto(0);
@@ -402,19 +436,30 @@ impl<M: PoolMessage> MessagePool<M> {
                 nonce += 1;
             }
             if !msgs.is_empty() {
-                chains.push(Chain { sender: *addr, msgs, gas, reward });
+                chains.push(Chain {
+                    sender: *addr,
+                    msgs,
+                    gas,
+                    reward,
+                });
             }
         }
         // Higher reward per gas first; ties broken by sender bytes for determinism.
         chains.sort_by(|a, b| {
             let lhs = b.reward.atto() * a.gas;
             let rhs = a.reward.atto() * b.gas;
-            lhs.cmp(&rhs).then_with(|| a.sender.to_bytes().cmp(&b.sender.to_bytes()))
+            lhs.cmp(&rhs)
+                .then_with(|| a.sender.to_bytes().cmp(&b.sender.to_bytes()))
         });
         chains
     }
 
-    fn select_excluding(&self, state: &dyn StateView, base_fee: &TokenAmount, skip: &HashSet<Address>) -> Vec<M> {
+    fn select_excluding(
+        &self,
+        state: &dyn StateView,
+        base_fee: &TokenAmount,
+        skip: &HashSet<Address>,
+    ) -> Vec<M> {
         let mut out = Vec::new();
         let mut gas_left = BLOCK_GAS_LIMIT;
         for chain in self.chains(state, base_fee, skip) {
@@ -432,9 +477,18 @@ impl<M: PoolMessage> MessagePool<M> {
     /// venus `MpoolSelects`: one selection per ticket quality (best ticket first gets the
     /// best chains); a sender's messages go to one block only, so the blocks of a tipset
     /// never carry the same message twice. Results are in the callers' order.
-    pub fn select_many(&self, state: &dyn StateView, base_fee: &TokenAmount, qualities: &[f64]) -> Vec<Vec<M>> {
+    pub fn select_many(
+        &self,
+        state: &dyn StateView,
+        base_fee: &TokenAmount,
+        qualities: &[f64],
+    ) -> Vec<Vec<M>> {
         let mut order: Vec<usize> = (0..qualities.len()).collect();
-        order.sort_by(|a, b| qualities[*b].partial_cmp(&qualities[*a]).unwrap_or(std::cmp::Ordering::Equal));
+        order.sort_by(|a, b| {
+            qualities[*b]
+                .partial_cmp(&qualities[*a])
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
         let mut used = HashSet::new();
         let mut results = vec![Vec::new(); qualities.len()];
         for i in order {
@@ -501,7 +555,11 @@ mod tests {
             100
         }
         fn verify_signature(&self, _key: &Address) -> Result<(), String> {
-            if self.good_sig { Ok(()) } else { Err("bad signature".into()) }
+            if self.good_sig {
+                Ok(())
+            } else {
+                Err("bad signature".into())
+            }
         }
     }
 
@@ -510,7 +568,9 @@ mod tests {
     impl StateView for State {
         fn actor(&self, addr: &Address) -> Option<(u64, TokenAmount)> {
             let id = addr.id().ok()?;
-            self.0.get(&id).map(|(n, b)| (*n, TokenAmount::from_atto(*b)))
+            self.0
+                .get(&id)
+                .map(|(n, b)| (*n, TokenAmount::from_atto(*b)))
         }
         fn key_address(&self, addr: &Address) -> Option<Address> {
             Some(*addr)
@@ -518,29 +578,85 @@ mod tests {
     }
 
     fn msg(from: u64, nonce: u64, premium: u64) -> TestMsg {
-        TestMsg { from, nonce, value: 0, gas_limit: 1_000_000, fee_cap: 1_000, premium, good_sig: true }
+        TestMsg {
+            from,
+            nonce,
+            value: 0,
+            gas_limit: 1_000_000,
+            fee_cap: 1_000,
+            premium,
+            good_sig: true,
+        }
     }
 
     fn state() -> State {
-        State([(1, (5, 1_000_000_000_000)), (2, (0, 1_000_000_000_000)), (3, (0, 10))].into_iter().collect())
+        State(
+            [
+                (1, (5, 1_000_000_000_000)),
+                (2, (0, 1_000_000_000_000)),
+                (3, (0, 10)),
+            ]
+            .into_iter()
+            .collect(),
+        )
     }
 
     #[test]
     fn entry_checks_refuse_bad_messages_with_reasons() {
         let st = state();
         let mut pool = MessagePool::new(PoolConfig::default());
-        assert_eq!(pool.add(msg(1, 4, 10), false, &st), Err(PoolError::NonceTooLow { got: 4, expected: 5 }));
-        assert!(matches!(pool.add(msg(9, 0, 10), false, &st), Err(PoolError::UnknownSender(_))));
-        assert!(matches!(pool.add(msg(3, 0, 10), false, &st), Err(PoolError::InsufficientFunds { .. })));
-        let bad = TestMsg { good_sig: false, ..msg(1, 5, 10) };
-        assert!(matches!(pool.add(bad, false, &st), Err(PoolError::Signature(_))));
-        let m = TestMsg { gas_limit: BLOCK_GAS_LIMIT + 1, ..msg(1, 5, 10) };
-        assert!(matches!(pool.add(m, false, &st), Err(PoolError::GasLimit(_))));
-        let m = TestMsg { fee_cap: 99, premium: 1, ..msg(1, 5, 1) };
-        assert!(matches!(pool.add(m, false, &st), Err(PoolError::FeeCapTooLow(_))));
-        let m = TestMsg { premium: 2_000, ..msg(1, 5, 0) };
-        assert!(matches!(pool.add(m, false, &st), Err(PoolError::PremiumAboveCap { .. })));
-        assert!(matches!(pool.add(msg(1, 5 + 101, 10), false, &st), Err(PoolError::NonceGap { .. })));
+        assert_eq!(
+            pool.add(msg(1, 4, 10), false, &st),
+            Err(PoolError::NonceTooLow {
+                got: 4,
+                expected: 5
+            })
+        );
+        assert!(matches!(
+            pool.add(msg(9, 0, 10), false, &st),
+            Err(PoolError::UnknownSender(_))
+        ));
+        assert!(matches!(
+            pool.add(msg(3, 0, 10), false, &st),
+            Err(PoolError::InsufficientFunds { .. })
+        ));
+        let bad = TestMsg {
+            good_sig: false,
+            ..msg(1, 5, 10)
+        };
+        assert!(matches!(
+            pool.add(bad, false, &st),
+            Err(PoolError::Signature(_))
+        ));
+        let m = TestMsg {
+            gas_limit: BLOCK_GAS_LIMIT + 1,
+            ..msg(1, 5, 10)
+        };
+        assert!(matches!(
+            pool.add(m, false, &st),
+            Err(PoolError::GasLimit(_))
+        ));
+        let m = TestMsg {
+            fee_cap: 99,
+            premium: 1,
+            ..msg(1, 5, 1)
+        };
+        assert!(matches!(
+            pool.add(m, false, &st),
+            Err(PoolError::FeeCapTooLow(_))
+        ));
+        let m = TestMsg {
+            premium: 2_000,
+            ..msg(1, 5, 0)
+        };
+        assert!(matches!(
+            pool.add(m, false, &st),
+            Err(PoolError::PremiumAboveCap { .. })
+        ));
+        assert!(matches!(
+            pool.add(msg(1, 5 + 101, 10), false, &st),
+            Err(PoolError::NonceGap { .. })
+        ));
         assert!(pool.is_empty());
     }
 
@@ -551,9 +667,12 @@ mod tests {
         pool.add(msg(1, 5, 100), false, &st).expect("first");
         pool.add(msg(1, 6, 100), false, &st).expect("second");
         assert_eq!(pool.next_nonce(&Address::new_id(1), &st), 7);
-        assert_eq!(pool.add(msg(1, 5, 100), false, &st), Err(PoolError::Duplicate));
+        assert_eq!(
+            pool.add(msg(1, 5, 100), false, &st),
+            Err(PoolError::Duplicate)
+        );
         // 125 % of 100, plus one, is the minimum.
-        let err = pool.add(msg(1, 5, 125), false, &st).unwrap_err();
+        let err = pool.add(msg(1, 5, 125), false, &st).expect_err("must fail");
         assert!(matches!(err, PoolError::ReplaceByFeeTooLow { .. }), "{err}");
         let cid = pool.add(msg(1, 5, 126), false, &st).expect("replace");
         assert_eq!(pool.len(), 2);
@@ -567,7 +686,8 @@ mod tests {
         pool.add(msg(1, 5, 10), false, &st).expect("a");
         pool.add(msg(1, 6, 10), false, &st).expect("b");
         pool.add(msg(2, 0, 500), false, &st).expect("c");
-        pool.add(msg(2, 2, 500), false, &st).expect("gap: not selectable");
+        pool.add(msg(2, 2, 500), false, &st)
+            .expect("gap: not selectable");
         let sel = pool.select(&st, &TokenAmount::from_atto(100));
         let got: Vec<(u64, u64)> = sel.iter().map(|m| (m.from, m.nonce)).collect();
         assert_eq!(got, vec![(2, 0), (1, 5), (1, 6)]);
@@ -575,7 +695,10 @@ mod tests {
         assert!(pool.select(&st, &TokenAmount::from_atto(5_000)).is_empty());
         // The best ticket (0.9) selects first; senders it took are not offered again.
         let many = pool.select_many(&st, &TokenAmount::from_atto(100), &[0.1, 0.9]);
-        assert_eq!(many[1].iter().map(|m| m.from).collect::<Vec<_>>(), vec![2, 1, 1]);
+        assert_eq!(
+            many[1].iter().map(|m| m.from).collect::<Vec<_>>(),
+            vec![2, 1, 1]
+        );
         assert!(many[0].is_empty());
     }
 
@@ -584,7 +707,10 @@ mod tests {
         let st = State((1..=30).map(|i| (i, (0, u64::MAX))).collect());
         let mut pool = MessagePool::new(PoolConfig::default());
         for i in 1..=30 {
-            let m = TestMsg { gas_limit: 1_000_000_000, ..msg(i, 0, i) };
+            let m = TestMsg {
+                gas_limit: 1_000_000_000,
+                ..msg(i, 0, i)
+            };
             pool.add(m, false, &st).expect("add");
         }
         let sel = pool.select(&st, &TokenAmount::from_atto(100));
@@ -602,20 +728,30 @@ mod tests {
         pool.add(msg(1, 5, 10), true, &st).expect("local");
         pool.add(msg(2, 0, 10), false, &st).expect("remote");
         drop(pool);
-        let restored: MessagePool<TestMsg> = MessagePool::with_persistence(PoolConfig::default(), path.clone(), &st);
-        assert_eq!(restored.len(), 1, "only the local message survives a restart");
+        let restored: MessagePool<TestMsg> =
+            MessagePool::with_persistence(PoolConfig::default(), path.clone(), &st);
+        assert_eq!(
+            restored.len(),
+            1,
+            "only the local message survives a restart"
+        );
         let mut pool = restored;
         let applied = State([(1, (6, 1_000_000_000_000))].into_iter().collect());
         assert_eq!(pool.prune_applied(&applied), 1);
         assert!(pool.is_empty());
-        let again: MessagePool<TestMsg> = MessagePool::with_persistence(PoolConfig::default(), path, &st);
+        let again: MessagePool<TestMsg> =
+            MessagePool::with_persistence(PoolConfig::default(), path, &st);
         assert!(again.is_empty(), "applied local messages are forgotten");
     }
 
     #[test]
     fn size_limit_prunes_non_local_low_premium_first() {
         let st = State((1..=10).map(|i| (i, (0, u64::MAX))).collect());
-        let cfg = PoolConfig { size_limit_high: 5, size_limit_low: 3, ..PoolConfig::default() };
+        let cfg = PoolConfig {
+            size_limit_high: 5,
+            size_limit_low: 3,
+            ..PoolConfig::default()
+        };
         let mut pool = MessagePool::new(cfg);
         pool.add(msg(1, 0, 1), true, &st).expect("local, cheapest");
         for i in 2..=6 {

@@ -156,7 +156,10 @@ impl Network {
 
 /// The network recorded as `parameters.networkType` in config.json.
 pub fn from_network_type(t: u8) -> Option<Network> {
-    Network::NAMES.iter().map(|(_, k)| *k).find(|k| k.params().network_type == t)
+    Network::NAMES
+        .iter()
+        .map(|(_, k)| *k)
+        .find(|k| k.params().network_type == t)
 }
 
 impl fmt::Display for Network {
@@ -196,7 +199,13 @@ mod tests {
         assert_eq!("calibnet".parse::<Network>(), Ok(Network::Calibnet));
         assert_eq!("localnet-abc".parse::<Network>(), Ok(Network::TwoK));
         assert_eq!("nerpa".parse::<Network>(), Ok(Network::Nerpa));
-        assert!("testnetnet".parse::<Network>().unwrap_err().to_string().contains("testnetnet"));
+        assert!(
+            "testnetnet"
+                .parse::<Network>()
+                .expect_err("must fail")
+                .to_string()
+                .contains("testnetnet")
+        );
         for (_, n) in Network::NAMES {
             assert_eq!(from_network_type(n.params().network_type), Some(*n));
         }

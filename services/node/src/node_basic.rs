@@ -24,7 +24,10 @@ pub enum GenesisSource<'a> {
 }
 
 pub fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 pub struct Node {
@@ -37,12 +40,19 @@ pub struct Node {
 }
 
 impl Node {
-    pub fn open(repo: &Repo, network: Network, genesis: GenesisSource<'_>) -> anyhow::Result<Arc<Node>> {
+    pub fn open(
+        repo: &Repo,
+        network: Network,
+        genesis: GenesisSource<'_>,
+    ) -> anyhow::Result<Arc<Node>> {
         let network_name = match genesis {
             GenesisSource::Template(path) => {
                 let text = std::fs::read(path)?;
                 let v: serde_json::Value = serde_json::from_slice(&text)?;
-                v["NetworkName"].as_str().unwrap_or(network.params().name).to_owned()
+                v["NetworkName"]
+                    .as_str()
+                    .unwrap_or(network.params().name)
+                    .to_owned()
             }
             GenesisSource::Default => network.params().name.to_owned(),
         };
@@ -78,8 +88,14 @@ impl Node {
 
     /// Lotus's mock beacon: entry data = blake2b-256 of the round as a big-endian u64.
     pub fn beacon_entry(round: ChainEpoch) -> Result<BeaconEntry, String> {
-        let round = u64::try_from(round).map_err(|_| format!("beacon round {round} is negative"))?;
-        let data = blake2b_simd::Params::new().hash_length(32).hash(&round.to_be_bytes());
-        Ok(BeaconEntry { round, data: data.as_bytes().to_vec().into() })
+        let round =
+            u64::try_from(round).map_err(|_| format!("beacon round {round} is negative"))?;
+        let data = blake2b_simd::Params::new()
+            .hash_length(32)
+            .hash(&round.to_be_bytes());
+        Ok(BeaconEntry {
+            round,
+            data: data.as_bytes().to_vec().into(),
+        })
     }
 }

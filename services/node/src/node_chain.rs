@@ -16,7 +16,9 @@ use venus_chain::post::DevnetPoSt;
 use venus_chain::state::StateTree;
 use venus_chain::store::{ChainStore, MetaStore};
 use venus_chain::validate::{BlockValidator, FullBlock, SubmitError, TipSetBuilder};
-use venus_types::{Address, BeaconEntry, BlockMsg, ChainEpoch, Cid, SignedMessage, TipSet, TipSetKey, TokenAmount};
+use venus_types::{
+    Address, BeaconEntry, BlockMsg, ChainEpoch, Cid, SignedMessage, TipSet, TipSetKey, TokenAmount,
+};
 
 use crate::keyfile::Keystore;
 use crate::mpool::{MessagePool, PoolConfig, PoolError, StateView};
@@ -56,17 +58,25 @@ pub enum GenesisSource<'a> {
 }
 
 pub fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 impl Node {
     /// Open the repo's chain, creating it from `genesis` on first start.
-    pub fn open(repo: &Repo, network: Network, genesis: GenesisSource<'_>) -> anyhow::Result<Arc<Node>> {
+    pub fn open(
+        repo: &Repo,
+        network: Network,
+        genesis: GenesisSource<'_>,
+    ) -> anyhow::Result<Arc<Node>> {
         let params = network.params();
         let chain_params = chain_params(network)?;
         let dir = repo.path(CHAIN_DIR);
         let fresh = !dir.exists();
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
         let opened = open_chain(&dir, fresh, network, &chain_params, genesis);
         let cs = match opened {
             Ok(cs) => cs,
@@ -79,8 +89,8 @@ impl Node {
             }
         };
         let network_name = {
-            let gen = cs.genesis().clone();
-            let tree = StateTree::load(cs.blockstore(), &gen.parent_state_root.0)?;
+            let genesis = cs.genesis().clone();
+            let tree = StateTree::load(cs.blockstore(), &genesis.parent_state_root.0)?;
             let init: InitState = tree.actor_state(INIT_ACTOR_ID, ActorKind::Init)?;
             init.network_name
         };
@@ -126,14 +136,18 @@ impl Node {
 
     /// The state after executing `ts` (what its children's messages apply to).
     pub fn state_after(&self, ts: &TipSet) -> Result<Cid, String> {
-        venus_chain::exec::execute_tipset(&self.cs, ts).map(|r| r.state_root).map_err(|e| e.to_string())
+        venus_chain::exec::execute_tipset(&self.cs, ts)
+            .map(|r| r.state_root)
+            .map_err(|e| e.to_string())
     }
 
     /// A read view of the state after `ts`.
     pub fn view_at(&self, ts: &TipSet) -> Result<HeadView<'_>, String> {
         let root = self.state_after(ts)?;
         let tree = StateTree::load(self.cs.blockstore(), &root.0).map_err(|e| e.to_string())?;
-        Ok(HeadView { tree: Mutex::new(tree) })
+        Ok(HeadView {
+            tree: Mutex::new(tree),
+        })
     }
 
     fn head_view(&self) -> anyhow::Result<HeadView<'_>> {
@@ -149,7 +163,10 @@ impl Node {
 
     /// `/livez`: the chain store answers.
     pub fn check_live(&self) -> Result<(), String> {
-        self.cs.load_tipset(self.head().key()).map(|_| ()).map_err(|e| format!("chain store: {e}"))
+        self.cs
+            .load_tipset(self.head().key())
+            .map(|_| ())
+            .map_err(|e| format!("chain store: {e}"))
     }
 
     /// `/readyz`: synced within a few epochs of the expected epoch. A public network can
@@ -164,14 +181,18 @@ impl Node {
         let head = self.head().height();
         let expected = self.expected_epoch();
         if expected - head > READY_EPOCH_LAG {
-            return Err(format!("head at epoch {head} is {} epochs behind the expected epoch {expected}", expected - head));
+            return Err(format!(
+                "head at epoch {head} is {} epochs behind the expected epoch {expected}",
+                expected - head
+            ));
         }
         Ok(())
     }
 
     /// Lotus's mock beacon (every network here; drand is unreachable).
     pub fn beacon_entry(round: ChainEpoch) -> Result<BeaconEntry, String> {
-        let round = u64::try_from(round).map_err(|_| format!("beacon round {round} is negative"))?;
+        let round =
+            u64::try_from(round).map_err(|_| format!("beacon round {round} is negative"))?;
         Ok(venus_chain::election::mock_beacon_entry(round))
     }
 
@@ -180,7 +201,11 @@ impl Node {
     pub async fn submit_block(&self, msg: &BlockMsg) -> Result<bool, String> {
         let _guard = self.submit_lock.lock().await;
         let block = FullBlock::from_block_msg(&self.cs, msg).map_err(|e| e.to_string())?;
-        let validator = BlockValidator { cs: &self.cs, params: &self.chain_params, post: &self.post };
+        let validator = BlockValidator {
+            cs: &self.cs,
+            params: &self.chain_params,
+            post: &self.post,
+        };
         let changed = match self.builder.submit(&validator, &block, now_secs()) {
             Ok(c) => c,
             Err(SubmitError::Invalid(e)) => return Err(e.to_string()),
@@ -201,9 +226,14 @@ impl Node {
     /// Check and add a message to the pool; also stores it so blocks can reference it.
     pub fn push_message(&self, msg: SignedMessage, local: bool) -> Result<Cid, String> {
         let view = self.head_view().map_err(|e| e.to_string())?;
-        let cid = self.mpool.lock().add(msg.clone(), local, &view).map_err(|e: PoolError| e.to_string())?;
+        let cid = self
+            .mpool
+            .lock()
+            .add(msg.clone(), local, &view)
+            .map_err(|e: PoolError| e.to_string())?;
         let stored = if msg.is_bls() {
-            self.cs.put_messages(std::slice::from_ref(&msg.message), &[])
+            self.cs
+                .put_messages(std::slice::from_ref(&msg.message), &[])
         } else {
             self.cs.put_messages(&[], std::slice::from_ref(&msg))
         };
@@ -223,15 +253,23 @@ impl Node {
     }
 
     /// Messages for blocks on top of `ts`, one selection per ticket quality.
-    pub fn select(&self, ts: &TipSet, qualities: &[f64]) -> Result<Vec<Vec<SignedMessage>>, String> {
+    pub fn select(
+        &self,
+        ts: &TipSet,
+        qualities: &[f64],
+    ) -> Result<Vec<Vec<SignedMessage>>, String> {
         let view = self.view_at(ts)?;
-        let base_fee = venus_chain::exec::child_base_fee(&self.cs, ts).map_err(|e| e.to_string())?;
+        let base_fee =
+            venus_chain::exec::child_base_fee(&self.cs, ts).map_err(|e| e.to_string())?;
         Ok(self.mpool.lock().select_many(&view, &base_fee.0, qualities))
     }
 
     pub fn balance(&self, addr: &Address) -> Result<TokenAmount, String> {
         let view = self.head_view().map_err(|e| e.to_string())?;
-        Ok(view.actor(&addr.0).map(|(_, b)| TokenAmount(b)).unwrap_or_else(TokenAmount::zero))
+        Ok(view
+            .actor(&addr.0)
+            .map(|(_, b)| TokenAmount(b))
+            .unwrap_or_else(TokenAmount::zero))
     }
 }
 
@@ -247,13 +285,15 @@ fn open_chain(
     let genesis_block = if fresh {
         let template = match genesis {
             GenesisSource::Template(path) => {
-                let text = std::fs::read(path).with_context(|| format!("cannot read genesis template {}", path.display()))?;
+                let text = std::fs::read(path)
+                    .with_context(|| format!("cannot read genesis template {}", path.display()))?;
                 serde_json::from_slice::<GenesisTemplate>(&text)
                     .with_context(|| format!("invalid genesis template {}", path.display()))?
             }
             GenesisSource::Default => default_template(network),
         };
-        let built = build_genesis(&bs, &template, params, now_secs()).context("cannot build the genesis")?;
+        let built = build_genesis(&bs, &template, params, now_secs())
+            .context("cannot build the genesis")?;
         tracing::info!(genesis = %built.block.cid(), network = %template.network_name, "genesis built");
         Some(built.block)
     } else {
@@ -301,12 +341,18 @@ impl HeadView<'_> {
 }
 
 impl StateView for HeadView<'_> {
-    fn actor(&self, addr: &fvm_shared::address::Address) -> Option<(u64, fvm_shared::econ::TokenAmount)> {
+    fn actor(
+        &self,
+        addr: &fvm_shared::address::Address,
+    ) -> Option<(u64, fvm_shared::econ::TokenAmount)> {
         let actor = self.tree.lock().get_actor(addr).ok().flatten()?;
         Some((actor.sequence, actor.balance))
     }
 
-    fn key_address(&self, addr: &fvm_shared::address::Address) -> Option<fvm_shared::address::Address> {
+    fn key_address(
+        &self,
+        addr: &fvm_shared::address::Address,
+    ) -> Option<fvm_shared::address::Address> {
         venus_chain::query::account_key(&mut self.tree.lock(), addr).ok()
     }
 }

@@ -37,8 +37,12 @@ impl PoolMessage for SignedMessage {
         self.to_cbor().len()
     }
     fn verify_signature(&self, key: &Address) -> Result<(), String> {
-        venus_types::crypto::verify(&self.signature, &self.message.signing_bytes(), &(*key).into())
-            .map_err(|e| e.to_string())
+        venus_types::crypto::verify(
+            &self.signature,
+            &self.message.signing_bytes(),
+            &(*key).into(),
+        )
+        .map_err(|e| e.to_string())
     }
 }
 
@@ -66,10 +70,16 @@ mod tests {
             params: Default::default(),
         };
         let sig = key.sign(&msg.signing_bytes());
-        let sm = SignedMessage { message: msg, signature: sig };
+        let sm = SignedMessage {
+            message: msg,
+            signature: sig,
+        };
         assert!(sm.verify_signature(&key.address().into()).is_ok());
         assert!(sm.verify_signature(&other.address().into()).is_err());
         assert_eq!(PoolMessage::nonce(&sm), 3);
-        assert_eq!(sm.required_funds(), TokenAmount::from_atto(7 + 200 * 1_000_000));
+        assert_eq!(
+            sm.required_funds(),
+            TokenAmount::from_atto(7 + 200 * 1_000_000)
+        );
     }
 }

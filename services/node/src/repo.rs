@@ -18,7 +18,10 @@ pub enum RepoError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("repo {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(
         "can't find API endpoint address in environment, command-line, or local repo \
          (is the daemon running?): {0}"
@@ -38,20 +41,26 @@ pub fn default_repo_path() -> PathBuf {
     if let Some(p) = std::env::var_os("VENUS_PATH") {
         return PathBuf::from(p);
     }
-    dirs::home_dir().unwrap_or_else(|| PathBuf::from(".")).join(".venus")
+    dirs::home_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join(".venus")
 }
 
 /// Expand a leading `~/`.
 pub fn expand_home(p: &Path) -> PathBuf {
     match p.strip_prefix("~") {
-        Ok(rest) => dirs::home_dir().unwrap_or_else(|| PathBuf::from(".")).join(rest),
+        Ok(rest) => dirs::home_dir()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join(rest),
         Err(_) => p.to_path_buf(),
     }
 }
 
 impl Repo {
     pub fn new(root: &Path) -> Repo {
-        Repo { root: expand_home(root) }
+        Repo {
+            root: expand_home(root),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -63,7 +72,10 @@ impl Repo {
     }
 
     fn io(&self, source: std::io::Error) -> RepoError {
-        RepoError::Io { path: self.root.display().to_string(), source }
+        RepoError::Io {
+            path: self.root.display().to_string(),
+            source,
+        }
     }
 
     /// A repo is initialised once its chain store exists (config.json may be put there
@@ -82,7 +94,11 @@ impl Repo {
     /// The config file overlaid on the defaults, or the defaults when there is none.
     pub fn load_config(&self) -> Result<Config, RepoError> {
         let path = self.path(CONFIG_FILE);
-        if path.exists() { Ok(Config::load(&path)?) } else { Ok(Config::default()) }
+        if path.exists() {
+            Ok(Config::load(&path)?)
+        } else {
+            Ok(Config::default())
+        }
     }
 
     pub fn save_config(&self, cfg: &Config) -> Result<(), RepoError> {
@@ -123,7 +139,10 @@ impl Repo {
 /// the old or the new content, never a torn file.
 pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     {
         let mut f = std::fs::File::create(&tmp)?;
@@ -161,7 +180,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(repo.path(TOKEN_FILE)).expect("meta").permissions().mode();
+            let mode = std::fs::metadata(repo.path(TOKEN_FILE))
+                .expect("meta")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         assert!(!repo.is_initialised());

@@ -54,8 +54,8 @@ pub struct Miner {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PreSeal {
-    pub comm_r: Cid,
-    pub comm_d: Cid,
+    pub comm_r: venus_types::Cid,
+    pub comm_d: venus_types::Cid,
     #[serde(rename = "SectorID")]
     pub sector_id: u64,
     pub deal: DealProposal,
@@ -68,7 +68,7 @@ pub struct PreSeal {
 #[serde(rename_all = "PascalCase")]
 pub struct DealProposal {
     #[serde(rename = "PieceCID")]
-    pub piece_cid: Cid,
+    pub piece_cid: venus_types::Cid,
     pub piece_size: u64,
     pub verified_deal: bool,
     pub client: String,
@@ -115,7 +115,10 @@ pub enum SeedError {
 }
 
 fn file_err(path: &Path, reason: impl ToString) -> SeedError {
-    SeedError::File { path: path.display().to_string(), reason: reason.to_string() }
+    SeedError::File {
+        path: path.display().to_string(),
+        reason: reason.to_string(),
+    }
 }
 
 pub struct PreSealOptions {
@@ -140,22 +143,34 @@ pub fn seal_proof_for(sector_size: u64) -> Result<i64, SeedError> {
         MIB512 => 7,
         GIB32 => 8,
         GIB64 => 9,
-        other => return Err(SeedError::Invalid(format!("unsupported sector size {other}: expected 2KiB, 8MiB, 512MiB, 32GiB or 64GiB"))),
+        other => {
+            return Err(SeedError::Invalid(format!(
+                "unsupported sector size {other}: expected 2KiB, 8MiB, 512MiB, 32GiB or 64GiB"
+            )));
+        }
     })
 }
 
 /// Parse `2KiB`, `2048`, `512MiB`, `32GiB`...
 pub fn parse_sector_size(s: &str) -> Result<u64, SeedError> {
     let t = s.trim();
-    let (num, mult) = [("KiB", 1u64 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("TiB", 1 << 40)]
-        .into_iter()
-        .find_map(|(suf, m)| t.strip_suffix(suf).map(|n| (n, m)))
-        .unwrap_or((t, 1));
-    let n: u64 = num
-        .trim()
-        .parse()
-        .map_err(|_| SeedError::Invalid(format!("invalid sector size {s:?}: expected e.g. 2KiB or 2048")))?;
-    let size = n.checked_mul(mult).ok_or_else(|| SeedError::Invalid(format!("sector size {s:?} overflows")))?;
+    let (num, mult) = [
+        ("KiB", 1u64 << 10),
+        ("MiB", 1 << 20),
+        ("GiB", 1 << 30),
+        ("TiB", 1 << 40),
+    ]
+    .into_iter()
+    .find_map(|(suf, m)| t.strip_suffix(suf).map(|n| (n, m)))
+    .unwrap_or((t, 1));
+    let n: u64 = num.trim().parse().map_err(|_| {
+        SeedError::Invalid(format!(
+            "invalid sector size {s:?}: expected e.g. 2KiB or 2048"
+        ))
+    })?;
+    let size = n
+        .checked_mul(mult)
+        .ok_or_else(|| SeedError::Invalid(format!("sector size {s:?} overflows")))?;
     seal_proof_for(size)?;
     Ok(size)
 }
@@ -192,32 +207,43 @@ fn random_comm_r(rng: &mut impl rand::RngCore) -> Cid {
 pub fn pre_seal(opts: &PreSealOptions) -> Result<(PathBuf, PathBuf), SeedError> {
     let maddr = parse_address(&opts.miner_addr).map_err(SeedError::Invalid)?;
     if maddr.protocol() != Protocol::ID {
-        return Err(SeedError::Invalid(format!("--miner-addr {:?} must be an ID address such as t01000", opts.miner_addr)));
+        return Err(SeedError::Invalid(format!(
+            "--miner-addr {:?} must be an ID address such as t01000",
+            opts.miner_addr
+        )));
     }
     let proof = seal_proof_for(opts.sector_size)?;
     if opts.num_sectors == 0 {
-        return Err(SeedError::Invalid("--num-sectors must be at least 1".into()));
+        return Err(SeedError::Invalid(
+            "--num-sectors must be at least 1".into(),
+        ));
     }
     let mut rng = rand::thread_rng();
     let key = match &opts.key {
         Some(p) => read_key_file(p).map_err(|e| SeedError::Invalid(e.to_string()))?,
-        None => PrivateKey::generate(KeyType::Bls, &mut rng).map_err(|e| SeedError::Invalid(e.to_string()))?,
+        None => PrivateKey::generate(KeyType::Bls, &mut rng)
+            .map_err(|e| SeedError::Invalid(e.to_string()))?,
     };
     let worker = key.address();
     if worker.protocol() != Protocol::BLS {
-        return Err(SeedError::Invalid("the worker key must be a BLS key (tickets are BLS VRFs)".into()));
+        return Err(SeedError::Invalid(
+            "the worker key must be a BLS key (tickets are BLS VRFs)".into(),
+        ));
     }
     let worker_s = testnet(&worker);
     let miner_s = testnet(&maddr);
-    let peer_id = libp2p_identity::Keypair::generate_ed25519().public().to_peer_id().to_string();
+    let peer_id = libp2p_identity::Keypair::generate_ed25519()
+        .public()
+        .to_peer_id()
+        .to_string();
     let comm_d = zero_comm_d(opts.sector_size);
     let sectors = (opts.sector_offset..opts.sector_offset + opts.num_sectors)
         .map(|n| PreSeal {
-            comm_r: random_comm_r(&mut rng),
-            comm_d,
+            comm_r: venus_types::Cid(random_comm_r(&mut rng)),
+            comm_d: venus_types::Cid(comm_d),
             sector_id: n,
             deal: DealProposal {
-                piece_cid: comm_d,
+                piece_cid: venus_types::Cid(comm_d),
                 piece_size: opts.sector_size,
                 verified_deal: false,
                 client: worker_s.clone(),
@@ -259,7 +285,11 @@ fn fil(n: u128) -> String {
 }
 
 /// `seed genesis new`: an empty template named `localnet-<uuid>` unless a name is given.
-pub fn genesis_new(path: &Path, name: Option<&str>, network_version: u32) -> Result<Template, SeedError> {
+pub fn genesis_new(
+    path: &Path,
+    name: Option<&str>,
+    network_version: u32,
+) -> Result<Template, SeedError> {
     let network_name = match name {
         Some(n) if !n.trim().is_empty() => n.to_owned(),
         _ => format!("localnet-{}", uuid::Uuid::new_v4()),
@@ -289,7 +319,8 @@ pub fn genesis_new(path: &Path, name: Option<&str>, network_version: u32) -> Res
 
 pub fn read_template(path: &Path) -> Result<Template, SeedError> {
     let text = std::fs::read(path).map_err(|e| file_err(path, e))?;
-    serde_json::from_slice(&text).map_err(|e| file_err(path, format!("not a genesis template: {e}")))
+    serde_json::from_slice(&text)
+        .map_err(|e| file_err(path, format!("not a genesis template: {e}")))
 }
 
 fn write_template(path: &Path, tpl: &Template) -> Result<(), SeedError> {
@@ -301,14 +332,17 @@ fn write_template(path: &Path, tpl: &Template) -> Result<(), SeedError> {
 pub fn genesis_add_miner(template: &Path, preseal: &Path) -> Result<Template, SeedError> {
     let mut tpl = read_template(template)?;
     let text = std::fs::read(preseal).map_err(|e| file_err(preseal, e))?;
-    let miners: BTreeMap<String, Miner> =
-        serde_json::from_slice(&text).map_err(|e| file_err(preseal, format!("not a pre-seal file: {e}")))?;
+    let miners: BTreeMap<String, Miner> = serde_json::from_slice(&text)
+        .map_err(|e| file_err(preseal, format!("not a pre-seal file: {e}")))?;
     if miners.is_empty() {
         return Err(file_err(preseal, "no miner in pre-seal file"));
     }
     for (id, miner) in miners {
         if tpl.miners.iter().any(|m| m.id == miner.id) {
-            return Err(SeedError::Invalid(format!("miner {id} is already in {}", template.display())));
+            return Err(SeedError::Invalid(format!(
+                "miner {id} is already in {}",
+                template.display()
+            )));
         }
         parse_address(&miner.owner).map_err(|e| file_err(preseal, e))?;
         tpl.accounts.push(TemplateActor {
@@ -344,8 +378,18 @@ mod tests {
         assert_eq!(parse_sector_size("2KiB").expect("2KiB"), 2048);
         assert_eq!(parse_sector_size("2048").expect("2048"), 2048);
         assert_eq!(parse_sector_size("32GiB").expect("32GiB"), 32 << 30);
-        assert!(parse_sector_size("3KiB").unwrap_err().to_string().contains("3072"));
-        assert!(parse_sector_size("big").unwrap_err().to_string().contains("big"));
+        assert!(
+            parse_sector_size("3KiB")
+                .expect_err("must fail")
+                .to_string()
+                .contains("3072")
+        );
+        assert!(
+            parse_sector_size("big")
+                .expect_err("must fail")
+                .to_string()
+                .contains("big")
+        );
     }
 
     #[test]

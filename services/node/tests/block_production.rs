@@ -15,9 +15,11 @@ use venus_chain::election::compute_win_count;
 use venus_chain::post::DevnetPoSt;
 use venus_rpc::Client;
 use venus_types::crypto::{KeyType, PrivateKey};
-use venus_types::randomness::{DomainSeparationTag, address_entropy, compute_vrf, draw_randomness, vrf_digest};
+use venus_types::randomness::{
+    DomainSeparationTag, address_entropy, compute_vrf, draw_randomness, vrf_digest,
+};
 use venus_types::{
-    Address, BlockMsg, BlockTemplate, ElectionProof, Message, PoStProof, SignedMessage, Ticket, TipSet,
+    Address, BlockMsg, BlockTemplate, ElectionProof, Message, SignedMessage, Ticket, TipSet,
     TokenAmount,
 };
 
@@ -25,15 +27,50 @@ const MINER: &str = "t01000";
 
 fn seed_network(dir: &Path) -> (std::path::PathBuf, PrivateKey) {
     let sectors = dir.join("sectors");
-    let out = venus(dir, &["seed", "pre-seal", "--sector-dir", sectors.to_str().expect("utf8"), "--num-sectors", "2"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = venus(
+        dir,
+        &[
+            "seed",
+            "pre-seal",
+            "--sector-dir",
+            sectors.to_str().expect("utf8"),
+            "--num-sectors",
+            "2",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let tpl = dir.join("localnet.json");
-    let out = venus(dir, &["seed", "genesis", "new", tpl.to_str().expect("utf8")]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = venus(
+        dir,
+        &["seed", "genesis", "new", tpl.to_str().expect("utf8")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let preseal = sectors.join(format!("pre-seal-{MINER}.json"));
-    let out = venus(dir, &["seed", "genesis", "add-miner", tpl.to_str().expect("utf8"), preseal.to_str().expect("utf8")]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let key = venus_node::keyfile::read_key_file(&sectors.join(format!("pre-seal-{MINER}.key"))).expect("key");
+    let out = venus(
+        dir,
+        &[
+            "seed",
+            "genesis",
+            "add-miner",
+            tpl.to_str().expect("utf8"),
+            preseal.to_str().expect("utf8"),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = venus_node::keyfile::read_key_file(&sectors.join(format!("pre-seal-{MINER}.key")))
+        .expect("key");
     (tpl, key)
 }
 
@@ -42,33 +79,61 @@ struct Produced {
 }
 
 /// Build a winning template for the first epoch after `parent` that this miner wins.
-async fn winning_template(c: &Client, key: &PrivateKey, parent: &TipSet, messages: Vec<SignedMessage>) -> Produced {
+async fn winning_template(
+    c: &Client,
+    key: &PrivateKey,
+    parent: &TipSet,
+    messages: Vec<SignedMessage>,
+) -> Produced {
     let miner: Address = MINER.parse().expect("miner");
     let genesis = c.call(api::CHAIN_GET_GENESIS, ()).await.expect("genesis");
     let mut epoch = parent.height() + 1;
     loop {
         let info = c
-            .call(api::MINER_GET_BASE_INFO, (miner, epoch, parent.key().clone()))
+            .call(
+                api::MINER_GET_BASE_INFO,
+                (miner, epoch, parent.key().clone()),
+            )
             .await
             .expect("base info")
             .expect("miner exists");
         assert_eq!(info.worker_key, key.address());
-        let rbase = info.beacon_entries.last().unwrap_or(&info.prev_beacon_entry).data.clone();
+        let rbase = info
+            .beacon_entries
+            .last()
+            .unwrap_or(&info.prev_beacon_entry)
+            .data
+            .clone();
         let entropy = address_entropy(&miner);
         let mut ticket_entropy = entropy.clone();
         if let Some(t) = parent.min_ticket() {
             ticket_entropy.extend_from_slice(t.vrf_proof.as_slice());
         }
-        let ticket_in = draw_randomness(&rbase, DomainSeparationTag::TicketProduction as i64, epoch - 1, &ticket_entropy);
+        let ticket_in = draw_randomness(
+            &rbase,
+            DomainSeparationTag::TicketProduction as i64,
+            epoch - 1,
+            &ticket_entropy,
+        );
         let ticket = compute_vrf(key, &ticket_in).expect("ticket vrf");
-        let election_in = draw_randomness(&rbase, DomainSeparationTag::ElectionProofProduction as i64, epoch, &entropy);
+        let election_in = draw_randomness(
+            &rbase,
+            DomainSeparationTag::ElectionProofProduction as i64,
+            epoch,
+            &entropy,
+        );
         let eproof = compute_vrf(key, &election_in).expect("election vrf");
         let wins = compute_win_count(&vrf_digest(&eproof), &info.miner_power, &info.network_power);
         if wins < 1 {
             epoch += 1; // a null round for us
             continue;
         }
-        let post_in = draw_randomness(&rbase, DomainSeparationTag::WinningPoStChallengeSeed as i64, epoch, &entropy);
+        let post_in = draw_randomness(
+            &rbase,
+            DomainSeparationTag::WinningPoStChallengeSeed as i64,
+            epoch,
+            &entropy,
+        );
         let sectors: Vec<SectorOnChainInfo> = info
             .sectors
             .iter()
@@ -81,17 +146,22 @@ async fn winning_template(c: &Client, key: &PrivateKey, parent: &TipSet, message
                 expiration: 0,
             })
             .collect();
-        let proof = DevnetPoSt::prove(1000, &post_in, &sectors);
+        let winning_post_proof = DevnetPoSt::prove(1000, &post_in, &sectors).expect("devnet post");
         let template = BlockTemplate {
             miner,
             parents: parent.key().clone(),
-            ticket: Some(Ticket { vrf_proof: ticket.into() }),
-            eproof: Some(ElectionProof { win_count: wins, vrf_proof: eproof.into() }),
+            ticket: Some(Ticket {
+                vrf_proof: ticket.into(),
+            }),
+            eproof: Some(ElectionProof {
+                win_count: wins,
+                vrf_proof: eproof.into(),
+            }),
             beacon_values: info.beacon_entries.clone(),
             messages,
             epoch,
             timestamp: genesis.min_timestamp() + epoch as u64 * 4,
-            winning_post_proof: vec![PoStProof { post_proof: 0, proof_bytes: proof.into() }],
+            winning_post_proof,
         };
         return Produced { template };
     }
@@ -111,10 +181,18 @@ async fn produce(c: &Client, key: &PrivateKey, messages: Vec<SignedMessage>) -> 
     let head = c.call(api::CHAIN_HEAD, ()).await.expect("head");
     let p = winning_template(c, key, &head, messages).await;
     wait_for_time(p.template.timestamp).await;
-    let mut block = c.call(api::MINER_CREATE_BLOCK, (p.template,)).await.expect("create block");
-    assert!(block.header.block_sig.is_none(), "the node lacks the worker key: the block comes back unsigned");
+    let mut block = c
+        .call(api::MINER_CREATE_BLOCK, (p.template,))
+        .await
+        .expect("create block");
+    assert!(
+        block.header.block_sig.is_none(),
+        "the node lacks the worker key: the block comes back unsigned"
+    );
     block.header.block_sig = Some(key.sign(&block.header.signing_bytes()));
-    c.call(api::SYNC_SUBMIT_BLOCK, (block.clone(),)).await.expect("submit");
+    c.call(api::SYNC_SUBMIT_BLOCK, (block.clone(),))
+        .await
+        .expect("submit");
     block
 }
 
@@ -128,7 +206,9 @@ async fn blocks_through_the_api_rejections_transfer_and_restart() {
     let make = format!("--make-genesis={}", car.display());
     let gt = format!("--genesis-template={}", tpl.display());
     let d = start_daemon(&repo, &["daemon", "--network=2k", &make, &gt]);
-    let c = Client::connect(&d.url, Some(d.token.clone())).await.expect("client");
+    let c = Client::connect(&d.url, Some(d.token.clone()))
+        .await
+        .expect("client");
 
     let name = c.call(api::STATE_NETWORK_NAME, ()).await.expect("name");
     assert!(name.starts_with("localnet-"), "{name}");
@@ -139,19 +219,28 @@ async fn blocks_through_the_api_rejections_transfer_and_restart() {
     // Wrong blocks are refused with the failing step in the error.
     let p = winning_template(&c, &key, &head, Vec::new()).await;
     wait_for_time(p.template.timestamp).await;
-    let good = c.call(api::MINER_CREATE_BLOCK, (p.template.clone(),)).await.expect("create");
+    let good = c
+        .call(api::MINER_CREATE_BLOCK, (p.template.clone(),))
+        .await
+        .expect("create");
     let sign = |mut b: BlockMsg| {
         b.header.block_sig = Some(key.sign(&b.header.signing_bytes()));
         b
     };
     let mut bad_ticket = good.clone();
-    bad_ticket.header.ticket = Some(Ticket { vrf_proof: vec![7u8; 96].into() });
+    bad_ticket.header.ticket = Some(Ticket {
+        vrf_proof: vec![7u8; 96].into(),
+    });
     let mut bad_time = good.clone();
     bad_time.header.timestamp += 1;
     let mut bad_weight = good.clone();
     bad_weight.header.parent_weight = venus_types::BigInt::from(12345);
     let mut bad_sig = good.clone();
-    bad_sig.header.block_sig = Some(PrivateKey::generate(KeyType::Bls, &mut rand::thread_rng()).expect("k").sign(&good.header.signing_bytes()));
+    bad_sig.header.block_sig = Some(
+        PrivateKey::generate(KeyType::Bls, &mut rand::thread_rng())
+            .expect("k")
+            .sign(&good.header.signing_bytes()),
+    );
     for (block, step) in [
         (sign(bad_ticket), "ticket"),
         (sign(bad_time), "timestamp"),
@@ -159,14 +248,27 @@ async fn blocks_through_the_api_rejections_transfer_and_restart() {
         (bad_sig, "block-signature"),
         (good.clone(), "sanity"),
     ] {
-        let e = c.call(api::SYNC_SUBMIT_BLOCK, (block,)).await.expect_err("must be rejected");
-        assert!(e.to_string().contains(&format!("step {step}")), "{step}: {e}");
+        let e = c
+            .call(api::SYNC_SUBMIT_BLOCK, (block,))
+            .await
+            .expect_err("must be rejected");
+        assert!(
+            e.to_string().contains(&format!("step {step}")),
+            "{step}: {e}"
+        );
     }
-    c.call(api::SYNC_SUBMIT_BLOCK, (sign(good),)).await.expect("the untampered block");
+    c.call(api::SYNC_SUBMIT_BLOCK, (sign(good),))
+        .await
+        .expect("the untampered block");
 
     // Send FIL from the miner's owner (funded at genesis) to a new address.
-    let to = PrivateKey::generate(KeyType::Secp256k1, &mut rand::thread_rng()).expect("k").address();
-    let nonce = c.call(api::MPOOL_GET_NONCE, (key.address(),)).await.expect("nonce");
+    let to = PrivateKey::generate(KeyType::Secp256k1, &mut rand::thread_rng())
+        .expect("k")
+        .address();
+    let nonce = c
+        .call(api::MPOOL_GET_NONCE, (key.address(),))
+        .await
+        .expect("nonce");
     let msg = Message {
         version: 0,
         to,
@@ -180,16 +282,31 @@ async fn blocks_through_the_api_rejections_transfer_and_restart() {
         params: Default::default(),
     };
     let msg = c
-        .call(api::GAS_ESTIMATE_MESSAGE_GAS, (msg, None, Default::default()))
+        .call(
+            api::GAS_ESTIMATE_MESSAGE_GAS,
+            (msg, None, Default::default()),
+        )
         .await
         .expect("estimate");
     assert!(msg.gas_limit > 0);
-    let signed = SignedMessage { signature: key.sign(&msg.signing_bytes()), message: msg };
-    let cid = c.call(api::MPOOL_PUSH, (signed.clone(),)).await.expect("push");
+    let signed = SignedMessage {
+        signature: key.sign(&msg.signing_bytes()),
+        message: msg,
+    };
+    let cid = c
+        .call(api::MPOOL_PUSH, (signed.clone(),))
+        .await
+        .expect("push");
     assert_eq!(cid, signed.cid());
-    let again = c.call(api::MPOOL_PUSH, (signed.clone(),)).await.expect_err("duplicate");
+    let again = c
+        .call(api::MPOOL_PUSH, (signed.clone(),))
+        .await
+        .expect_err("duplicate");
     assert!(again.to_string().contains("already"), "{again}");
-    let selected = c.call(api::MPOOL_SELECTS, (Default::default(), vec![0.9])).await.expect("select");
+    let selected = c
+        .call(api::MPOOL_SELECTS, (Default::default(), vec![0.9]))
+        .await
+        .expect("select");
     assert_eq!(selected[0].len(), 1);
     produce(&c, &key, selected[0].clone()).await;
     produce(&c, &key, Vec::new()).await; // executes the message (deferred execution)
@@ -207,9 +324,14 @@ async fn blocks_through_the_api_rejections_transfer_and_restart() {
     drop(c);
     drop(d);
     let d = start_daemon(&repo, &["daemon"]);
-    let c = Client::connect(&d.url, Some(d.token.clone())).await.expect("client");
+    let c = Client::connect(&d.url, Some(d.token.clone()))
+        .await
+        .expect("client");
     let head_after = c.call(api::CHAIN_HEAD, ()).await.expect("head");
     assert_eq!(head_after.key(), head_before.key());
     let out = venus(&repo, &["chain", "head"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("\"Height\": {}", head_after.height())));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains(&format!("\"Height\": {}", head_after.height()))
+    );
 }

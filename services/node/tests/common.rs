@@ -26,8 +26,11 @@ impl Drop for Daemon {
 /// Put a config.json that binds the API to a free port (tests never use fixed ports).
 pub fn write_free_port_config(repo: &Path) {
     std::fs::create_dir_all(repo).expect("repo dir");
-    std::fs::write(repo.join("config.json"), r#"{"api":{"apiAddress":"/ip4/127.0.0.1/tcp/0"}}"#)
-        .expect("config");
+    std::fs::write(
+        repo.join("config.json"),
+        r#"{"api":{"apiAddress":"/ip4/127.0.0.1/tcp/0"}}"#,
+    )
+    .expect("config");
 }
 
 /// Start `venus --repo <repo> <args>` and wait until it has written its api and token files.
@@ -43,11 +46,17 @@ pub fn start_daemon(repo: &Path, args: &[&str]) -> Daemon {
         .spawn()
         .expect("spawn venus");
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut daemon = Daemon { child, repo: repo.to_path_buf(), url: String::new(), token: String::new() };
+    let mut daemon = Daemon {
+        child,
+        repo: repo.to_path_buf(),
+        url: String::new(),
+        token: String::new(),
+    };
     loop {
-        if let (Ok(api), Ok(token)) =
-            (std::fs::read_to_string(repo.join("api")), std::fs::read_to_string(repo.join("token")))
-            && !api.is_empty()
+        if let (Ok(api), Ok(token)) = (
+            std::fs::read_to_string(repo.join("api")),
+            std::fs::read_to_string(repo.join("token")),
+        ) && !api.is_empty()
         {
             let port = api.trim().rsplit('/').next().expect("port").to_owned();
             daemon.url = format!("http://127.0.0.1:{port}");
@@ -58,17 +67,30 @@ pub fn start_daemon(repo: &Path, args: &[&str]) -> Daemon {
             let log = std::fs::read_to_string(repo.with_extension("log")).unwrap_or_default();
             panic!("venus daemon exited early with {status}: {log}");
         }
-        assert!(Instant::now() < deadline, "venus daemon did not start within 60 s");
+        assert!(
+            Instant::now() < deadline,
+            "venus daemon did not start within 60 s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
 pub fn venus(repo: &Path, args: &[&str]) -> Output {
-    Command::new(VENUS).arg("--repo").arg(repo).args(args).output().expect("run venus")
+    Command::new(VENUS)
+        .arg("--repo")
+        .arg(repo)
+        .args(args)
+        .output()
+        .expect("run venus")
 }
 
 /// POST one JSON-RPC call; returns (HTTP status, body JSON or Null).
-pub async fn rpc(url: &str, token: Option<&str>, method: &str, params: serde_json::Value) -> (u16, serde_json::Value) {
+pub async fn rpc(
+    url: &str,
+    token: Option<&str>,
+    method: &str,
+    params: serde_json::Value,
+) -> (u16, serde_json::Value) {
     let mut req = reqwest::Client::new()
         .post(format!("{url}/rpc/v1"))
         .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}));

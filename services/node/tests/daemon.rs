@@ -15,11 +15,18 @@ fn bad_flags_and_config_fail_with_a_clear_error() {
     assert!(err.contains("unknown network \"testnetnet\""), "{err}");
 
     std::fs::create_dir_all(&repo).expect("mkdir");
-    std::fs::write(repo.join("config.json"), r#"{"api":{"apiAddress":"localhost:3453"}}"#).expect("write");
+    std::fs::write(
+        repo.join("config.json"),
+        r#"{"api":{"apiAddress":"localhost:3453"}}"#,
+    )
+    .expect("write");
     let out = venus(&repo, &["daemon", "--network=2k"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("api.apiAddress") && err.contains("localhost:3453"), "{err}");
+    assert!(
+        err.contains("api.apiAddress") && err.contains("localhost:3453"),
+        "{err}"
+    );
 
     std::fs::write(repo.join("config.json"), "{ not json").expect("write");
     let out = venus(&repo, &["daemon"]);
@@ -47,35 +54,78 @@ async fn public_network_serves_but_never_claims_to_be_synced() {
     // Every request needs a token, as venus answers.
     let (status, _) = rpc(&d.url, None, "Filecoin.Version", serde_json::json!([])).await;
     assert_eq!(status, 401);
-    let (status, _) = rpc(&d.url, Some("not-a-token"), "Filecoin.Version", serde_json::json!([])).await;
+    let (status, _) = rpc(
+        &d.url,
+        Some("not-a-token"),
+        "Filecoin.Version",
+        serde_json::json!([]),
+    )
+    .await;
     assert_eq!(status, 401);
 
-    let (status, body) = rpc(&d.url, Some(&d.token), "Filecoin.Version", serde_json::json!([])).await;
+    let (status, body) = rpc(
+        &d.url,
+        Some(&d.token),
+        "Filecoin.Version",
+        serde_json::json!([]),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["result"]["APIVersion"], 131_840);
 
-    let (_, body) = rpc(&d.url, Some(&d.token), "Filecoin.StateGetNetworkParams", serde_json::json!([])).await;
+    let (_, body) = rpc(
+        &d.url,
+        Some(&d.token),
+        "Filecoin.StateGetNetworkParams",
+        serde_json::json!([]),
+    )
+    .await;
     assert_eq!(body["result"]["BlockDelaySecs"], 30, "{body}");
     assert_eq!(body["result"]["NetworkName"], "calibrationnet", "{body}");
 
     // A method venus has but this node does not serve: "method not found", never a made-up result.
-    let (_, body) = rpc(&d.url, Some(&d.token), "Filecoin.PaychGet", serde_json::json!([])).await;
+    let (_, body) = rpc(
+        &d.url,
+        Some(&d.token),
+        "Filecoin.PaychGet",
+        serde_json::json!([]),
+    )
+    .await;
     assert_eq!(body["error"]["code"], -32601, "{body}");
 
     let http = reqwest::Client::new();
-    let live = http.get(format!("{}/livez", d.url)).send().await.expect("livez");
+    let live = http
+        .get(format!("{}/livez", d.url))
+        .send()
+        .await
+        .expect("livez");
     assert_eq!(live.status().as_u16(), 200);
-    let ready = http.get(format!("{}/readyz?verbose", d.url)).send().await.expect("readyz");
+    let ready = http
+        .get(format!("{}/readyz?verbose", d.url))
+        .send()
+        .await
+        .expect("readyz");
     assert_eq!(ready.status().as_u16(), 503);
     let text = ready.text().await.expect("body");
     assert!(text.contains("no peers reachable"), "{text}");
-    let metrics = http.get(format!("{}/metrics", d.url)).send().await.expect("metrics");
+    let metrics = http
+        .get(format!("{}/metrics", d.url))
+        .send()
+        .await
+        .expect("metrics");
     assert_eq!(metrics.status().as_u16(), 200);
 
     let out = venus(&repo, &["sync", "status"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("no peers reachable") && !text.contains("Done!"), "{text}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("no peers reachable") && !text.contains("Done!"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,16 +136,36 @@ async fn seed_daemon_command_with_auth_url_alone() {
     let dir = tempfile::tempdir().expect("tempdir");
     let repo = dir.path().join("repo");
     write_free_port_config(&repo);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
     let auth_url = format!("--auth-url=http://127.0.0.1:{port}");
     let d = start_daemon(&repo, &["daemon", "--network=nerpa", &auth_url]);
-    let (status, body) = rpc(&d.url, Some(&d.token), "Filecoin.StateNetworkName", serde_json::json!([])).await;
+    let (status, body) = rpc(
+        &d.url,
+        Some(&d.token),
+        "Filecoin.StateNetworkName",
+        serde_json::json!([]),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
-    let foreign = venus_rpc::LocalVerifier::new(b"other".to_vec()).issue("u", venus_rpc::Permission::Admin);
-    let (status, _) = rpc(&d.url, Some(&foreign), "Filecoin.Version", serde_json::json!([])).await;
+    let foreign =
+        venus_rpc::LocalVerifier::new(b"other".to_vec()).issue("u", venus_rpc::Permission::Admin);
+    let (status, _) = rpc(
+        &d.url,
+        Some(&foreign),
+        "Filecoin.Version",
+        serde_json::json!([]),
+    )
+    .await;
     // Refused: 503 says the remote verifier is unavailable (venus itself answers 401).
     assert!(status == 401 || status == 503, "{status}");
     let cfg = std::fs::read_to_string(repo.join("config.json")).expect("config");
-    assert!(cfg.contains(&format!("http://127.0.0.1:{port}")), "auth url recorded: {cfg}");
+    assert!(
+        cfg.contains(&format!("http://127.0.0.1:{port}")),
+        "auth url recorded: {cfg}"
+    );
     assert!(cfg.contains("\"networkType\": 5"), "{cfg}");
 }

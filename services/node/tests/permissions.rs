@@ -12,8 +12,12 @@ async fn every_served_method_needs_exactly_its_venus_permission() {
     let dir = tempfile::tempdir().expect("tempdir");
     let repo = venus_node::repo::Repo::new(dir.path());
     repo.ensure_dirs().expect("repo");
-    let node = venus_node::node::Node::open(&repo, venus_node::network::Network::TwoK, venus_node::node::GenesisSource::Default)
-        .expect("node");
+    let node = venus_node::node::Node::open(
+        &repo,
+        venus_node::network::Network::TwoK,
+        venus_node::node::GenesisSource::Default,
+    )
+    .expect("node");
     let router = venus_node::api::router(node.clone());
     let names: Vec<&'static str> = router.names().collect();
     assert!(names.len() >= 5, "{names:?}");
@@ -23,7 +27,9 @@ async fn every_served_method_needs_exactly_its_venus_permission() {
     let verifier = Arc::new(LocalVerifier::new(b"permission-matrix".to_vec()));
     let metrics = venus_rpc::observe::Metrics::new();
     let app = venus_node::server::app(node, verifier.clone(), &metrics);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let url = format!("http://{}/rpc/v1", listener.local_addr().expect("addr"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(venus_rpc::serve(listener, app, async move {

@@ -8,17 +8,7 @@ use venus_types::{Address, PoStProof};
 
 use crate::store::SectorStore;
 
-/// The registered WinningPoSt proof type for a seal proof type (Lotus
-/// `RegisteredSealProof.RegisteredWinningPoStProof`): 2KiB 0, 8MiB 1, 512MiB 2, 32GiB 3,
-/// 64GiB 4, for both V1 (0–4) and V1_1 (5–9) seal proofs.
-pub fn winning_post_proof_type(seal_proof: i64) -> Result<i64, String> {
-    match seal_proof {
-        0..=9 => Ok(seal_proof % 5),
-        other => Err(format!(
-            "seal proof type {other} has no WinningPoSt proof type known here"
-        )),
-    }
-}
+pub use venus_consensus::winning_post_proof_type;
 
 /// The devnet scheme for a miner whose sectors use `seal_proof`.
 pub fn devnet_scheme(seal_proof: i64) -> Result<DevnetWinningPoSt, String> {

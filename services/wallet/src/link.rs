@@ -97,7 +97,12 @@ impl GatewayLink {
                 }
                 change = changes.recv() => {
                     match change {
-                        Ok(change) => self.push_change(&client, change).await,
+                        Ok(change) => {
+                            // Off the event loop: the gateway answers only after this wallet
+                            // signs its proof-of-possession challenge, which arrives as an event.
+                            let (client, channel, url) = (client.clone(), self.channel(), self.url.clone());
+                            tokio::spawn(async move { push_change(&client, channel, &url, change).await });
+                        }
                         // Missed changes: re-register to resync the address list.
                         Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => anyhow::bail!("address changes lagged; re-registering"),
                         Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
@@ -129,19 +134,6 @@ impl GatewayLink {
                 tracing::warn!(request = %ev.id, error = %e, "could not deliver the answer to the gateway");
             }
         });
-    }
-
-    async fn push_change(&self, client: &Client, change: AddressChange) {
-        let Some(channel) = self.channel() else {
-            return;
-        };
-        let result = match change {
-            AddressChange::Added(a) => client.call(api::ADD_NEW_ADDRESS, (channel, vec![a])).await,
-            AddressChange::Removed(a) => client.call(api::REMOVE_ADDRESS, (channel, vec![a])).await,
-        };
-        if let Err(e) = result {
-            tracing::warn!(gateway = %self.url, error = %e, "could not tell the gateway about an address change");
-        }
     }
 
     /// Serve one more account: remembered for reconnects and told to the gateway now.
@@ -193,5 +185,16 @@ fn answer(wallet: &Wallet, ev: &RequestEvent) -> ResponseEvent {
                 error,
             }
         }
+    }
+}
+
+async fn push_change(client: &Client, channel: Option<Uuid>, url: &str, change: AddressChange) {
+    let Some(channel) = channel else { return };
+    let result = match change {
+        AddressChange::Added(a) => client.call(api::ADD_NEW_ADDRESS, (channel, vec![a])).await,
+        AddressChange::Removed(a) => client.call(api::REMOVE_ADDRESS, (channel, vec![a])).await,
+    };
+    if let Err(e) = result {
+        tracing::warn!(gateway = %url, error = %e, "could not tell the gateway about an address change");
     }
 }

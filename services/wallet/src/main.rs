@@ -313,10 +313,11 @@ async fn client(repo: &Path) -> anyhow::Result<venus_rpc::Client> {
             token_path.display()
         )
     })?;
-    let addr = cfg
-        .api
-        .listen_address
-        .replace("/ip4/0.0.0.0/", "/ip4/127.0.0.1/");
+    // `<repo>/api` holds the address the running daemon listens on (Lotus style).
+    let listen = std::fs::read_to_string(repo.join("api"))
+        .map(|s| s.trim().to_owned())
+        .unwrap_or(cfg.api.listen_address);
+    let addr = listen.replace("/ip4/0.0.0.0/", "/ip4/127.0.0.1/");
     venus_rpc::Client::builder(&addr)
         .version("v0")
         .token(Some(token.trim().to_owned()))
@@ -441,6 +442,13 @@ async fn run(repo: &Path, args: RunArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
+    let bound = listener.local_addr()?;
+    let api_path = repo.join("api");
+    std::fs::write(
+        &api_path,
+        format!("/ip4/{}/tcp/{}/http", bound.ip(), bound.port()),
+    )
+    .with_context(|| format!("writing {}", api_path.display()))?;
     tracing::info!(listen = %listener.local_addr()?, gateways = links.len(), repo = %repo.display(), "venus-wallet serving /rpc/v0");
     let result = venus_rpc::serve(listener, app, shutdown_signal()).await;
     stop.cancel();
@@ -453,20 +461,17 @@ async fn run(repo: &Path, args: RunArgs) -> anyhow::Result<()> {
 fn listen_addr(addr: &str) -> anyhow::Result<std::net::SocketAddr> {
     let parts: Vec<&str> = addr.split('/').collect();
     let parsed = match parts.as_slice() {
-        ["", "ip4" | "ip6", host, "tcp", port, rest @ ..]
-            if matches!(rest, [] | ["http"] | ["ws"]) =>
-        {
-            format!(
-                "{}:{port}",
-                if host.contains(':') {
-                    format!("[{host}]")
-                } else {
-                    (*host).to_owned()
-                }
-            )
-            .parse()
-            .ok()
-        }
+        ["", "ip4" | "ip6", host, "tcp", port]
+        | ["", "ip4" | "ip6", host, "tcp", port, "http" | "ws"] => format!(
+            "{}:{port}",
+            if host.contains(':') {
+                format!("[{host}]")
+            } else {
+                (*host).to_owned()
+            }
+        )
+        .parse()
+        .ok(),
         _ if !addr.starts_with('/') => addr.parse().ok(),
         _ => None,
     };

@@ -17,7 +17,7 @@ pub enum PolicyError {
     #[error("{what} does not decode: {reason}")]
     Malformed { what: &'static str, reason: String },
     #[error("message From {from} is not the signer {signer}")]
-    WrongSender { from: Address, signer: Address },
+    WrongSender { from: String, signer: String },
     #[error("the bytes to sign are not the CID of the message in Extra")]
     NotMessageCid,
     #[error("verifyaddress challenge does not match this wallet's sign bytes")]
@@ -47,8 +47,8 @@ pub fn bytes_to_sign(
             })?;
             if &msg.from != signer {
                 return Err(PolicyError::WrongSender {
-                    from: msg.from,
-                    signer: *signer,
+                    from: msg.from.to_string(),
+                    signer: signer.to_string(),
                 });
             }
             if msg.cid().to_bytes() != to_sign {

@@ -21,7 +21,7 @@ pub enum WalletError {
     #[error("{0}")]
     Key(String),
     #[error("address {0} is not in this wallet")]
-    NotFound(Address),
+    NotFound(String),
 }
 
 /// An address appeared in or left the wallet.
@@ -120,7 +120,7 @@ impl Wallet {
 
     fn private_key(&self, addr: &Address) -> Result<PrivateKey, WalletError> {
         let secret = self.keystore.get(&key_name(addr)).map_err(|e| match e {
-            KeystoreError::NotFound(_) => WalletError::NotFound(*addr),
+            KeystoreError::NotFound(_) => WalletError::NotFound(addr.to_string()),
             e => WalletError::Keystore(e),
         })?;
         let key_type =

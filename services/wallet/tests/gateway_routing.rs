@@ -196,7 +196,8 @@ fn free_port() -> u16 {
 }
 
 async fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    for _ in 0..200 {
+    // Generous: the machine running the tests may be heavily loaded.
+    for _ in 0..600 {
         if f() {
             return;
         }
