@@ -74,11 +74,14 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "build every binary (integration tests spawn them)"
 cargo build --workspace --bins --locked
 
-step "tests (nextest)"
-cargo nextest run --workspace --locked --profile ci --no-tests=warn
-
 step "doc tests"
 cargo test --workspace --doc --locked
+
+step "tests (nextest)"
+summary=$(mktemp)
+cargo nextest run --workspace --locked --profile ci --no-tests=fail 2>&1 | tee "$summary"
+passed=$(grep -oE '[0-9]+ tests? run: [0-9]+ passed' "$summary" | tail -1 | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)
+rm -f "$summary"
 
 if [ -x images/build.sh ] && [ -z "${VENUS_SKIP_IMAGES:-}" ]; then
   step "service images (built and checked without a Docker daemon)"
@@ -86,3 +89,4 @@ if [ -x images/build.sh ] && [ -z "${VENUS_SKIP_IMAGES:-}" ]; then
 fi
 
 step "all tests passed in $(( $(date +%s) - t0 ))s"
+echo "tests: $passed passed, 0 failed"
