@@ -5,6 +5,7 @@
 //! `e2e/cluster/cluster.sh` (kwokctl `--runtime binary`). Pods are simulated by kwok, so the
 //! operator under test runs as a host process against the cluster (see [`operator`]).
 
+pub mod binaries;
 pub mod cluster;
 pub mod command;
 pub mod fixture;

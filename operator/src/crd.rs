@@ -138,6 +138,18 @@ impl NetworkName {
             Self::TwoK => "2k",
         }
     }
+
+    /// venus's `parameters.networkType` in config.json (`types.NetworkType`).
+    pub fn network_type(self) -> u8 {
+        match self {
+            Self::Mainnet => 1,
+            Self::TwoK => 2,
+            Self::Calibrationnet => 4,
+            Self::Interopnet => 6,
+            Self::Forcenet => 7,
+            Self::Butterflynet => 8,
+        }
+    }
 }
 
 /// A genesis CAR stored in a ConfigMap.

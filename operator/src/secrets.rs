@@ -1,18 +1,25 @@
 //! The two generated Secrets: venus-auth's JWT secret and the shared admin token signed with it.
 //! Created once (create, never apply: a re-apply must not rotate them), owned by the
 //! ChainService, never read back into logs, events or status.
+//!
+//! Both are mounted into the auth pods: venus-auth reads the secret (`[jwt] secretFile`, hex
+//! text as its own `<repo>/secret`) and registers the admin token (`[jwt] adminTokenFile`) at
+//! start, so the other components' `$(VENUS_ADMIN_TOKEN)` verifies.
 
 use std::collections::BTreeMap;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use rand::RngCore;
-use sha2::Sha256;
+use venus_rpc::Permission;
+use venus_rpc::jwt::{self, Claims};
 
 use crate::build::Names;
+
+/// Key of the JWT Secret: the secret as hex text.
+pub const JWT_SECRET_KEY: &str = "secret";
+/// Key of the admin-token Secret.
+pub const ADMIN_TOKEN_KEY: &str = "token";
 
 /// Name in the admin token's claims.
 pub const ADMIN_TOKEN_NAME: &str = "chain-service";
@@ -51,21 +58,17 @@ impl Material {
     }
 }
 
-/// HS256 JWT in venus-auth's format: header `{"alg":"HS256","typ":"JWT"}`, claims
-/// `{"name","perm","ext"}` (the same bytes `venus_rpc::jwt::sign` produces).
+/// The shared admin token (`{"name":"chain-service","perm":"admin","ext":""}`), signed by
+/// venus-auth's own JWT code so both sides agree on the bytes.
 pub fn sign_admin_token(secret: &[u8]) -> String {
-    const HEADER_B64: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
-    let claims = format!(r#"{{"name":"{ADMIN_TOKEN_NAME}","perm":"admin","ext":""}}"#);
-    let input = format!("{HEADER_B64}.{}", URL_SAFE_NO_PAD.encode(claims));
-    // HMAC accepts keys of any length, so new_from_slice cannot fail.
-    let sig = match Hmac::<Sha256>::new_from_slice(secret) {
-        Ok(mut mac) => {
-            mac.update(input.as_bytes());
-            mac.finalize().into_bytes().to_vec()
-        }
-        Err(_) => Vec::new(),
-    };
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+    jwt::sign(
+        &Claims {
+            name: ADMIN_TOKEN_NAME.into(),
+            perm: Permission::Admin,
+            ext: String::new(),
+        },
+        secret,
+    )
 }
 
 fn secret(
@@ -87,7 +90,11 @@ pub fn jwt_secret(
     meta: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     m: &Material,
 ) -> Secret {
-    secret(meta, "secret", hex::encode(&m.jwt_secret).into_bytes())
+    secret(
+        meta,
+        JWT_SECRET_KEY,
+        hex::encode(&m.jwt_secret).into_bytes(),
+    )
 }
 
 /// The admin-token Secret object (key `token`).
@@ -95,12 +102,12 @@ pub fn admin_token_secret(
     meta: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     m: &Material,
 ) -> Secret {
-    secret(meta, "token", m.admin_token.clone().into_bytes())
+    secret(meta, ADMIN_TOKEN_KEY, m.admin_token.clone().into_bytes())
 }
 
 /// Decode the hex JWT secret of an existing Secret.
 pub fn read_jwt_secret(s: &Secret) -> Option<Vec<u8>> {
-    let bytes = s.data.as_ref()?.get("secret")?;
+    let bytes = s.data.as_ref()?.get(JWT_SECRET_KEY)?;
     hex::decode(std::str::from_utf8(&bytes.0).ok()?.trim()).ok()
 }
 
@@ -115,16 +122,25 @@ mod tests {
     #[test]
     fn admin_token_verifies_with_the_secret_and_names_admin() {
         let m = Material::from_secret(b"0123456789abcdef0123456789abcdef".to_vec());
-        let parts: Vec<_> = m.admin_token.split('.').collect();
-        assert_eq!(parts.len(), 3);
-        let claims: serde_json::Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("b64")).expect("json");
-        assert_eq!(claims["perm"], "admin");
-        assert_eq!(claims["name"], ADMIN_TOKEN_NAME);
-        let mut mac = Hmac::<Sha256>::new_from_slice(&m.jwt_secret).expect("any key length");
-        mac.update(format!("{}.{}", parts[0], parts[1]).as_bytes());
-        mac.verify_slice(&URL_SAFE_NO_PAD.decode(parts[2]).expect("b64"))
-            .expect("signature matches");
+        let claims = jwt::verify(&m.admin_token, &m.jwt_secret).expect("signed with the secret");
+        assert_eq!(claims.perm, Permission::Admin);
+        assert_eq!(claims.name, ADMIN_TOKEN_NAME);
+        assert!(jwt::verify(&m.admin_token, &[0u8; 32]).is_err());
+    }
+
+    #[test]
+    fn jwt_secret_is_stored_as_hex_text_like_the_auth_repo() {
+        let m = Material::generate();
+        assert_eq!(m.jwt_secret.len(), 32);
+        let s = jwt_secret(Default::default(), &m);
+        let text = &s.data.as_ref().expect("data")[JWT_SECRET_KEY].0;
+        assert_eq!(text.len(), 64);
+        assert!(text.iter().all(u8::is_ascii_hexdigit));
+        let t = admin_token_secret(Default::default(), &m);
+        assert_eq!(
+            t.data.as_ref().expect("data")[ADMIN_TOKEN_KEY].0,
+            m.admin_token.as_bytes()
+        );
     }
 
     #[test]

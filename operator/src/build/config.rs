@@ -10,9 +10,12 @@ use toml::{Table, Value};
 
 use super::BuildContext;
 use crate::component::{Component, uses_mysql};
+use crate::secrets::{ADMIN_TOKEN_KEY, JWT_SECRET_KEY};
 
 /// Where the Secret with venus-auth's JWT secret is mounted in auth pods.
 pub const JWT_SECRET_DIR: &str = "/var/run/secrets/venus/jwt";
+/// Where the admin-token Secret is mounted in auth pods (registered at start).
+pub const ADMIN_TOKEN_DIR: &str = "/var/run/secrets/venus/admin-token";
 
 pub fn config_map(ctx: &BuildContext, component: Component) -> ConfigMap {
     let mut data = BTreeMap::new();
@@ -74,19 +77,30 @@ fn toml_table(ctx: &BuildContext, component: Component) -> Table {
             t.insert("WriteTimeout".into(), s("1m"));
             t.insert("IdleTimeout".into(), s("1m"));
             t.insert("db".into(), table([("type", s(db_type))]));
+            // The operator's secret instead of a per-pod <repo>/secret (replicas must agree),
+            // and its admin token registered at start so the other components can use it.
             t.insert(
                 "jwt".into(),
-                table([("secretFile", s(format!("{JWT_SECRET_DIR}/secret")))]),
+                table([
+                    (
+                        "secretFile",
+                        s(format!("{JWT_SECRET_DIR}/{JWT_SECRET_KEY}")),
+                    ),
+                    (
+                        "adminTokenFile",
+                        s(format!("{ADMIN_TOKEN_DIR}/{ADMIN_TOKEN_KEY}")),
+                    ),
+                ]),
             );
-            t.insert("log".into(), table([("level", s("info"))]));
+            t.insert("log".into(), table([("LogLevel", s("info"))]));
         }
         Component::Gateway => {
+            // The gateway serves /metrics on its API port: no `[Metrics]` exporter section.
             t.insert(
                 "API".into(),
                 table([("ListenAddress", s(listen_multiaddr))]),
             );
             t.insert("Auth".into(), table([("URL", s(names.auth_url()))]));
-            t.insert("Metrics".into(), table([("Enabled", Value::Boolean(true))]));
         }
         Component::Messager => {
             t.insert("api".into(), table([("Address", s(listen_multiaddr))]));
@@ -148,7 +162,8 @@ fn node_json(ctx: &BuildContext) -> String {
             "apiAddress": format!("/ip4/0.0.0.0/tcp/{}", Component::Node.port()),
             "venusAuthURL": ctx.names.auth_url(),
         },
-        "parameters": { "networkType": ctx.spec().network.name.as_str() },
+        // venus records the network as its numeric `types.NetworkType`.
+        "parameters": { "networkType": ctx.spec().network.name.network_type() },
     });
     // The original writes config.json tab-indented; any JSON parser reads this.
     serde_json::to_string_pretty(&value).unwrap_or_default()
@@ -183,6 +198,24 @@ mod tests {
                 serde_json::from_str(&config_file(ctx, Component::Node)).expect("json");
             assert_eq!(v["api"]["apiAddress"], "/ip4/0.0.0.0/tcp/3453");
             assert_eq!(v["api"]["venusAuthURL"], "http://cs-auth.ns.svc:8989");
+            assert_eq!(v["parameters"]["networkType"], 1, "mainnet, as a number");
+        });
+    }
+
+    #[test]
+    fn auth_reads_the_mounted_secret_and_admin_token() {
+        context_for(&crate::build::tests::chain_service(), |ctx| {
+            let parsed: Table =
+                toml::from_str(&config_file(ctx, Component::Auth)).expect("valid TOML");
+            assert_eq!(
+                parsed["jwt"]["secretFile"].as_str(),
+                Some("/var/run/secrets/venus/jwt/secret")
+            );
+            assert_eq!(
+                parsed["jwt"]["adminTokenFile"].as_str(),
+                Some("/var/run/secrets/venus/admin-token/token")
+            );
+            assert_eq!(parsed["log"]["LogLevel"].as_str(), Some("info"));
         });
     }
 }

@@ -19,7 +19,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use sha2::{Digest, Sha256};
 
-use super::config::JWT_SECRET_DIR;
+use super::config::{ADMIN_TOKEN_DIR, JWT_SECRET_DIR};
 use super::{BuildContext, CONFIG_HASH_ANNOTATION, DEFAULT_IMAGE_REPOSITORY};
 use crate::component::{Component, HaMode, uses_mysql};
 use crate::crd::PullPolicy;
@@ -163,6 +163,9 @@ fn secret_env(name: &str, secret: &str, key: &str) -> EnvVar {
 
 /// The command line: the originals' flags (the deployment guide's commands), with every
 /// secret passed as `$(VAR)` from a Secret-backed env var so it never lands in a ConfigMap.
+/// Addresses the config file already carries (listen, auth URL) are not repeated for auth and
+/// gateway: the mounted file is their one source. `e2e/tests/operator_pods_run.rs` runs the
+/// real binaries with these args.
 fn args(ctx: &BuildContext, component: Component) -> Vec<String> {
     let names = &ctx.names;
     let config = format!("--config={CONFIG_DIR}/{}", component.config_file());
@@ -170,12 +173,12 @@ fn args(ctx: &BuildContext, component: Component) -> Vec<String> {
     let mysql = uses_mysql(component.spec(ctx.spec()));
     let mut a: Vec<String> = match component {
         Component::Auth => vec![repo, config, "run".into()],
+        // `[API] ListenAddress` and `[Auth] URL` come from the config file.
         Component::Gateway => vec![
             repo,
             config,
-            format!("--listen=/ip4/0.0.0.0/tcp/{}", component.port()),
             "run".into(),
-            format!("--auth-url={}", names.auth_url()),
+            "--auth-token=$(VENUS_ADMIN_TOKEN)".into(),
         ],
         Component::Node => {
             let mut a = vec![
@@ -300,16 +303,21 @@ fn volumes(ctx: &BuildContext, component: Component) -> (Vec<Volume>, Vec<Volume
         mount("tmp", "/tmp"),
     ];
     if component == Component::Auth {
-        volumes.push(Volume {
-            name: "jwt".into(),
+        // Mode 0400 owned by root: the kubelet adds group read for the pod's fsGroup (see
+        // pod_spec), which is how the non-root venus-auth reads them.
+        let secret_volume = |name: &str, secret: String| Volume {
+            name: name.into(),
             secret: Some(SecretVolumeSource {
-                secret_name: Some(ctx.names.jwt_secret()),
+                secret_name: Some(secret),
                 default_mode: Some(0o400),
                 ..Default::default()
             }),
             ..Default::default()
-        });
+        };
+        volumes.push(secret_volume("jwt", ctx.names.jwt_secret()));
         mounts.push(mount("jwt", JWT_SECRET_DIR));
+        volumes.push(secret_volume("admin-token", ctx.names.admin_token_secret()));
+        mounts.push(mount("admin-token", ADMIN_TOKEN_DIR));
     }
     if component == Component::Node
         && let Some(g) = &ctx.spec().network.genesis
@@ -413,6 +421,8 @@ fn pod_spec(ctx: &BuildContext, component: Component) -> PodSpec {
             run_as_non_root: Some(true),
             run_as_user: Some(RUN_AS),
             run_as_group: Some(RUN_AS),
+            // Also makes the 0400 Secret files group-readable by this user (kubelet ORs 0440
+            // into Secret volume files of a pod with an fsGroup).
             fs_group: Some(RUN_AS),
             fs_group_change_policy: Some("OnRootMismatch".into()),
             seccomp_profile: Some(SeccompProfile {
@@ -493,6 +503,55 @@ mod tests {
                     .any(|e| e.name == "VENUS_LEASE_NAME"
                         && e.value.as_deref() == Some("cs-messager"))
             );
+        });
+    }
+
+    #[test]
+    fn gateway_gets_the_admin_token_as_a_run_flag_from_the_secret() {
+        context_for(&chain_service(), |ctx| {
+            let args = args(ctx, Component::Gateway);
+            let run = args.iter().position(|a| a == "run").expect("run");
+            let token = args
+                .iter()
+                .position(|a| a == "--auth-token=$(VENUS_ADMIN_TOKEN)")
+                .expect("token flag");
+            assert!(token > run, "--auth-token is a flag of `run`: {args:?}");
+            let env = env(ctx, Component::Gateway);
+            let r = env
+                .iter()
+                .find(|e| e.name == "VENUS_ADMIN_TOKEN")
+                .and_then(|e| e.value_from.as_ref()?.secret_key_ref.as_ref())
+                .expect("secret-backed env");
+            assert_eq!(
+                (r.name.as_str(), r.key.as_str()),
+                ("cs-admin-token", "token")
+            );
+        });
+    }
+
+    #[test]
+    fn auth_mounts_both_secrets_read_only_and_readable_through_fs_group() {
+        context_for(&chain_service(), |ctx| {
+            let (vols, mounts) = volumes(ctx, Component::Auth);
+            for (name, secret, dir) in [
+                ("jwt", "cs-auth-jwt", JWT_SECRET_DIR),
+                ("admin-token", "cs-admin-token", ADMIN_TOKEN_DIR),
+            ] {
+                let v = vols.iter().find(|v| v.name == name).expect(name);
+                let s = v.secret.as_ref().expect("secret volume");
+                assert_eq!(s.secret_name.as_deref(), Some(secret));
+                assert_eq!(s.default_mode, Some(0o400));
+                let m = mounts.iter().find(|m| m.name == name).expect(name);
+                assert_eq!((m.mount_path.as_str(), m.read_only), (dir, Some(true)));
+            }
+            // Without an fsGroup equal to the user, the 0400 root-owned files are unreadable.
+            let sc = pod_spec(ctx, Component::Auth)
+                .security_context
+                .expect("pod security context");
+            assert_eq!(sc.fs_group, sc.run_as_user);
+            // Other components get no secret volume.
+            let (gw, _) = volumes(ctx, Component::Gateway);
+            assert!(gw.iter().all(|v| v.secret.is_none()));
         });
     }
 }

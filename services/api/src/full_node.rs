@@ -10,9 +10,9 @@
 use serde::{Deserialize, Serialize};
 use venus_rpc::{Method, Permission, Subscription};
 use venus_types::{
-    Actor, Address, BeaconEntry, BlockHeader, BlockMsg, BlockTemplate, ChainEpoch, Cid, HeadChange,
-    Message, MessageReceipt, MessageSendSpec, MinerInfo, MinerPower, MiningBaseInfo, MsgLookup,
-    NetworkParams, SignedMessage, TipSet, TipSetKey, TokenAmount,
+    Actor, Address, Base64Bytes, BeaconEntry, BlockHeader, BlockMsg, BlockTemplate, ChainEpoch,
+    Cid, HeadChange, Message, MessageReceipt, MessageSendSpec, MinerInfo, MinerPower,
+    MiningBaseInfo, MsgLookup, NetworkParams, SignedMessage, TipSet, TipSetKey, TokenAmount,
 };
 
 /// `Version().APIVersion` of venus's v1 FullNode API: 2.3.0. sophon-miner refuses any other.
@@ -127,6 +127,11 @@ pub const VERSION: Method<(), VersionInfo> = read!("Version");
 pub const CHAIN_HEAD: Method<(), TipSet> = read!("ChainHead");
 pub const CHAIN_NOTIFY: Subscription<(), Vec<HeadChange>> =
     Subscription::new("Filecoin.ChainNotify", Permission::Read);
+/// `ChainExport(nroots, skipoldmsgs, tsk)`: the chain ending at `tsk` as a CAR, streamed in
+/// chunks (`[]byte`, base64 in JSON). A final empty chunk marks a complete export; a channel
+/// that closes without it was cut short.
+pub const CHAIN_EXPORT: Subscription<(ChainEpoch, bool, TipSetKey), Base64Bytes> =
+    Subscription::new("Filecoin.ChainExport", Permission::Read);
 pub const CHAIN_GET_TIP_SET: Method<(TipSetKey,), TipSet> = read!("ChainGetTipSet");
 pub const CHAIN_GET_TIP_SET_BY_HEIGHT: Method<(ChainEpoch, TipSetKey), TipSet> =
     read!("ChainGetTipSetByHeight");
@@ -195,6 +200,7 @@ pub const SERVED: &[(&str, Permission)] = &[
     (VERSION.name(), VERSION.perm()),
     (CHAIN_HEAD.name(), CHAIN_HEAD.perm()),
     (CHAIN_NOTIFY.name(), CHAIN_NOTIFY.perm()),
+    (CHAIN_EXPORT.name(), CHAIN_EXPORT.perm()),
     (CHAIN_GET_TIP_SET.name(), CHAIN_GET_TIP_SET.perm()),
     (
         CHAIN_GET_TIP_SET_BY_HEIGHT.name(),

@@ -69,7 +69,7 @@ impl AuthClient {
             return Err(ClientError::EmptyToken);
         }
         let base = parse_auth_addr(addr).map_err(ClientError::Address)?;
-        let http = reqwest::Client::builder()
+        let http = venus_rpc::tls::http_client_builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))
             .pool_idle_timeout(Duration::from_secs(50))

@@ -4,8 +4,13 @@
 //! `[db]` block (`type`, `DSN`, `maxOpenConns`) and the original's generated `[DB]` (`Type`,
 //! `MaxOpenConns`) work. Durations are Go strings (`"120s"`, `"1m30s"`) or integer
 //! nanoseconds (what the original writes). An unknown key is an error that names it.
+//!
+//! `[jwt]` is ours (the original has no such section): `secretFile` replaces `<repo>/secret`
+//! with a file the deployment provides (a mounted Kubernetes Secret), `adminTokenFile` names
+//! an admin token signed with that secret which is registered at start (see
+//! [`crate::server`]). Relative paths are relative to the config file's directory.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
@@ -31,6 +36,15 @@ pub struct DbConfig {
     pub max_idle_time: Duration,
 }
 
+/// `[jwt]`: where the token secret and a pre-made admin token come from.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JwtConfig {
+    /// Hex secret file read instead of `<repo>/secret` (never written).
+    pub secret_file: Option<PathBuf>,
+    /// File with an admin token signed with the secret, registered in the store at start.
+    pub admin_token_file: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub listen: String,
@@ -38,6 +52,7 @@ pub struct Config {
     pub write_timeout: Duration,
     pub idle_timeout: Duration,
     pub db: DbConfig,
+    pub jwt: JwtConfig,
     pub log_level: String,
 }
 
@@ -56,6 +71,7 @@ impl Default for Config {
                 max_life_time: Duration::from_secs(120),
                 max_idle_time: Duration::from_secs(60),
             },
+            jwt: JwtConfig::default(),
             log_level: "info".into(),
         }
     }
@@ -84,6 +100,13 @@ maxIdleTime = "60s"
 [log]
 # trace, debug, info, warn, error (RUST_LOG overrides)
 LogLevel = "info"
+
+# [jwt]
+# Read the token secret (hex, at least 32 bytes) from this file instead of <repo>/secret;
+# it is never written. Relative paths are relative to this file's directory.
+# secretFile = "/var/run/secrets/venus/jwt/secret"
+# An admin token signed with that secret, registered at start so other components can use it.
+# adminTokenFile = "/var/run/secrets/venus/admin-token/token"
 "#;
 
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +135,7 @@ struct RawConfig {
     #[serde(deserialize_with = "opt_duration")]
     idletimeout: Option<Duration>,
     db: RawDb,
+    jwt: RawJwt,
     log: RawLog,
     trace: Option<toml::Value>,
     metrics: Option<toml::Value>,
@@ -133,6 +157,13 @@ struct RawDb {
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
+struct RawJwt {
+    secretfile: Option<String>,
+    admintokenfile: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
 struct RawLog {
     loglevel: Option<String>,
     r#type: Option<toml::Value>,
@@ -148,10 +179,21 @@ impl Config {
             path: shown.clone(),
             source,
         })?;
-        Self::parse(&text).map_err(|message| ConfigError::Invalid {
+        let mut c = Self::parse(&text).map_err(|message| ConfigError::Invalid {
             path: shown,
             message,
-        })
+        })?;
+        // Relative `[jwt]` paths follow the config file, not the working directory.
+        let dir = path.parent().unwrap_or(Path::new(""));
+        for p in [&mut c.jwt.secret_file, &mut c.jwt.admin_token_file]
+            .into_iter()
+            .flatten()
+        {
+            if p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        }
+        Ok(c)
     }
 
     /// Parse and validate the text of a config file.
@@ -175,7 +217,7 @@ impl Config {
         }
         if raw.secret.is_some() {
             tracing::warn!(
-                "config key `Secret` is ignored: the token secret lives in <repo>/secret"
+                "config key `Secret` is ignored: the token secret lives in <repo>/secret or [jwt] secretFile"
             );
         }
         c.read_timeout = raw.readtimeout.unwrap_or(c.read_timeout);
@@ -189,18 +231,29 @@ impl Config {
         c.db.max_idle_conns = raw.db.maxidleconns.unwrap_or(c.db.max_idle_conns);
         c.db.max_life_time = raw.db.maxlifetime.unwrap_or(c.db.max_life_time);
         c.db.max_idle_time = raw.db.maxidletime.unwrap_or(c.db.max_idle_time);
+        let path = |p: Option<String>| p.filter(|p| !p.trim().is_empty()).map(PathBuf::from);
+        c.jwt.secret_file = path(raw.jwt.secretfile);
+        c.jwt.admin_token_file = path(raw.jwt.admintokenfile);
         if let Some(level) = raw.log.loglevel {
             c.log_level = level.to_lowercase();
         }
-        c.validate()?;
+        c.validate_values()?;
         Ok(c)
     }
 
-    /// Checks that span several keys; run again after flags override the file.
+    /// Every check, including those `run` flags can satisfy (`--mysql-dsn` supplies the DSN
+    /// of a file that says `type = "mysql"`): run after the flags override the file.
     pub fn validate(&self) -> Result<(), String> {
         if self.db.kind == DbKind::Mysql && self.db.dsn.is_empty() {
-            return Err("db.DSN is missing: db.type = \"mysql\" needs a DSN".into());
+            return Err(
+                "db.DSN is missing: db.type = \"mysql\" needs a DSN (or run --mysql-dsn)".into(),
+            );
         }
+        self.validate_values()
+    }
+
+    /// Checks of values no flag overrides; done when the file is read.
+    fn validate_values(&self) -> Result<(), String> {
         if self.db.max_open_conns == 0 {
             return Err("db.maxOpenConns must be at least 1".into());
         }
@@ -342,10 +395,34 @@ maxIdleTime = "30s"
         assert!(e.contains("maxopenconn"), "{e}");
         let e = Config::parse("[db]\ntype = \"postgres\"\n").unwrap_err();
         assert!(e.contains("db.type") && e.contains("postgres"), "{e}");
-        let e = Config::parse("[db]\ntype = \"mysql\"\n").unwrap_err();
+        // The DSN may come from `run --mysql-dsn`, so only the final check refuses it.
+        let c = Config::parse("[db]\ntype = \"mysql\"\n").unwrap();
+        let e = c.validate().unwrap_err();
         assert!(e.contains("DSN"), "{e}");
         let e = Config::parse("[db]\nmaxLifeTime = \"2 weeks\"\n").unwrap_err();
         assert!(e.contains("2 weeks"), "{e}");
+    }
+
+    #[test]
+    fn jwt_files_are_read_and_relative_paths_follow_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "[jwt]\nsecretFile = \"/run/jwt/secret\"\nadminTokenFile = \"admin/token\"\n",
+        )
+        .unwrap();
+        let c = Config::load(&path).unwrap();
+        assert_eq!(
+            c.jwt.secret_file.as_deref(),
+            Some(Path::new("/run/jwt/secret"))
+        );
+        assert_eq!(c.jwt.admin_token_file, Some(dir.path().join("admin/token")));
+        // Empty means unset, as for the other string keys.
+        let c = Config::parse("[JWT]\nSecretFile = \"\"\n").unwrap();
+        assert_eq!(c.jwt, JwtConfig::default());
+        let e = Config::parse("[jwt]\nsecret = \"x\"\n").unwrap_err();
+        assert!(e.contains("secret"), "{e}");
     }
 
     #[test]

@@ -66,20 +66,16 @@ pub fn load_config_if_present(
     Config::load(&path).map(Some)
 }
 
+/// Shortest accepted HMAC secret, in bytes.
+pub const MIN_SECRET_LEN: usize = 32;
+
 /// The server's HMAC secret: 32 random bytes, hex in `<repo>/secret`, created with mode 0600.
 pub fn load_or_create_secret(repo: &Path) -> anyhow::Result<Vec<u8>> {
     let path = repo.join(SECRET_FILE);
     match std::fs::read_to_string(&path) {
         Ok(text) => {
             check_private(&path)?;
-            let secret = hex::decode(text.trim())
-                .map_err(|e| anyhow::anyhow!("{}: not a hex secret: {e}", path.display()))?;
-            anyhow::ensure!(
-                secret.len() >= 32,
-                "{}: the secret is shorter than 32 bytes",
-                path.display()
-            );
-            Ok(secret)
+            parse_secret(&path, &text)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut secret = vec![0u8; 32];
@@ -90,6 +86,50 @@ pub fn load_or_create_secret(repo: &Path) -> anyhow::Result<Vec<u8>> {
         }
         Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
     }
+}
+
+/// The secret from `[jwt] secretFile` (same format as `<repo>/secret`), never created or
+/// written: the deployment owns it. Errors name the file and never quote its content.
+pub fn read_secret_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            anyhow::anyhow!("jwt.secretFile {}: no such file", path.display())
+        } else {
+            anyhow::anyhow!("jwt.secretFile {}: cannot read it: {e}", path.display())
+        }
+    })?;
+    use std::os::unix::fs::PermissionsExt;
+    // Group read is normal here (a Kubernetes Secret volume with fsGroup); others is not.
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o007 != 0
+    {
+        tracing::warn!(path = %path.display(), "the jwt.secretFile is readable by every user; restrict it");
+    }
+    parse_secret(path, &text).map_err(|e| anyhow::anyhow!("jwt.secretFile {e}"))
+}
+
+/// Hex text (surrounding whitespace ignored) of at least [`MIN_SECRET_LEN`] bytes.
+fn parse_secret(path: &Path, text: &str) -> anyhow::Result<Vec<u8>> {
+    let text = text.trim();
+    anyhow::ensure!(!text.is_empty(), "{}: the file is empty", path.display());
+    // The reason names a position, never the content (not even one character of it).
+    let secret = hex::decode(text).map_err(|e| {
+        let why = match e {
+            hex::FromHexError::InvalidHexCharacter { index, .. } => {
+                format!("a non-hex character at offset {index}")
+            }
+            hex::FromHexError::OddLength => "an odd number of hex digits".into(),
+            other => other.to_string(),
+        };
+        anyhow::anyhow!("{}: not hex text: {why}", path.display())
+    })?;
+    anyhow::ensure!(
+        secret.len() >= MIN_SECRET_LEN,
+        "{}: the secret is {} bytes, shorter than {MIN_SECRET_LEN}",
+        path.display(),
+        secret.len()
+    );
+    Ok(secret)
 }
 
 /// Write `data` to `path` readable by the owner only (replacing any older file).
@@ -138,6 +178,31 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn secret_file_is_read_never_written_and_bad_files_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jwt-secret");
+        let e = read_secret_file(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("jwt-secret") && e.contains("no such file"),
+            "{e}"
+        );
+        assert!(!path.exists());
+
+        std::fs::write(&path, format!("{}\n", "ab".repeat(32))).unwrap();
+        assert_eq!(read_secret_file(&path).unwrap(), vec![0xab; 32]);
+
+        for (content, want) in [
+            (String::new(), "empty"),
+            ("zz".repeat(32), "not hex"),
+            ("ab".repeat(31), "shorter than 32"),
+        ] {
+            std::fs::write(&path, &content).unwrap();
+            let e = read_secret_file(&path).unwrap_err().to_string();
+            assert!(e.contains("jwt-secret") && e.contains(want), "{e}");
+        }
     }
 
     #[test]

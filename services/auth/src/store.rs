@@ -37,6 +37,18 @@ pub enum StoreError {
     Unavailable(String),
 }
 
+impl StoreError {
+    /// An insert hit an existing key (e.g. another replica inserted the same row first).
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Db(e) => e
+                .as_database_error()
+                .is_some_and(|d| d.is_unique_violation()),
+            _ => false,
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -255,7 +267,29 @@ impl Store {
     async fn migrate(&self) -> Result<()> {
         match &self.pool {
             Pool::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await?,
-            Pool::MySql(p) => sqlx::migrate!("./migrations/mysql").run(p).await?,
+            Pool::MySql(p) => {
+                // sqlx's own migration lock is `GET_LOCK(name, -1)`, which MariaDB answers with
+                // NULL at once (no "wait forever" there), so replicas starting together would
+                // both migrate and one fail. Hold a lock with a finite wait on the migrating
+                // connection instead.
+                const LOCK: &str = "CONCAT('venus-auth-migrate:', MD5(DATABASE()))";
+                let mut conn = p.acquire().await?;
+                let got: Option<i64> =
+                    sqlx::query_scalar(AssertSqlSafe(format!("SELECT GET_LOCK({LOCK}, 120)")))
+                        .fetch_one(&mut *conn)
+                        .await?;
+                if got != Some(1) {
+                    return Err(StoreError::Unavailable(
+                        "another venus-auth has been migrating this database's schema for 120 s; try again"
+                            .into(),
+                    ));
+                }
+                let migrated = sqlx::migrate!("./migrations/mysql").run(&mut *conn).await;
+                let _ = sqlx::query(AssertSqlSafe(format!("SELECT RELEASE_LOCK({LOCK})")))
+                    .execute(&mut *conn)
+                    .await;
+                migrated?;
+            }
         }
         Ok(())
     }
@@ -284,6 +318,19 @@ impl Store {
             .bind(&t.token).bind(&t.name).bind(&t.perm).bind(&t.secret).bind(&t.extra).bind(t.create_time)
             .execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
+    }
+
+    /// Insert `t` unless a row for the same token exists (removed or not); whether it was
+    /// inserted. Another replica inserting it at the same moment is not an error.
+    pub async fn insert_token_if_absent(&self, t: &TokenRow) -> Result<bool> {
+        if self.token_for_verify(&t.token).await?.is_some() {
+            return Ok(false);
+        }
+        match self.insert_token(t).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.is_unique_violation() => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     pub async fn token_for_verify(&self, token: &str) -> Result<Option<VerifyRow>> {

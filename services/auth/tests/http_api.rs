@@ -52,7 +52,7 @@ async fn api_suite(backend: Backend) {
     let home = Home::new(&backend);
     let server = home.start();
     let api = Api {
-        http: reqwest::Client::new(),
+        http: venus_rpc::tls::http_client_builder().build().unwrap(),
         url: server.url.clone(),
     };
     let admin = server.admin_token.clone();

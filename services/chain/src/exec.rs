@@ -169,49 +169,14 @@ pub fn tipset_weight<BS: Blockstore>(
         .map_err(|source| ExecError::State { height, source })?;
     let power =
         crate::query::power_state(&tree).map_err(|source| ExecError::State { height, source })?;
-    let total = power.total_quality_adj_power;
-    if total <= num_bigint::BigInt::from(0) {
-        return Err(ExecError::Store("all power in the net is gone".into()));
-    }
-    let win_counts: i64 = ts
+    let win_counts = ts
         .blocks()
         .iter()
-        .map(|b| b.election_proof.as_ref().map_or(0, |e| e.win_count))
-        .sum();
-    Ok(BigInt(weight_formula(
-        &ts.parent_weight().0,
-        &total,
+        .map(|b| b.election_proof.as_ref().map_or(0, |e| e.win_count));
+    venus_consensus::weight::tipset_weight(
+        ts.parent_weight(),
+        &BigInt(power.total_quality_adj_power),
         win_counts,
-    )))
-}
-
-/// The weight formula on plain numbers.
-pub fn weight_formula(
-    parent_weight: &num_bigint::BigInt,
-    total_qa_power: &num_bigint::BigInt,
-    win_counts: i64,
-) -> num_bigint::BigInt {
-    const W_RATIO_NUM: u64 = 1;
-    const W_RATIO_DEN: u64 = 2;
-    let log2p = num_bigint::BigInt::from(total_qa_power.bits().saturating_sub(1));
-    let mut out = parent_weight + (&log2p << 8u32);
-    let e_weight = ((&log2p * W_RATIO_NUM) << 8u32) * win_counts
-        / (crate::network::BLOCKS_PER_EPOCH * W_RATIO_DEN);
-    out += e_weight;
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn weight_formula_matches_lotus() {
-        // P = 2^20 → log2P = 20: 0 + 20·256 + (20·256)·5/10 = 5120 + 2560.
-        let w = weight_formula(&0.into(), &(num_bigint::BigInt::from(1u64) << 20u32), 5);
-        assert_eq!(w, num_bigint::BigInt::from(7680));
-        let w = weight_formula(&100.into(), &num_bigint::BigInt::from(2048u64), 1);
-        // log2(2048) = 11: 100 + 2816 + 2816/10 = 100 + 2816 + 281
-        assert_eq!(w, num_bigint::BigInt::from(3197));
-    }
+    )
+    .map_err(|e| ExecError::Store(e.to_string()))
 }

@@ -6,9 +6,7 @@
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use venus_types::randomness::{
-    DomainSeparationTag, address_entropy, compute_vrf, draw_randomness, vrf_digest,
-};
+use venus_types::randomness::{DomainSeparationTag, address_entropy, compute_vrf, draw_randomness};
 use venus_types::{
     Address, BlockMsg, BlockTemplate, Cid, ElectionProof, KeyType, PrivateKey, SignedMessage,
     Ticket, TipSet, TokenAmount,
@@ -166,11 +164,7 @@ impl Devnet {
                 &entropy,
             );
             let election_vrf = compute_vrf(&self.worker, &election_in)?;
-            let wins = compute_win_count(
-                &vrf_digest(&election_vrf),
-                &info.miner_power.0,
-                &info.network_power.0,
-            );
+            let wins = compute_win_count(&election_vrf, &info.miner_power.0, &info.network_power.0);
             if wins < 1 {
                 continue;
             }

@@ -13,9 +13,7 @@ use std::fmt;
 use fvm_ipld_blockstore::Blockstore;
 use parking_lot::Mutex;
 use venus_types::crypto::{verify, verify_bls_aggregate};
-use venus_types::randomness::{
-    DomainSeparationTag, address_entropy, draw_randomness, verify_vrf, vrf_digest,
-};
+use venus_types::randomness::{DomainSeparationTag, address_entropy, draw_randomness, verify_vrf};
 use venus_types::{Address, BlockHeader, BlockMsg, Cid, Message, SignedMessage, TipSet, TipSetKey};
 
 use crate::election::{beacon_entries_for_block, compute_win_count};
@@ -257,7 +255,7 @@ impl<BS: Blockstore> BlockValidator<'_, BS> {
         verify_vrf(&worker, &election_input, eproof.vrf_proof.as_slice())
             .map_err(|e| fail(Step::Election)(format!("election VRF: {e}")))?;
         let wins = compute_win_count(
-            &vrf_digest(eproof.vrf_proof.as_slice()),
+            eproof.vrf_proof.as_slice(),
             &power.miner.quality_adj_power,
             &power.total.quality_adj_power,
         );

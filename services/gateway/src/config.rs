@@ -1,7 +1,12 @@
-//! `<repo>/config.toml` (Go field names, as sophon-gateway's) merged with the `run` flags,
-//! validated once.
+//! `<repo>/config.toml` (Go field names, as sophon-gateway's) or the file given with
+//! `--config`, merged with the `run` flags, validated once.
+//!
+//! Keys are case-sensitive (as the original's go-toml). An unknown key in a section this
+//! gateway implements is an error naming it, so a misspelt key cannot silently fall back to a
+//! default; the sections it only accepts for compatibility (`[Metrics]`, `[Trace]`,
+//! `[RateLimit]`) take anything.
 
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -11,7 +16,7 @@ pub const DEFAULT_LISTEN: &str = "/ip4/127.0.0.1/tcp/45132";
 pub const DEFAULT_AUTH_URL: &str = "http://127.0.0.1:8989";
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     #[serde(rename = "API")]
     pub api: ApiSection,
@@ -40,7 +45,7 @@ pub struct Config {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ApiSection {
     #[serde(rename = "ListenAddress")]
     pub listen_address: String,
@@ -55,7 +60,7 @@ impl Default for ApiSection {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AuthSection {
     #[serde(rename = "URL")]
     pub url: String,
@@ -75,7 +80,7 @@ impl Default for AuthSection {
 
 /// Per-request timeouts (the original has a fixed 5-minute sweeper instead).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RequestSection {
     /// Seconds one wallet connection gets to answer a `WalletSign` before another is tried.
     #[serde(rename = "WalletTimeoutSecs")]
@@ -121,8 +126,8 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("invalid listen address {addr:?}: {reason}")]
-    Listen { addr: String, reason: String },
+    #[error(transparent)]
+    Listen(#[from] venus_rpc::process::ListenError),
     #[error("invalid auth URL {url:?}: must start with http:// or https://")]
     AuthUrl { url: String },
     #[error("invalid [Request] {key}: must be at least 1 second")]
@@ -134,14 +139,23 @@ impl Config {
     pub fn load(repo: &Path) -> Result<(Self, bool), ConfigError> {
         let path = repo.join("config.toml");
         match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                let cfg =
-                    toml::from_str(&text).map_err(|source| ConfigError::Parse { path, source })?;
-                Ok((cfg, true))
-            }
+            Ok(text) => Ok((Self::parse(path, &text)?, true)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((Self::default(), false)),
             Err(source) => Err(ConfigError::Read { path, source }),
         }
+    }
+
+    /// Read an explicit config file (`--config`); it must exist, and it is never written.
+    pub fn load_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(path.to_path_buf(), &text)
+    }
+
+    fn parse(path: PathBuf, text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|source| ConfigError::Parse { path, source })
     }
 
     /// Write `<repo>/config.toml` (only done on first run, as the original).
@@ -199,46 +213,7 @@ impl Config {
 /// A listen multiaddr (`/ip4/H/tcp/P`, `/ip6/…`, `/dns/…`, optionally ending in `/http` or
 /// `/ws`) or a plain `host:port`, as a socket address.
 pub fn parse_listen(addr: &str) -> Result<SocketAddr, ConfigError> {
-    let err = |reason: &str| ConfigError::Listen {
-        addr: addr.to_owned(),
-        reason: reason.to_owned(),
-    };
-    if !addr.starts_with('/') {
-        return addr
-            .to_socket_addrs()
-            .map_err(|e| err(&e.to_string()))?
-            .next()
-            .ok_or_else(|| err("resolves to no address"));
-    }
-    let parts: Vec<&str> = addr.trim_end_matches('/').split('/').skip(1).collect();
-    let (proto, host, tcp, port, rest) = match parts.as_slice() {
-        [proto, host, tcp, port, rest @ ..] => (*proto, *host, *tcp, *port, rest),
-        _ => return Err(err("expected /ip4/<host>/tcp/<port>")),
-    };
-    if tcp != "tcp" {
-        return Err(err("only tcp is supported"));
-    }
-    if !matches!(rest, [] | ["http"] | ["ws"]) {
-        return Err(err("only a trailing /http or /ws is supported"));
-    }
-    let port: u16 = port
-        .parse()
-        .map_err(|_| err("port is not a number 0-65535"))?;
-    match proto {
-        "ip4" | "ip6" => {
-            let ip: IpAddr = host.parse().map_err(|_| err("host is not an IP address"))?;
-            if (proto == "ip4") != ip.is_ipv4() {
-                return Err(err("address family does not match the protocol"));
-            }
-            Ok(SocketAddr::new(ip, port))
-        }
-        "dns" | "dns4" | "dns6" => (host, port)
-            .to_socket_addrs()
-            .map_err(|e| err(&e.to_string()))?
-            .next()
-            .ok_or_else(|| err("resolves to no address")),
-        _ => Err(err("expected ip4, ip6, dns, dns4 or dns6")),
-    }
+    Ok(venus_rpc::process::parse_listen(addr)?)
 }
 
 #[cfg(test)]
@@ -327,6 +302,35 @@ mod tests {
                 .to_string()
                 .contains("WalletTimeoutSecs")
         );
+    }
+
+    #[test]
+    fn unknown_keys_are_named_and_compat_sections_take_anything() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("gw.toml");
+        for (text, key) in [
+            (
+                "[API]\nListenAdress = \"/ip4/0.0.0.0/tcp/1\"\n",
+                "ListenAdress",
+            ),
+            ("[Auth]\nUrl = \"http://a:1\"\n", "Url"),
+            ("Listen = \"x\"\n", "Listen"),
+        ] {
+            std::fs::write(&path, text).expect("write");
+            let e = Config::load_file(&path).expect_err(text).to_string();
+            assert!(e.contains("gw.toml") && e.contains(key), "{e}");
+        }
+        std::fs::write(
+            &path,
+            "[Metrics]\nEnabled = true\n[Metrics.Exporter]\nType = \"prometheus\"\n[RateLimit]\nRedis = \"\"\n",
+        )
+        .expect("write");
+        let cfg = Config::load_file(&path).expect("compat sections");
+        assert_eq!(cfg.api, ApiSection::default());
+        let e = Config::load_file(&dir.path().join("absent.toml"))
+            .expect_err("missing")
+            .to_string();
+        assert!(e.contains("absent.toml"), "{e}");
     }
 
     #[test]

@@ -33,6 +33,10 @@ struct Cli {
         default_value = "~/.venus-gateway"
     )]
     repo: String,
+    /// Config file to read instead of <repo>/config.toml; it must exist and is never written
+    /// (e.g. a mounted ConfigMap).
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -90,36 +94,43 @@ enum MinerCmd {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("venus-gateway: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(dispatch(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("venus-gateway: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    venus_rpc::process::run_main("venus-gateway", dispatch(Cli::parse()))
 }
 
-fn expand_home(path: &str) -> PathBuf {
-    match path.strip_prefix("~/") {
-        Some(rest) => dirs::home_dir().map_or_else(|| PathBuf::from(path), |h| h.join(rest)),
-        None => PathBuf::from(path),
+/// Where the config comes from: `--config` (read only) or `<repo>/config.toml`.
+struct Source<'a> {
+    repo: &'a Path,
+    file: Option<&'a Path>,
+}
+
+impl Source<'_> {
+    /// The config, and whether `<repo>/config.toml` should be written (first run without
+    /// `--config`).
+    fn load(&self) -> anyhow::Result<(Config, bool)> {
+        match self.file {
+            Some(path) => Ok((Config::load_file(path)?, false)),
+            None => {
+                let (cfg, existed) = Config::load(self.repo)?;
+                Ok((cfg, !existed))
+            }
+        }
     }
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<()> {
-    let repo = expand_home(&cli.repo);
+    let repo = venus_rpc::process::expand_home(&cli.repo);
+    let config = cli
+        .config
+        .as_deref()
+        .map(|p| venus_rpc::process::expand_home(&p.to_string_lossy()));
+    let source = Source {
+        repo: &repo,
+        file: config.as_deref(),
+    };
     match cli.command {
-        Command::Run(args) => run(&repo, cli.listen, args).await,
-        Command::Wallet(cmd) => wallet_cmd(&repo, cli.listen, cmd).await,
-        Command::Miner(cmd) => miner_cmd(&repo, cli.listen, cmd).await,
+        Command::Run(args) => run(&source, cli.listen, args).await,
+        Command::Wallet(cmd) => wallet_cmd(&source, cli.listen, cmd).await,
+        Command::Miner(cmd) => miner_cmd(&source, cli.listen, cmd).await,
     }
 }
 
@@ -135,10 +146,11 @@ fn local_auth_token() -> Option<(PathBuf, String)> {
     (!token.is_empty()).then_some((path, token))
 }
 
-async fn run(repo: &Path, listen: Option<String>, args: RunArgs) -> anyhow::Result<()> {
+async fn run(source: &Source<'_>, listen: Option<String>, args: RunArgs) -> anyhow::Result<()> {
     venus_rpc::observe::init_tracing(&args.log_level).map_err(anyhow::Error::msg)?;
+    let repo = source.repo;
     std::fs::create_dir_all(repo).with_context(|| format!("creating repo {}", repo.display()))?;
-    let (mut cfg, existed) = Config::load(repo)?;
+    let (mut cfg, write_config) = source.load()?;
     if let Some(l) = listen {
         cfg.api.listen_address = l;
     }
@@ -149,7 +161,7 @@ async fn run(repo: &Path, listen: Option<String>, args: RunArgs) -> anyhow::Resu
         cfg.auth.token = t;
     }
     let addr = cfg.validate()?;
-    if !existed {
+    if write_config {
         cfg.save(repo)?;
     }
     for section in cfg.ignored_sections() {
@@ -227,8 +239,11 @@ async fn run(repo: &Path, listen: Option<String>, args: RunArgs) -> anyhow::Resu
         .await
         .with_context(|| format!("binding {addr}"))?;
     let bound = listener.local_addr()?;
-    tracing::info!(listen = %bound, auth = %cfg.auth.url, repo = %repo.display(), "venus-gateway serving /rpc/v2 and /rpc/v1");
-    venus_rpc::serve(listener, app, shutdown_signal())
+    let config_path = source
+        .file
+        .map_or_else(|| repo.join("config.toml"), Path::to_path_buf);
+    tracing::info!(listen = %bound, auth = %cfg.auth.url, repo = %repo.display(), config = %config_path.display(), "venus-gateway serving /rpc/v2 and /rpc/v1");
+    venus_rpc::serve(listener, app, venus_rpc::process::shutdown_signal())
         .await
         .context("serving")?;
     tracing::info!("venus-gateway stopped");
@@ -247,27 +262,10 @@ fn write_token(repo: &Path, token: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-}
-
-/// A client of the running gateway, from the repo's config and token.
-async fn client(repo: &Path, listen: Option<String>) -> anyhow::Result<venus_rpc::Client> {
-    let (cfg, _) = Config::load(repo)?;
+/// A client of the running gateway, from the config and the repo's token.
+async fn client(source: &Source<'_>, listen: Option<String>) -> anyhow::Result<venus_rpc::Client> {
+    let (cfg, _) = source.load()?;
+    let repo = source.repo;
     let listen = listen.unwrap_or_else(|| {
         if cfg.api.listen_address.is_empty() {
             DEFAULT_LISTEN.into()
@@ -296,8 +294,12 @@ fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn wallet_cmd(repo: &Path, listen: Option<String>, cmd: WalletCmd) -> anyhow::Result<()> {
-    let c = client(repo, listen).await?;
+async fn wallet_cmd(
+    source: &Source<'_>,
+    listen: Option<String>,
+    cmd: WalletCmd,
+) -> anyhow::Result<()> {
+    let c = client(source, listen).await?;
     match cmd {
         WalletCmd::List => print_json(&c.call(api::LIST_WALLET_INFO, ()).await?),
         WalletCmd::State { account } => {
@@ -317,8 +319,12 @@ async fn wallet_cmd(repo: &Path, listen: Option<String>, cmd: WalletCmd) -> anyh
     }
 }
 
-async fn miner_cmd(repo: &Path, listen: Option<String>, cmd: MinerCmd) -> anyhow::Result<()> {
-    let c = client(repo, listen).await?;
+async fn miner_cmd(
+    source: &Source<'_>,
+    listen: Option<String>,
+    cmd: MinerCmd,
+) -> anyhow::Result<()> {
+    let c = client(source, listen).await?;
     match cmd {
         MinerCmd::List => {
             for m in c.call(api::LIST_CONNECTED_MINERS, ()).await? {

@@ -143,3 +143,127 @@ fn bad_flags_and_config_fail_with_a_clear_message() {
     );
     assert!(run(&["run", "--no-such-flag"]).contains("--no-such-flag"));
 }
+
+/// The operator's form: the config comes from a mounted (read-only) file, never written back,
+/// and the admin token from `run --auth-token`.
+#[test]
+fn config_flag_reads_the_given_file_and_never_writes_it() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let repo = home.path().join("data");
+    let etc = home.path().join("etc");
+    std::fs::create_dir_all(&etc).expect("mkdir");
+    let port = free_port();
+    // The keys the operator renders (operator/src/build/config.rs).
+    let text = format!(
+        "[API]\nListenAddress = \"/ip4/127.0.0.1/tcp/{port}\"\n\n[Auth]\nURL = \"http://127.0.0.1:1\"\n"
+    );
+    let file = etc.join("config.toml");
+    std::fs::write(&file, &text).expect("write");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o444)).expect("chmod");
+    }
+    let child = cmd(home.path())
+        .args([
+            "--repo",
+            repo.to_str().expect("utf8"),
+            "--config",
+            file.to_str().expect("utf8"),
+            "run",
+            "--auth-token=not-checked-at-start",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut running = Running(child);
+    // No --listen: the port can only come from the file.
+    let mut up = false;
+    for _ in 0..100 {
+        if http_get(port, "/readyz").is_some_and(|r| r.contains("200 OK")) {
+            up = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(up, "gateway did not start on the file's ListenAddress");
+    assert!(
+        repo.join("token").exists(),
+        "the repo still holds the token"
+    );
+    assert!(
+        !repo.join("config.toml").exists(),
+        "--config must not write <repo>/config.toml"
+    );
+    assert_eq!(std::fs::read_to_string(&file).expect("read"), text);
+
+    // Client commands read the listen address from the same file.
+    let out = cmd(home.path())
+        .args([
+            "--repo",
+            repo.to_str().expect("utf8"),
+            "--config",
+            file.to_str().expect("utf8"),
+            "wallet",
+            "list",
+        ])
+        .output()
+        .expect("wallet list");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+
+    let _ = running.0.kill();
+    let _ = running.0.wait();
+    let mut stderr = String::new();
+    running
+        .0
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read");
+    assert!(stderr.contains("http://127.0.0.1:1"), "{stderr}");
+    assert!(
+        !stderr.contains("not-checked-at-start"),
+        "token logged: {stderr}"
+    );
+    assert!(!stderr.contains("no venus-auth token"), "{stderr}");
+}
+
+#[test]
+fn config_flag_errors_name_the_file_and_the_key() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let repo = home.path().join("data");
+    let run = |config: &std::path::Path| {
+        let out = cmd(home.path())
+            .args([
+                "--repo",
+                repo.to_str().expect("utf8"),
+                "--config",
+                config.to_str().expect("utf8"),
+                "run",
+            ])
+            .output()
+            .expect("run");
+        assert!(!out.status.success(), "{} should fail", config.display());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let missing = home.path().join("missing.toml");
+    let err = run(&missing);
+    assert!(err.contains("missing.toml"), "{err}");
+    assert!(
+        !missing.exists(),
+        "a missing --config file must not be created"
+    );
+
+    let typo = home.path().join("typo.toml");
+    std::fs::write(&typo, "[Auth]\nUrl = \"http://127.0.0.1:8989\"\n").expect("write");
+    let err = run(&typo);
+    assert!(err.contains("typo.toml") && err.contains("Url"), "{err}");
+    assert!(!repo.join("config.toml").exists());
+}

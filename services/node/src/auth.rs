@@ -31,7 +31,7 @@ impl SeedEraVerifier {
         let url = base
             .join("verify")
             .map_err(|e| format!("invalid --auth-url {auth_url:?}: {e}"))?;
-        let http = reqwest::Client::builder()
+        let http = venus_rpc::tls::http_client_builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))
             .build()

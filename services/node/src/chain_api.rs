@@ -8,12 +8,13 @@ use futures::StreamExt as _;
 use venus_api::full_node::{
     self as api, ActiveSync, BlockMessages, MessageCidAndMessage, SyncState,
 };
+use venus_chain::car::ExportOptions;
 use venus_chain::query;
 use venus_rpc::{Ctx, Router, RpcError};
 use venus_types::{
-    Actor, Address, BlockMsg, BlockTemplate, ChainEpoch, Cid, Claim, HeadChange, HeadChangeType,
-    Message, MessageReceipt, MinerInfo, MinerPower, MiningBaseInfo, MsgLookup, SignedMessage,
-    TipSet, TipSetKey, TokenAmount,
+    Actor, Address, Base64Bytes, BlockMsg, BlockTemplate, ChainEpoch, Cid, Claim, HeadChange,
+    HeadChangeType, Message, MessageReceipt, MinerInfo, MinerPower, MiningBaseInfo, MsgLookup,
+    SignedMessage, TipSet, TipSetKey, TokenAmount,
 };
 
 use crate::client_cmds::{STAGE_COMPLETE, STAGE_ERROR, STAGE_IDLE};
@@ -113,6 +114,30 @@ pub fn register(r: &mut Router, node: Arc<Node>) {
             Ok(futures::stream::once(async move { current }).chain(changes))
         }
     });
+
+    let n = node.clone();
+    r.subscription(
+        api::CHAIN_EXPORT,
+        move |_ctx: Ctx, (nroots, skip_old_msgs, tsk): (ChainEpoch, bool, TipSetKey)| {
+            let n = n.clone();
+            async move {
+                if nroots < 0 {
+                    return Err(err(format!("nroots {nroots} must not be negative")));
+                }
+                // Resolve the tipset first so a bad key fails the call, not the stream.
+                let n2 = n.clone();
+                let head = tokio::task::spawn_blocking(move || n2.tipset(&tsk))
+                    .await
+                    .map_err(RpcError::internal)?
+                    .map_err(err)?;
+                let opts = ExportOptions {
+                    recent_roots: nroots,
+                    skip_old_msgs,
+                };
+                Ok(export_stream(n, head, opts))
+            }
+        },
+    );
 
     blocking!(r, node, api::STATE_GET_ACTOR, |n, (addr, tsk)| {
         let view = n.view_at(&n.tipset(&tsk).map_err(err)?).map_err(err)?;
@@ -309,6 +334,94 @@ pub fn register(r: &mut Router, node: Arc<Node>) {
     });
 }
 
+/// Bytes per `ChainExport` chunk (Lotus and venus send 1 MiB).
+const EXPORT_CHUNK: usize = 1 << 20;
+/// Chunks queued between the exporting thread and the connection: the export runs only as
+/// fast as the client reads, so its memory stays bounded.
+const EXPORT_QUEUE: usize = 4;
+
+/// Runs the export on a blocking thread that writes into a bounded channel, and streams the
+/// chunks; an empty chunk after the last marks success (Lotus). On failure the stream ends
+/// without it and the error goes to the log; a client that goes away stops the export.
+fn export_stream(
+    n: Arc<Node>,
+    head: TipSet,
+    opts: ExportOptions,
+) -> impl futures::Stream<Item = Base64Bytes> + Send + 'static {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(EXPORT_QUEUE);
+    tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let mut out = ChunkWriter {
+            tx: &tx,
+            buf: Vec::with_capacity(EXPORT_CHUNK),
+            bytes: 0,
+        };
+        let result = venus_chain::car::export_chain_with(&n.cs, &head, opts, &mut out)
+            .map_err(|e| e.to_string())
+            .and_then(|blocks| {
+                out.finish()
+                    .map(|bytes| (blocks, bytes))
+                    .map_err(|e| e.to_string())
+            });
+        match result {
+            Ok((blocks, bytes)) => {
+                tracing::info!(height = head.height(), blocks, bytes, elapsed = ?started.elapsed(), "chain export done");
+                let _ = tx.blocking_send(Vec::new());
+            }
+            Err(e) => tracing::warn!(height = head.height(), error = %e, "chain export failed"),
+        }
+    });
+    futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (Base64Bytes(chunk), rx))
+    })
+}
+
+/// `io::Write` into the export channel in `EXPORT_CHUNK` pieces, waiting while it is full.
+struct ChunkWriter<'a> {
+    tx: &'a tokio::sync::mpsc::Sender<Vec<u8>>,
+    buf: Vec<u8>,
+    bytes: u64,
+}
+
+impl ChunkWriter<'_> {
+    fn send(&mut self, chunk: Vec<u8>) -> std::io::Result<()> {
+        self.bytes += chunk.len() as u64;
+        self.tx.blocking_send(chunk).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the client stopped reading the export",
+            )
+        })
+    }
+
+    /// Sends what is left; returns the bytes sent in all.
+    fn finish(mut self) -> std::io::Result<u64> {
+        if !self.buf.is_empty() {
+            let rest = std::mem::take(&mut self.buf);
+            self.send(rest)?;
+        }
+        Ok(self.bytes)
+    }
+}
+
+impl std::io::Write for ChunkWriter<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let room = EXPORT_CHUNK - self.buf.len();
+        let take = room.min(data.len());
+        self.buf.extend_from_slice(&data[..take]);
+        if self.buf.len() == EXPORT_CHUNK {
+            let full = std::mem::replace(&mut self.buf, Vec::with_capacity(EXPORT_CHUNK));
+            self.send(full)?;
+        }
+        Ok(take)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        // Chunks go out when full or at `finish`; a flush mid-export need not cut one short.
+        Ok(())
+    }
+}
+
 /// Head changes as a stream; a lagging subscriber is told nothing was lost silently: it
 /// gets the current head again as an `apply`.
 fn tokio_stream_from(
@@ -473,5 +586,48 @@ fn sync_state(n: &Node) -> SyncState {
             message,
         }],
         vm_applied: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+
+    use super::*;
+
+    #[test]
+    fn export_writer_sends_whole_chunks_then_the_rest() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
+        let data: Vec<u8> = (0..EXPORT_CHUNK * 2 + EXPORT_CHUNK / 2)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let mut w = ChunkWriter {
+            tx: &tx,
+            buf: Vec::new(),
+            bytes: 0,
+        };
+        for piece in data.chunks(1000) {
+            w.write_all(piece).expect("write");
+        }
+        assert_eq!(w.finish().expect("finish"), data.len() as u64);
+        drop(tx);
+        let mut chunks = Vec::new();
+        while let Ok(c) = rx.try_recv() {
+            chunks.push(c);
+        }
+        let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [EXPORT_CHUNK, EXPORT_CHUNK, EXPORT_CHUNK / 2]);
+        assert_eq!(chunks.concat(), data);
+
+        // A reader that went away stops the export with an error.
+        let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(1);
+        drop(rx);
+        let mut w = ChunkWriter {
+            tx: &tx,
+            buf: Vec::new(),
+            bytes: 0,
+        };
+        let e = w.write_all(&data).expect_err("closed");
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe);
     }
 }

@@ -54,7 +54,13 @@ pub struct DaemonArgs {
     /// This node's venus-auth token (current venus). Without it the seed-era request is used.
     #[arg(long = "auth-token", hide_env_values = true)]
     pub auth_token: Option<String>,
-    /// Genesis CAR to start from (init only).
+    /// Read config.json from this path instead of <repo>/config.json (e.g. a read-only
+    /// ConfigMap). The file is never written; the repo keeps its own config.json for what the
+    /// node must remember, such as the network.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Genesis CAR to start from. On a fresh repo the chain starts from it; on an existing
+    /// repo it must be the repo's genesis.
     #[arg(long)]
     pub genesisfile: Option<PathBuf>,
     /// Build a new genesis from --genesis-template and write it to this CAR (init only).
@@ -63,7 +69,8 @@ pub struct DaemonArgs {
     /// Genesis template (seed genesis new/add-miner) for --make-genesis.
     #[arg(long = "genesis-template")]
     pub genesis_template: Option<PathBuf>,
-    /// Import a chain CAR exported by `venus chain export` (init only).
+    /// Import a chain CAR exported by `venus chain export` (fresh repo only): the node
+    /// starts at the snapshot's head.
     #[arg(long = "import-snapshot")]
     pub import_snapshot: Option<PathBuf>,
     /// Import this Lotus hex-JSON key file (e.g. pre-seal-t01000.key) into the node's
@@ -99,6 +106,17 @@ pub enum ChainCommand {
     Head,
     /// Export the chain (blocks, messages and state) to a CAR file.
     Export {
+        /// Tipset to export from: @head (the default), @<height>, or its block CIDs
+        /// separated by commas.
+        #[arg(long, default_value = "")]
+        tipset: String,
+        /// Also write the full state of the tipsets this many epochs below the head (at
+        /// least the chain finality, 900; 0 = only the head's and genesis's states).
+        #[arg(long = "recent-stateroots", default_value_t = 0)]
+        recent_stateroots: i64,
+        /// Leave out messages older than --recent-stateroots.
+        #[arg(long = "skip-old-msgs")]
+        skip_old_msgs: bool,
         /// Output CAR path.
         output: PathBuf,
     },

@@ -41,7 +41,19 @@ pub async fn run(
     match cmd {
         Command::Sync(SyncCommand::Status) => sync_status(&client).await,
         Command::Chain(ChainCommand::Head) => chain_head(&client).await,
-        Command::Chain(ChainCommand::Export { output }) => chain_export(&client, &output).await,
+        Command::Chain(ChainCommand::Export {
+            tipset,
+            recent_stateroots,
+            skip_old_msgs,
+            output,
+        }) => {
+            let opts = ExportArgs {
+                tipset: &tipset,
+                recent_roots: recent_stateroots,
+                skip_old_msgs,
+            };
+            chain_export(&client, opts, &output).await
+        }
         Command::Version => {
             let v = client.call(api::VERSION, ()).await?;
             println!("{}", pretty(&v)?);
@@ -171,16 +183,205 @@ async fn chain_head(client: &Client) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn chain_export(_client: &Client, output: &std::path::Path) -> anyhow::Result<()> {
-    anyhow::bail!(
-        "chain export to {} is not available: the chain crate's CAR export is not wired into the daemon yet",
+/// Chain finality in epochs: `--recent-stateroots` must reach at least this far (venus).
+pub const CHAIN_FINALITY: i64 = 900;
+
+/// `chain export` flags.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportArgs<'a> {
+    pub tipset: &'a str,
+    pub recent_roots: i64,
+    pub skip_old_msgs: bool,
+}
+
+impl ExportArgs<'_> {
+    /// venus's checks, with its messages.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.recent_roots < 0 {
+            anyhow::bail!(
+                "--recent-stateroots {} must not be negative",
+                self.recent_roots
+            );
+        }
+        if self.recent_roots > 0 && self.recent_roots < CHAIN_FINALITY {
+            anyhow::bail!("\"recent-stateroots\" has to be greater than {CHAIN_FINALITY}");
+        }
+        if self.recent_roots == 0 && self.skip_old_msgs {
+            anyhow::bail!("must pass recent stateroots along with skip-old-msgs");
+        }
+        Ok(())
+    }
+}
+
+/// What `--tipset` names: `""`/`@head`, `@<height>`, or block CIDs separated by commas.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TipSetRef {
+    Head,
+    Height(i64),
+    Key(TipSetKey),
+}
+
+pub fn parse_tipset_ref(s: &str) -> anyhow::Result<TipSetRef> {
+    let s = s.trim();
+    if s.is_empty() || s == "@head" {
+        return Ok(TipSetRef::Head);
+    }
+    if let Some(h) = s.strip_prefix('@') {
+        let h: u64 = h
+            .parse()
+            .map_err(|_| anyhow::anyhow!("invalid --tipset {s:?}: expected @head, @<height> or block CIDs separated by commas"))?;
+        let h =
+            i64::try_from(h).map_err(|_| anyhow::anyhow!("--tipset height {h} is too large"))?;
+        return Ok(TipSetRef::Height(h));
+    }
+    let cids = s
+        .split(',')
+        .map(|c| {
+            c.trim().parse::<venus_types::Cid>().map_err(|e| {
+                anyhow::anyhow!("invalid --tipset {s:?}: {:?} is not a CID: {e}", c.trim())
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(TipSetRef::Key(TipSetKey::new(cids)))
+}
+
+async fn load_tipset(client: &Client, r: &TipSetRef) -> anyhow::Result<TipSet> {
+    Ok(match r {
+        TipSetRef::Head => client.call(api::CHAIN_HEAD, ()).await?,
+        TipSetRef::Height(h) => {
+            client
+                .call(api::CHAIN_GET_TIP_SET_BY_HEIGHT, (*h, TipSetKey::default()))
+                .await?
+        }
+        TipSetRef::Key(k) => client.call(api::CHAIN_GET_TIP_SET, (k.clone(),)).await?,
+    })
+}
+
+/// `venus chain export`: the daemon streams the CAR over `ChainExport`; chunks go to
+/// `<output>.partial`, renamed to `<output>` once the daemon's end marker (an empty chunk)
+/// arrived, so a cut-short export never looks like a complete file.
+async fn chain_export(
+    client: &Client,
+    args: ExportArgs<'_>,
+    output: &std::path::Path,
+) -> anyhow::Result<()> {
+    args.validate()?;
+    let ts = load_tipset(client, &parse_tipset_ref(args.tipset)?).await?;
+    let partial = {
+        let mut p = output.as_os_str().to_owned();
+        p.push(".partial");
+        PathBuf::from(p)
+    };
+    let mut file = std::fs::File::create(&partial)
+        .with_context(|| format!("cannot create {}", partial.display()))?;
+    eprintln!(
+        "exporting the chain from height {} {} to {}",
+        ts.height(),
+        format_key(ts.key()),
         output.display()
+    );
+    let streamed = stream_export(client, &ts, args, &mut file, &partial).await;
+    let finished = streamed.and_then(|bytes| {
+        file.sync_all()
+            .with_context(|| format!("cannot write {}", partial.display()))?;
+        std::fs::rename(&partial, output).with_context(|| {
+            format!(
+                "cannot rename {} to {}",
+                partial.display(),
+                output.display()
+            )
+        })?;
+        Ok(bytes)
+    });
+    match finished {
+        Ok(bytes) => {
+            eprintln!("export done: {bytes} bytes written to {}", output.display());
+            Ok(())
+        }
+        Err(e) => {
+            drop(file);
+            let _ = std::fs::remove_file(&partial);
+            Err(e)
+        }
+    }
+}
+
+async fn stream_export(
+    client: &Client,
+    ts: &TipSet,
+    args: ExportArgs<'_>,
+    file: &mut std::fs::File,
+    path: &std::path::Path,
+) -> anyhow::Result<u64> {
+    use futures::StreamExt as _;
+    use std::io::Write as _;
+    let mut chunks = client
+        .subscribe(
+            api::CHAIN_EXPORT,
+            (args.recent_roots, args.skip_old_msgs, ts.key().clone()),
+        )
+        .await
+        .context("the daemon refused ChainExport")?;
+    let mut written = 0u64;
+    let mut reported = std::time::Instant::now();
+    while let Some(chunk) = chunks.next().await {
+        if chunk.is_empty() {
+            return Ok(written);
+        }
+        file.write_all(&chunk)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        written += chunk.len() as u64;
+        if reported.elapsed() >= std::time::Duration::from_secs(1) {
+            eprintln!("{written} bytes written");
+            reported = std::time::Instant::now();
+        }
+    }
+    anyhow::bail!(
+        "incomplete export: the stream ended after {written} bytes without the daemon's end marker (the export failed on the daemon, see its log, or the connection was lost)"
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tipset_refs_and_export_flags_as_venus_reads_them() {
+        assert_eq!(parse_tipset_ref("").expect("empty"), TipSetRef::Head);
+        assert_eq!(parse_tipset_ref("@head").expect("head"), TipSetRef::Head);
+        assert_eq!(
+            parse_tipset_ref("@12").expect("height"),
+            TipSetRef::Height(12)
+        );
+        let a = "bafy2bzacecdjkonzc5lf67xa3u35fhq7l3vt5x25recbjel2g3cuesobex454";
+        let b = "bafy2bzaceaxm23epjsmh75yvzcecsrbavlmkcxnva66bkdebdcnyw3bjrc74u";
+        let key = parse_tipset_ref(&format!("{a}, {b}")).expect("cids");
+        let TipSetRef::Key(key) = key else {
+            panic!("expected a key, got {key:?}")
+        };
+        let text: Vec<String> = key.cids().iter().map(|c| c.to_string()).collect();
+        assert_eq!(text, [a, b]);
+        for bad in ["@-1", "@tip", "notacid", "bafy,"] {
+            let e = parse_tipset_ref(bad).expect_err(bad).to_string();
+            assert!(e.contains("invalid --tipset"), "{bad}: {e}");
+        }
+
+        let args = |recent_roots, skip_old_msgs| ExportArgs {
+            tipset: "",
+            recent_roots,
+            skip_old_msgs,
+        };
+        args(0, false).validate().expect("defaults");
+        args(900, true).validate().expect("finality");
+        let e = args(899, false).validate().expect_err("below finality");
+        assert_eq!(
+            e.to_string(),
+            "\"recent-stateroots\" has to be greater than 900"
+        );
+        let e = args(0, true).validate().expect_err("skip without roots");
+        assert!(e.to_string().contains("along with skip-old-msgs"));
+        assert!(args(-5, false).validate().is_err());
+    }
 
     #[test]
     fn sync_status_never_says_done_while_waiting() {

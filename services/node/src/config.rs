@@ -256,14 +256,6 @@ pub fn parse_listen_multiaddr(value: &str) -> Result<SocketAddr, ConfigError> {
     }
 }
 
-/// The multiaddr form of a bound socket address, as written to `<repo>/api`.
-pub fn socket_to_multiaddr(addr: SocketAddr) -> String {
-    match addr.ip() {
-        std::net::IpAddr::V4(a) => format!("/ip4/{a}/tcp/{}", addr.port()),
-        std::net::IpAddr::V6(a) => format!("/ip6/{a}/tcp/{}", addr.port()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use crate::cli::{Cli, DaemonArgs};
 use crate::config::{self, Config};
 use crate::network::Network;
 use crate::node::{GenesisSource, Node};
-use crate::repo::Repo;
+use crate::repo::{CONFIG_FILE, Repo};
 
 /// Everything `run` decided before serving: validated once, so the server cannot meet a
 /// bad flag later.
@@ -20,9 +20,28 @@ pub struct Settings {
     pub auth_token: Option<String>,
 }
 
-/// Validate flags against the repo's config; on first run record the network in config.json.
-pub fn settle(repo: &Repo, args: &DaemonArgs) -> anyhow::Result<(Settings, Config)> {
-    let mut cfg = repo.load_config()?;
+/// What `settle` decided: the settings, the effective config, and the config to save in the
+/// repo once the node has started.
+#[derive(Debug, Clone)]
+pub struct Settled {
+    pub settings: Settings,
+    /// `--config <path>` (or `<repo>/config.json`) with the flags applied.
+    pub config: Config,
+    /// What goes to `<repo>/config.json`: the effective config when it was read from there;
+    /// with `--config`, the repo's own file with the network recorded (the given file is
+    /// never written, and flags such as the auth token are not copied into the repo). `None`
+    /// when `--config` names the repo's own file.
+    pub repo_config: Option<Config>,
+}
+
+/// Validate flags against the config. The network is the one recorded in the repo (or in the
+/// `--config` file), else `--network`.
+pub fn settle(repo: &Repo, args: &DaemonArgs) -> anyhow::Result<Settled> {
+    let mut repo_cfg = repo.load_config()?;
+    let mut cfg = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => repo_cfg.clone(),
+    };
     let flag_network = match &args.network {
         Some(n) => Some(n.parse::<Network>()?),
         None => None,
@@ -33,15 +52,13 @@ pub fn settle(repo: &Repo, args: &DaemonArgs) -> anyhow::Result<(Settings, Confi
     if args.genesis_template.is_some() && args.make_genesis.is_none() {
         bail!("--genesis-template needs --make-genesis <out.car>");
     }
-    if args.genesisfile.is_some() || args.import_snapshot.is_some() {
-        bail!(
-            "--genesisfile and --import-snapshot need CAR import, which venus-chain does not provide yet"
-        );
-    }
     if args.make_genesis.is_some() && args.genesisfile.is_some() {
         bail!("--make-genesis and --genesisfile exclude each other");
     }
-    let network = match (cfg.network(), flag_network) {
+    if args.make_genesis.is_some() && args.import_snapshot.is_some() {
+        bail!("--make-genesis and --import-snapshot exclude each other");
+    }
+    let network = match (repo_cfg.network().or(cfg.network()), flag_network) {
         (Some(recorded), Some(flag)) if recorded != flag => {
             tracing::warn!(%recorded, requested = %flag, "repo is already initialised for another network; using the recorded one");
             recorded
@@ -52,6 +69,7 @@ pub fn settle(repo: &Repo, args: &DaemonArgs) -> anyhow::Result<(Settings, Confi
         (None, None) => Network::Mainnet,
     };
     cfg.parameters.network_type = network.params().network_type;
+    repo_cfg.parameters.network_type = network.params().network_type;
     if let Some(url) = &args.auth_url {
         cfg.api.venus_auth_url = url.clone();
     }
@@ -70,7 +88,43 @@ pub fn settle(repo: &Repo, args: &DaemonArgs) -> anyhow::Result<(Settings, Confi
         auth_url: nonempty(&cfg.api.venus_auth_url),
         auth_token: nonempty(&cfg.api.venus_auth_token),
     };
-    Ok((settings, cfg))
+    let repo_config = match &args.config {
+        None => Some(cfg.clone()),
+        Some(path) if same_file(path, &repo.path(CONFIG_FILE)) => None,
+        Some(_) => Some(repo_cfg),
+    };
+    Ok(Settled {
+        settings,
+        config: cfg,
+        repo_config,
+    })
+}
+
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// The chain source the flags name.
+fn genesis_source(args: &DaemonArgs) -> GenesisSource<'_> {
+    match (
+        &args.import_snapshot,
+        &args.genesisfile,
+        &args.make_genesis,
+        &args.genesis_template,
+    ) {
+        (Some(car), genesis, _, _) => GenesisSource::Snapshot {
+            car,
+            genesis: genesis.as_deref(),
+        },
+        (None, Some(car), _, _) => GenesisSource::Car(car),
+        (None, None, Some(car_out), Some(template)) => {
+            GenesisSource::Template { template, car_out }
+        }
+        _ => GenesisSource::Default,
+    }
 }
 
 pub async fn run(cli: &Cli, args: DaemonArgs) -> anyhow::Result<()> {
@@ -81,19 +135,22 @@ pub async fn run(cli: &Cli, args: DaemonArgs) -> anyhow::Result<()> {
             .unwrap_or_else(crate::repo::default_repo_path),
     );
     repo.ensure_dirs()?;
-    let (settings, cfg) = settle(&repo, &args)?;
-    repo.save_config(&cfg)?;
+    let Settled {
+        settings,
+        repo_config,
+        ..
+    } = settle(&repo, &args)?;
+    if let Some(path) = &args.config {
+        tracing::info!(path = %path.display(), "config read from --config (never written)");
+    }
     // Addresses render with the network's prefix (`f` on mainnet, `t` elsewhere).
     fvm_shared::address::set_current_network(settings.network.params().address_network);
     let node_auth = auth::build(settings.auth_url.as_deref(), settings.auth_token.as_deref())
         .map_err(anyhow::Error::msg)?;
-    let genesis = match &args.genesis_template {
-        Some(t) => GenesisSource::Template(t),
-        None => GenesisSource::Default,
-    };
-    let node = Node::open(&repo, settings.network, genesis)?;
-    if let Some(out) = &args.make_genesis {
-        tracing::warn!(path = %out.display(), "genesis built into the repo; writing it as a CAR needs venus-chain's CAR export, which does not exist yet");
+    // Recorded only once the chain opened: a failed init leaves the repo as it was.
+    let node = Node::open(&repo, settings.network, genesis_source(&args))?;
+    if let Some(cfg) = &repo_config {
+        repo.save_config(cfg)?;
     }
     if let Some(keyfile) = &args.wallet_keyfile {
         let key = crate::keyfile::read_key_file(keyfile)?;
@@ -106,7 +163,7 @@ pub async fn run(cli: &Cli, args: DaemonArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let bound = listener.local_addr()?;
-    let maddr = config::socket_to_multiaddr(bound);
+    let maddr = venus_rpc::process::socket_to_multiaddr(bound);
     repo.write_api(&maddr)?;
     repo.write_token(&node_auth.local_token)?;
     if !settings.network.params().is_local {
@@ -115,31 +172,95 @@ pub async fn run(cli: &Cli, args: DaemonArgs) -> anyhow::Result<()> {
     println!("Filecoin node running in offline mode (libp2p is disabled)");
     println!("API server listening on {maddr}");
     tracing::info!(network = %settings.network, api = %maddr, "venus daemon started");
-    let result = venus_rpc::serve(listener, app, shutdown_signal()).await;
+    let result = venus_rpc::serve(listener, app, venus_rpc::process::shutdown_signal()).await;
     repo.remove_runtime_files();
     result.context("API server failed")?;
     tracing::info!("venus daemon stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+    use crate::cli::Command;
+
+    fn daemon_args(args: &[&str]) -> DaemonArgs {
+        let cli = Cli::try_parse_from([&["venus", "daemon"], args].concat()).expect("flags");
+        match cli.command {
+            Command::Daemon(a) => a,
+            other => panic!("parsed {other:?}"),
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
     }
-    tracing::info!("shutting down");
+
+    #[test]
+    fn config_flag_is_read_and_the_repo_keeps_only_the_network() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = Repo::new(&dir.path().join("repo"));
+        repo.ensure_dirs().expect("repo");
+        let mounted = dir.path().join("config.json");
+        std::fs::write(
+            &mounted,
+            r#"{"api":{"apiAddress":"/ip4/127.0.0.1/tcp/4567"},"mpool":{"maxNonceGap":7}}"#,
+        )
+        .expect("write");
+        let config = format!("--config={}", mounted.display());
+        let s = settle(
+            &repo,
+            &daemon_args(&["--network=2k", &config, "--auth-token=secret-token"]),
+        )
+        .expect("settle");
+        assert_eq!(s.settings.network, Network::TwoK);
+        assert_eq!(s.settings.listen.port(), 4567);
+        assert_eq!(s.config.mpool.max_nonce_gap, 7);
+        assert_eq!(s.settings.auth_token.as_deref(), Some("secret-token"));
+        let kept = s.repo_config.expect("the repo keeps a config");
+        assert_eq!(kept.parameters.network_type, 2);
+        assert_eq!(kept.api.api_address, config::DEFAULT_API_ADDRESS);
+        assert!(kept.api.venus_auth_token.is_empty(), "no token copied");
+        assert_eq!(kept.mpool.max_nonce_gap, 100);
+
+        // Once the repo recorded 2k, a --config saying otherwise does not change it.
+        repo.save_config(&kept).expect("save");
+        std::fs::write(&mounted, r#"{"parameters":{"networkType":4}}"#).expect("write");
+        let s = settle(&repo, &daemon_args(&[&config])).expect("settle");
+        assert_eq!(s.settings.network, Network::TwoK);
+
+        // --config naming the repo's own file: nothing to write back.
+        let own = format!("--config={}", repo.path(CONFIG_FILE).display());
+        let s = settle(&repo, &daemon_args(&[&own])).expect("settle");
+        assert!(s.repo_config.is_none());
+
+        // Without --config the effective config (flags included) is the repo's, as venus.
+        let s = settle(&repo, &daemon_args(&["--auth-token=t"])).expect("settle");
+        let kept = s.repo_config.expect("repo config");
+        assert_eq!(kept.api.venus_auth_token, "t");
+    }
+
+    #[test]
+    fn contradictory_chain_flags_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = Repo::new(dir.path());
+        let e = settle(
+            &repo,
+            &daemon_args(&[
+                "--make-genesis=g.car",
+                "--genesis-template=t.json",
+                "--import-snapshot=s.car",
+            ]),
+        )
+        .expect_err("contradictory");
+        assert!(e.to_string().contains("exclude each other"), "{e}");
+        let a = daemon_args(&["--import-snapshot=s.car", "--genesisfile=g.car"]);
+        assert!(matches!(
+            genesis_source(&a),
+            GenesisSource::Snapshot {
+                genesis: Some(_),
+                ..
+            }
+        ));
+        let a = daemon_args(&["--genesisfile=g.car"]);
+        assert!(matches!(genesis_source(&a), GenesisSource::Car(_)));
+    }
 }

@@ -19,7 +19,15 @@ pub const NODE_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+venus-rs");
 
 /// How the chain would be created on first start (needs the `chain` feature).
 pub enum GenesisSource<'a> {
-    Template(&'a std::path::Path),
+    Template {
+        template: &'a std::path::Path,
+        car_out: &'a std::path::Path,
+    },
+    Car(&'a std::path::Path),
+    Snapshot {
+        car: &'a std::path::Path,
+        genesis: Option<&'a std::path::Path>,
+    },
     Default,
 }
 
@@ -45,17 +53,13 @@ impl Node {
         network: Network,
         genesis: GenesisSource<'_>,
     ) -> anyhow::Result<Arc<Node>> {
-        let network_name = match genesis {
-            GenesisSource::Template(path) => {
-                let text = std::fs::read(path)?;
-                let v: serde_json::Value = serde_json::from_slice(&text)?;
-                v["NetworkName"]
-                    .as_str()
-                    .unwrap_or(network.params().name)
-                    .to_owned()
-            }
-            GenesisSource::Default => network.params().name.to_owned(),
-        };
+        if !matches!(genesis, GenesisSource::Default) {
+            // Without the chain store there is no genesis to build, import or write.
+            anyhow::bail!(
+                "--make-genesis, --genesisfile and --import-snapshot need the chain store: build with `--features chain`"
+            );
+        }
+        let network_name = network.params().name.to_owned();
         Ok(Arc::new(Node {
             network,
             params: network.params(),

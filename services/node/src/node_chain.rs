@@ -10,14 +10,15 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context as _;
 use parking_lot::Mutex;
 use venus_chain::actors::{ActorKind, INIT_ACTOR_ID, InitState};
-use venus_chain::blockstore::RedbBlockstore;
+use venus_chain::blockstore::{MemoryBlockstore, RedbBlockstore};
 use venus_chain::genesis::{GenesisTemplate, build_genesis};
 use venus_chain::post::DevnetPoSt;
 use venus_chain::state::StateTree;
 use venus_chain::store::{ChainStore, MetaStore};
 use venus_chain::validate::{BlockValidator, FullBlock, SubmitError, TipSetBuilder};
 use venus_types::{
-    Address, BeaconEntry, BlockMsg, ChainEpoch, Cid, SignedMessage, TipSet, TipSetKey, TokenAmount,
+    Address, BeaconEntry, BlockHeader, BlockMsg, ChainEpoch, Cid, SignedMessage, TipSet, TipSetKey,
+    TokenAmount,
 };
 
 use crate::keyfile::Keystore;
@@ -49,13 +50,31 @@ pub struct Node {
     submit_lock: tokio::sync::Mutex<()>,
 }
 
-/// How the chain store is created on first start.
+/// How the chain store is created on first start (and what an existing one is checked
+/// against).
 pub enum GenesisSource<'a> {
-    /// Build from a template (`--make-genesis` + `--genesis-template`).
-    Template(&'a Path),
+    /// `--make-genesis <car_out> --genesis-template <template>`: build the genesis from the
+    /// template and write it as a CAR.
+    Template {
+        template: &'a Path,
+        car_out: &'a Path,
+    },
+    /// `--genesisfile`: start from a genesis CAR; an existing chain must have that genesis.
+    Car(&'a Path),
+    /// `--import-snapshot`: start at the head of a chain CAR (fresh repo only); with
+    /// `genesis` (`--genesisfile`) the snapshot's genesis must be that one.
+    Snapshot {
+        car: &'a Path,
+        genesis: Option<&'a Path>,
+    },
     /// No genesis given: an empty template named after the network (no miners).
     Default,
 }
+
+/// The chain database inside `<repo>/chain`.
+const CHAIN_DB: &str = "chain.redb";
+/// Where a new chain is built before it is moved to `<repo>/chain`.
+const CHAIN_INIT_DIR: &str = ".chain-init";
 
 pub fn now_secs() -> u64 {
     SystemTime::now()
@@ -74,26 +93,17 @@ impl Node {
         let params = network.params();
         let chain_params = chain_params(network)?;
         let dir = repo.path(CHAIN_DIR);
-        let fresh = !dir.exists();
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-        let opened = open_chain(&dir, fresh, network, &chain_params, genesis);
-        let cs = match opened {
-            Ok(cs) => cs,
-            Err(e) => {
-                if fresh {
-                    // A failed init must not leave a half-made chain behind (venus#4435).
-                    let _ = std::fs::remove_dir_all(&dir);
-                }
-                return Err(e);
-            }
-        };
-        let network_name = {
-            let genesis = cs.genesis().clone();
-            let tree = StateTree::load(cs.blockstore(), &genesis.parent_state_root.0)?;
-            let init: InitState = tree.actor_state(INIT_ACTOR_ID, ActorKind::Init)?;
-            init.network_name
-        };
+        let existing = dir.exists();
+        if !existing {
+            init_chain(repo, &dir, network, &chain_params, &genesis)?;
+        }
+        let db = dir.join(CHAIN_DB);
+        let cs = ChainStore::open_redb(&db, None)
+            .with_context(|| format!("cannot open the chain in {}", db.display()))?;
+        if existing {
+            check_existing(&cs, &genesis)?;
+        }
+        let network_name = network_name(&cs)?;
         let head = cs.heaviest();
         tracing::info!(height = head.height(), head = %head.key(), "chain loaded");
         let node = Arc::new(Node {
@@ -273,33 +283,168 @@ impl Node {
     }
 }
 
-fn open_chain(
+/// Creates the chain in a scratch directory and moves it into place only once it is
+/// complete, so a failed or interrupted init leaves no half-made chain (venus#4435) and the
+/// next start is a fresh init again.
+fn init_chain(
+    repo: &Repo,
     dir: &Path,
-    fresh: bool,
     network: Network,
     params: &venus_chain::network::NetworkParams,
-    genesis: GenesisSource<'_>,
-) -> anyhow::Result<Store> {
-    let bs = RedbBlockstore::open(&dir.join("chain.redb"))?;
+    genesis: &GenesisSource<'_>,
+) -> anyhow::Result<()> {
+    let scratch = repo.path(CHAIN_INIT_DIR);
+    if scratch.exists() {
+        // Left by an init that was killed: it never became the chain.
+        std::fs::remove_dir_all(&scratch)
+            .with_context(|| format!("cannot remove {}", scratch.display()))?;
+    }
+    std::fs::create_dir_all(&scratch)
+        .with_context(|| format!("cannot create {}", scratch.display()))?;
+    if let Err(e) = build_chain(&scratch, network, params, genesis) {
+        let _ = std::fs::remove_dir_all(&scratch);
+        return Err(e);
+    }
+    std::fs::rename(&scratch, dir).with_context(|| {
+        format!(
+            "cannot move the new chain from {} to {}",
+            scratch.display(),
+            dir.display()
+        )
+    })
+}
+
+/// Builds or imports the chain into `scratch` and records its genesis and head.
+fn build_chain(
+    scratch: &Path,
+    network: Network,
+    params: &venus_chain::network::NetworkParams,
+    genesis: &GenesisSource<'_>,
+) -> anyhow::Result<()> {
+    let bs = RedbBlockstore::open(&scratch.join(CHAIN_DB))?;
     let meta = MetaStore::Redb(bs.database().clone());
-    let genesis_block = if fresh {
-        let template = match genesis {
-            GenesisSource::Template(path) => {
-                let text = std::fs::read(path)
-                    .with_context(|| format!("cannot read genesis template {}", path.display()))?;
-                serde_json::from_slice::<GenesisTemplate>(&text)
-                    .with_context(|| format!("invalid genesis template {}", path.display()))?
+    let cs = match genesis {
+        GenesisSource::Template { template, car_out } => {
+            let text = std::fs::read(template)
+                .with_context(|| format!("cannot read genesis template {}", template.display()))?;
+            let template_json = serde_json::from_slice::<GenesisTemplate>(&text)
+                .with_context(|| format!("invalid genesis template {}", template.display()))?;
+            let built = build_genesis(&bs, &template_json, params, now_secs())
+                .context("cannot build the genesis")?;
+            tracing::info!(genesis = %built.block.cid(), network = %template_json.network_name, "genesis built");
+            write_genesis_car(&bs, &built.block, car_out)?;
+            ChainStore::open(bs, meta, Some(built.block))?
+        }
+        GenesisSource::Default => {
+            let template = default_template(network);
+            let built = build_genesis(&bs, &template, params, now_secs())
+                .context("cannot build the genesis")?;
+            tracing::info!(genesis = %built.block.cid(), network = %template.network_name, "genesis built");
+            ChainStore::open(bs, meta, Some(built.block))?
+        }
+        GenesisSource::Car(path) => {
+            let block = read_genesis_car(&bs, path)?;
+            tracing::info!(genesis = %block.cid(), file = %path.display(), "genesis imported");
+            ChainStore::open(bs, meta, Some(block))?
+        }
+        GenesisSource::Snapshot { car, genesis } => {
+            // The (small) genesis file first, so a bad one fails before the big import.
+            let expected = match genesis {
+                Some(gpath) => Some((read_genesis_car(&MemoryBlockstore::new(), gpath)?, gpath)),
+                None => None,
+            };
+            let file = open_file(car, "snapshot")?;
+            let snap = venus_chain::car::import_snapshot(&bs, &mut std::io::BufReader::new(file))
+                .with_context(|| format!("cannot import snapshot {}", car.display()))?;
+            if let Some((expected, gpath)) = expected {
+                let (expected, found) = (expected.cid(), snap.genesis.cid());
+                if expected != found {
+                    anyhow::bail!(
+                        "snapshot {} starts from genesis {found}, but genesis file {} holds genesis {expected}",
+                        car.display(),
+                        gpath.display()
+                    );
+                }
             }
-            GenesisSource::Default => default_template(network),
-        };
-        let built = build_genesis(&bs, &template, params, now_secs())
-            .context("cannot build the genesis")?;
-        tracing::info!(genesis = %built.block.cid(), network = %template.network_name, "genesis built");
-        Some(built.block)
-    } else {
-        None
+            let cs = ChainStore::open(bs, meta, Some(snap.genesis))?;
+            if snap.head.height() > 0 {
+                let weight = venus_chain::exec::tipset_weight(&cs, &snap.head)
+                    .context("cannot weigh the snapshot's head")?;
+                cs.add_tipset(&snap.head, &weight)?;
+            }
+            tracing::info!(height = snap.head.height(), head = %snap.head.key(), genesis = %cs.genesis().cid(), "snapshot imported");
+            cs
+        }
     };
-    Ok(ChainStore::open(bs, meta, genesis_block)?)
+    // Every start reads the network name from the genesis state: check it now, while a
+    // failure still leaves no chain behind.
+    network_name(&cs)?;
+    Ok(())
+}
+
+/// What an existing chain must agree with; init-only flags are ignored, as venus does.
+fn check_existing(cs: &Store, genesis: &GenesisSource<'_>) -> anyhow::Result<()> {
+    let ours = cs.genesis().cid();
+    match genesis {
+        GenesisSource::Car(path) => {
+            let theirs = read_genesis_car(&MemoryBlockstore::new(), path)?.cid();
+            if theirs != ours {
+                anyhow::bail!(
+                    "genesis file {} holds genesis {theirs}, but this repo's chain starts from genesis {ours}",
+                    path.display()
+                );
+            }
+        }
+        GenesisSource::Snapshot { car, .. } => {
+            let head = cs.heaviest();
+            anyhow::bail!(
+                "cannot import snapshot {}: the repo already has a chain (genesis {ours}, head at height {}); --import-snapshot needs a fresh repo",
+                car.display(),
+                head.height()
+            );
+        }
+        GenesisSource::Template { car_out, .. } => {
+            tracing::warn!(path = %car_out.display(), genesis = %ours, "the repo already has a chain: --make-genesis and --genesis-template only apply to a fresh repo and are ignored");
+        }
+        GenesisSource::Default => {}
+    }
+    Ok(())
+}
+
+fn open_file(path: &Path, what: &str) -> anyhow::Result<std::fs::File> {
+    std::fs::File::open(path).with_context(|| format!("cannot open {what} {}", path.display()))
+}
+
+/// Imports a genesis CAR into `bs` and returns its (checked) genesis header.
+fn read_genesis_car<BS: fvm_ipld_blockstore::Blockstore>(
+    bs: &BS,
+    path: &Path,
+) -> anyhow::Result<BlockHeader> {
+    let file = open_file(path, "genesis file")?;
+    venus_chain::car::import_genesis_car(bs, &mut std::io::BufReader::new(file))
+        .with_context(|| format!("cannot use genesis file {}", path.display()))
+}
+
+/// Writes the genesis as a CAR at `out`, atomically (temp file + rename).
+fn write_genesis_car(bs: &RedbBlockstore, genesis: &BlockHeader, out: &Path) -> anyhow::Result<()> {
+    let mut car = Vec::new();
+    let blocks = venus_chain::car::export_genesis(bs, genesis, &mut car)
+        .context("cannot export the genesis")?;
+    crate::repo::write_atomic(out, &car)
+        .with_context(|| format!("cannot write the genesis CAR to {}", out.display()))?;
+    tracing::info!(path = %out.display(), blocks, bytes = car.len(), genesis = %genesis.cid(), "genesis CAR written");
+    Ok(())
+}
+
+/// `StateNetworkName`: the init actor's network name in the genesis state.
+fn network_name(cs: &Store) -> anyhow::Result<String> {
+    let genesis = cs.genesis();
+    let tree = StateTree::load(cs.blockstore(), &genesis.parent_state_root.0)
+        .context("cannot load the genesis state")?;
+    let init: InitState = tree
+        .actor_state(INIT_ACTOR_ID, ActorKind::Init)
+        .context("the genesis state has no usable init actor")?;
+    Ok(init.network_name)
 }
 
 /// The chain crate's parameters for a network (same names, consensus fields).

@@ -91,7 +91,9 @@ pub async fn rpc(
     method: &str,
     params: serde_json::Value,
 ) -> (u16, serde_json::Value) {
-    let mut req = reqwest::Client::new()
+    let mut req = venus_rpc::tls::http_client_builder()
+        .build()
+        .expect("http client")
         .post(format!("{url}/rpc/v1"))
         .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}));
     if let Some(t) = token {

@@ -93,7 +93,9 @@ async fn public_network_serves_but_never_claims_to_be_synced() {
     .await;
     assert_eq!(body["error"]["code"], -32601, "{body}");
 
-    let http = reqwest::Client::new();
+    let http = venus_rpc::tls::http_client_builder()
+        .build()
+        .expect("http client");
     let live = http
         .get(format!("{}/livez", d.url))
         .send()
@@ -168,4 +170,81 @@ async fn seed_daemon_command_with_auth_url_alone() {
         "auth url recorded: {cfg}"
     );
     assert!(cfg.contains("\"networkType\": 5"), "{cfg}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_flag_reads_the_given_file_and_never_writes_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path().join("repo");
+    // The repo's own config names a port that is taken: used, it would fail the start.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let busy_port = busy.local_addr().expect("addr").port();
+    std::fs::create_dir_all(&repo).expect("repo");
+    std::fs::write(
+        repo.join("config.json"),
+        format!(r#"{{"api":{{"apiAddress":"/ip4/127.0.0.1/tcp/{busy_port}"}}}}"#),
+    )
+    .expect("repo config");
+    // The mounted file (a read-only ConfigMap in Kubernetes).
+    let mounted = dir.path().join("etc").join("config.json");
+    std::fs::create_dir_all(mounted.parent().expect("dir")).expect("etc");
+    let text = r#"{"api":{"apiAddress":"/ip4/127.0.0.1/tcp/0"},"mpool":{"maxNonceGap":7}}"#;
+    std::fs::write(&mounted, text).expect("mounted config");
+    let before = std::fs::metadata(&mounted)
+        .expect("meta")
+        .modified()
+        .expect("mtime");
+    let config = format!("--config={}", mounted.display());
+
+    let d = start_daemon(&repo, &["daemon", "--network=2k", &config]);
+    let port: u16 = d
+        .url
+        .rsplit(':')
+        .next()
+        .expect("port")
+        .parse()
+        .expect("num");
+    assert_ne!(port, busy_port, "the API address came from --config");
+    let (status, body) = rpc(
+        &d.url,
+        Some(&d.token),
+        "Filecoin.StateGetNetworkParams",
+        serde_json::json!([]),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["BlockDelaySecs"], 4, "{body}");
+    assert_eq!(std::fs::read_to_string(&mounted).expect("read"), text);
+    let after = std::fs::metadata(&mounted)
+        .expect("meta")
+        .modified()
+        .expect("mtime");
+    assert_eq!(before, after, "--config file untouched");
+    // The repo remembers the network in its own config.json, and nothing from --config.
+    let repo_cfg = std::fs::read_to_string(repo.join("config.json")).expect("repo config");
+    assert!(repo_cfg.contains("\"networkType\": 2"), "{repo_cfg}");
+    assert!(repo_cfg.contains(&format!("tcp/{busy_port}")), "{repo_cfg}");
+    assert!(!repo_cfg.contains("\"maxNonceGap\": 7"), "{repo_cfg}");
+    drop(d);
+
+    // A bad --config fails like a bad repo config, naming the file and the field.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"api":{"apiAddress":"localhost:1"}}"#).expect("bad");
+    let out = venus(&repo, &["daemon", &format!("--config={}", bad.display())]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("api.apiAddress") && err.contains("localhost:1"),
+        "{err}"
+    );
+    let out = venus(
+        &repo,
+        &[
+            "daemon",
+            &format!("--config={}", dir.path().join("none.json").display()),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("none.json"));
+    drop(busy);
 }

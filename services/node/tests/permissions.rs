@@ -35,7 +35,9 @@ async fn every_served_method_needs_exactly_its_venus_permission() {
     let server = tokio::spawn(venus_rpc::serve(listener, app, async move {
         let _ = stopped.await;
     }));
-    let http = reqwest::Client::new();
+    let http = venus_rpc::tls::http_client_builder()
+        .build()
+        .expect("http client");
     for name in &names {
         let need = v1_permission(name).expect("listed");
         for held in Permission::ALL {

@@ -52,21 +52,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("venus-prover: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("venus-prover: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    venus_rpc::process::run_main("venus-prover", run(Cli::parse()))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -116,28 +102,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     tracing::warn!(
         "devnet proofs: a blake2b commitment, not a proof of storage (venus-consensus DevnetWinningPoSt)"
     );
-    shutdown_signal().await;
+    venus_rpc::process::shutdown_signal().await;
     stop.cancel();
     for t in tasks {
         let _ = t.await;
     }
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }

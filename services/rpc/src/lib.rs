@@ -14,8 +14,10 @@ mod method;
 mod metrics;
 pub mod observe;
 pub mod perm;
+pub mod process;
 mod router;
 mod server;
+pub mod tls;
 pub mod verify;
 pub mod wire;
 

@@ -249,27 +249,33 @@ async fn http_call(State(state): State<Arc<ServerState>>, req: Request) -> Respo
                     &RpcError::invalid_request("empty batch"),
                 );
             }
-            let calls = items.into_iter().map(|raw| {
-                let state = &state;
-                let caller = &caller;
-                async move {
-                    let mut buf = Vec::new();
-                    match wire::parse_frame(raw) {
-                        Ok(frame) => http_frame(state, caller, remote, frame, &mut buf)
-                            .await
-                            .map(|_| buf),
-                        Err(e) => {
-                            wire::write_response(&mut buf, None, Err(&e));
-                            Some(buf)
+            // Collected first: a lazy `map` inside the stream trips the handler's `Send` bound.
+            let calls: Vec<_> = items
+                .into_iter()
+                .map(|raw| {
+                    let state = &state;
+                    let caller = &caller;
+                    async move {
+                        let mut buf = Vec::new();
+                        match wire::parse_frame(raw) {
+                            Ok(frame) => http_frame(state, caller, remote, frame, &mut buf)
+                                .await
+                                .map(|_| buf),
+                            Err(e) => {
+                                wire::write_response(&mut buf, None, Err(&e));
+                                Some(buf)
+                            }
                         }
                     }
-                }
-            });
-            let answers: Vec<Vec<u8>> = futures::future::join_all(calls)
-                .await
-                .into_iter()
-                .flatten()
+                })
                 .collect();
+            // A batch is one connection's work: at most `max_inflight` of its calls run at
+            // once, as on a WebSocket connection; answers keep the request order.
+            let answers: Vec<Vec<u8>> = futures::stream::iter(calls)
+                .buffered(state.limits.max_inflight.max(1))
+                .filter_map(futures::future::ready)
+                .collect()
+                .await;
             if answers.is_empty() {
                 return StatusCode::NO_CONTENT.into_response();
             }

@@ -15,7 +15,11 @@ async fn post(
     token: Option<&str>,
     body: impl Into<reqwest::Body>,
 ) -> (u16, String) {
-    let mut req = reqwest::Client::new().post(sample.http_url()).body(body);
+    let mut req = venus_rpc::tls::http_client_builder()
+        .build()
+        .unwrap()
+        .post(sample.http_url())
+        .body(body);
     if let Some(t) = token {
         req = req.header("Authorization", format!("Bearer {t}"));
     }
@@ -56,7 +60,9 @@ async fn a_call_returns_result_and_echoes_the_id() {
     // String ids, and `?token=` instead of the header.
     let url = format!("{}?token={}", s.http_url(), s.token(Permission::Read));
     let body = r#"{"jsonrpc":"2.0","id":"x-1","method":"Filecoin.WhoAmI","params":[]}"#;
-    let text = reqwest::Client::new()
+    let text = venus_rpc::tls::http_client_builder()
+        .build()
+        .unwrap()
         .post(url)
         .body(body)
         .send()
@@ -103,7 +109,9 @@ async fn missing_forged_and_expired_tokens_get_401_and_nothing_runs() {
     );
     assert_eq!(post(&s, Some(&none), body.clone()).await.0, 401);
     assert_eq!(post(&s, Some("garbage"), body.clone()).await.0, 401);
-    let basic = reqwest::Client::new()
+    let basic = venus_rpc::tls::http_client_builder()
+        .build()
+        .unwrap()
         .post(s.http_url())
         .header(
             "Authorization",
@@ -271,6 +279,42 @@ async fn oversized_bodies_are_refused_before_parsing() {
     s.stop().await;
 }
 
+/// A batch is bounded like a WebSocket connection: with `max_inflight` 2, six 100 ms calls
+/// need at least three rounds (a lower bound, so a slow machine cannot make this flaky).
+#[tokio::test]
+async fn a_batch_runs_at_most_max_inflight_calls_at_once() {
+    let limits = venus_rpc::ConnLimits {
+        max_inflight: 2,
+        ..Default::default()
+    };
+    let s = common::start_with("127.0.0.1:0", 1 << 20, limits).await;
+    let batch: Vec<Value> = (1..=6)
+        .map(|id| json!({"jsonrpc": "2.0", "id": id, "method": "Filecoin.Sleep", "params": [100]}))
+        .collect();
+    let started = std::time::Instant::now();
+    let (status, text) = post(
+        &s,
+        Some(&s.token(Permission::Read)),
+        Value::Array(batch).to_string(),
+    )
+    .await;
+    let elapsed = started.elapsed();
+    assert_eq!(status, 200, "{text}");
+    let answers: Vec<Value> = serde_json::from_str(&text).unwrap();
+    let ids: Vec<i64> = answers.iter().map(|a| a["id"].as_i64().unwrap()).collect();
+    assert_eq!(
+        ids,
+        vec![1, 2, 3, 4, 5, 6],
+        "answers keep the request order"
+    );
+    assert!(
+        elapsed >= std::time::Duration::from_millis(300),
+        "6 calls at 2 at a time took only {elapsed:?}"
+    );
+    assert_eq!(s.ran.count("Filecoin.Sleep"), 6);
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn batches_answer_each_call_and_skip_notifications() {
     let s = common::start().await;
@@ -308,7 +352,11 @@ async fn metrics_count_calls_and_errors_per_method() {
         post(&s, Some(&t), call("Filecoin.Add", json!([1, 1]))).await;
     }
     post(&s, Some(&t), call("Filecoin.Fail", json!([]))).await;
-    let text = reqwest::get(format!("http://{}/metrics", s.addr))
+    let text = venus_rpc::tls::http_client_builder()
+        .build()
+        .unwrap()
+        .get(format!("http://{}/metrics", s.addr))
+        .send()
         .await
         .unwrap()
         .text()

@@ -88,21 +88,27 @@ impl GatewayLink {
             .subscribe(api::LISTEN_WALLET_EVENT, (policy,))
             .await?;
         let mut changes = wallet.subscribe_changes();
+        // The gateway asks for WalletList before it sends InitConnect with our channel id: a
+        // key made in between is in neither, so it waits here until the channel is known.
+        let mut pending: Vec<AddressChange> = Vec::new();
         tracing::info!(gateway = %self.url, "listening for wallet events");
         loop {
             tokio::select! {
                 ev = events.next() => {
                     let Some(ev) = ev else { return Ok(()) };
                     self.on_event(&client, wallet, ev);
+                    if let Some(channel) = self.channel() {
+                        for change in pending.drain(..) {
+                            self.spawn_push(&client, channel, change);
+                        }
+                    }
                 }
                 change = changes.recv() => {
                     match change {
-                        Ok(change) => {
-                            // Off the event loop: the gateway answers only after this wallet
-                            // signs its proof-of-possession challenge, which arrives as an event.
-                            let (client, channel, url) = (client.clone(), self.channel(), self.url.clone());
-                            tokio::spawn(async move { push_change(&client, channel, &url, change).await });
-                        }
+                        Ok(change) => match self.channel() {
+                            Some(channel) => self.spawn_push(&client, channel, change),
+                            None => pending.push(change),
+                        },
                         // Missed changes: re-register to resync the address list.
                         Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => anyhow::bail!("address changes lagged; re-registering"),
                         Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
@@ -110,6 +116,13 @@ impl GatewayLink {
                 }
             }
         }
+    }
+
+    /// Off the event loop: the gateway answers only after this wallet signs its
+    /// proof-of-possession challenge, which arrives as an event.
+    fn spawn_push(&self, client: &Client, channel: Uuid, change: AddressChange) {
+        let (client, url) = (client.clone(), self.url.clone());
+        tokio::spawn(async move { push_change(&client, channel, &url, change).await });
     }
 
     fn on_event(&self, client: &Client, wallet: &Arc<Wallet>, ev: RequestEvent) {
@@ -188,8 +201,7 @@ fn answer(wallet: &Wallet, ev: &RequestEvent) -> ResponseEvent {
     }
 }
 
-async fn push_change(client: &Client, channel: Option<Uuid>, url: &str, change: AddressChange) {
-    let Some(channel) = channel else { return };
+async fn push_change(client: &Client, channel: Uuid, url: &str, change: AddressChange) {
     let result = match change {
         AddressChange::Added(a) => client.call(api::ADD_NEW_ADDRESS, (channel, vec![a])).await,
         AddressChange::Removed(a) => client.call(api::REMOVE_ADDRESS, (channel, vec![a])).await,

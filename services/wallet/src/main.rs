@@ -2,7 +2,7 @@
 //! `sign`, password and lock) through its API.
 
 use std::io::{IsTerminal, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -126,28 +126,7 @@ struct RunArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("venus-wallet: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(dispatch(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("venus-wallet: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn expand_home(path: &str) -> PathBuf {
-    match path.strip_prefix("~/") {
-        Some(rest) => dirs::home_dir().map_or_else(|| PathBuf::from(path), |h| h.join(rest)),
-        None => PathBuf::from(path),
-    }
+    venus_rpc::process::run_main("venus-wallet", dispatch(Cli::parse()))
 }
 
 fn parse_addr(s: &str) -> anyhow::Result<Address> {
@@ -164,7 +143,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         other => bail!("unknown --nettype {other:?}: use mainnet, or testnet/2k/calibnet/…"),
     }
-    let repo = expand_home(&cli.repo);
+    let repo = venus_rpc::process::expand_home(&cli.repo);
     if let Command::Run(args) = cli.command {
         return run(&repo, args).await;
     }
@@ -364,7 +343,8 @@ async fn run(repo: &Path, args: RunArgs) -> anyhow::Result<()> {
             "[SignFilter] Expr is set, but script sign filters are not implemented by this wallet; remove it to start"
         );
     }
-    let addr = listen_addr(&cfg.api.listen_address)?;
+    let addr =
+        venus_rpc::process::parse_listen(&cfg.api.listen_address).map_err(anyhow::Error::msg)?;
 
     let keystore = Keystore::open(repo.join("keystore"), cfg.kdf()?)?;
     let wallet = Wallet::new(keystore);
@@ -450,50 +430,9 @@ async fn run(repo: &Path, args: RunArgs) -> anyhow::Result<()> {
     )
     .with_context(|| format!("writing {}", api_path.display()))?;
     tracing::info!(listen = %listener.local_addr()?, gateways = links.len(), repo = %repo.display(), "venus-wallet serving /rpc/v0");
-    let result = venus_rpc::serve(listener, app, shutdown_signal()).await;
+    let result = venus_rpc::serve(listener, app, venus_rpc::process::shutdown_signal()).await;
     stop.cancel();
     result.context("serving")?;
     tracing::info!("venus-wallet stopped");
     Ok(())
-}
-
-/// `/ip4/H/tcp/P[/http]` or `host:port`.
-fn listen_addr(addr: &str) -> anyhow::Result<std::net::SocketAddr> {
-    let parts: Vec<&str> = addr.split('/').collect();
-    let parsed = match parts.as_slice() {
-        ["", "ip4" | "ip6", host, "tcp", port]
-        | ["", "ip4" | "ip6", host, "tcp", port, "http" | "ws"] => format!(
-            "{}:{port}",
-            if host.contains(':') {
-                format!("[{host}]")
-            } else {
-                (*host).to_owned()
-            }
-        )
-        .parse()
-        .ok(),
-        _ if !addr.starts_with('/') => addr.parse().ok(),
-        _ => None,
-    };
-    parsed.ok_or_else(|| {
-        anyhow::anyhow!("invalid listen address {addr:?}: expected /ip4/<ip>/tcp/<port>[/http]")
-    })
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }

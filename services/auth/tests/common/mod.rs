@@ -145,6 +145,13 @@ impl Home {
     }
 
     pub fn start_with(&self, args: &[&str]) -> Server {
+        let mut server = self.spawn(args);
+        server.wait_ready(&self.repo());
+        server
+    }
+
+    /// Start the server without waiting for it (to start several at once).
+    pub fn spawn(&self, args: &[&str]) -> Server {
         let log = self.dir.path().join("auth.log");
         let child = self
             .command(args)
@@ -160,14 +167,37 @@ impl Home {
             ))
             .spawn()
             .unwrap();
-        let mut server = Server {
+        Server {
             child: Some(child),
             log,
             url: self.url(),
             admin_token: String::new(),
-        };
-        server.wait_ready(&self.repo());
-        server
+        }
+    }
+
+    /// `venus-auth run` that must fail (within 60 s); its stderr.
+    pub fn run_fails(&self) -> String {
+        let mut child = self
+            .command(&["run"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("venus-auth run should have failed but kept running");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let status = child.wait().unwrap();
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        assert!(!status.success(), "venus-auth run exited 0: {err}");
+        err
     }
 }
 
@@ -180,7 +210,7 @@ pub struct Server {
 }
 
 impl Server {
-    fn wait_ready(&mut self, repo: &Path) {
+    pub fn wait_ready(&mut self, repo: &Path) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
@@ -220,7 +250,9 @@ impl Drop for Server {
 
 /// `POST /verify` as the current Go client sends it; (status, body).
 pub async fn verify_json(url: &str, bearer: &str, token: &str) -> (u16, serde_json::Value) {
-    let resp = reqwest::Client::new()
+    let resp = venus_rpc::tls::http_client_builder()
+        .build()
+        .unwrap()
         .post(format!("{url}/verify"))
         .bearer_auth(bearer)
         .header("X-VENUS-API-NAMESPACE", "auth.IAuthClient")

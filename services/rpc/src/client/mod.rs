@@ -42,9 +42,17 @@ pub struct ClientBuilder {
     max_message_bytes: usize,
     limits: ConnLimits,
     headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl ClientBuilder {
+    /// TLS for `https://`/`wss://` addresses; default [`crate::tls::client_config`] (system
+    /// roots, `SSL_CERT_FILE`). Set this to trust a private CA for this client only.
+    pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
     /// The token to send as `Authorization: Bearer`; overrides one given in the address.
     pub fn token(mut self, token: Option<impl Into<String>>) -> Self {
         if let Some(t) = token {
@@ -106,7 +114,10 @@ impl ClientBuilder {
                 stop: CancellationToken::new(),
             })
         } else {
+            let tls = self.tls.clone().unwrap_or_else(crate::tls::client_config);
+            #[allow(clippy::disallowed_methods)] // its own TLS configuration, set here
             let http = reqwest::Client::builder()
+                .tls_backend_preconfigured((*tls).clone())
                 .connect_timeout(self.connect_timeout)
                 .build()
                 .map_err(|e| ClientError::Connect {
@@ -183,6 +194,7 @@ impl Client {
                 ..limits
             },
             headers: Vec::new(),
+            tls: None,
         }
     }
 
@@ -342,7 +354,18 @@ impl Client {
         let config = WebSocketConfig::default()
             .max_message_size(Some(inner.opts.max_message_bytes))
             .max_frame_size(Some(inner.opts.max_message_bytes));
-        let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+        // Only consulted for wss://; ws:// stays plain TCP.
+        let tls = inner
+            .opts
+            .tls
+            .clone()
+            .unwrap_or_else(crate::tls::client_config);
+        let connecting = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(config),
+            true,
+            Some(tokio_tungstenite::Connector::Rustls(tls)),
+        );
         let (socket, _response) =
             match tokio::time::timeout(inner.opts.connect_timeout, connecting).await {
                 Err(_) => {

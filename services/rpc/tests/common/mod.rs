@@ -246,6 +246,14 @@ pub async fn start() -> Sample {
 }
 
 pub async fn start_on(bind: &str, max_request_bytes: usize) -> Sample {
+    start_with(bind, max_request_bytes, venus_rpc::ConnLimits::default()).await
+}
+
+pub async fn start_with(
+    bind: &str,
+    max_request_bytes: usize,
+    limits: venus_rpc::ConnLimits,
+) -> Sample {
     let listener = TcpListener::bind(bind).await.expect("bind a loopback port");
     let addr = listener.local_addr().expect("bound address");
     let verifier = Arc::new(LocalVerifier::new(b"sample-secret".to_vec()));
@@ -259,6 +267,7 @@ pub async fn start_on(bind: &str, max_request_bytes: usize) -> Sample {
     )
     .paths(&["/rpc/v0", "/rpc/v1"])
     .max_request_bytes(max_request_bytes)
+    .conn_limits(limits)
     .metrics(&metrics)
     .into_router()
     .merge(metrics.router());

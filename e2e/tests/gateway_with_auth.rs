@@ -1,0 +1,413 @@
+//! The signing and proving path of the chain service with nothing stood in: a real venus-auth
+//! (SQLite), two venus-gateway processes verifying every token through it, two venus-wallet
+//! processes for two venus-auth users, and a venus-prover for one user's miner. What venus-auth
+//! knows decides who may register what, and which account's wallet may sign.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use venus_api::gateway as gw;
+use venus_api::proof::ExtendedSectorInfo;
+use venus_e2e::binaries::workspace_binaries;
+use venus_rpc::{Client, ClientError};
+use venus_types::{Address, Cid, MsgMeta, MsgType};
+
+const BINS: &[(&str, &str)] = &[
+    ("venus-auth", "venus-auth"),
+    ("venus-gateway", "venus-gateway"),
+    ("venus-wallet", "venus-wallet"),
+    ("venus-prover", "venus-prover"),
+];
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A child process killed on drop, with its log kept for failure messages.
+struct Proc {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Proc {
+    fn spawn(cmd: &mut Command, log: PathBuf) -> Self {
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = cmd
+            .stdout(Stdio::from(file.try_clone().expect("log")))
+            .stderr(Stdio::from(file))
+            .spawn()
+            .expect("spawn");
+        Proc { child, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("run");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+async fn wait_http(url: &str, proc_: &Proc) {
+    let http = venus_rpc::tls::http_client_builder().build().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(r) = http.get(url).send().await
+            && r.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{url} never answered; log:\n{}", proc_.log());
+}
+
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+struct Auth {
+    bin: PathBuf,
+    repo: PathBuf,
+    listen: String,
+}
+
+impl Auth {
+    fn cli(&self, args: &[&str]) -> String {
+        run_ok(
+            Command::new(&self.bin)
+                .arg("--repo")
+                .arg(&self.repo)
+                .arg("--listen")
+                .arg(&self.listen)
+                .args(args),
+        )
+    }
+
+    fn token(&self, perm: &str, name: &str) -> String {
+        self.cli(&["token", "gen", "--perm", perm, name])
+            .lines()
+            .last()
+            .expect("a token line")
+            .to_owned()
+    }
+}
+
+fn wallet(
+    bin_dir: &Path,
+    dir: &Path,
+    name: &str,
+    gateways: &[String],
+    token: &str,
+    accounts: &str,
+) -> (Proc, PathBuf) {
+    let repo = dir.join(name);
+    std::fs::create_dir_all(&repo).unwrap();
+    // Cheap scrypt for tests; production keeps the default.
+    std::fs::write(
+        repo.join("config.toml"),
+        "[Factor]\nScryptN = 1024\nScryptP = 1\n",
+    )
+    .unwrap();
+    let mut cmd = Command::new(bin_dir.join("venus-wallet"));
+    cmd.arg("--repo")
+        .arg(&repo)
+        .args([
+            "run",
+            "--listen",
+            &format!("/ip4/127.0.0.1/tcp/{}/http", free_port()),
+        ])
+        .args(["--gateway-token", token, "--support-accounts", accounts])
+        .env("VENUS_WALLET_PASSWORD", "e2e-password");
+    for g in gateways {
+        cmd.args(["--gateway-api", g]);
+    }
+    (Proc::spawn(&mut cmd, dir.join(format!("{name}.log"))), repo)
+}
+
+fn new_key(bin_dir: &Path, repo: &Path, kind: &str) -> Address {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = Command::new(bin_dir.join("venus-wallet"))
+            .arg("--repo")
+            .arg(repo)
+            .args(["new", kind])
+            .output()
+            .expect("venus-wallet new");
+        if out.status.success() {
+            let text = String::from_utf8_lossy(&out.stdout);
+            return text
+                .trim()
+                .lines()
+                .last()
+                .unwrap()
+                .parse()
+                .expect("an address");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "venus-wallet new: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+async fn client(port: u16, token: &str) -> Client {
+    Client::builder(&format!("http://127.0.0.1:{port}/rpc/v2"))
+        .token(Some(token.to_owned()))
+        .connect()
+        .await
+        .expect("client")
+}
+
+fn meta() -> MsgMeta {
+    MsgMeta::new(MsgType::Unknown)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wallets_and_provers_answer_only_for_what_venus_auth_grants() {
+    let bin_dir = workspace_binaries(BINS).expect("service binaries");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+
+    // venus-auth on SQLite: two users, u1 owning t01000, u2 owning t01001.
+    let auth_port = free_port();
+    let listen = format!("127.0.0.1:{auth_port}");
+    let auth_proc = Proc::spawn(
+        Command::new(bin_dir.join("venus-auth"))
+            .arg("--repo")
+            .arg(dir.join("auth"))
+            .args(["--listen", &listen, "run"]),
+        dir.join("auth.log"),
+    );
+    wait_http(&format!("http://{listen}/healthz"), &auth_proc).await;
+    let auth = Auth {
+        bin: bin_dir.join("venus-auth"),
+        repo: dir.join("auth"),
+        listen,
+    };
+    let shared = auth.token("admin", "shared");
+    auth.cli(&["user", "add", "--name=u1", "--miner=t01000"]);
+    auth.cli(&["user", "add", "--name=u2", "--miner=t01001"]);
+    let u1 = auth.token("sign", "u1");
+    let u2 = auth.token("sign", "u2");
+    let u1_read = auth.token("read", "u1");
+
+    // Two gateways, each verifying through venus-auth.
+    let mut gateways = Vec::new();
+    let mut gw_ports = Vec::new();
+    for i in 0..2 {
+        let port = free_port();
+        let p = Proc::spawn(
+            Command::new(bin_dir.join("venus-gateway"))
+                .arg("--repo")
+                .arg(dir.join(format!("gateway{i}")))
+                .args(["--listen", &format!("/ip4/127.0.0.1/tcp/{port}"), "run"])
+                .args([
+                    "--auth-url",
+                    &format!("http://127.0.0.1:{auth_port}"),
+                    "--auth-token",
+                    &shared,
+                ]),
+            dir.join(format!("gateway{i}.log")),
+        );
+        wait_http(&format!("http://127.0.0.1:{port}/readyz"), &p).await;
+        gateways.push(p);
+        gw_ports.push(port);
+    }
+    let gw_addrs: Vec<String> = gw_ports
+        .iter()
+        .map(|p| format!("/ip4/127.0.0.1/tcp/{p}"))
+        .collect();
+
+    // A wallet per user; the third names an account venus-auth does not know.
+    let (_w1, w1_repo) = wallet(&bin_dir, dir, "wallet-u1", &gw_addrs, &u1, "u1");
+    let (_w2, w2_repo) = wallet(&bin_dir, dir, "wallet-u2", &gw_addrs, &u2, "u2");
+    let (ghost, ghost_repo) = wallet(&bin_dir, dir, "wallet-ghost", &gw_addrs, &u2, "ghost");
+    let a1 = new_key(&bin_dir, &w1_repo, "secp256k1");
+    let a2 = new_key(&bin_dir, &w2_repo, "bls");
+    let a_ghost = new_key(&bin_dir, &ghost_repo, "secp256k1");
+
+    for &port in &gw_ports {
+        let c = client(port, &shared).await;
+        eventually("u1's and u2's addresses on every gateway", || {
+            let c = c.clone();
+            async move {
+                c.call(gw::WALLET_HAS, (a1, vec!["u1".to_string()]))
+                    .await
+                    .unwrap_or(false)
+                    && c.call(gw::WALLET_HAS, (a2, vec!["u2".to_string()]))
+                        .await
+                        .unwrap_or(false)
+            }
+        })
+        .await;
+        // Each signature comes from the wallet of the account asked for, and verifies.
+        for (addr, account) in [(a1, "u1"), (a2, "u2")] {
+            let data = format!("sign me for {account}").into_bytes();
+            let sig = c
+                .call(
+                    gw::WALLET_SIGN,
+                    (addr, vec![account.to_string()], data.clone().into(), meta()),
+                )
+                .await
+                .expect("signed");
+            venus_types::crypto::verify(&sig, &data, &addr).expect("the signature verifies");
+        }
+        // u1's key is not u2's to use.
+        let err = c
+            .call(
+                gw::WALLET_SIGN,
+                (a1, vec!["u2".to_string()], b"x".to_vec().into(), meta()),
+            )
+            .await
+            .expect_err("another account's address");
+        assert!(
+            err.to_string().contains(&format!(
+                "no wallet connected for address {a1} of account u2"
+            )),
+            "{err}"
+        );
+        // The account venus-auth does not know never registered.
+        assert!(
+            !c.call(gw::WALLET_HAS, (a_ghost, vec!["ghost".to_string()]))
+                .await
+                .expect("has"),
+            "a wallet for an unknown venus-auth user must not register"
+        );
+        // A read token of u1 may not ask for signatures: the gateway checks venus-auth's perm.
+        let reader = client(port, &u1_read).await;
+        let err = reader
+            .call(
+                gw::WALLET_SIGN,
+                (a1, vec!["u1".to_string()], b"x".to_vec().into(), meta()),
+            )
+            .await
+            .expect_err("read token");
+        assert!(err.to_string().contains("missing permission"), "{err}");
+        // A token venus-auth never issued gets a 401.
+        let forged = format!("{}x", &shared[..shared.len() - 1]);
+        let err = client(port, &forged)
+            .await
+            .call(gw::VERSION, ())
+            .await
+            .expect_err("forged token");
+        assert!(matches!(err, ClientError::Unauthorized(_)), "{err:?}");
+    }
+    assert!(
+        ghost.log().contains("ghost"),
+        "the refused wallet says which account was refused:\n{}",
+        ghost.log()
+    );
+    // Registration recorded the wallets' addresses as the users' signers in venus-auth.
+    let signers = auth.cli(&["signer", "list", "u1"]);
+    assert!(signers.contains(&a1.to_string()), "u1's signers: {signers}");
+    assert!(
+        !signers.contains(&a2.to_string()),
+        "u1's signers: {signers}"
+    );
+
+    // Provers: u1's for its miner t01000 serves proofs; u2's prover claiming t01000 is refused.
+    let comm_r: Cid = venus_types::cid_of(&"sector 7 of t01000").expect("cid");
+    let store = dir.join("sectors");
+    std::fs::create_dir_all(&store).unwrap();
+    std::fs::write(
+        store.join("pre-seal-t01000.json"),
+        format!(
+            r#"{{"t01000":{{"ID":"t01000","Owner":"t3x","Worker":"t3x","PeerId":"p","MarketBalance":"0","PowerBalance":"0",
+               "SectorSize":2048,"Sectors":[{{"CommR":{},"SectorID":7,"Deal":{{}},"ProofType":5}}]}}}}"#,
+            serde_json::to_string(&comm_r).unwrap()
+        ),
+    )
+    .unwrap();
+    let prover = |name: &str, token: &str| {
+        let mut cmd = Command::new(bin_dir.join("venus-prover"));
+        cmd.arg("run");
+        for g in &gw_addrs {
+            cmd.args(["--gateway-url", g]);
+        }
+        cmd.args(["--gateway-token", token])
+            .arg("--sector-store")
+            .arg(&store);
+        Proc::spawn(&mut cmd, dir.join(format!("{name}.log")))
+    };
+    let intruder = prover("prover-u2", &u2);
+    let _p1 = prover("prover-u1", &u1);
+    let miner: Address = "t01000".parse().unwrap();
+    let sector = ExtendedSectorInfo {
+        seal_proof: 5,
+        sector_number: 7,
+        sector_key: None,
+        sealed_cid: comm_r,
+    };
+    for &port in &gw_ports {
+        let c = client(port, &shared).await;
+        eventually("u1's prover on every gateway", || {
+            let c = c.clone();
+            async move {
+                c.call(gw::LIST_CONNECTED_MINERS, ())
+                    .await
+                    .unwrap_or_default()
+                    .contains(&miner)
+            }
+        })
+        .await;
+        let state = c
+            .call(gw::LIST_MINER_CONNECTION, (miner,))
+            .await
+            .expect("state");
+        let conns = serde_json::to_value(&state).unwrap();
+        assert_eq!(
+            conns["ConnectionCount"], 1,
+            "only u1's prover may serve t01000: {conns}"
+        );
+        let proofs = c
+            .call(
+                gw::COMPUTE_PROOF,
+                (miner, vec![sector.clone()], vec![3u8; 32].into(), 10, 21),
+            )
+            .await
+            .expect("a proof");
+        assert!(!proofs.is_empty() && !proofs[0].proof_bytes.is_empty());
+    }
+    assert!(
+        intruder.log().contains("01000 not exist in user:u2"),
+        "the refused prover says which miner was refused:\n{}",
+        intruder.log()
+    );
+    drop(auth_proc);
+}
