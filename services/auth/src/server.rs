@@ -81,6 +81,10 @@ pub async fn run(repo_dir: PathBuf, config: Config, db_wait: Duration) -> anyhow
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "venus-auth listening");
+    // TCP_NODELAY: answers go out at once instead of waiting for the client's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

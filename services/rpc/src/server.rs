@@ -127,8 +127,16 @@ pub async fn serve<F>(listener: TcpListener, app: axum::Router, shutdown: F) -> 
 where
     F: Future<Output = ()> + Send + 'static,
 {
+    use axum::serve::ListenerExt as _;
     let token = CancellationToken::new();
     let app = app.layer(axum::Extension(ShutdownSignal(token.clone())));
+    // Without TCP_NODELAY a WebSocket frame written in two parts waits for the peer's delayed
+    // ACK (~40 ms per reverse call, e.g. every gateway → wallet signature request).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
