@@ -12,9 +12,6 @@ use std::sync::OnceLock;
 
 use anyhow::{Context, bail};
 
-use crate::command::run;
-use crate::tools::repo_root;
-
 /// Path of the operator binary, built once per test process.
 pub fn operator_binary() -> anyhow::Result<PathBuf> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
@@ -32,36 +29,9 @@ fn locate_or_build() -> anyhow::Result<PathBuf> {
         }
         return Ok(path);
     }
-    // target/<profile>/deps/<test binary> → target/<profile>
-    let exe = std::env::current_exe()?;
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .context("test binary is not inside target/<profile>/deps")?
-        .to_path_buf();
-    let release = profile_dir.file_name().is_some_and(|n| n == "release");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(repo_root()).args([
-        "build",
-        "--quiet",
-        "-p",
-        "venus-operator",
-        "--bin",
-        "venus-operator",
-    ]);
-    if release {
-        cmd.arg("--release");
-    }
-    run(&mut cmd).context("building the operator binary")?;
-    let bin = profile_dir.join("venus-operator");
-    if !bin.is_file() {
-        bail!(
-            "cargo built venus-operator but {} is missing",
-            bin.display()
-        );
-    }
-    Ok(bin)
+    let dir = crate::binaries::workspace_binaries(&[("venus-operator", "venus-operator")])
+        .context("building the operator binary")?;
+    Ok(dir.join("venus-operator"))
 }
 
 /// A running operator process; killed (and reaped) on drop.
