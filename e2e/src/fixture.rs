@@ -157,6 +157,7 @@ impl OperatorEnv {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
+/// A loopback port nothing listens on right now (for processes the tests start).
+pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }

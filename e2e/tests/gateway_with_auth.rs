@@ -23,11 +23,7 @@ const BINS: &[(&str, &str)] = &[
 ];
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    venus_e2e::fixture::free_port().expect("a free port")
 }
 
 /// A child process killed on drop, with its log kept for failure messages.

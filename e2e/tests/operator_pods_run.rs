@@ -49,10 +49,7 @@ fn example() -> ChainService {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    venus_e2e::fixture::free_port().expect("a free port")
 }
 
 /// Single-pass substitution of whole tokens: longest pattern first, and a pattern only
