@@ -1,6 +1,6 @@
 //! Client of venus-auth, used by gateway, node, messager and miner:
 //!
-//! * [`AuthClient::verify`] checks a token against venus-auth with a bounded LRU cache whose
+//! * [`AuthClient::verify`] checks a token against venus-auth with a bounded cache whose
 //!   entries live [`DEFAULT_CACHE_TTL`]; `AuthClient` is a [`venus_rpc::TokenVerifier`], so it
 //!   plugs into the RPC server after the service's own `LocalVerifier`;
 //! * typed calls for the user / miner / signer / rate-limit queries of the REST API;

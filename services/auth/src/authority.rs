@@ -12,11 +12,9 @@
 //! affected entries at once, so revocation is immediate on this server; another replica
 //! sharing the same MySQL database sees it within the TTL.
 
-use std::num::NonZeroUsize;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use lru::LruCache;
-use parking_lot::Mutex;
+use venus_auth_client::VerifyCache;
 use venus_auth_client::types::{STATE_ENABLED, VerifyResponse};
 use venus_rpc::Permission;
 use venus_rpc::jwt::{self, Claims};
@@ -38,18 +36,15 @@ pub enum VerifyFailure {
 pub struct Authority {
     store: Store,
     secret: Vec<u8>,
-    ttl: Duration,
-    cache: Mutex<LruCache<String, (VerifyResponse, Instant)>>,
+    cache: VerifyCache,
 }
 
 impl Authority {
     pub fn new(store: Store, secret: Vec<u8>, ttl: Duration) -> Self {
-        let capacity = NonZeroUsize::new(CACHE_CAPACITY).unwrap_or(NonZeroUsize::MIN);
         Self {
             store,
             secret,
-            ttl,
-            cache: Mutex::new(LruCache::new(capacity)),
+            cache: VerifyCache::new(ttl, CACHE_CAPACITY),
         }
     }
 
@@ -83,7 +78,7 @@ impl Authority {
     }
 
     pub async fn verify(&self, token: &str) -> Result<VerifyResponse, VerifyFailure> {
-        if let Some(hit) = self.cached(token) {
+        if let Some(hit) = self.cache.get(token) {
             return Ok(hit);
         }
         // Header and shape first: forged/garbage tokens cost no database round trip.
@@ -137,42 +132,18 @@ impl Authority {
             perm: claims.perm,
             ext: row.extra,
         };
-        if !self.ttl.is_zero() {
-            self.cache
-                .lock()
-                .put(token.to_owned(), (out.clone(), Instant::now()));
-        }
+        self.cache.insert(token, out.clone());
         Ok(out)
-    }
-
-    fn cached(&self, token: &str) -> Option<VerifyResponse> {
-        let mut cache = self.cache.lock();
-        match cache.get(token) {
-            Some((v, at)) if at.elapsed() < self.ttl => Some(v.clone()),
-            Some(_) => {
-                cache.pop(token);
-                None
-            }
-            None => None,
-        }
     }
 
     /// Forget a token's cached verification (after it was removed).
     pub fn forget_token(&self, token: &str) {
-        self.cache.lock().pop(token);
+        self.cache.remove(token);
     }
 
     /// Forget every cached verification of `user` (after it was disabled or removed).
     pub fn forget_user(&self, user: &str) {
-        let mut cache = self.cache.lock();
-        let stale: Vec<String> = cache
-            .iter()
-            .filter(|(_, (v, _))| v.name == user)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in stale {
-            cache.pop(&k);
-        }
+        self.cache.remove_user(user);
     }
 }
 

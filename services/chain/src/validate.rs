@@ -9,9 +9,12 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use fvm_ipld_blockstore::Blockstore;
 use parking_lot::Mutex;
+use venus_types::cbor::cid_of_cbor_bytes;
 use venus_types::crypto::{verify, verify_bls_aggregate};
 use venus_types::randomness::{DomainSeparationTag, address_entropy, draw_randomness, verify_vrf};
 use venus_types::{Address, BlockHeader, BlockMsg, Cid, Message, SignedMessage, TipSet, TipSetKey};
@@ -335,9 +338,27 @@ impl<BS: Blockstore> BlockValidator<'_, BS> {
                 "{count} messages exceed the limit of {BLOCK_MESSAGE_LIMIT}"
             ));
         }
-        // Message root.
-        let bls_cids: Vec<cid::Cid> = block.bls_messages.iter().map(|m| m.cid().0).collect();
-        let secp_cids: Vec<cid::Cid> = block.secp_messages.iter().map(|m| m.cid().0).collect();
+        // Message root. Each message is encoded once, for its CID and its on-chain size.
+        let bls_cbor: Vec<Vec<u8>> = block.bls_messages.iter().map(Message::to_cbor).collect();
+        let bls_cids: Vec<cid::Cid> = bls_cbor.iter().map(|b| cid_of_cbor_bytes(b).0).collect();
+        let secp_cbor: Vec<Vec<u8>> = block
+            .secp_messages
+            .iter()
+            .map(SignedMessage::to_cbor)
+            .collect();
+        let secp_cids: Vec<cid::Cid> = block
+            .secp_messages
+            .iter()
+            .zip(&secp_cbor)
+            // `SignedMessage::cid`: a BLS-signed message is named by its unsigned CID.
+            .map(|(s, b)| {
+                if s.is_bls() {
+                    s.message.cid().0
+                } else {
+                    cid_of_cbor_bytes(b).0
+                }
+            })
+            .collect();
         let scratch = fvm_ipld_blockstore::MemoryBlockstore::new();
         let root = crate::msgmeta::put_msg_meta(&scratch, &bls_cids, &secp_cids)
             .map_err(|e| e.to_string())?;
@@ -354,12 +375,14 @@ impl<BS: Blockstore> BlockValidator<'_, BS> {
         let all = block
             .bls_messages
             .iter()
-            .map(|m| (m, m.to_cbor().len()))
+            .zip(&bls_cbor)
+            .map(|(m, b)| (m, b.len()))
             .chain(
                 block
                     .secp_messages
                     .iter()
-                    .map(|s| (&s.message, s.to_cbor().len())),
+                    .zip(&secp_cbor)
+                    .map(|(s, b)| (&s.message, b.len())),
             );
         for (m, len) in all {
             let min_gas = gas::on_chain_message(len);
@@ -406,24 +429,47 @@ impl<BS: Blockstore> BlockValidator<'_, BS> {
                 "messages use {total_gas} gas, over the block limit {BLOCK_GAS_LIMIT}"
             ));
         }
-        // secp signatures.
-        for s in &block.secp_messages {
-            let key = query::account_key(tree, &s.message.from.0).map_err(|e| e.to_string())?;
-            verify(&s.signature, &s.message.signing_bytes(), &Address(key))
-                .map_err(|e| format!("message {}: {e}", s.cid()))?;
+        // secp signatures. Sender keys come from the state first, once per sender (the tree
+        // needs `&mut` and is not shared across threads); the key recoveries, nearly all of
+        // validation's time, then run on every core.
+        let mut keys: HashMap<fvm_shared::address::Address, Address> = HashMap::new();
+        let mut checks = Vec::with_capacity(block.secp_messages.len());
+        let mut lookup_error = None;
+        for (s, cid) in block.secp_messages.iter().zip(&secp_cids) {
+            let from = s.message.from.0;
+            let key = match keys.get(&from) {
+                Some(key) => *key,
+                None => match query::account_key(tree, &from) {
+                    Ok(key) => *keys.entry(from).or_insert(Address(key)),
+                    Err(e) => {
+                        lookup_error = Some(e.to_string());
+                        break;
+                    }
+                },
+            };
+            checks.push((s, key, cid));
         }
-        // BLS aggregate (identity when empty).
+        // Signatures before a failed lookup are checked first: a bad signature on an earlier
+        // message is the error, as when each message was looked up and checked in turn.
+        first_error_parallel(&checks, |(s, key, cid)| {
+            verify(&s.signature, &s.message.signing_bytes(), key)
+                .map_err(|e| format!("message {}: {e}", Cid(**cid)))
+        })?;
+        if let Some(e) = lookup_error {
+            return Err(e);
+        }
+        // BLS aggregate (identity when empty); a BLS message signs its CID bytes.
         let mut keys = Vec::with_capacity(block.bls_messages.len());
-        for m in &block.bls_messages {
+        for (m, cid) in block.bls_messages.iter().zip(&bls_cids) {
             let key = query::account_key(tree, &m.from.0).map_err(|e| e.to_string())?;
             if key.protocol() != fvm_shared::address::Protocol::BLS {
                 return Err(format!(
                     "message {} is in the BLS list but {} is not a BLS key",
-                    m.cid(),
+                    Cid(*cid),
                     m.from
                 ));
             }
-            keys.push((key.payload_bytes(), m.cid().to_bytes()));
+            keys.push((key.payload_bytes(), cid.to_bytes()));
         }
         let pairs: Vec<(&[u8], &[u8])> = keys
             .iter()
@@ -431,6 +477,67 @@ impl<BS: Blockstore> BlockValidator<'_, BS> {
             .collect();
         verify_bls_aggregate(bls_aggregate, &pairs).map_err(|e| format!("BLS aggregate: {e}"))?;
         Ok(())
+    }
+}
+
+/// Runs `check` on every item, in contiguous chunks over the available cores, and returns the
+/// error of the lowest-indexed failing item: the error a one-by-one loop would return.
+fn first_error_parallel<T: Sync>(
+    items: &[T],
+    check: impl Fn(&T) -> Result<(), String> + Sync,
+) -> Result<(), String> {
+    // A secp256k1 recovery costs tens of µs and a thread spawn about as much as one, so tiny
+    // batches stay on the calling thread.
+    const MIN_PER_THREAD: usize = 16;
+    // `available_parallelism` reads cgroup files on Linux; ask once.
+    static CORES: OnceLock<usize> = OnceLock::new();
+    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = cores.min(items.len() / MIN_PER_THREAD).max(1);
+    if threads == 1 {
+        return items.iter().try_for_each(check);
+    }
+    let chunk_len = items.len().div_ceil(threads);
+    // The lowest failing index found so far: items past it cannot change the answer.
+    let failed_at = AtomicUsize::new(usize::MAX);
+    let run = |first: usize, chunk: &[T]| -> Option<(usize, String)> {
+        for (index, item) in (first..).zip(chunk) {
+            if index > failed_at.load(Ordering::Relaxed) {
+                return None;
+            }
+            if let Err(e) = check(item) {
+                failed_at.fetch_min(index, Ordering::Relaxed);
+                return Some((index, e));
+            }
+        }
+        None
+    };
+    let errors = std::thread::scope(|scope| {
+        let run = &run;
+        let mut chunks = items.chunks(chunk_len).enumerate();
+        let head = chunks.next();
+        let mut errors: Vec<(usize, String)> = Vec::new();
+        let mut workers = Vec::new();
+        for (n, chunk) in chunks {
+            let first = n * chunk_len;
+            match std::thread::Builder::new().spawn_scoped(scope, move || run(first, chunk)) {
+                Ok(worker) => workers.push(worker),
+                // No thread to be had (resource limits): check this chunk here instead.
+                Err(_) => errors.extend(run(first, chunk)),
+            }
+        }
+        // The calling thread takes the first chunk itself.
+        errors.extend(head.and_then(|(_, chunk)| run(0, chunk)));
+        for worker in workers {
+            match worker.join() {
+                Ok(found) => errors.extend(found),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        errors
+    });
+    match errors.into_iter().min_by_key(|(index, _)| *index) {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
     }
 }
 
@@ -484,5 +591,55 @@ impl TipSetBuilder {
         let weight = tipset_weight(v.cs, &ts).map_err(|e| SubmitError::Other(e.to_string()))?;
         tracing::info!(block = %block.header.cid(), height = block.header.height, "block accepted");
         Ok(v.cs.add_tipset(&ts, &weight)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use parking_lot::Mutex;
+
+    use super::first_error_parallel;
+
+    fn run(items: &[usize], bad: &[usize]) -> Result<(), String> {
+        first_error_parallel(items, |i| {
+            if bad.contains(i) {
+                Err(format!("item {i}"))
+            } else {
+                Ok(())
+            }
+        })
+    }
+
+    #[test]
+    fn first_error_parallel_reports_the_lowest_failing_index() {
+        let items: Vec<usize> = (0..1000).collect();
+        assert_eq!(run(&items, &[]), Ok(()));
+        assert_eq!(run(&items, &[999]), Err("item 999".into()));
+        assert_eq!(run(&items, &[0]), Err("item 0".into()));
+        assert_eq!(run(&items, &[700, 3]), Err("item 3".into()));
+        assert_eq!(run(&items, &[501, 499, 500]), Err("item 499".into()));
+        // Small batches run inline with the same answer.
+        assert_eq!(run(&items[..5], &[4, 2]), Err("item 2".into()));
+        assert_eq!(run(&[], &[0]), Ok(()));
+    }
+
+    #[test]
+    fn first_error_parallel_uses_the_available_cores() {
+        let items: Vec<usize> = (0..256).collect();
+        let threads = Mutex::new(HashSet::new());
+        let seen = Mutex::new(Vec::new());
+        first_error_parallel(&items, |i| {
+            threads.lock().insert(std::thread::current().id());
+            seen.lock().push(*i);
+            Ok(())
+        })
+        .expect("no errors");
+        let mut seen = seen.into_inner();
+        seen.sort_unstable();
+        assert_eq!(seen, items, "every item checked exactly once");
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(threads.into_inner().len(), cores.min(256 / 16));
     }
 }

@@ -251,3 +251,51 @@ fn restart_resumes_from_disk_and_car_round_trips() {
     assert!(venus_chain::car::import_car(&bs, &mut bad.as_slice()).is_err());
     let _ = FullBlock::from_block_msg(&cs, &b1).expect("messages of b1 are in the store");
 }
+
+/// secp signatures are checked on every core; the rejection still names the first bad message
+/// in block order, whichever thread found it.
+#[test]
+fn the_first_bad_secp_signature_in_block_order_is_reported() {
+    let net = Devnet::new(6, 4).expect("devnet");
+    let genesis = net.cs.heaviest();
+    let mut msgs = Vec::new();
+    for nonce in 0..10 {
+        for from in 0..4 {
+            msgs.push(net.send(from, net.accounts[(from + 1) % 4].address(), nonce, 1));
+        }
+    }
+    let rejection = |msgs: Vec<venus_types::SignedMessage>, bad: &venus_types::SignedMessage| {
+        let block = net.produce(&genesis, 1, msgs).expect("block");
+        let full = FullBlock::from_block_msg(&net.cs, &block).expect("full block");
+        assert_eq!(full.secp_messages.len(), 40);
+        assert!(full.secp_messages.iter().any(|s| s.cid() == bad.cid()));
+        let e = net
+            .validator()
+            .validate(&full, net.now())
+            .expect_err("a bad signature");
+        assert_eq!(e.step, Step::Messages);
+        assert!(
+            e.reason.starts_with(&format!("message {}: ", bad.cid())),
+            "{}",
+            e.reason
+        );
+        e.reason
+    };
+    // Message 15 (sender 3) signed by sender 0's key; message 25 with a truncated signature.
+    let mut wrong_key = msgs.clone();
+    wrong_key[15].signature = net.accounts[0].sign(&wrong_key[15].message.signing_bytes());
+    wrong_key[25].signature.data.pop();
+    let (first, later) = (wrong_key[15].clone(), wrong_key[25].clone());
+    let reason = rejection(wrong_key.clone(), &first);
+    assert!(reason.contains("signature verification failed"), "{reason}");
+    // With 15 repaired, 25 is the first bad one.
+    wrong_key[15] = msgs[15].clone();
+    let reason = rejection(wrong_key, &later);
+    assert!(reason.contains("malformed secp256k1 signature"), "{reason}");
+    // The same messages, all correctly signed, pass.
+    let block = net.produce(&genesis, 1, msgs).expect("block");
+    let full = FullBlock::from_block_msg(&net.cs, &block).expect("full block");
+    net.validator()
+        .validate(&full, net.now())
+        .expect("valid block");
+}

@@ -8,6 +8,9 @@
 //!       prints requests/s and p50/p99 latency.
 
 use std::sync::Arc;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -25,7 +28,7 @@ struct Version {
 
 const VERSION: Method<(), Version> = Method::new("Filecoin.Version", Permission::Read);
 
-async fn start(port: u16) -> (std::net::SocketAddr, String) {
+fn app() -> (axum::Router, String) {
     let verifier = Arc::new(LocalVerifier::new(b"bench-secret".to_vec()));
     let token = verifier.issue("bench", Permission::Read);
     let mut router = Router::new();
@@ -41,6 +44,11 @@ async fn start(port: u16) -> (std::net::SocketAddr, String) {
         .metrics(&metrics)
         .into_router()
         .merge(metrics.router());
+    (app, token)
+}
+
+async fn start(port: u16) -> (std::net::SocketAddr, String) {
+    let (app, token) = app();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .expect("bind");
@@ -95,6 +103,57 @@ async fn ws_load(seconds: u64, conns: usize) {
     );
 }
 
+/// The server's own work per HTTP request without sockets or HTTP parsing: the axum router
+/// called in process (token check, JSON-RPC parse, dispatch, metrics, response).
+async fn inproc(calls: u32) {
+    use tower::ServiceExt as _;
+    let (app, token) = app();
+    let body = r#"{"jsonrpc":"2.0","method":"Filecoin.Version","params":[],"id":1}"#;
+    let request = || {
+        axum::http::Request::post("/rpc/v1")
+            .header("Authorization", format!("Bearer {token}"))
+            .header("Content-Type", "application/json")
+            .body(axum::body::Body::from(body))
+            .expect("request")
+    };
+    for _ in 0..1000 {
+        let _ = app.clone().oneshot(request()).await;
+    }
+    let cpu_before = process_cpu();
+    let started = Instant::now();
+    for _ in 0..calls {
+        let resp = app.clone().oneshot(request()).await.expect("call");
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        assert!(bytes.starts_with(br#"{"jsonrpc""#));
+    }
+    let per = started.elapsed() / calls;
+    let cpu_per = (process_cpu() - cpu_before) / calls;
+    println!(
+        "inproc calls={calls} wall_per_call_ns={} cpu_per_call_ns={}",
+        per.as_nanos(),
+        cpu_per.as_nanos()
+    );
+}
+
+/// CPU time this process has used (user + system), from /proc: unlike wall time it does
+/// not grow when other work shares the cores.
+fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // USER_HZ is 100 on Linux.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -121,6 +180,12 @@ fn main() {
             let conns = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(16);
             rt.block_on(ws_load(seconds, conns));
         }
-        _ => eprintln!("usage: rpc_load serve [PORT] | rpc_load ws [SECONDS] [CONNECTIONS]"),
+        Some("inproc") => {
+            let calls = args.get(1).and_then(|v| v.parse().ok()).unwrap_or(200_000);
+            rt.block_on(inproc(calls));
+        }
+        _ => eprintln!(
+            "usage: rpc_load serve [PORT] | rpc_load ws [SECONDS] [CONNECTIONS] | rpc_load inproc [CALLS]"
+        ),
     }
 }

@@ -17,6 +17,7 @@ pub mod perm;
 pub mod process;
 mod router;
 mod server;
+pub mod timeout;
 pub mod tls;
 pub mod verify;
 pub mod wire;

@@ -1,6 +1,7 @@
 //! Token verification, pluggable: each service stacks its own local HS256 verifier in front
 //! of a remote venus-auth verifier (see `venus-auth-client`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -43,14 +44,28 @@ pub trait TokenVerifier: Send + Sync + 'static {
 }
 
 /// The service's own HS256 secret, as the originals' `LocalAuthClient`.
+///
+/// Answers are remembered (bounded; an acceptance only until an `exp` claim passes): a token
+/// signed with the service's own secret cannot be revoked short of changing the secret,
+/// which restarts the service, so the answer never changes — and callers send the same token
+/// on every request, where the HMAC and the base64/JSON decodes were most of the per-request
+/// cost of the RPC layer. Refusals are remembered too: in a [`ChainVerifier`] every venus-auth
+/// token is first refused here.
 pub struct LocalVerifier {
     secret: Vec<u8>,
+    answers: parking_lot::RwLock<HashMap<Box<str>, Remembered>>,
 }
+
+type Remembered = Result<(Caller, Option<i64>), String>;
+
+/// How many answers [`LocalVerifier`] remembers; when full it starts over.
+const REMEMBERED_CAPACITY: usize = 4096;
 
 impl LocalVerifier {
     pub fn new(secret: impl Into<Vec<u8>>) -> Self {
         Self {
             secret: secret.into(),
+            answers: parking_lot::RwLock::new(HashMap::new()),
         }
     }
 
@@ -70,9 +85,27 @@ impl LocalVerifier {
 #[async_trait]
 impl TokenVerifier for LocalVerifier {
     async fn verify(&self, token: &str) -> Result<Caller, VerifyError> {
-        jwt::verify(token, &self.secret)
-            .map(Caller::from)
-            .map_err(|e| VerifyError::Invalid(e.to_string()))
+        match self.answers.read().get(token) {
+            Some(Ok((caller, exp))) if exp.is_none_or(|exp| exp > jwt::unix_now()) => {
+                return Ok(caller.clone());
+            }
+            Some(Err(refusal)) => return Err(VerifyError::Invalid(refusal.clone())),
+            _ => {}
+        }
+        let answer = match jwt::verify_with_expiry(token, &self.secret) {
+            Ok((claims, exp)) => Ok((Caller::from(claims), exp)),
+            // Expiry depends on the clock, not only on the token: never remembered.
+            Err(e @ jwt::JwtError::Expired) => return Err(VerifyError::Invalid(e.to_string())),
+            Err(e) => Err(e.to_string()),
+        };
+        let mut answers = self.answers.write();
+        if answers.len() >= REMEMBERED_CAPACITY {
+            answers.clear();
+        }
+        answers.insert(token.into(), answer.clone());
+        answer
+            .map(|(caller, _)| caller)
+            .map_err(VerifyError::Invalid)
     }
 }
 
@@ -113,6 +146,57 @@ impl TokenVerifier for ChainVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn local_verifier_remembers_answers_and_acceptances_until_they_expire() {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use hmac::Mac as _;
+        let v = LocalVerifier::new(b"k".to_vec());
+        let t = v.issue("u1", Permission::Sign);
+        for _ in 0..2 {
+            assert_eq!(v.verify(&t).await.map(|c| c.perm), Ok(Permission::Sign));
+        }
+        assert_eq!(v.answers.read().len(), 1);
+        // A forged token is refused, and stays refused when asked again.
+        let at = t.len() - 10;
+        let swapped = if &t[at..=at] == "A" { "B" } else { "A" };
+        let forged = format!("{}{swapped}{}", &t[..at], &t[at + 1..]);
+        for _ in 0..2 {
+            assert!(matches!(
+                v.verify(&forged).await,
+                Err(VerifyError::Invalid(e)) if e.contains("signature")
+            ));
+        }
+        // A token whose `exp` passes while it is remembered is refused from then on.
+        let exp = jwt::unix_now() + 2;
+        let payload = URL_SAFE_NO_PAD.encode(format!(
+            r#"{{"name":"u2","perm":"read","ext":"","exp":{exp}}}"#
+        ));
+        let input = format!("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.{payload}");
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"k").expect("key");
+        mac.update(input.as_bytes());
+        let short = format!(
+            "{input}.{}",
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        );
+        assert!(v.verify(&short).await.is_ok());
+        tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+        assert!(matches!(
+            v.verify(&short).await,
+            Err(VerifyError::Invalid(e)) if e.contains("expired")
+        ));
+    }
+
+    #[tokio::test]
+    async fn local_verifier_memory_is_bounded() {
+        let v = LocalVerifier::new(b"k".to_vec());
+        for i in 0..REMEMBERED_CAPACITY + 10 {
+            let t = v.issue(&format!("u{i}"), Permission::Read);
+            assert!(v.verify(&t).await.is_ok());
+        }
+        assert!(v.answers.read().len() <= REMEMBERED_CAPACITY);
+    }
 
     #[tokio::test]
     async fn chain_tries_local_then_next() {

@@ -75,7 +75,7 @@ pub fn router(wallet: &Arc<Wallet>, links: &[Arc<GatewayLink>]) -> Router {
         async move {
             let w2 = w.clone();
             blocking(move || w2.keystore().verify_password(&pw)).await?;
-            w.keystore().lock();
+            w.lock();
             Ok(())
         }
     });

@@ -1,6 +1,7 @@
 //! The wallet: keys in the encrypted [`Keystore`], signing under [`policy`], and a broadcast
 //! of address changes so every gateway link can tell its gateway at once.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -33,6 +34,9 @@ pub enum AddressChange {
 
 pub struct Wallet {
     keystore: Keystore,
+    /// Keys parsed and checked against their address, kept while the store is unlocked: a
+    /// secp256k1 key costs a scalar multiplication to open, as much as the signature itself.
+    opened: parking_lot::RwLock<HashMap<Address, Arc<PrivateKey>>>,
     /// Random bytes of this process, sent to gateways for proofs of possession.
     sign_bytes: [u8; 32],
     changes: broadcast::Sender<AddressChange>,
@@ -50,6 +54,7 @@ impl Wallet {
         let (changes, _) = broadcast::channel(256);
         Arc::new(Self {
             keystore,
+            opened: parking_lot::RwLock::new(HashMap::new()),
             sign_bytes,
             changes,
         })
@@ -111,8 +116,15 @@ impl Wallet {
         Ok(self.private_key(addr)?.to_key_info())
     }
 
+    /// Lock the keystore and forget every opened key.
+    pub fn lock(&self) {
+        self.keystore.lock();
+        self.opened.write().clear();
+    }
+
     pub fn delete(&self, addr: &Address) -> Result<(), WalletError> {
         self.keystore.remove(&key_name(addr))?;
+        self.opened.write().remove(addr);
         let _ = self.changes.send(AddressChange::Removed(*addr));
         tracing::info!(%addr, "key deleted");
         Ok(())
@@ -148,8 +160,26 @@ impl Wallet {
             meta,
             &self.sign_bytes,
         )?);
-        let key = self.private_key(signer)?;
+        let key = self.opened_key(signer)?;
         Ok(key.sign(&bytes))
+    }
+
+    /// The signing key of `addr`, from the opened keys while the store is unlocked.
+    fn opened_key(&self, addr: &Address) -> Result<Arc<PrivateKey>, WalletError> {
+        if !self.keystore.is_unlocked() {
+            return Err(KeystoreError::Locked.into());
+        }
+        if let Some(key) = self.opened.read().get(addr) {
+            return Ok(key.clone());
+        }
+        let key = Arc::new(self.private_key(addr)?);
+        let mut opened = self.opened.write();
+        // Checked again under the map's lock: `lock()` clears the map after locking the
+        // store, so a key opened just before never outlives the lock.
+        if self.keystore.is_unlocked() {
+            opened.insert(*addr, key.clone());
+        }
+        Ok(key)
     }
 }
 
@@ -211,6 +241,36 @@ mod tests {
             Err(WalletError::Keystore(KeystoreError::Locked))
         ));
         assert!(w.has(&addr), "listing works while locked");
+    }
+
+    #[test]
+    fn opened_keys_do_not_outlive_lock_or_delete() {
+        let (_d, w) = wallet();
+        let addr = w.new_key(KeyType::Secp256k1).expect("new");
+        let meta = MsgMeta::new(MsgType::Unknown);
+        let first = w.sign(&addr, b"x", &meta).expect("sign");
+        assert_eq!(w.opened.read().len(), 1, "the key stays opened");
+        assert_eq!(w.sign(&addr, b"x", &meta).expect("sign again"), first);
+        w.lock();
+        assert!(w.opened.read().is_empty());
+        assert!(matches!(
+            w.sign(&addr, b"x", &meta),
+            Err(WalletError::Keystore(KeystoreError::Locked))
+        ));
+        // Locking the keystore alone (not through the wallet) also stops signing at once.
+        w.keystore().unlock("pw").expect("unlock");
+        w.sign(&addr, b"x", &meta).expect("sign after unlock");
+        w.keystore().lock();
+        assert!(matches!(
+            w.sign(&addr, b"x", &meta),
+            Err(WalletError::Keystore(KeystoreError::Locked))
+        ));
+        w.keystore().unlock("pw").expect("unlock");
+        w.delete(&addr).expect("delete");
+        assert!(matches!(
+            w.sign(&addr, b"x", &meta),
+            Err(WalletError::NotFound(_))
+        ));
     }
 
     #[test]

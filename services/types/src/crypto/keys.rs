@@ -218,18 +218,24 @@ impl PrivateKey {
     pub fn sign(&self, data: &[u8]) -> Signature {
         match self {
             Self::Secp256k1(k) => {
-                let hash = blake2b_256(data);
-                match k.sign_prehash_recoverable(&hash) {
-                    Ok((sig, recovery)) => {
-                        let mut bytes = sig.to_bytes().to_vec();
-                        bytes.push(recovery.to_byte());
-                        Signature::new_secp256k1(bytes)
-                    }
-                    // k256 fails only for a zero or out-of-range prehash scalar, which a
-                    // 32-byte blake2b digest reduced mod n cannot produce in practice; an
+                // libsecp256k1 (the C library Lotus signs with) is ~4× faster than k256 here
+                // and makes the same RFC 6979 signature; the key stays a zeroising k256 key
+                // and is handed to libsecp256k1 only for the signature.
+                let bytes: Zeroizing<[u8; 32]> = Zeroizing::new(k.to_bytes().into());
+                let Ok(mut secret) = secp256k1::SecretKey::from_secret_bytes(*bytes) else {
+                    // Unreachable: a k256 signing key is always a valid non-zero scalar. An
                     // empty signature then fails verification rather than panicking.
-                    Err(_) => Signature::new_secp256k1(Vec::new()),
-                }
+                    return Signature::new_secp256k1(Vec::new());
+                };
+                let message = secp256k1::Message::from_digest(blake2b_256(data));
+                let sig = secp256k1::ecdsa::RecoverableSignature::sign_ecdsa_recoverable(
+                    message, &secret,
+                );
+                secret.non_secure_erase();
+                let (recovery, compact) = sig.serialize_compact();
+                let mut out = compact.to_vec();
+                out.push(u8::from(recovery));
+                Signature::new_secp256k1(out)
             }
             Self::Bls(k) => Signature::new_bls(k.sign(data).as_bytes()),
         }
