@@ -101,9 +101,15 @@ pub async fn run(repo_dir: PathBuf, config: Config, db_wait: Duration) -> anyhow
 /// by hyper's own defaults.) venus-rpc's layer starts no timer for a request answered at once
 /// (tower-http's cost a third of `/verify`'s throughput).
 fn with_timeouts(app: axum::Router, config: &Config) -> axum::Router {
+    // Zero is "no timeout", as in Go: no answer deadline without a WriteTimeout.
+    let total = if config.write_timeout.is_zero() {
+        Duration::ZERO
+    } else {
+        config.read_timeout + config.write_timeout
+    };
     app.layer(venus_rpc::timeout::TimeoutLayer::new(
         config.read_timeout,
-        config.read_timeout + config.write_timeout,
+        total,
     ))
 }
 

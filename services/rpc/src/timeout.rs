@@ -25,7 +25,7 @@ use tower::{Layer, Service};
 /// Apply to an axum router: the request body must arrive within `body_read` of the request's
 /// start (else the handler sees a body error, answered 4xx), and the answer must be ready
 /// within `total` (else 503), as Go's `http.Server` `ReadTimeout` / `ReadTimeout +
-/// WriteTimeout`.
+/// WriteTimeout`. A zero duration means no deadline, as in Go.
 #[derive(Debug, Clone, Copy)]
 pub struct TimeoutLayer {
     body_read: Duration,
@@ -69,36 +69,41 @@ where
 
     fn call(&mut self, req: Request) -> Self::Future {
         let now = Instant::now();
+        let deadline = |after: Duration| (!after.is_zero()).then(|| now + after);
+        let body_deadline = deadline(self.layer.body_read);
         let req = req.map(|body| {
             Body::new(DeadlineBody {
                 inner: body,
-                timer: LazyTimer::new(now + self.layer.body_read),
+                timer: LazyTimer::new(body_deadline),
             })
         });
         TimeoutFuture {
             inner: self.inner.call(req),
-            timer: LazyTimer::new(now + self.layer.total),
+            timer: LazyTimer::new(deadline(self.layer.total)),
         }
     }
 }
 
-/// A deadline whose tokio timer is created on first need.
+/// A deadline (if any) whose tokio timer is created on first need.
 struct LazyTimer {
-    deadline: Instant,
+    deadline: Option<Instant>,
     sleep: Option<Pin<Box<Sleep>>>,
 }
 
 impl LazyTimer {
-    fn new(deadline: Instant) -> Self {
+    fn new(deadline: Option<Instant>) -> Self {
         Self {
             deadline,
             sleep: None,
         }
     }
 
-    /// Ready once the deadline has passed; registers the waker otherwise.
+    /// Ready once the deadline has passed; registers the waker otherwise. Never ready
+    /// without a deadline.
     fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let deadline = self.deadline;
+        let Some(deadline) = self.deadline else {
+            return Poll::Pending;
+        };
         self.sleep
             .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)))
             .as_mut()
@@ -213,6 +218,24 @@ mod tests {
             waited >= Duration::from_millis(450) && waited < Duration::from_secs(5),
             "answered after {waited:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn zero_means_no_deadline() {
+        let app = axum::Router::new()
+            .route(
+                "/slowish",
+                post(|| async {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    "done"
+                }),
+            )
+            .layer(TimeoutLayer::new(Duration::ZERO, Duration::ZERO));
+        let resp = app
+            .oneshot(Request::post("/slowish").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
     }
 
     #[tokio::test]
