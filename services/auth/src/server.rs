@@ -81,13 +81,8 @@ pub async fn run(repo_dir: PathBuf, config: Config, db_wait: Duration) -> anyhow
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "venus-auth listening");
-    // TCP_NODELAY: answers go out at once instead of waiting for the client's delayed ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    // venus-rpc's serve, as every service: TCP_NODELAY on each connection, graceful shutdown.
+    venus_rpc::serve(listener, app, venus_rpc::process::shutdown_signal()).await?;
     state.metrics.up.set(0);
     state.authority.store().close().await;
     tracing::info!("venus-auth stopped");
@@ -241,28 +236,6 @@ pub async fn register_provided_token(
         }
     }
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-    tracing::info!("shutting down");
 }
 
 #[cfg(test)]
