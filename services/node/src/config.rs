@@ -5,7 +5,6 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use multiaddr::{Multiaddr, Protocol};
 use serde::{Deserialize, Serialize};
 
 use crate::network::{Network, from_network_type};
@@ -230,30 +229,19 @@ impl Config {
     }
 }
 
-/// `/ip4/<a>/tcp/<p>` (or ip6, or dns with a numeric address) → a socket address to bind.
+/// `api.apiAddress` (a multiaddr as the other services' `--listen`) → the socket address to bind.
 pub fn parse_listen_multiaddr(value: &str) -> Result<SocketAddr, ConfigError> {
-    let bad = |reason: &str| ConfigError::ApiAddress {
-        value: value.to_owned(),
-        reason: reason.into(),
-    };
-    let ma: Multiaddr = value
-        .parse()
-        .map_err(|e: multiaddr::Error| bad(&e.to_string()))?;
-    let mut ip = None;
-    let mut port = None;
-    for p in ma.iter() {
-        match p {
-            Protocol::Ip4(a) => ip = Some(std::net::IpAddr::V4(a)),
-            Protocol::Ip6(a) => ip = Some(std::net::IpAddr::V6(a)),
-            Protocol::Tcp(p) => port = Some(p),
-            Protocol::Http | Protocol::Https | Protocol::Ws(_) => {}
-            other => return Err(bad(&format!("unsupported protocol {other}"))),
-        }
+    // venus writes and reads this field as a multiaddr only; `host:port` is not accepted.
+    if !value.starts_with('/') {
+        return Err(ConfigError::ApiAddress {
+            value: value.to_owned(),
+            reason: "expected a multiaddr such as /ip4/127.0.0.1/tcp/3453".into(),
+        });
     }
-    match (ip, port) {
-        (Some(ip), Some(port)) => Ok(SocketAddr::new(ip, port)),
-        _ => Err(bad("expected /ip4/<address>/tcp/<port>")),
-    }
+    venus_rpc::process::parse_listen(value).map_err(|e| ConfigError::ApiAddress {
+        value: e.addr,
+        reason: e.reason,
+    })
 }
 
 #[cfg(test)]

@@ -6,6 +6,10 @@
 //!   cargo bench -p venus-rpc --bench rpc_load -- ws SECONDS CONNECTIONS
 //!       in-process server plus WebSocket clients, each keeping one call in flight;
 //!       prints requests/s and p50/p99 latency.
+//!   cargo bench -p venus-rpc --bench rpc_load -- bare PORT | bare-axum PORT
+//!       the ceilings: the same runtime answering every POST with the same JSON constant,
+//!       on hyper alone or through `venus_rpc::serve` and an axum router — no token, no
+//!       parsing, no dispatch. Load them like `serve` (any token): what the stack alone allows.
 
 use std::sync::Arc;
 
@@ -154,6 +158,63 @@ fn process_cpu() -> Duration {
     Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
 
+const CONSTANT_ANSWER: &str = r#"{"jsonrpc":"2.0","result":{"Version":"1.16.0+venus-rpc","APIVersion":65792,"BlockDelay":30},"id":1}"#;
+
+/// A constant-answer server: reads the body, answers [`CONSTANT_ANSWER`].
+async fn bare(port: u16, with_axum: bool) {
+    use http_body_util::BodyExt as _;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("bind");
+    println!(
+        "serving a constant answer on http://{}/rpc/v1",
+        listener.local_addr().expect("address")
+    );
+    let router = axum::Router::new().route(
+        "/rpc/v1",
+        axum::routing::post(|body: axum::body::Bytes| async move {
+            std::hint::black_box(body.len());
+            (
+                [(http::header::CONTENT_TYPE, "application/json")],
+                CONSTANT_ANSWER,
+            )
+        }),
+    );
+    if with_axum {
+        let _ = venus_rpc::serve(listener, router, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+        return;
+    }
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        tokio::spawn(async move {
+            let io = hyper_util::rt::TokioIo::new(tcp);
+            let service = hyper::service::service_fn(
+                |req: http::Request<hyper::body::Incoming>| async move {
+                    let body = req.into_body().collect().await?.to_bytes();
+                    std::hint::black_box(body.len());
+                    let mut resp = http::Response::new(http_body_util::Full::new(
+                        bytes::Bytes::from_static(CONSTANT_ANSWER.as_bytes()),
+                    ));
+                    resp.headers_mut().insert(
+                        http::header::CONTENT_TYPE,
+                        http::HeaderValue::from_static("application/json"),
+                    );
+                    Ok::<_, hyper::Error>(resp)
+                },
+            );
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, service)
+                .await;
+        });
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -184,8 +245,12 @@ fn main() {
             let calls = args.get(1).and_then(|v| v.parse().ok()).unwrap_or(200_000);
             rt.block_on(inproc(calls));
         }
+        Some(mode @ ("bare" | "bare-axum")) => {
+            let port = args.get(1).and_then(|p| p.parse().ok()).unwrap_or(3453);
+            rt.block_on(bare(port, mode == "bare-axum"));
+        }
         _ => eprintln!(
-            "usage: rpc_load serve [PORT] | rpc_load ws [SECONDS] [CONNECTIONS] | rpc_load inproc [CALLS]"
+            "usage: rpc_load serve [PORT] | rpc_load ws [SECONDS] [CONNECTIONS] | rpc_load inproc [CALLS] | rpc_load bare|bare-axum [PORT]"
         ),
     }
 }

@@ -123,29 +123,85 @@ struct ShutdownSignal(CancellationToken);
 
 /// Serve `app` until `shutdown` resolves, then stop accepting, close WebSocket
 /// connections and wait for in-flight HTTP requests. Handlers see the remote address.
+///
+/// HTTP/1.1 only (with upgrades for WebSocket), on hyper directly rather than through
+/// `axum::serve`, whose protocol sniffing and per-connection plumbing cost CPU on every
+/// call. Go's and Lotus's JSON-RPC clients speak HTTP/1.1.
 pub async fn serve<F>(listener: TcpListener, app: axum::Router, shutdown: F) -> std::io::Result<()>
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    use axum::serve::ListenerExt as _;
-    let token = CancellationToken::new();
-    let app = app.layer(axum::Extension(ShutdownSignal(token.clone())));
-    // Without TCP_NODELAY a WebSocket frame written in two parts waits for the peer's delayed
-    // ACK (~40 ms per reverse call, e.g. every gateway → wallet signature request).
-    let listener = listener.tap_io(|tcp| {
+    let stop = CancellationToken::new();
+    let connections = tokio_util::task::TaskTracker::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, remote) = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+        };
+        // Without TCP_NODELAY a WebSocket frame written in two parts waits for the peer's
+        // delayed ACK (~40 ms per reverse call, e.g. every gateway → wallet signature request).
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
+        connections.spawn(serve_connection(tcp, remote, app.clone(), stop.clone()));
+    }
+    drop(listener);
+    stop.cancel();
+    connections.close();
+    connections.wait().await;
+    Ok(())
+}
+
+/// A failed `accept` is the peer's problem (reset before we took it) or ours (out of file
+/// descriptors); for the latter, back off instead of spinning.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::warn!(error = %e, "accepting a connection failed; retrying in 1 s");
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+}
+
+async fn serve_connection(
+    tcp: tokio::net::TcpStream,
+    remote: SocketAddr,
+    app: axum::Router,
+    stop: CancellationToken,
+) {
+    let signal = ShutdownSignal(stop.clone());
+    let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+        let mut req = req.map(AxumBody::new);
+        req.extensions_mut().insert(ConnectInfo(remote));
+        req.extensions_mut().insert(signal.clone());
+        tower::Service::call(&mut app.clone(), req)
     });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        token.cancel();
-    })
-    .await
+    let conn = hyper::server::conn::http1::Builder::new()
+        .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+        .with_upgrades();
+    let mut conn = std::pin::pin!(conn);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        () = stop.cancelled() => {
+            // Finish the request in flight, then close; an idle connection closes now.
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(%remote, error = %e, "HTTP connection ended with an error");
+    }
 }
 
 /// The token from `Authorization: Bearer …`, else from `?token=`.

@@ -85,12 +85,18 @@ impl LocalVerifier {
 #[async_trait]
 impl TokenVerifier for LocalVerifier {
     async fn verify(&self, token: &str) -> Result<Caller, VerifyError> {
-        match self.answers.read().get(token) {
+        let remembered = match self.answers.read().get(token) {
             Some(Ok((caller, exp))) if exp.is_none_or(|exp| exp > jwt::unix_now()) => {
                 return Ok(caller.clone());
             }
             Some(Err(refusal)) => return Err(VerifyError::Invalid(refusal.clone())),
-            _ => {}
+            Some(Ok(_)) => true,
+            None => false,
+        };
+        if remembered {
+            // Remembered but expired since: forget it, it can only be refused from now on.
+            self.answers.write().remove(token);
+            return Err(VerifyError::Invalid(jwt::JwtError::Expired.to_string()));
         }
         let answer = match jwt::verify_with_expiry(token, &self.secret) {
             Ok((claims, exp)) => Ok((Caller::from(claims), exp)),
@@ -181,11 +187,16 @@ mod tests {
             URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
         );
         assert!(v.verify(&short).await.is_ok());
+        assert!(v.answers.read().contains_key(short.as_str()));
         tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
-        assert!(matches!(
-            v.verify(&short).await,
-            Err(VerifyError::Invalid(e)) if e.contains("expired")
-        ));
+        for _ in 0..2 {
+            assert!(matches!(
+                v.verify(&short).await,
+                Err(VerifyError::Invalid(e)) if e.contains("expired")
+            ));
+            // Forgotten once found expired, not re-checked on every call.
+            assert!(!v.answers.read().contains_key(short.as_str()));
+        }
     }
 
     #[tokio::test]

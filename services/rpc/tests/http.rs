@@ -377,3 +377,34 @@ async fn metrics_count_calls_and_errors_per_method() {
     assert!(!text.contains(&t));
     s.stop().await;
 }
+
+#[tokio::test]
+async fn shutdown_finishes_the_call_in_flight_then_refuses_connections() {
+    let s = common::start().await;
+    let token = s.token(Permission::Read);
+    let url = s.http_url();
+    let client = venus_rpc::tls::http_client_builder().build().unwrap();
+    let slow = {
+        let req = client
+            .post(&url)
+            .header("Authorization", format!("Bearer {token}"))
+            .body(call("Filecoin.Sleep", json!([400])));
+        tokio::spawn(async move {
+            let resp = req.send().await.expect("the call in flight is answered");
+            (resp.status().as_u16(), resp.text().await.expect("body"))
+        })
+    };
+    common::eventually("the slow call is running", || {
+        s.ran.count("Filecoin.Sleep") == 1
+    })
+    .await;
+    let addr = s.addr;
+    s.stop().await;
+    let (status, body) = slow.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""result":null"#), "{body}");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "the listener is closed after shutdown"
+    );
+}
