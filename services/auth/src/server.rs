@@ -81,8 +81,19 @@ pub async fn run(repo_dir: PathBuf, config: Config, db_wait: Duration) -> anyhow
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "venus-auth listening");
-    // venus-rpc's serve, as every service: TCP_NODELAY on each connection, graceful shutdown.
-    venus_rpc::serve(listener, app, venus_rpc::process::shutdown_signal()).await?;
+    // venus-rpc's serve, as every service: TCP_NODELAY on each connection, graceful shutdown;
+    // plus Go's IdleTimeout (zero falls back to ReadTimeout; both zero: keep idle connections).
+    let idle = [config.idle_timeout, config.read_timeout]
+        .into_iter()
+        .find(|t| !t.is_zero());
+    let options = venus_rpc::ServeOptions { idle_timeout: idle };
+    venus_rpc::serve_with(
+        listener,
+        app,
+        venus_rpc::process::shutdown_signal(),
+        options,
+    )
+    .await?;
     state.metrics.up.set(0);
     state.authority.store().close().await;
     tracing::info!("venus-auth stopped");
@@ -92,8 +103,8 @@ pub async fn run(repo_dir: PathBuf, config: Config, db_wait: Duration) -> anyhow
 /// The config's `ReadTimeout` and `WriteTimeout`, as Go's http.Server applies them: a request
 /// body that has not arrived within `ReadTimeout` fails, and a request not answered within
 /// `ReadTimeout + WriteTimeout` gets 503, so a stuck database or a slow client cannot hold a
-/// connection slot forever. (`IdleTimeout` is parsed; idle keep-alive connections are closed
-/// by hyper's own defaults.) venus-rpc's layer starts no timer for a request answered at once
+/// connection slot forever. (`IdleTimeout` is applied by `venus_rpc::serve_with`, below.)
+/// venus-rpc's layer starts no timer for a request answered at once
 /// (tower-http's cost a third of `/verify`'s throughput).
 fn with_timeouts(app: axum::Router, config: &Config) -> axum::Router {
     // Zero is "no timeout", as in Go: no answer deadline without a WriteTimeout.

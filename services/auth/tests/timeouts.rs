@@ -61,3 +61,48 @@ async fn a_stalled_request_body_is_cut_off_at_read_timeout() {
     let (status, body) = verify_json(&home.url(), &server.admin_token, &server.admin_token).await;
     assert_eq!(status, 200, "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_keep_alive_connection_is_closed_at_idle_timeout() {
+    let home = Home::new(&Backend::Sqlite);
+    let config = home.repo().join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("IdleTimeout = \"1s\"\n{text}")).unwrap();
+    let server = home.start();
+
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", home.port)).unwrap();
+    let body = format!("{{\"Token\":\"{}\"}}", server.admin_token);
+    write!(
+        conn,
+        "POST /verify HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        server.admin_token,
+        body.len()
+    )
+    .unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(&answer).contains("\"perm\"") {
+        let n = conn.read(&mut buf).unwrap();
+        assert!(n > 0, "closed before answering");
+        answer.extend_from_slice(&buf[..n]);
+    }
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    // Kept alive, then idle: the server closes it after about a second, well before 20 s.
+    let idle_since = Instant::now();
+    let n = conn
+        .read(&mut buf)
+        .expect("the server closes the connection");
+    assert_eq!(n, 0, "nothing but the close arrives");
+    let waited = idle_since.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(10),
+        "closed after {waited:?}"
+    );
+}

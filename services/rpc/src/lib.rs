@@ -30,5 +30,5 @@ pub use error::RpcError;
 pub use method::{Method, Subscription};
 pub use perm::Permission;
 pub use router::Router;
-pub use server::{DEFAULT_MAX_REQUEST_BYTES, Server, serve};
+pub use server::{DEFAULT_MAX_REQUEST_BYTES, ServeOptions, Server, serve, serve_with};
 pub use verify::{Caller, ChainVerifier, LocalVerifier, TokenVerifier, VerifyError};

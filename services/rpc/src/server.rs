@@ -4,7 +4,8 @@
 use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::body::Body as AxumBody;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -121,6 +122,14 @@ struct ServerState {
 #[derive(Clone)]
 struct ShutdownSignal(CancellationToken);
 
+/// How [`serve_with`] treats connections.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// Close a keep-alive connection that has no request in flight and has moved no byte for
+    /// this long (Go's `http.Server.IdleTimeout`). `None`: idle connections stay open.
+    pub idle_timeout: Option<Duration>,
+}
+
 /// Serve `app` until `shutdown` resolves, then stop accepting, close WebSocket
 /// connections and wait for in-flight HTTP requests. Handlers see the remote address.
 ///
@@ -128,6 +137,19 @@ struct ShutdownSignal(CancellationToken);
 /// `axum::serve`, whose protocol sniffing and per-connection plumbing cost CPU on every
 /// call. Go's and Lotus's JSON-RPC clients speak HTTP/1.1.
 pub async fn serve<F>(listener: TcpListener, app: axum::Router, shutdown: F) -> std::io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    serve_with(listener, app, shutdown, ServeOptions::default()).await
+}
+
+/// [`serve`] with options.
+pub async fn serve_with<F>(
+    listener: TcpListener,
+    app: axum::Router,
+    shutdown: F,
+    options: ServeOptions,
+) -> std::io::Result<()>
 where
     F: Future<Output = ()> + Send + 'static,
 {
@@ -151,7 +173,27 @@ where
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
-        connections.spawn(serve_connection(tcp, remote, app.clone(), stop.clone()));
+        let (app, stop) = (app.clone(), stop.clone());
+        match options.idle_timeout {
+            // Only connections that may idle out pay for tracking their activity.
+            Some(limit) => {
+                let activity = Arc::new(Activity::new());
+                let io = TrackedIo {
+                    inner: tcp,
+                    activity: activity.clone(),
+                };
+                connections.spawn(serve_connection(
+                    io,
+                    remote,
+                    app,
+                    stop,
+                    Some((limit, activity)),
+                ));
+            }
+            None => {
+                connections.spawn(serve_connection(tcp, remote, app, stop, None));
+            }
+        }
     }
     drop(listener);
     stop.cancel();
@@ -174,21 +216,31 @@ async fn accept_failed(e: std::io::Error) {
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
 }
 
-async fn serve_connection(
-    tcp: tokio::net::TcpStream,
+async fn serve_connection<I>(
+    io: I,
     remote: SocketAddr,
     app: axum::Router,
     stop: CancellationToken,
-) {
+    idle: Option<(Duration, Arc<Activity>)>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let signal = ShutdownSignal(stop.clone());
+    let busy = idle.as_ref().map(|(_, activity)| activity.clone());
     let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
         let mut req = req.map(AxumBody::new);
         req.extensions_mut().insert(ConnectInfo(remote));
         req.extensions_mut().insert(signal.clone());
-        tower::Service::call(&mut app.clone(), req)
+        let in_flight = busy.as_ref().map(|a| InFlight::enter(a.clone()));
+        let answer = tower::Service::call(&mut app.clone(), req);
+        async move {
+            let response = answer.await;
+            drop(in_flight);
+            response
+        }
     });
     let conn = hyper::server::conn::http1::Builder::new()
-        .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+        .serve_connection(hyper_util::rt::TokioIo::new(io), service)
         .with_upgrades();
     let mut conn = std::pin::pin!(conn);
     let result = tokio::select! {
@@ -198,9 +250,143 @@ async fn serve_connection(
             conn.as_mut().graceful_shutdown();
             conn.await
         }
+        () = idle_out(idle) => {
+            tracing::debug!(%remote, "closing an idle connection");
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
     };
     if let Err(e) = result {
         tracing::debug!(%remote, error = %e, "HTTP connection ended with an error");
+    }
+}
+
+/// Resolves once the connection has had no request in flight and no traffic for the limit;
+/// never without a limit. One timer per connection, re-armed at most once per period.
+async fn idle_out(idle: Option<(Duration, Arc<Activity>)>) {
+    let Some((limit, activity)) = idle else {
+        return std::future::pending().await;
+    };
+    loop {
+        let quiet = activity.quiet_for();
+        if quiet >= limit {
+            if activity.in_flight.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            tokio::time::sleep(limit).await;
+        } else {
+            tokio::time::sleep(limit - quiet).await;
+        }
+    }
+}
+
+/// When a connection last moved a byte, and how many of its requests are being answered.
+struct Activity {
+    opened: Instant,
+    /// Milliseconds after `opened`.
+    last_ms: AtomicU64,
+    in_flight: AtomicUsize,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            opened: Instant::now(),
+            last_ms: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(ms, Ordering::Release);
+    }
+
+    fn quiet_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last_ms.load(Ordering::Acquire));
+        self.opened.elapsed().saturating_sub(last)
+    }
+}
+
+/// Counts a request as in flight until dropped.
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn enter(activity: Arc<Activity>) -> Self {
+        activity.in_flight.fetch_add(1, Ordering::AcqRel);
+        Self(activity)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A socket that records when it last read or wrote a byte.
+struct TrackedIo<T> {
+    inner: T,
+    activity: Arc<Activity>,
+}
+
+impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for TrackedIo<T> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.activity.touch();
+        }
+        polled
+    }
+}
+
+impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for TrackedIo<T> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(polled, std::task::Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, std::task::Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

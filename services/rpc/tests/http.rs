@@ -408,3 +408,82 @@ async fn shutdown_finishes_the_call_in_flight_then_refuses_connections() {
         "the listener is closed after shutdown"
     );
 }
+
+/// One keep-alive HTTP/1.1 request on `tcp`; returns the response head and body as text.
+async fn raw_call(tcp: &mut tokio::net::TcpStream, token: &str, body: &str) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let request = format!(
+        "POST /rpc/v1 HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains("\"jsonrpc\"") {
+        let n = tcp.read(&mut buf).await.unwrap();
+        assert!(
+            n > 0,
+            "closed before answering: {}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8(got).unwrap()
+}
+
+#[tokio::test]
+async fn idle_keep_alive_connections_are_closed_but_slow_calls_are_not() {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    use tokio::io::AsyncReadExt as _;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let verifier = Arc::new(venus_rpc::LocalVerifier::new(b"idle-secret".to_vec()));
+    let token = verifier.issue("u1", Permission::Read);
+    let app = venus_rpc::Server::new(
+        common::router(Default::default(), Default::default(), Default::default()),
+        verifier,
+    )
+    .into_router();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let options = venus_rpc::ServeOptions {
+        idle_timeout: Some(Duration::from_millis(400)),
+    };
+    let server = tokio::spawn(venus_rpc::serve_with(
+        listener,
+        app,
+        async move {
+            let _ = stopped.await;
+        },
+        options,
+    ));
+
+    // A call that takes longer than the idle limit is answered: it was in flight.
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let answer = raw_call(&mut tcp, &token, &call("Filecoin.Sleep", json!([900]))).await;
+    assert!(answer.contains(r#""result":null"#), "{answer}");
+    // Then the connection sits idle: the server closes it after the limit, not before.
+    let idle_since = Instant::now();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf))
+        .await
+        .expect("the server closes the idle connection")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "nothing but the close arrives");
+    let waited = idle_since.elapsed();
+    assert!(
+        waited >= Duration::from_millis(350),
+        "closed after {waited:?}"
+    );
+
+    // A connection kept busy within the limit stays open.
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    for _ in 0..4 {
+        let answer = raw_call(&mut tcp, &token, &call("Filecoin.Version", json!([]))).await;
+        assert!(answer.contains("HTTP/1.1 200"), "{answer}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
