@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::call_error::ClientError;
+use crate::client;
 use crate::ctx::Ctx;
 use crate::error::RpcError;
 use crate::method::{Method, Subscription};
@@ -184,11 +185,11 @@ impl Peer {
         params: P,
         timeout: Duration,
     ) -> Result<R, ClientError> {
-        let params =
-            wire::encode_params(&params).map_err(|e| ClientError::Encode(e.to_string()))?;
-        let raw = self.call_raw(method.name(), &params, timeout).await?;
-        serde_json::from_str(raw.get())
-            .map_err(|e| ClientError::Decode(format!("{}: {e}", method.name())))
+        let params = client::encode_params(&params)?;
+        client::decode_result(
+            method.name(),
+            &self.call_raw(method.name(), &params, timeout).await?,
+        )
     }
 
     /// Call by name with raw params (a JSON array) and get the raw result.
@@ -233,8 +234,7 @@ impl Peer {
         sub: Subscription<P, T>,
         params: P,
     ) -> Result<ChannelStream<T>, ClientError> {
-        let params =
-            wire::encode_params(&params).map_err(|e| ClientError::Encode(e.to_string()))?;
+        let params = client::encode_params(&params)?;
         let inner = &self.0;
         if inner.closed.is_cancelled() {
             return Err(ClientError::Closed);

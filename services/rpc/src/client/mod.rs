@@ -178,6 +178,19 @@ impl Drop for ClientInner {
     }
 }
 
+/// Typed params as the positional array go-jsonrpc sends (shared by `Client` and `Peer`).
+pub(crate) fn encode_params<P: Serialize>(params: &P) -> Result<Box<RawValue>, ClientError> {
+    wire::encode_params(params).map_err(|e| ClientError::Encode(e.to_string()))
+}
+
+/// A method's raw result read as its declared type.
+pub(crate) fn decode_result<R: DeserializeOwned>(
+    method: &str,
+    raw: &RawValue,
+) -> Result<R, ClientError> {
+    serde_json::from_str(raw.get()).map_err(|e| ClientError::Decode(format!("{method}: {e}")))
+}
+
 impl Client {
     pub fn builder(addr: &str) -> ClientBuilder {
         let limits = ConnLimits::default();
@@ -228,11 +241,11 @@ impl Client {
         params: P,
         timeout: Duration,
     ) -> Result<R, ClientError> {
-        let params =
-            wire::encode_params(&params).map_err(|e| ClientError::Encode(e.to_string()))?;
-        let raw = self.call_raw(method.name(), &params, timeout).await?;
-        serde_json::from_str(raw.get())
-            .map_err(|e| ClientError::Decode(format!("{}: {e}", method.name())))
+        let params = encode_params(&params)?;
+        decode_result(
+            method.name(),
+            &self.call_raw(method.name(), &params, timeout).await?,
+        )
     }
 
     /// Call by name with a raw params array; returns the raw result.
