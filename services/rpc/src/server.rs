@@ -213,7 +213,7 @@ async fn accept_failed(e: std::io::Error) {
         return;
     }
     tracing::warn!(error = %e, "accepting a connection failed; retrying in 1 s");
-    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 async fn serve_connection<I>(
