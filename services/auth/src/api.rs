@@ -35,7 +35,26 @@ pub struct AppState {
 type AppResult = Result<Response, ApiError>;
 type S = State<Arc<AppState>>;
 
-pub fn router(state: Arc<AppState>) -> Router {
+/// Largest `/verify` body read (a token, or a form with one): axum's default body limit.
+const VERIFY_BODY_LIMIT: usize = 2 << 20;
+
+/// What venus-auth serves, every route under the config's timeouts. `POST /verify` — every
+/// service's token check ends there — is answered straight from the connection, the rest
+/// through the axum router.
+pub fn app(state: Arc<AppState>, timeouts: venus_rpc::timeout::TimeoutLayer) -> venus_rpc::App {
+    let verify_state = state.clone();
+    let verify_direct = timeouts.direct(move |req: Request, _remote| {
+        let state = verify_state.clone();
+        async move { verify_request(&state, req).await.into_response() }
+    });
+    venus_rpc::App::new(router(state).layer(timeouts)).direct(
+        axum::http::Method::POST,
+        "/verify",
+        verify_direct,
+    )
+}
+
+fn router(state: Arc<AppState>) -> Router {
     let protected = Router::new()
         .route("/healthcheck", get(healthcheck))
         .route("/version", get(version))
@@ -126,6 +145,21 @@ impl ApiError {
             message: format!("permission denied: need {need}"),
         }
     }
+}
+
+/// A request body that could not be read: too large (413, as axum's extractor answers), or
+/// broken off or not arrived before the read timeout (400).
+fn body_error(e: axum::Error) -> ApiError {
+    let e = e.into_inner();
+    if e.downcast_ref::<http_body_util::LengthLimitError>()
+        .is_some()
+    {
+        return ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            message: format!("request body larger than {VERIFY_BODY_LIMIT} bytes"),
+        };
+    }
+    ApiError::bad(format!("reading the request body: {e}"))
 }
 
 impl IntoResponse for ApiError {
@@ -352,7 +386,16 @@ fn valid_state(state: i64, allow_zero: bool) -> Result<i64, ApiError> {
 
 /// `POST /verify`: JSON `{"Token": …}` with the caller's own token as Bearer (current
 /// clients), or a form `token=…` (seed-era clients; the token is then its own credential).
-async fn verify(State(s): S, headers: HeaderMap, RawQuery(q): RawQuery, body: Bytes) -> AppResult {
+async fn verify(State(s): S, req: Request) -> AppResult {
+    verify_request(&s, req).await
+}
+
+async fn verify_request(s: &AppState, req: Request) -> AppResult {
+    let (parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, VERIFY_BODY_LIMIT)
+        .await
+        .map_err(body_error)?;
+    let headers = &parts.headers;
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -366,9 +409,9 @@ async fn verify(State(s): S, headers: HeaderMap, RawQuery(q): RawQuery, body: By
     } else {
         None
     };
-    let credential = bearer(&headers)
+    let credential = bearer(headers)
         .map(str::to_owned)
-        .or_else(|| query_token(q.as_deref()));
+        .or_else(|| query_token(parts.uri.query()));
     let (credential, subject) = match (credential, subject) {
         (Some(c), Some(t)) => (c, t),
         (None, Some(t)) if is_form => (t.clone(), t),

@@ -9,7 +9,7 @@ use anyhow::Context;
 use venus_rpc::Permission;
 use venus_rpc::jwt::{self, Claims};
 
-use crate::api::{AppState, router};
+use crate::api::{AppState, app};
 use crate::authority::{Authority, DEFAULT_CACHE_TTL};
 use crate::config::{Config, parse_db_kind};
 use crate::metrics::Metrics;
@@ -75,7 +75,7 @@ pub async fn run(repo_dir: PathBuf, config: Config, db_wait: Duration) -> anyhow
     let metrics = Metrics::default();
     metrics.up.set(1);
     let state = Arc::new(AppState { authority, metrics });
-    let app = with_timeouts(router(state.clone()), &config);
+    let app = app(state.clone(), timeouts(&config));
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -103,20 +103,17 @@ pub async fn run(repo_dir: PathBuf, config: Config, db_wait: Duration) -> anyhow
 /// The config's `ReadTimeout` and `WriteTimeout`, as Go's http.Server applies them: a request
 /// body that has not arrived within `ReadTimeout` fails, and a request not answered within
 /// `ReadTimeout + WriteTimeout` gets 503, so a stuck database or a slow client cannot hold a
-/// connection slot forever. (`IdleTimeout` is applied by `venus_rpc::serve_with`, below.)
+/// connection slot forever. (`IdleTimeout` is applied by `venus_rpc::serve_with`, in `run`.)
 /// venus-rpc's layer starts no timer for a request answered at once
 /// (tower-http's cost a third of `/verify`'s throughput).
-fn with_timeouts(app: axum::Router, config: &Config) -> axum::Router {
+fn timeouts(config: &Config) -> venus_rpc::timeout::TimeoutLayer {
     // Zero is "no timeout", as in Go: no answer deadline without a WriteTimeout.
     let total = if config.write_timeout.is_zero() {
         Duration::ZERO
     } else {
         config.read_timeout + config.write_timeout
     };
-    app.layer(venus_rpc::timeout::TimeoutLayer::new(
-        config.read_timeout,
-        total,
-    ))
+    venus_rpc::timeout::TimeoutLayer::new(config.read_timeout, total)
 }
 
 /// Create `name` unless it exists; another replica creating it at the same moment is fine.

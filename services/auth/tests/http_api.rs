@@ -174,6 +174,32 @@ async fn api_suite(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
+    // A body over the limit → 413, the token in `?token=` → the claims, GET → 405.
+    let resp = api
+        .http
+        .post(format!("{}/verify", server.url))
+        .bearer_auth(&admin)
+        .body(vec![b' '; (2 << 20) + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 413);
+    let resp = api
+        .http
+        .post(format!("{}/verify?token={read}", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.json::<Value>().await.unwrap()["perm"], "read");
+    let resp = api
+        .http
+        .get(format!("{}/verify", server.url))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 405);
 
     // Forged, alg:none, garbage, unknown tokens → 401, as subject and as credential.
     let payload = read.split('.').nth(1).unwrap();

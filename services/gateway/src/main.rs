@@ -226,19 +226,20 @@ async fn run(source: &Source<'_>, listen: Option<String>, args: RunArgs) -> anyh
     let v2 = venus_rpc::Server::new(routes::v2(&gw), verifier.clone())
         .paths(&["/rpc/v2"])
         .metrics(&metrics)
-        .into_router();
+        .into_app();
     let v1 = venus_rpc::Server::new(routes::v1(&gw), verifier)
         .paths(&["/rpc/v1"])
         .metrics(&metrics)
-        .into_router();
+        .into_app();
     let health = Health::new()
         .live("rpc", || async { Ok::<(), String>(()) })
         .router();
-    let app = v2
-        .merge(v1)
-        .merge(metrics.router())
-        .merge(health)
-        .route("/healthcheck", axum::routing::get(|| async { "ok" }));
+    let app = v2.merge(v1).merge(
+        metrics
+            .router()
+            .merge(health)
+            .route("/healthcheck", axum::routing::get(|| async { "ok" })),
+    );
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await

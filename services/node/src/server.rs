@@ -11,13 +11,13 @@ use crate::node::Node;
 /// Largest request accepted: a batch push of many messages fits well within it.
 pub const MAX_REQUEST_BYTES: usize = 64 << 20;
 
-pub fn app(node: Arc<Node>, verifier: Arc<dyn TokenVerifier>, metrics: &Metrics) -> axum::Router {
+pub fn app(node: Arc<Node>, verifier: Arc<dyn TokenVerifier>, metrics: &Metrics) -> venus_rpc::App {
     let router = crate::api::router(node.clone());
     let rpc = venus_rpc::Server::new(router, verifier)
         .paths(&["/rpc/v0", "/rpc/v1"])
         .max_request_bytes(MAX_REQUEST_BYTES)
         .metrics(metrics)
-        .into_router();
+        .into_app();
     let live_node = node.clone();
     let health = Health::new()
         .live("chain-store", move || {

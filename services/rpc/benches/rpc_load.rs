@@ -32,7 +32,7 @@ struct Version {
 
 const VERSION: Method<(), Version> = Method::new("Filecoin.Version", Permission::Read);
 
-fn app() -> (axum::Router, String) {
+fn app() -> (venus_rpc::App, String) {
     let verifier = Arc::new(LocalVerifier::new(b"bench-secret".to_vec()));
     let token = verifier.issue("bench", Permission::Read);
     let mut router = Router::new();
@@ -46,7 +46,7 @@ fn app() -> (axum::Router, String) {
     let metrics = venus_rpc::observe::Metrics::new();
     let app = Server::new(router, verifier)
         .metrics(&metrics)
-        .into_router()
+        .into_app()
         .merge(metrics.router());
     (app, token)
 }
@@ -107,11 +107,11 @@ async fn ws_load(seconds: u64, conns: usize) {
     );
 }
 
-/// The server's own work per HTTP request without sockets or HTTP parsing: the axum router
-/// called in process (token check, JSON-RPC parse, dispatch, metrics, response).
+/// The server's own work per HTTP request without sockets or HTTP parsing: the app called
+/// in process as `serve` calls it (token check, JSON-RPC parse, dispatch, metrics, response).
 async fn inproc(calls: u32) {
-    use tower::ServiceExt as _;
     let (app, token) = app();
+    let remote: std::net::SocketAddr = ([127, 0, 0, 1], 1).into();
     let body = r#"{"jsonrpc":"2.0","method":"Filecoin.Version","params":[],"id":1}"#;
     let request = || {
         axum::http::Request::post("/rpc/v1")
@@ -121,12 +121,12 @@ async fn inproc(calls: u32) {
             .expect("request")
     };
     for _ in 0..1000 {
-        let _ = app.clone().oneshot(request()).await;
+        let _ = app.call(request(), remote).await;
     }
     let cpu_before = process_cpu();
     let started = Instant::now();
     for _ in 0..calls {
-        let resp = app.clone().oneshot(request()).await.expect("call");
+        let resp = app.call(request(), remote).await;
         let bytes = axum::body::to_bytes(resp.into_body(), 1 << 16)
             .await
             .expect("body");

@@ -4,8 +4,7 @@
 use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::body::Body as AxumBody;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -16,9 +15,7 @@ use axum::routing::post;
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use serde_json::value::RawValue;
-use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::conn::{self, ConnLimits, ConnSetup, WsIn, WsOut};
@@ -26,13 +23,14 @@ use crate::ctx::Ctx;
 use crate::error::RpcError;
 use crate::observe::Metrics;
 use crate::router::{Handler, Router};
+use crate::serve::{App, ShutdownSignal};
 use crate::verify::{Caller, TokenVerifier, VerifyError};
 use crate::wire::{self, InFrame};
 
 /// go-jsonrpc's default request size limit.
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 100 << 20;
 
-/// Builds the axum routes serving one method table.
+/// Serves one method table: JSON-RPC over HTTP POST and WebSocket on the same paths.
 pub struct Server {
     router: Router,
     verifier: Arc<dyn TokenVerifier>,
@@ -86,308 +84,62 @@ impl Server {
         self
     }
 
-    /// The routes; merge them with the service's own (health, metrics, REST), which are
-    /// not behind the token check.
-    pub fn into_router(mut self) -> axum::Router {
+    /// What a service serves: POSTs on the paths answered directly from the connection
+    /// (the hot path: no axum router in it), WebSocket upgrades on GET through axum. Merge
+    /// it with the service's own routes (health, metrics, REST), which are not behind the
+    /// token check.
+    pub fn into_app(self) -> App {
+        let state = self.into_state();
+        let mut app = App::new(routes(&state));
+        for path in &state.paths {
+            let state = state.clone();
+            app = app.direct(http::Method::POST, path, move |req: Request, remote| {
+                let state = state.clone();
+                async move { http_call(&state, req, Some(remote)).await }
+            });
+        }
+        app
+    }
+
+    /// The same endpoints as axum routes alone, for callers that need an `axum::Router`
+    /// (in-process tests); [`Server::into_app`] is what services serve.
+    pub fn into_router(self) -> axum::Router {
+        routes(&self.into_state())
+    }
+
+    fn into_state(mut self) -> Arc<ServerState> {
         if let Some(metrics) = &self.metrics {
             let rpc = metrics.rpc();
             for entry in self.router.entries_mut() {
                 Arc::make_mut(entry).metrics = rpc.for_method(entry.name);
             }
         }
-        let state = Arc::new(ServerState {
+        Arc::new(ServerState {
             router: Arc::new(self.router),
             verifier: self.verifier,
+            paths: self.paths,
             max_request_bytes: self.max_request_bytes,
             limits: self.limits,
             ws_slots: Arc::new(Semaphore::new(self.max_connections)),
-        });
-        let mut app = axum::Router::new();
-        for path in &self.paths {
-            app = app.route(path, post(http_call).get(ws_upgrade));
-        }
-        app.with_state(state)
+        })
     }
+}
+
+fn routes(state: &Arc<ServerState>) -> axum::Router {
+    let mut app = axum::Router::new();
+    for path in &state.paths {
+        app = app.route(path, post(http_route).get(ws_upgrade));
+    }
+    app.with_state(state.clone())
 }
 
 struct ServerState {
     router: Arc<Router>,
     verifier: Arc<dyn TokenVerifier>,
+    paths: Vec<String>,
     max_request_bytes: usize,
     limits: ConnLimits,
     ws_slots: Arc<Semaphore>,
-}
-
-/// Set by [`serve`] so open WebSocket connections close on shutdown.
-#[derive(Clone)]
-struct ShutdownSignal(CancellationToken);
-
-/// How [`serve_with`] treats connections.
-#[derive(Debug, Clone, Default)]
-pub struct ServeOptions {
-    /// Close a keep-alive connection that has no request in flight and has moved no byte for
-    /// this long (Go's `http.Server.IdleTimeout`). `None`: idle connections stay open.
-    pub idle_timeout: Option<Duration>,
-}
-
-/// Serve `app` until `shutdown` resolves, then stop accepting, close WebSocket
-/// connections and wait for in-flight HTTP requests. Handlers see the remote address.
-///
-/// HTTP/1.1 only (with upgrades for WebSocket), on hyper directly rather than through
-/// `axum::serve`, whose protocol sniffing and per-connection plumbing cost CPU on every
-/// call. Go's and Lotus's JSON-RPC clients speak HTTP/1.1.
-pub async fn serve<F>(listener: TcpListener, app: axum::Router, shutdown: F) -> std::io::Result<()>
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    serve_with(listener, app, shutdown, ServeOptions::default()).await
-}
-
-/// [`serve`] with options.
-pub async fn serve_with<F>(
-    listener: TcpListener,
-    app: axum::Router,
-    shutdown: F,
-    options: ServeOptions,
-) -> std::io::Result<()>
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    let stop = CancellationToken::new();
-    let connections = tokio_util::task::TaskTracker::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let (tcp, remote) = tokio::select! {
-            biased;
-            () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    accept_failed(e).await;
-                    continue;
-                }
-            },
-        };
-        // Without TCP_NODELAY a WebSocket frame written in two parts waits for the peer's
-        // delayed ACK (~40 ms per reverse call, e.g. every gateway → wallet signature request).
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-        let (app, stop) = (app.clone(), stop.clone());
-        match options.idle_timeout {
-            // Only connections that may idle out pay for tracking their activity.
-            Some(limit) => {
-                let activity = Arc::new(Activity::new());
-                let io = TrackedIo {
-                    inner: tcp,
-                    activity: activity.clone(),
-                };
-                connections.spawn(serve_connection(
-                    io,
-                    remote,
-                    app,
-                    stop,
-                    Some((limit, activity)),
-                ));
-            }
-            None => {
-                connections.spawn(serve_connection(tcp, remote, app, stop, None));
-            }
-        }
-    }
-    drop(listener);
-    stop.cancel();
-    connections.close();
-    connections.wait().await;
-    Ok(())
-}
-
-/// A failed `accept` is the peer's problem (reset before we took it) or ours (out of file
-/// descriptors); for the latter, back off instead of spinning.
-async fn accept_failed(e: std::io::Error) {
-    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
-    if matches!(
-        e.kind(),
-        ConnectionAborted | ConnectionRefused | ConnectionReset
-    ) {
-        return;
-    }
-    tracing::warn!(error = %e, "accepting a connection failed; retrying in 1 s");
-    tokio::time::sleep(Duration::from_secs(1)).await;
-}
-
-async fn serve_connection<I>(
-    io: I,
-    remote: SocketAddr,
-    app: axum::Router,
-    stop: CancellationToken,
-    idle: Option<(Duration, Arc<Activity>)>,
-) where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let signal = ShutdownSignal(stop.clone());
-    let busy = idle.as_ref().map(|(_, activity)| activity.clone());
-    let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
-        let mut req = req.map(AxumBody::new);
-        req.extensions_mut().insert(ConnectInfo(remote));
-        req.extensions_mut().insert(signal.clone());
-        let in_flight = busy.as_ref().map(|a| InFlight::enter(a.clone()));
-        let answer = tower::Service::call(&mut app.clone(), req);
-        async move {
-            let response = answer.await;
-            drop(in_flight);
-            response
-        }
-    });
-    let conn = hyper::server::conn::http1::Builder::new()
-        .serve_connection(hyper_util::rt::TokioIo::new(io), service)
-        .with_upgrades();
-    let mut conn = std::pin::pin!(conn);
-    let result = tokio::select! {
-        result = conn.as_mut() => result,
-        () = stop.cancelled() => {
-            // Finish the request in flight, then close; an idle connection closes now.
-            conn.as_mut().graceful_shutdown();
-            conn.await
-        }
-        () = idle_out(idle) => {
-            tracing::debug!(%remote, "closing an idle connection");
-            conn.as_mut().graceful_shutdown();
-            conn.await
-        }
-    };
-    if let Err(e) = result {
-        tracing::debug!(%remote, error = %e, "HTTP connection ended with an error");
-    }
-}
-
-/// Resolves once the connection has had no request in flight and no traffic for the limit;
-/// never without a limit. One timer per connection, re-armed at most once per period.
-async fn idle_out(idle: Option<(Duration, Arc<Activity>)>) {
-    let Some((limit, activity)) = idle else {
-        return std::future::pending().await;
-    };
-    loop {
-        let quiet = activity.quiet_for();
-        if quiet >= limit {
-            if activity.in_flight.load(Ordering::Acquire) == 0 {
-                return;
-            }
-            tokio::time::sleep(limit).await;
-        } else {
-            tokio::time::sleep(limit - quiet).await;
-        }
-    }
-}
-
-/// When a connection last moved a byte, and how many of its requests are being answered.
-struct Activity {
-    opened: Instant,
-    /// Milliseconds after `opened`.
-    last_ms: AtomicU64,
-    in_flight: AtomicUsize,
-}
-
-impl Activity {
-    fn new() -> Self {
-        Self {
-            opened: Instant::now(),
-            last_ms: AtomicU64::new(0),
-            in_flight: AtomicUsize::new(0),
-        }
-    }
-
-    fn touch(&self) {
-        let ms = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_ms.store(ms, Ordering::Release);
-    }
-
-    fn quiet_for(&self) -> Duration {
-        let last = Duration::from_millis(self.last_ms.load(Ordering::Acquire));
-        self.opened.elapsed().saturating_sub(last)
-    }
-}
-
-/// Counts a request as in flight until dropped.
-struct InFlight(Arc<Activity>);
-
-impl InFlight {
-    fn enter(activity: Arc<Activity>) -> Self {
-        activity.in_flight.fetch_add(1, Ordering::AcqRel);
-        Self(activity)
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.touch();
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// A socket that records when it last read or wrote a byte.
-struct TrackedIo<T> {
-    inner: T,
-    activity: Arc<Activity>,
-}
-
-impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for TrackedIo<T> {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
-        if buf.filled().len() > before {
-            self.activity.touch();
-        }
-        polled
-    }
-}
-
-impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for TrackedIo<T> {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        let polled = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
-        if matches!(polled, std::task::Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
-        }
-        polled
-    }
-
-    fn poll_write_vectored(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        let polled = std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if matches!(polled, std::task::Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
-        }
-        polled
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
 }
 
 /// The token from `Authorization: Bearer …`, else from `?token=`.
@@ -455,9 +207,17 @@ fn error_response(status: StatusCode, err: &RpcError) -> Response {
     json_response(status, wire::response_string(None, Err(err)).into_bytes())
 }
 
-async fn http_call(State(state): State<Arc<ServerState>>, req: Request) -> Response {
+async fn http_route(State(state): State<Arc<ServerState>>, req: Request) -> Response {
+    let remote = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    http_call(&state, req, remote).await
+}
+
+async fn http_call(state: &ServerState, req: Request, remote: Option<SocketAddr>) -> Response {
     let (parts, body) = req.into_parts();
-    let caller = match authenticate(&state, &parts).await {
+    let caller = match authenticate(state, &parts).await {
         Ok(c) => Arc::new(c),
         Err(resp) => return resp,
     };
@@ -479,15 +239,11 @@ async fn http_call(State(state): State<Arc<ServerState>>, req: Request) -> Respo
     let Ok(bytes) = axum::body::to_bytes(body, state.max_request_bytes).await else {
         return too_large();
     };
-    let remote = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
     match wire::parse_body(&bytes) {
         Err(e) => error_response(status_for(&e), &e),
         Ok(wire::Body::Single(frame)) => {
             let mut buf = Vec::with_capacity(128);
-            match http_frame(&state, &caller, remote, frame, &mut buf).await {
+            match http_frame(state, &caller, remote, frame, &mut buf).await {
                 Some(status) => json_response(status, buf),
                 None => StatusCode::NO_CONTENT.into_response(),
             }
@@ -503,7 +259,6 @@ async fn http_call(State(state): State<Arc<ServerState>>, req: Request) -> Respo
             let calls: Vec<_> = items
                 .into_iter()
                 .map(|raw| {
-                    let state = &state;
                     let caller = &caller;
                     async move {
                         let mut buf = Vec::new();

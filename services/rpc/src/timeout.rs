@@ -9,6 +9,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
@@ -21,6 +22,8 @@ use http::StatusCode;
 use http_body::Frame;
 use tokio::time::{Instant, Sleep};
 use tower::{Layer, Service};
+
+use crate::serve::DirectHandler;
 
 /// Apply to an axum router: the request body must arrive within `body_read` of the request's
 /// start (else the handler sees a body error, answered 4xx), and the answer must be ready
@@ -68,19 +71,42 @@ where
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
+        let (req, timer) = self.layer.start(req);
+        TimeoutFuture {
+            inner: self.inner.call(req),
+            timer,
+        }
+    }
+}
+
+impl TimeoutLayer {
+    /// The same deadlines around a route served directly (see [`crate::App::direct`]).
+    pub fn direct(self, handler: impl DirectHandler) -> impl DirectHandler {
+        move |req: Request, remote: SocketAddr| {
+            let (req, timer) = self.start(req);
+            let answer = handler.call(req, remote);
+            let inner = async move { Ok::<_, Infallible>(answer.await) };
+            async move {
+                match (TimeoutFuture { inner, timer }).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                }
+            }
+        }
+    }
+
+    /// The request with its body under the read deadline, and the answer's deadline.
+    fn start(&self, req: Request) -> (Request, LazyTimer) {
         let now = Instant::now();
         let deadline = |after: Duration| (!after.is_zero()).then(|| now + after);
-        let body_deadline = deadline(self.layer.body_read);
+        let body_deadline = deadline(self.body_read);
         let req = req.map(|body| {
             Body::new(DeadlineBody {
                 inner: body,
                 timer: LazyTimer::new(body_deadline),
             })
         });
-        TimeoutFuture {
-            inner: self.inner.call(req),
-            timer: LazyTimer::new(deadline(self.layer.total)),
-        }
+        (req, LazyTimer::new(deadline(self.total)))
     }
 }
 
@@ -260,6 +286,60 @@ mod tests {
             "a stalled body is refused, got {}",
             resp.status()
         );
+        assert!(started.elapsed() >= Duration::from_millis(150));
+        drop(tx);
+    }
+
+    #[tokio::test]
+    async fn direct_routes_get_the_same_deadlines() {
+        let layer = TimeoutLayer::new(Duration::from_millis(200), Duration::from_millis(500));
+        let remote: SocketAddr = ([127, 0, 0, 1], 1).into();
+        let app = crate::App::default()
+            .direct(
+                http::Method::POST,
+                "/slow",
+                layer.direct(|_req: Request, _remote| async {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    "late".into_response()
+                }),
+            )
+            .direct(
+                http::Method::POST,
+                "/read",
+                layer.direct(|req: Request, _remote| async move {
+                    match axum::body::to_bytes(req.into_body(), 1000).await {
+                        Ok(body) => body.into_response(),
+                        Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+                    }
+                }),
+            );
+        let started = std::time::Instant::now();
+        let resp = app
+            .call(Request::post("/slow").body(Body::empty()).unwrap(), remote)
+            .await;
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(started.elapsed() >= Duration::from_millis(450));
+
+        let resp = app
+            .call(
+                Request::post("/read").body(Body::from("quick")).unwrap(),
+                remote,
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::OK);
+
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
+        tx.send(Ok(Bytes::from_static(b"partial"))).await.unwrap();
+        let started = std::time::Instant::now();
+        let resp = app
+            .call(
+                Request::post("/read")
+                    .body(Body::from_stream(tokio_stream_from(rx)))
+                    .unwrap(),
+                remote,
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
         assert!(started.elapsed() >= Duration::from_millis(150));
         drop(tx);
     }

@@ -445,7 +445,7 @@ async fn idle_keep_alive_connections_are_closed_but_slow_calls_are_not() {
         common::router(Default::default(), Default::default(), Default::default()),
         verifier,
     )
-    .into_router();
+    .into_app();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let options = venus_rpc::ServeOptions {
         idle_timeout: Some(Duration::from_millis(400)),

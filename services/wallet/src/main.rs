@@ -405,7 +405,7 @@ async fn run(repo: &Path, args: RunArgs) -> anyhow::Result<()> {
     let rpc = venus_rpc::Server::new(venus_wallet::api::router(&wallet, &links), Arc::new(local))
         .paths(&["/rpc/v0"])
         .metrics(&metrics)
-        .into_router();
+        .into_app();
     let w = wallet.clone();
     let health = Health::new()
         .live("rpc", || async { Ok::<(), String>(()) })
@@ -420,10 +420,12 @@ async fn run(repo: &Path, args: RunArgs) -> anyhow::Result<()> {
             }
         })
         .router();
-    let app = rpc
-        .merge(metrics.router())
-        .merge(health)
-        .route("/healthcheck", axum::routing::get(|| async { "ok" }));
+    let app = rpc.merge(
+        metrics
+            .router()
+            .merge(health)
+            .route("/healthcheck", axum::routing::get(|| async { "ok" })),
+    );
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;

@@ -269,7 +269,7 @@ pub async fn start_with(
     .max_request_bytes(max_request_bytes)
     .conn_limits(limits)
     .metrics(&metrics)
-    .into_router()
+    .into_app()
     .merge(metrics.router());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(venus_rpc::serve(listener, app, async move {
