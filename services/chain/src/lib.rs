@@ -21,7 +21,8 @@ pub mod gas;
 pub mod genesis;
 pub mod mining;
 pub mod msgmeta;
-pub mod network;
+/// The network table lives in venus-types (the node needs it without this crate).
+pub use venus_types::network;
 pub mod peerid;
 pub mod post;
 pub mod query;

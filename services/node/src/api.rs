@@ -79,7 +79,7 @@ fn network_params(node: &Node) -> NetworkParams {
         network_name: node.network_name.clone(),
         block_delay_secs: p.block_delay_secs,
         consensus_miner_min_power: StoragePower::from(p.consensus_miner_min_power),
-        supported_proof_types: p.supported_proofs.to_vec(),
+        supported_proof_types: p.supported_proofs.iter().map(|&s| i64::from(s)).collect(),
         pre_commit_challenge_delay: p.pre_commit_challenge_delay,
         // Every upgrade is active at genesis on the networks this node runs.
         fork_upgrade_params: Default::default(),

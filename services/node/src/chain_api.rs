@@ -166,7 +166,7 @@ pub fn register(r: &mut Router, node: Arc<Node>) {
     blocking!(r, node, api::STATE_MINER_POWER, |n, (addr, tsk)| {
         let view = n.view_at(&n.tipset(&tsk).map_err(err)?).map_err(err)?;
         let p = view
-            .with_tree(|t| query::miner_power(t, &addr.0, &n.chain_params))
+            .with_tree(|t| query::miner_power(t, &addr.0, &n.params))
             .map_err(err)?;
         let claim = |c: &venus_chain::actors::Claim| Claim {
             raw_byte_power: venus_types::BigInt(c.raw_byte_power.clone()),
@@ -189,7 +189,7 @@ pub fn register(r: &mut Router, node: Arc<Node>) {
     r.method(
         api::STATE_NETWORK_VERSION,
         move |_ctx: Ctx, (_tsk,): (TipSetKey,)| {
-            let nv = n.params.genesis_network_version;
+            let nv = u32::from(n.params.genesis_network_version);
             async move { Ok(nv) }
         },
     );
@@ -227,7 +227,7 @@ pub fn register(r: &mut Router, node: Arc<Node>) {
         |n, (miner, epoch, tsk)| {
             let ts = n.tipset(&tsk).map_err(err)?;
             let info: Option<MiningBaseInfo> =
-                venus_chain::mining::base_info(&n.cs, &n.chain_params, &miner, epoch, ts.key())
+                venus_chain::mining::base_info(&n.cs, &n.params, &miner, epoch, ts.key())
                     .map_err(err)?;
             Ok(info)
         }

@@ -36,8 +36,6 @@ pub type Store = ChainStore<RedbBlockstore>;
 pub struct Node {
     pub network: Network,
     pub params: NetworkParams,
-    /// The same network in `venus-chain`'s table (consensus parameters).
-    pub chain_params: venus_chain::network::NetworkParams,
     /// `StateNetworkName`: from the genesis state's init actor.
     pub network_name: String,
     pub started: Instant,
@@ -91,11 +89,10 @@ impl Node {
         genesis: GenesisSource<'_>,
     ) -> anyhow::Result<Arc<Node>> {
         let params = network.params();
-        let chain_params = chain_params(network)?;
         let dir = repo.path(CHAIN_DIR);
         let existing = dir.exists();
         if !existing {
-            init_chain(repo, &dir, network, &chain_params, &genesis)?;
+            init_chain(repo, &dir, network, &params, &genesis)?;
         }
         let db = dir.join(CHAIN_DB);
         let cs = ChainStore::open_redb(&db, None)
@@ -109,7 +106,6 @@ impl Node {
         let node = Arc::new(Node {
             network,
             params,
-            chain_params,
             network_name,
             started: Instant::now(),
             keystore: Mutex::new(Keystore::open(&repo.path(KEYSTORE_DIR))),
@@ -213,7 +209,7 @@ impl Node {
         let block = FullBlock::from_block_msg(&self.cs, msg).map_err(|e| e.to_string())?;
         let validator = BlockValidator {
             cs: &self.cs,
-            params: &self.chain_params,
+            params: &self.params,
             post: &self.post,
         };
         let changed = match self.builder.submit(&validator, &block, now_secs()) {
@@ -290,7 +286,7 @@ fn init_chain(
     repo: &Repo,
     dir: &Path,
     network: Network,
-    params: &venus_chain::network::NetworkParams,
+    params: &NetworkParams,
     genesis: &GenesisSource<'_>,
 ) -> anyhow::Result<()> {
     let scratch = repo.path(CHAIN_INIT_DIR);
@@ -318,7 +314,7 @@ fn init_chain(
 fn build_chain(
     scratch: &Path,
     network: Network,
-    params: &venus_chain::network::NetworkParams,
+    params: &NetworkParams,
     genesis: &GenesisSource<'_>,
 ) -> anyhow::Result<()> {
     let bs = RedbBlockstore::open(&scratch.join(CHAIN_DB))?;
@@ -445,12 +441,6 @@ fn network_name(cs: &Store) -> anyhow::Result<String> {
         .actor_state(INIT_ACTOR_ID, ActorKind::Init)
         .context("the genesis state has no usable init actor")?;
     Ok(init.network_name)
-}
-
-/// The chain crate's parameters for a network (same names, consensus fields).
-fn chain_params(network: Network) -> anyhow::Result<venus_chain::network::NetworkParams> {
-    let kind: venus_chain::network::NetworkKind = network.params().name.parse()?;
-    Ok(kind.params())
 }
 
 /// Where local messages are kept across restarts.

@@ -19,6 +19,7 @@ mod cid;
 pub mod crypto;
 mod message;
 mod msg_meta;
+pub mod network;
 pub mod randomness;
 mod signature;
 mod state;

@@ -1,8 +1,10 @@
-//! Network parameter table: the networks the node accepts and what each one fixes.
+//! Network parameter table: the networks `venus daemon --network` accepts and what each one
+//! fixes — one table for the node's daemon, config and API and for consensus (`venus-chain`).
 //!
 //! Figures from venus `fixtures/networks/*.go` (nerpa from venus v1.1.0) and Lotus
-//! `build/buildconstants/params_shared_vals.go`. No public network is reachable from here, so
-//! every network runs as a local chain; `is_local` tells which ones are *meant* to be local.
+//! `build/buildconstants/params_shared_vals.go`. No public network is reachable from here:
+//! public networks start, serve the API and say plainly that no peer is reachable; `2k` and the
+//! retired `nerpa` run as local networks (`is_local`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -148,16 +150,20 @@ impl NetworkKind {
             },
             // nerpa is retired; it runs here as a local network with its own parameters
             // (30 s blocks, 4 TiB minimum power, 512 MiB/32 GiB/64 GiB sectors, mainnet drand
-            // replaced by the mock beacon because no drand is reachable).
+            // replaced by the mock beacon because no drand is reachable). 2 KiB sectors are
+            // accepted too: a local nerpa can then start from the devnet prover's pre-seals,
+            // as no machine here can seal a 512 MiB sector.
             NetworkKind::Nerpa => NetworkParams {
                 name: "nerpa",
                 network_type: 5,
                 consensus_miner_min_power: 4 * TIB,
                 supported_proofs: &[
+                    StackedDRG2KiBV1P1,
                     StackedDRG512MiBV1P1,
                     StackedDRG32GiBV1P1,
                     StackedDRG64GiBV1P1,
                 ],
+                eip155_chain_id: 31415926,
                 network_beacon: BeaconKind::DrandMainnet,
                 is_local: true,
                 ..base
@@ -241,6 +247,14 @@ impl FromStr for NetworkKind {
     }
 }
 
+/// The network recorded as `parameters.networkType` in the node's config.json.
+pub fn from_network_type(t: u8) -> Option<NetworkKind> {
+    NetworkKind::NAMES
+        .iter()
+        .map(|(_, k)| *k)
+        .find(|k| k.params().network_type == t)
+}
+
 impl fmt::Display for NetworkKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.params().name)
@@ -274,5 +288,15 @@ mod tests {
         );
         let err = "testnetnet2".parse::<NetworkKind>().expect_err("unknown");
         assert!(err.to_string().contains("testnetnet2"));
+        for (_, n) in NetworkKind::NAMES {
+            assert_eq!(from_network_type(n.params().network_type), Some(*n));
+        }
+        assert!(NetworkKind::Nerpa.params().is_local && !NetworkKind::Calibnet.params().is_local);
+        assert!(
+            nerpa
+                .supported_proofs
+                .contains(&RegisteredSealProof::StackedDRG2KiBV1P1),
+            "a local nerpa starts from devnet pre-seals"
+        );
     }
 }
