@@ -64,9 +64,7 @@ impl App {
     /// Answer `method path` with `handler`, ahead of the axum routes. Whatever the axum
     /// routes do for that path (other methods, WebSocket upgrades on GET) stays with them.
     pub fn direct(mut self, method: http::Method, path: &str, handler: impl DirectHandler) -> Self {
-        self.direct
-            .retain(|r| !(r.method == method && &*r.path == path));
-        self.direct.push(DirectRoute {
+        self.insert(DirectRoute {
             method,
             path: path.into(),
             handler: Arc::new(handler),
@@ -80,22 +78,22 @@ impl App {
         let other = other.into();
         self.routes = self.routes.merge(other.routes);
         for route in other.direct {
-            self.direct
-                .retain(|r| !(r.method == route.method && r.path == route.path));
-            self.direct.push(route);
+            self.insert(route);
         }
         self
+    }
+
+    /// Add `route`, replacing one for the same method and path.
+    fn insert(&mut self, route: DirectRoute) {
+        self.direct
+            .retain(|r| !(r.method == route.method && r.path == route.path));
+        self.direct.push(route);
     }
 
     /// Change the axum routes (add one, apply a layer); direct routes are not affected.
     pub fn map_routes(mut self, f: impl FnOnce(axum::Router) -> axum::Router) -> Self {
         self.routes = f(self.routes);
         self
-    }
-
-    /// The axum routes alone (tests calling them in process, `tower::ServiceExt::oneshot`).
-    pub fn routes(&self) -> &axum::Router {
-        &self.routes
     }
 
     /// Answer one request as [`serve`] does (in-process tests and benchmarks).
