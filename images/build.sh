@@ -5,6 +5,10 @@
 #
 #   images/build.sh           build into ${VENUS_IMAGES_OUT:-$CARGO_TARGET_DIR/images}
 #   images/build.sh --check   build, then check every image (also what `make test` runs)
+#   VENUS_IMAGE_PROFILE=image-check   binaries from the `image-check` cargo profile: release
+#                             behaviour (no debug assertions or overflow checks) without its
+#                             link-time optimisation; `make test` uses it, published images
+#                             keep the default `release`
 #
 # The images are the same as images/Dockerfile's targets: the binary in /usr/local/bin, a
 # distroless-style runtime (the binary's shared libraries, CA certificates, passwd/group with
@@ -32,8 +36,10 @@ mapfile -t rows < <(grep -v '^#' images/images.tsv | grep -v '^\s*$')
 bins=()
 for row in "${rows[@]}"; do IFS=$'\t' read -r _ bin _ <<<"$row"; bins+=("$bin"); done
 
-log "release build of ${bins[*]}"
-cargo build --release --locked $(printf -- '--bin %s ' "${bins[@]}")
+profile=${VENUS_IMAGE_PROFILE:-release}
+log "$profile build of ${bins[*]}"
+cargo build --profile "$profile" --locked $(printf -- '--bin %s ' "${bins[@]}")
+bindir=$CARGO_TARGET_DIR/$profile
 
 rm -rf "$out"; mkdir -p "$out"
 layout=$out/oci
@@ -70,8 +76,8 @@ for row in "${rows[@]}"; do
   umoci unpack --rootless --image "$layout:$tag" "$bundle" >/dev/null
   cp -a "$base/." "$bundle/rootfs/"
   chown 65532:65532 "$bundle/rootfs/data" 2>/dev/null || true
-  install -m 0755 "$CARGO_TARGET_DIR/release/$bin" "$bundle/rootfs/usr/local/bin/$bin"
-  copy_libs "$CARGO_TARGET_DIR/release/$bin" "$bundle/rootfs"
+  install -m 0755 "$bindir/$bin" "$bundle/rootfs/usr/local/bin/$bin"
+  copy_libs "$bindir/$bin" "$bundle/rootfs"
   umoci repack --image "$layout:$tag" "$bundle" >/dev/null
   rm -rf "$bundle"
   args=(--image "$layout:$tag" --config.user 65532:65532 --config.workingdir /data
