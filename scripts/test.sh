@@ -39,7 +39,9 @@ apt_install() {
 }
 
 step "system packages"
-apt_install mariadb-server mariadb-client pkg-config python3 lua5.4 umoci skopeo
+apt_install mariadb-server mariadb-client pkg-config python3 python3-pip lua5.4 umoci skopeo
+# Node.js and npm for the JS interop tests (a machine with nodesource's nodejs has npm already).
+command -v npm >/dev/null 2>&1 || apt_install nodejs npm
 
 step "cargo-nextest $NEXTEST_VERSION"
 install_nextest() {
@@ -76,6 +78,8 @@ if [ -z "${VENUS_SKIP_CLUSTER_BUILD:-}" ] && [ -x e2e/cluster/build-tools.sh ]; 
   step "Kubernetes test-cluster tools (Go modules, cached in ~/.cache)"
   bash e2e/cluster/build-tools.sh
 fi
+# The cluster's own kubectl (the server's version) first on PATH; the tests call `kubectl`.
+export PATH="${VENUS_E2E_CACHE:-$HOME/.cache/venus-e2e}/bin/current:$PATH"
 
 [ "${1:-}" = "--deps-only" ] && { step "dependencies ready"; exit 0; }
 

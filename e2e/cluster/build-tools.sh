@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the e2e cluster toolchain from the Go module proxy into a cache outside the clone:
-#   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, kwokctl, helm.
+#   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok, kwokctl, helm.
+# kubectl is the server's own version (no skew), so a fresh machine needs no kubectl package.
 #
 #   e2e/cluster/build-tools.sh           # idempotent; each tool group has a versioned stamp
 #   e2e/cluster/build-tools.sh --check   # exit 0 when everything is built, 1 otherwise (no build)
@@ -26,6 +27,7 @@ GO=$(command -v go || echo /usr/local/go/bin/go)
 
 K8S_DIR=$CACHE/bin/k8s-v$K8S_VERSION
 ETCD_DIR=$CACHE/bin/etcd-v$ETCD_VERSION
+KUBECTL_DIR=$CACHE/bin/kubectl-v$K8S_VERSION
 KWOK_DIR=$CACHE/bin/kwok-v$KWOK_VERSION
 HELM_DIR=$CACHE/bin/helm-v$HELM_VERSION
 LOGS=$CACHE/logs
@@ -33,11 +35,11 @@ LOGS=$CACHE/logs
 say() { printf '[build-tools %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 if [ "${1:-}" = --check ]; then
-  for d in "$K8S_DIR" "$ETCD_DIR" "$KWOK_DIR" "$HELM_DIR"; do [ -f "$d/.stamp" ] || exit 1; done
+  for d in "$K8S_DIR" "$KUBECTL_DIR" "$ETCD_DIR" "$KWOK_DIR" "$HELM_DIR"; do [ -f "$d/.stamp" ] || exit 1; done
   exit 0
 fi
 
-mkdir -p "$LOGS" "$K8S_DIR" "$ETCD_DIR" "$KWOK_DIR" "$HELM_DIR" "$CACHE/mod"
+mkdir -p "$LOGS" "$K8S_DIR" "$KUBECTL_DIR" "$ETCD_DIR" "$KWOK_DIR" "$HELM_DIR" "$CACHE/mod"
 
 # step NAME cmd...: run and record wall time and the CPU seconds of the step's process tree.
 step() {
@@ -84,19 +86,42 @@ build_k8s() {
   } >"$mod/go.mod"
   say "kubernetes wrapper module: $(echo "$staging" | wc -l) staging replaces"
   (cd "$mod" && step k8s-tidy "$GO" mod tidy)
-  local commit built p ld="-s -w"
-  commit=$(sed -n 's/.*"Hash":"\([0-9a-f]*\)".*/\1/p' "$info")
-  built=$(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "$info")
-  # Without these the binaries report v0.0.0-master and kwokctl/kubectl see a bogus version.
-  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ld+=" -X $p.gitVersion=v$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$(minor)"
-    ld+=" -X $p.gitCommit=$commit -X $p.gitTreeState=clean -X $p.buildDate=$built"
-  done
+  local ld; ld=$(k8s_ldflags "$info")
   (cd "$mod" && step k8s-build "$GO" build -trimpath -ldflags "$ld" -o "$K8S_DIR/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler)
   "$K8S_DIR/kube-apiserver" --version >&2
   touch "$K8S_DIR/.stamp"
+}
+
+# Without these the binaries report v0.0.0-master and kwokctl/kubectl see a bogus version.
+k8s_ldflags() { # the release's .info file
+  local commit built p ld="-s -w"
+  commit=$(sed -n 's/.*"Hash":"\([0-9a-f]*\)".*/\1/p' "$1")
+  built=$(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "$1")
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $p.gitVersion=v$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$(minor)"
+    ld+=" -X $p.gitCommit=$commit -X $p.gitTreeState=clean -X $p.buildDate=$built"
+  done
+  echo "$ld"
+}
+
+# kubectl from the same release, in its own wrapper module (the server's module lists only the
+# control-plane tools); the module and build caches are shared, so this adds little.
+build_kubectl() {
+  if [ -f "$KUBECTL_DIR/.stamp" ]; then say "kubectl v$K8S_VERSION: up to date"; return; fi
+  local srv=$CACHE/mod/k8s-v$K8S_VERSION mod=$CACHE/mod/kubectl-v$K8S_VERSION
+  mkdir -p "$mod"
+  sed -e 's#^module .*#module local.invalid/venus-e2e-kubectl#' \
+      -e '/^tool (/,/^)/c\tool k8s.io/kubernetes/cmd/kubectl' "$srv/go.mod" >"$mod/go.mod"
+  cp "$srv/go.sum" "$mod/go.sum"
+  (cd "$mod" && step kubectl-tidy "$GO" mod tidy)
+  local info
+  info=$(sed -n 's/^[[:space:]]*"Info": "\(.*\)",$/\1/p' "$LOGS/k8s-download.log")
+  (cd "$mod" && step kubectl-build "$GO" build -trimpath -ldflags "$(k8s_ldflags "$info")" \
+    -o "$KUBECTL_DIR/kubectl" k8s.io/kubernetes/cmd/kubectl)
+  "$KUBECTL_DIR/kubectl" version --client >&2
+  touch "$KUBECTL_DIR/.stamp"
 }
 
 build_etcd() {
@@ -144,6 +169,7 @@ link_current() {
   ln -sfn "$K8S_DIR/kube-apiserver" "$cur/kube-apiserver"
   ln -sfn "$K8S_DIR/kube-controller-manager" "$cur/kube-controller-manager"
   ln -sfn "$K8S_DIR/kube-scheduler" "$cur/kube-scheduler"
+  ln -sfn "$KUBECTL_DIR/kubectl" "$cur/kubectl"
   ln -sfn "$ETCD_DIR/etcd" "$cur/etcd"
   ln -sfn "$KWOK_DIR/kwok" "$cur/kwok"
   ln -sfn "$KWOK_DIR/kwokctl" "$cur/kwokctl"
@@ -154,6 +180,7 @@ link_current() {
 t0=$(date +%s)
 say "$("$GO" version); cache $CACHE"
 build_k8s
+build_kubectl
 build_etcd
 build_kwok
 build_helm
