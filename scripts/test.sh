@@ -39,7 +39,7 @@ apt_install() {
 }
 
 step "system packages"
-apt_install mariadb-server mariadb-client pkg-config python3 lua5.4 umoci skopeo
+apt_install mariadb-server mariadb-client pkg-config python3 lua5.4 umoci skopeo prometheus
 # Node.js and npm for the JS interop tests (a machine with nodesource's nodejs has npm already).
 command -v npm >/dev/null 2>&1 || apt_install nodejs npm
 
