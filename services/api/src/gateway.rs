@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use venus_rpc::{Method, Permission, Subscription};
-use venus_types::{Address, Base64Bytes, ChainEpoch, PoStProof, Signature};
+use venus_types::{Address, Base64Bytes, ChainEpoch, Cid, PoStProof, Signature};
 
 pub use crate::proof::{ComputeProofRequest, ExtendedSectorInfo};
 pub use crate::wallet::MsgMeta;
@@ -46,6 +46,8 @@ pub mod event {
     pub const WALLET_LIST: &str = "WalletList";
     pub const WALLET_SIGN: &str = "WalletSign";
     pub const COMPUTE_PROOF: &str = "ComputeProof";
+    pub const SECTORS_UNSEAL_PIECE: &str = "SectorsUnsealPiece";
+    pub const IS_UNSEALED: &str = "IsUnsealed";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -98,26 +100,99 @@ pub struct WalletDetail {
     pub connect_states: Vec<ConnectState>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProverConnection {
-    #[serde(rename = "ChannelId")]
-    pub channel_id: uuid::Uuid,
-    #[serde(rename = "Account")]
-    pub account: String,
-    #[serde(rename = "Ip")]
-    pub ip: String,
-    #[serde(rename = "RequestCount")]
-    pub request_count: usize,
-    #[serde(rename = "CreateTime")]
-    pub create_time: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MinerState {
+/// The connections of one miner's provers (`ListMinerConnection`) or markets (the `Conn` of
+/// [`MarketConnectionState`]); venus-shared's `ConnectionStates` / `MinerState`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ConnectionStates {
     #[serde(rename = "Connections")]
-    pub connections: Vec<ProverConnection>,
+    pub connections: Vec<ConnectState>,
     #[serde(rename = "ConnectionCount")]
     pub connection_count: usize,
+}
+
+/// `ListMinerConnection`'s answer (same shape as [`ConnectionStates`]).
+pub type MinerState = ConnectionStates;
+
+/// The argument of `ListenMarketEvent`: the miner whose sectors this market side unseals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarketRegisterPolicy {
+    #[serde(rename = "Miner")]
+    pub miner: Address,
+}
+
+/// One miner's market connections (`ListMarketConnectionsState`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarketConnectionState {
+    #[serde(rename = "Addr")]
+    pub addr: Address,
+    #[serde(rename = "Conn")]
+    pub conn: ConnectionStates,
+}
+
+/// Payload of a `SectorsUnsealPiece` event (venus-shared `UnsealRequest`; offset and size
+/// unpadded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnsealRequest {
+    #[serde(rename = "PieceCid")]
+    pub piece_cid: Cid,
+    #[serde(rename = "Miner")]
+    pub miner: Address,
+    #[serde(rename = "Sid")]
+    pub sid: u64,
+    #[serde(rename = "Offset")]
+    pub offset: u64,
+    #[serde(rename = "Size")]
+    pub size: u64,
+    #[serde(rename = "Dest")]
+    pub dest: String,
+}
+
+/// Payload of an `IsUnsealed` event (sophon-gateway's `IsUnsealRequest` before v1.11; offset
+/// and size padded, as venus-shared v1's `IsUnsealed`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IsUnsealRequest {
+    #[serde(rename = "PieceCid")]
+    pub piece_cid: Cid,
+    #[serde(rename = "Miner")]
+    pub miner: Address,
+    #[serde(rename = "Sid")]
+    pub sid: u64,
+    #[serde(rename = "Offset")]
+    pub offset: u64,
+    #[serde(rename = "Size")]
+    pub size: u64,
+}
+
+/// Where an unseal stands (venus-shared `UnsealState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UnsealState {
+    #[serde(rename = "set_up")]
+    SetUp,
+    #[serde(rename = "finished")]
+    Finished,
+    #[serde(rename = "failed")]
+    Failed,
+    #[serde(rename = "unsealing")]
+    Unsealing,
+    #[serde(rename = "uploading")]
+    Uploading,
+}
+
+/// A sector of a miner (`storage.SectorRef` of venus-shared v1's market calls).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SectorRef {
+    #[serde(rename = "ID")]
+    pub id: SectorId,
+    #[serde(rename = "ProofType")]
+    pub proof_type: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SectorId {
+    #[serde(rename = "Miner")]
+    pub miner: u64,
+    #[serde(rename = "Number")]
+    pub number: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,14 +219,21 @@ pub const LISTEN_PROOF_EVENT: Subscription<(ProofRegisterPolicy,), RequestEvent>
     Subscription::new("Gateway.ListenProofEvent", Permission::Read);
 pub const RESPONSE_PROOF_EVENT: Method<(ResponseEvent,), ()> =
     Method::new("Gateway.ResponseProofEvent", Permission::Read);
+pub const LISTEN_MARKET_EVENT: Subscription<(MarketRegisterPolicy,), RequestEvent> =
+    Subscription::new("Gateway.ListenMarketEvent", Permission::Read);
+pub const RESPONSE_MARKET_EVENT: Method<(ResponseEvent,), ()> =
+    Method::new("Gateway.ResponseMarketEvent", Permission::Read);
 pub const VERSION: Method<(), Version> = Method::new("Gateway.Version", Permission::Read);
 
 // --- consumers and operators (admin) ---
 
+/// `sign` (the original: `admin`): a caller below `admin` is confined to its own user's
+/// accounts (the gateway narrows the accounts it routes on), an admin names any account.
 pub const WALLET_HAS: Method<(Address, Vec<String>), bool> =
-    Method::new("Gateway.WalletHas", Permission::Admin);
+    Method::new("Gateway.WalletHas", Permission::Sign);
+/// `sign` (the original: `admin`), confined as [`WALLET_HAS`].
 pub const WALLET_SIGN: Method<(Address, Vec<String>, Base64Bytes, MsgMeta), Signature> =
-    Method::new("Gateway.WalletSign", Permission::Admin);
+    Method::new("Gateway.WalletSign", Permission::Sign);
 pub const LIST_WALLET_INFO: Method<(), Vec<WalletDetail>> =
     Method::new("Gateway.ListWalletInfo", Permission::Admin);
 pub const LIST_WALLET_INFO_BY_WALLET: Method<(String,), WalletDetail> =
@@ -171,13 +253,25 @@ pub const LIST_CONNECTED_MINERS: Method<(), Vec<Address>> =
     Method::new("Gateway.ListConnectedMiners", Permission::Admin);
 pub const LIST_MINER_CONNECTION: Method<(Address,), MinerState> =
     Method::new("Gateway.ListMinerConnection", Permission::Admin);
+pub const LIST_MARKET_CONNECTIONS_STATE: Method<(), Vec<MarketConnectionState>> =
+    Method::new("Gateway.ListMarketConnectionsState", Permission::Admin);
+/// `SectorsUnsealPiece(miner, pieceCid, sector number, unpadded offset, unpadded size, dest)`;
+/// served on `/rpc/v2` and, as the original, in the same form on `/rpc/v1`.
+pub type SectorsUnsealPieceParams = (Address, Cid, u64, u64, u64, String);
+pub const SECTORS_UNSEAL_PIECE: Method<SectorsUnsealPieceParams, UnsealState> =
+    Method::new("Gateway.SectorsUnsealPiece", Permission::Admin);
 
 // --- /rpc/v1 shapes: one account first ---
 
 pub const V1_WALLET_HAS: Method<(String, Address), bool> =
-    Method::new("Gateway.WalletHas", Permission::Admin);
+    Method::new("Gateway.WalletHas", Permission::Sign);
 pub const V1_WALLET_SIGN: Method<(String, Address, Base64Bytes, MsgMeta), Signature> =
-    Method::new("Gateway.WalletSign", Permission::Admin);
+    Method::new("Gateway.WalletSign", Permission::Sign);
+/// venus-shared v1's `IsUnsealed(miner, pieceCid, sector, padded offset, padded size)`
+/// (`/rpc/v1` only; sophon-gateway dropped it in v1.11).
+pub type IsUnsealedParams = (Address, Cid, SectorRef, u64, u64);
+pub const V1_IS_UNSEALED: Method<IsUnsealedParams, bool> =
+    Method::new("Gateway.IsUnsealed", Permission::Admin);
 
 #[cfg(test)]
 mod tests {

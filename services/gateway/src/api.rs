@@ -1,5 +1,6 @@
 //! The JSON-RPC method table: `/rpc/v2` (current API) and `/rpc/v1` (the same, with
-//! `WalletHas`/`WalletSign` taking one account first, as sophon-gateway's v1 wrapper).
+//! `WalletHas`/`WalletSign` taking one account first, as sophon-gateway's v1 wrapper, plus
+//! venus-shared v1's `IsUnsealed`).
 
 use std::sync::Arc;
 
@@ -76,6 +77,36 @@ fn common(gw: &Arc<Gateway>) -> Router {
             g.response_proof(peer, resp)
         }
     });
+    let g = gw.clone();
+    r.subscription(api::LISTEN_MARKET_EVENT, move |ctx, (policy,)| {
+        let g = g.clone();
+        async move { g.listen_market(provider(&ctx)?, policy.miner).await }
+    });
+    let g = gw.clone();
+    r.method(api::RESPONSE_MARKET_EVENT, move |ctx, (resp,)| {
+        let g = g.clone();
+        async move {
+            let peer = peer_id(&ctx)?;
+            g.response_market(peer, resp)
+        }
+    });
+    let g = gw.clone();
+    r.method(api::LIST_MARKET_CONNECTIONS_STATE, move |_ctx, ()| {
+        let g = g.clone();
+        async move { Ok(g.market_states()) }
+    });
+    // The original's /rpc/v1 serves the v2 form too (its v1 wrapper does not override it).
+    let g = gw.clone();
+    r.method(
+        api::SECTORS_UNSEAL_PIECE,
+        move |_ctx, (miner, piece, sid, offset, size, dest)| {
+            let g = g.clone();
+            async move {
+                g.sectors_unseal_piece(miner, piece, sid, offset, size, dest)
+                    .await
+            }
+        },
+    );
     r.method(api::VERSION, |_ctx, ()| async {
         Ok(api::Version {
             version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -117,16 +148,19 @@ fn common(gw: &Arc<Gateway>) -> Router {
 pub fn v2(gw: &Arc<Gateway>) -> Router {
     let mut r = common(gw);
     let g = gw.clone();
-    r.method(api::WALLET_HAS, move |_ctx, (addr, accounts)| {
+    r.method(api::WALLET_HAS, move |ctx, (addr, accounts)| {
         let g = g.clone();
-        async move { Ok(g.wallet_has(&addr, &accounts)) }
+        async move { Ok(g.wallet_has(ctx.caller(), &addr, accounts)) }
     });
     let g = gw.clone();
     r.method(
         api::WALLET_SIGN,
-        move |_ctx, (addr, accounts, to_sign, meta)| {
+        move |ctx, (addr, accounts, to_sign, meta)| {
             let g = g.clone();
-            async move { g.wallet_sign(addr, accounts, to_sign, meta).await }
+            async move {
+                g.wallet_sign(ctx.caller(), addr, accounts, to_sign, meta)
+                    .await
+            }
         },
     );
     r
@@ -136,16 +170,27 @@ pub fn v2(gw: &Arc<Gateway>) -> Router {
 pub fn v1(gw: &Arc<Gateway>) -> Router {
     let mut r = common(gw);
     let g = gw.clone();
-    r.method(api::V1_WALLET_HAS, move |_ctx, (account, addr)| {
+    r.method(api::V1_WALLET_HAS, move |ctx, (account, addr)| {
         let g = g.clone();
-        async move { Ok(g.wallet_has(&addr, &[account])) }
+        async move { Ok(g.wallet_has(ctx.caller(), &addr, vec![account])) }
     });
     let g = gw.clone();
     r.method(
         api::V1_WALLET_SIGN,
-        move |_ctx, (account, addr, to_sign, meta)| {
+        move |ctx, (account, addr, to_sign, meta)| {
             let g = g.clone();
-            async move { g.wallet_sign(addr, vec![account], to_sign, meta).await }
+            async move {
+                g.wallet_sign(ctx.caller(), addr, vec![account], to_sign, meta)
+                    .await
+            }
+        },
+    );
+    let g = gw.clone();
+    r.method(
+        api::V1_IS_UNSEALED,
+        move |_ctx, (miner, piece, sector, offset, size)| {
+            let g = g.clone();
+            async move { g.is_unsealed(miner, piece, sector, offset, size).await }
         },
     );
     r

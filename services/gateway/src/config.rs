@@ -88,6 +88,13 @@ pub struct RequestSection {
     /// Seconds one prover connection gets to answer a `ComputeProof`.
     #[serde(rename = "ProofTimeoutSecs")]
     pub proof_timeout_secs: u64,
+    /// Seconds one market connection gets to answer a `SectorsUnsealPiece` (an unseal takes
+    /// hours: seven, as the original).
+    #[serde(rename = "MarketTimeoutSecs")]
+    pub market_timeout_secs: u64,
+    /// Seconds one market connection gets to answer an `IsUnsealed` query.
+    #[serde(rename = "MarketQueryTimeoutSecs")]
+    pub market_query_timeout_secs: u64,
 }
 
 impl Default for RequestSection {
@@ -95,6 +102,8 @@ impl Default for RequestSection {
         Self {
             wallet_timeout_secs: 30,
             proof_timeout_secs: 120,
+            market_timeout_secs: 7 * 3600,
+            market_query_timeout_secs: 30,
         }
     }
 }
@@ -106,6 +115,14 @@ impl RequestSection {
 
     pub fn proof_timeout(&self) -> Duration {
         Duration::from_secs(self.proof_timeout_secs)
+    }
+
+    pub fn market_timeout(&self) -> Duration {
+        Duration::from_secs(self.market_timeout_secs)
+    }
+
+    pub fn market_query_timeout(&self) -> Duration {
+        Duration::from_secs(self.market_query_timeout_secs)
     }
 }
 
@@ -158,12 +175,14 @@ impl Config {
         toml::from_str(text).map_err(|source| ConfigError::Parse { path, source })
     }
 
-    /// Write `<repo>/config.toml` (only done on first run, as the original).
+    /// Write `<repo>/config.toml` (only done on first run, as the original); mode 0600, as
+    /// it holds the venus-auth token.
     pub fn save(&self, repo: &Path) -> Result<(), ConfigError> {
         let path = repo.join("config.toml");
         // Serialising plain structs of strings and numbers cannot fail.
         let text = toml::to_string_pretty(self).unwrap_or_default();
-        std::fs::write(&path, text).map_err(|source| ConfigError::Write { path, source })
+        venus_rpc::process::write_private(&path, text.as_bytes())
+            .map_err(|source| ConfigError::Write { path, source })
     }
 
     pub fn validate(&self) -> Result<SocketAddr, ConfigError> {
@@ -173,15 +192,16 @@ impl Config {
                 url: self.auth.url.clone(),
             });
         }
-        if self.request.wallet_timeout_secs == 0 {
-            return Err(ConfigError::Timeout {
-                key: "WalletTimeoutSecs",
-            });
-        }
-        if self.request.proof_timeout_secs == 0 {
-            return Err(ConfigError::Timeout {
-                key: "ProofTimeoutSecs",
-            });
+        let r = &self.request;
+        for (key, secs) in [
+            ("WalletTimeoutSecs", r.wallet_timeout_secs),
+            ("ProofTimeoutSecs", r.proof_timeout_secs),
+            ("MarketTimeoutSecs", r.market_timeout_secs),
+            ("MarketQueryTimeoutSecs", r.market_query_timeout_secs),
+        ] {
+            if secs == 0 {
+                return Err(ConfigError::Timeout { key });
+            }
         }
         parse_listen(&self.api.listen_address)
     }

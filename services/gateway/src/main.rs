@@ -1,4 +1,5 @@
-//! `venus-gateway`: `run` the gateway, or inspect a running one (`wallet …`, `miner …`).
+//! `venus-gateway`: `run` the gateway, or inspect a running one (`wallet …`, `miner …`,
+//! `market …`).
 
 // mimalloc: the per-request allocations of the HTTP/JSON-RPC path cost a third less CPU
 // than with glibc malloc (docs/benchmarks.md).
@@ -56,6 +57,9 @@ enum Command {
     /// Connected provers, by miner.
     #[command(subcommand)]
     Miner(MinerCmd),
+    /// Connected markets, by miner.
+    #[command(subcommand)]
+    Market(MarketCmd),
 }
 
 #[derive(clap::Args)]
@@ -98,6 +102,12 @@ enum MinerCmd {
     State { miner: String },
 }
 
+#[derive(Subcommand)]
+enum MarketCmd {
+    /// Every miner with a market connected, and its connections (JSON).
+    List,
+}
+
 fn main() -> ExitCode {
     venus_rpc::process::run_main("venus-gateway", dispatch(Cli::parse()))
 }
@@ -136,6 +146,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run(&source, cli.listen, args).await,
         Command::Wallet(cmd) => wallet_cmd(&source, cli.listen, cmd).await,
         Command::Miner(cmd) => miner_cmd(&source, cli.listen, cmd).await,
+        Command::Market(MarketCmd::List) => {
+            let c = client(&source, cli.listen).await?;
+            print_json(&c.call(api::LIST_MARKET_CONNECTIONS_STATE, ()).await?)
+        }
     }
 }
 

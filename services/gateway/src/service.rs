@@ -3,7 +3,6 @@
 //! serve them.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,28 +12,30 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use venus_api::gateway::{
-    ComputeProofRequest, ConnectState, ConnectedCompleted, ExtendedSectorInfo, MinerState, MsgMeta,
-    ProverConnection, RequestEvent, ResponseEvent, WalletDetail, WalletRegisterPolicy,
-    WalletSignRequest, event,
+    ComputeProofRequest, ConnectState, ConnectedCompleted, ExtendedSectorInfo, IsUnsealRequest,
+    MarketConnectionState, MinerState, MsgMeta, RequestEvent, ResponseEvent, SectorRef,
+    UnsealRequest, UnsealState, WalletDetail, WalletRegisterPolicy, WalletSignRequest, event,
 };
-use venus_rpc::RpcError;
-use venus_types::{Address, Base64Bytes, ChainEpoch, MsgType, PoStProof, Signature};
+use venus_rpc::{Caller, Permission, RpcError};
+use venus_types::{Address, Base64Bytes, ChainEpoch, Cid, MsgType, PoStProof, Signature};
 
+pub use crate::channel::Provider;
+use crate::channel::event_stream;
 use crate::config::RequestSection;
 use crate::directory::Directory;
-use crate::events::{Connection, Events, RouteError};
-use crate::metrics::GatewayMetrics;
-use crate::provers::ProverRegistry;
+use crate::events::{Connection, Events};
+use crate::metrics::{GatewayMetrics, Kind};
+use crate::miners::MinerStream;
 use crate::wallets::WalletRegistry;
 
 /// Everything one gateway process holds (all in memory, as the original).
 pub struct Gateway {
-    wallet_events: Events,
+    wallet_events: Arc<Events>,
     wallets: WalletRegistry<Address>,
     /// Per wallet channel, the wallet's `SignBytes` (for proofs of possession of new addresses).
     wallet_sign_bytes: DashMap<Uuid, Vec<u8>>,
-    proof_events: Events,
-    provers: ProverRegistry<Address>,
+    provers: Arc<MinerStream>,
+    markets: Arc<MinerStream>,
     directory: Arc<dyn Directory>,
     /// Random bytes of this gateway process, mixed into every proof of possession.
     secret: [u8; 32],
@@ -42,33 +43,18 @@ pub struct Gateway {
     metrics: GatewayMetrics,
 }
 
-/// Who registers: the token's user, the WebSocket the call came on.
-#[derive(Debug, Clone)]
-pub struct Provider {
-    pub account: String,
-    pub peer_id: u64,
-    pub remote: Option<SocketAddr>,
-    /// The WebSocket, watched so a dead connection is dropped even if its stream lingers.
-    pub peer: Option<venus_rpc::Peer>,
-}
-
-/// Close `conn` as soon as the WebSocket it lives on goes away.
-fn watch_peer(
-    events_owner: Arc<Gateway>,
-    conn: Arc<Connection>,
-    peer: Option<venus_rpc::Peer>,
-    proof: bool,
-) {
-    let Some(peer) = peer else { return };
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = peer.closed() => {
-                let events = if proof { &events_owner.proof_events } else { &events_owner.wallet_events };
-                events.close(&conn);
-            }
-            _ = conn.closed() => {}
-        }
-    });
+/// The accounts a caller may have signatures routed for: an admin (a chain service) any it
+/// names, as the original; anyone else only its own user's (issue 26: a user's token must
+/// not reach another user's wallet). `None` when a non-admin named none of its own.
+pub fn allowed_accounts(caller: &Caller, accounts: Vec<String>) -> Option<Vec<String>> {
+    if caller.perm >= Permission::Admin {
+        return Some(accounts);
+    }
+    if accounts.is_empty() {
+        return Some(vec![caller.user.clone()]);
+    }
+    let own: Vec<String> = accounts.into_iter().filter(|a| *a == caller.user).collect();
+    (!own.is_empty()).then_some(own)
 }
 
 impl Gateway {
@@ -80,11 +66,11 @@ impl Gateway {
         let mut secret = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut secret);
         Arc::new(Self {
-            wallet_events: Events::new(),
+            wallet_events: Arc::new(Events::new()),
             wallets: WalletRegistry::new(),
             wallet_sign_bytes: DashMap::new(),
-            proof_events: Events::new(),
-            provers: ProverRegistry::new(),
+            provers: MinerStream::new(Kind::Prover, metrics.clone()),
+            markets: MinerStream::new(Kind::Market, metrics.clone()),
             directory,
             secret,
             timeouts,
@@ -116,23 +102,27 @@ impl Gateway {
             .await
             .map_err(RpcError::method)?;
 
-        let (conn, rx) = Connection::new(who.account.clone(), who.peer_id, who.remote);
-        watch_peer(self.clone(), conn.clone(), who.peer, false);
+        let (conn, rx) = who.connect();
         let this = self.clone();
         let reg_conn = conn.clone();
         let sign_bytes = policy.sign_bytes.into_vec();
         tokio::spawn(async move { this.register_wallet(reg_conn, support, sign_bytes).await });
 
         let this = self.clone();
-        Ok(channel_stream(conn, rx, move |conn| {
-            this.wallet_events.close(conn);
-            if this.wallets.remove(conn.id()) {
-                this.metrics.wallet_unregistered();
-                tracing::info!(account = conn.account(), channel = %conn.id(), "wallet disconnected");
-            }
-            this.wallet_sign_bytes.remove(&conn.id());
-            this.refresh_gauges();
-        }))
+        Ok(event_stream(
+            self.wallet_events.clone(),
+            conn,
+            rx,
+            who.peer,
+            move |conn| {
+                if this.wallets.remove(conn.id()) {
+                    this.metrics.unregistered(Kind::Wallet, conn.account());
+                    tracing::info!(account = conn.account(), channel = %conn.id(), "wallet disconnected");
+                }
+                this.wallet_sign_bytes.remove(&conn.id());
+                this.refresh_wallet_addresses();
+            },
+        ))
     }
 
     async fn register_wallet(
@@ -164,8 +154,8 @@ impl Gateway {
         self.wallets
             .insert(conn.clone(), support, verified.iter().copied());
         self.register_signers(&accounts, &verified).await;
-        self.metrics.wallet_registered();
-        self.refresh_gauges();
+        self.metrics.registered(Kind::Wallet, conn.account());
+        self.refresh_wallet_addresses();
         tracing::info!(account = conn.account(), channel = %conn.id(), addresses = verified.len(), "wallet registered");
         let done = ConnectedCompleted {
             channel_id: conn.id(),
@@ -328,7 +318,7 @@ impl Gateway {
             .map_err(RpcError::method)?;
         let accounts = self.wallets.accounts_of(channel);
         self.register_signers(&accounts, &verified).await;
-        self.refresh_gauges();
+        self.refresh_wallet_addresses();
         Ok(())
     }
 
@@ -342,16 +332,22 @@ impl Gateway {
         self.wallets
             .remove_addrs(channel, &addrs)
             .map_err(RpcError::method)?;
-        self.refresh_gauges();
+        self.refresh_wallet_addresses();
         Ok(())
     }
 
-    pub fn wallet_has(&self, addr: &Address, accounts: &[String]) -> bool {
-        !self.wallets.candidates(addr, accounts).is_empty()
+    /// `WalletHas`: a live wallet serving one of `accounts` (narrowed to what `caller` may
+    /// use) proved it holds `addr`.
+    pub fn wallet_has(&self, caller: &Caller, addr: &Address, accounts: Vec<String>) -> bool {
+        allowed_accounts(caller, accounts)
+            .is_some_and(|accounts| !self.wallets.candidates(addr, &accounts).is_empty())
     }
 
+    /// `WalletSign`: route to a live wallet serving one of `accounts` (narrowed to what
+    /// `caller` may use) that proved it holds `addr`.
     pub async fn wallet_sign(
         &self,
+        caller: &Caller,
         addr: Address,
         accounts: Vec<String>,
         to_sign: Base64Bytes,
@@ -364,6 +360,14 @@ impl Gateway {
                 "msg type verifyaddress is reserved for the gateway",
             ));
         }
+        let Some(accounts) = allowed_accounts(caller, accounts.clone()) else {
+            return Err(RpcError::method(format!(
+                "a {} token of user {} may sign only for its own account, not for {}",
+                caller.perm,
+                caller.user,
+                accounts.join(", ")
+            )));
+        };
         let started = Instant::now();
         let candidates = self.wallets.candidates(&addr, &accounts);
         let req = WalletSignRequest {
@@ -383,8 +387,8 @@ impl Gateway {
             )
             .await;
         self.metrics
-            .observe_route("WalletSign", started.elapsed(), &out);
-        let bytes = out.map_err(route_error)?;
+            .observe_route(Kind::Wallet, event::WALLET_SIGN, started.elapsed(), &out);
+        let bytes = out.map_err(RpcError::method)?;
         serde_json::from_slice(&bytes)
             .map_err(|e| RpcError::method(format!("wallet answered with a bad signature: {e}")))
     }
@@ -422,52 +426,37 @@ impl Gateway {
             .ok_or_else(|| RpcError::method(format!("no wallet of account {account} is connected")))
     }
 
-    // ---------------------------------------------------------------- provers
+    // ---------------------------------------------------------------- provers, markets
 
-    /// `ListenProofEvent`: a prover serves `miner` if venus-auth binds the miner to its user.
-    pub async fn listen_proof(
-        self: &Arc<Self>,
-        who: Provider,
-        miner: Address,
-    ) -> Result<impl Stream<Item = RequestEvent> + Send + use<>, RpcError> {
+    /// A provider may serve `miner` only if venus-auth binds the miner to its user.
+    async fn check_miner(&self, who: &Provider, miner: &Address) -> Result<(), RpcError> {
         let bound = self
             .directory
             .miner_exists(&who.account, &miner.to_string())
             .await
             .map_err(RpcError::method)?;
-        if !bound {
-            return Err(RpcError::method(format!(
+        if bound {
+            Ok(())
+        } else {
+            Err(RpcError::method(format!(
                 "miner:{miner} not exist in user:{}, please bind it on 'venus-auth'",
                 who.account
-            )));
+            )))
         }
-        let (conn, rx) = Connection::new(who.account.clone(), who.peer_id, who.remote);
-        watch_peer(self.clone(), conn.clone(), who.peer, true);
-        self.provers.insert(miner, conn.clone());
-        self.metrics.prover_registered();
-        self.refresh_gauges();
-        tracing::info!(account = %who.account, %miner, channel = %conn.id(), "prover registered");
-        let payload = serde_json::to_vec(&ConnectedCompleted {
-            channel_id: conn.id(),
-        })
-        .unwrap_or_default();
-        // A fresh queue has room.
-        let _ = conn.notify(event::INIT_CONNECT, payload);
-        let this = self.clone();
-        Ok(channel_stream(conn, rx, move |conn| {
-            this.proof_events.close(conn);
-            if this.provers.remove(&miner, conn.id()) {
-                this.metrics.prover_unregistered();
-                tracing::info!(%miner, channel = %conn.id(), "prover disconnected");
-            }
-            this.refresh_gauges();
-        }))
+    }
+
+    /// `ListenProofEvent`.
+    pub async fn listen_proof(
+        &self,
+        who: Provider,
+        miner: Address,
+    ) -> Result<impl Stream<Item = RequestEvent> + Send + use<>, RpcError> {
+        self.check_miner(&who, &miner).await?;
+        Ok(self.provers.open(who, miner))
     }
 
     pub fn response_proof(&self, peer_id: u64, resp: ResponseEvent) -> Result<(), RpcError> {
-        self.proof_events
-            .respond(peer_id, resp)
-            .map_err(RpcError::method)
+        self.provers.respond(peer_id, resp)
     }
 
     pub async fn compute_proof(
@@ -478,7 +467,6 @@ impl Gateway {
         height: ChainEpoch,
         nw_version: u32,
     ) -> Result<Vec<PoStProof>, RpcError> {
-        let started = Instant::now();
         let req = ComputeProofRequest {
             sector_infos: sectors,
             rand,
@@ -486,21 +474,14 @@ impl Gateway {
             nw_version,
         };
         let payload = serde_json::to_vec(&req).map_err(RpcError::internal)?;
-        let out = self
-            .proof_events
-            .route(
-                self.provers.candidates(&miner),
+        self.provers
+            .request(
+                &miner,
                 event::COMPUTE_PROOF,
                 payload,
                 self.timeouts.proof_timeout(),
-                || ProverRegistry::no_prover_message(&miner),
             )
-            .await;
-        self.metrics
-            .observe_route("ComputeProof", started.elapsed(), &out);
-        let bytes = out.map_err(route_error)?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| RpcError::method(format!("prover answered with bad proofs: {e}")))
+            .await
     }
 
     pub fn connected_miners(&self) -> Vec<Address> {
@@ -508,65 +489,89 @@ impl Gateway {
     }
 
     pub fn miner_state(&self, miner: &Address) -> MinerState {
-        let connections: Vec<ProverConnection> = self
-            .provers
-            .connections_of(miner)
+        self.provers.state_of(miner)
+    }
+
+    /// `ListenMarketEvent`: the market side (damocles' unsealer, a droplet) of `miner`.
+    pub async fn listen_market(
+        &self,
+        who: Provider,
+        miner: Address,
+    ) -> Result<impl Stream<Item = RequestEvent> + Send + use<>, RpcError> {
+        self.check_miner(&who, &miner).await?;
+        Ok(self.markets.open(who, miner))
+    }
+
+    pub fn response_market(&self, peer_id: u64, resp: ResponseEvent) -> Result<(), RpcError> {
+        self.markets.respond(peer_id, resp)
+    }
+
+    pub fn market_states(&self) -> Vec<MarketConnectionState> {
+        self.markets
+            .states()
             .into_iter()
-            .map(|c| ProverConnection {
-                channel_id: c.channel_id,
-                account: c.account,
-                ip: c.peer,
-                request_count: c.in_flight,
-                create_time: c.created.to_rfc3339(),
-            })
-            .collect();
-        MinerState {
-            connection_count: connections.len(),
-            connections,
-        }
+            .map(|(addr, conn)| MarketConnectionState { addr, conn })
+            .collect()
     }
 
-    fn refresh_gauges(&self) {
-        let (wallet_conns, addrs) = self.wallets.counts();
-        let (miners, prover_conns) = self.provers.counts();
-        self.metrics
-            .set_gauges(wallet_conns, addrs, miners, prover_conns);
-    }
-}
-
-fn route_error(e: RouteError) -> RpcError {
-    RpcError::method(e)
-}
-
-/// The provider's side of a channel: the connection's queue as a stream, which ends when the
-/// connection is closed and runs `on_close` exactly once when it ends or is dropped (the
-/// WebSocket went away, or the provider cancelled the call).
-fn channel_stream(
-    conn: Arc<Connection>,
-    rx: tokio::sync::mpsc::Receiver<RequestEvent>,
-    on_close: impl FnOnce(&Connection) + Send + 'static,
-) -> impl Stream<Item = RequestEvent> + Send + 'static {
-    struct Guard<F: FnOnce(&Connection)> {
-        conn: Arc<Connection>,
-        on_close: Option<F>,
-    }
-    impl<F: FnOnce(&Connection)> Drop for Guard<F> {
-        fn drop(&mut self) {
-            if let Some(f) = self.on_close.take() {
-                f(&self.conn);
-            }
-        }
-    }
-    let guard = Guard {
-        conn,
-        on_close: Some(on_close),
-    };
-    futures::stream::unfold((rx, guard), |(mut rx, guard)| async move {
-        let conn = guard.conn.clone();
-        let next = tokio::select! {
-            ev = rx.recv() => ev,
-            _ = conn.closed() => None,
+    /// `SectorsUnsealPiece`: ask a market connection of `miner` to unseal a piece to `dest`.
+    pub async fn sectors_unseal_piece(
+        &self,
+        miner: Address,
+        piece_cid: Cid,
+        sid: u64,
+        offset: u64,
+        size: u64,
+        dest: String,
+    ) -> Result<UnsealState, RpcError> {
+        let req = UnsealRequest {
+            piece_cid,
+            miner,
+            sid,
+            offset,
+            size,
+            dest,
         };
-        next.map(|ev| (ev, (rx, guard)))
-    })
+        let payload = serde_json::to_vec(&req).map_err(RpcError::internal)?;
+        self.markets
+            .request(
+                &miner,
+                event::SECTORS_UNSEAL_PIECE,
+                payload,
+                self.timeouts.market_timeout(),
+            )
+            .await
+    }
+
+    /// venus-shared v1's `IsUnsealed`: ask a market connection of `miner`.
+    pub async fn is_unsealed(
+        &self,
+        miner: Address,
+        piece_cid: Cid,
+        sector: SectorRef,
+        offset: u64,
+        size: u64,
+    ) -> Result<bool, RpcError> {
+        let req = IsUnsealRequest {
+            piece_cid,
+            miner,
+            sid: sector.id.number,
+            offset,
+            size,
+        };
+        let payload = serde_json::to_vec(&req).map_err(RpcError::internal)?;
+        self.markets
+            .request(
+                &miner,
+                event::IS_UNSEALED,
+                payload,
+                self.timeouts.market_query_timeout(),
+            )
+            .await
+    }
+
+    fn refresh_wallet_addresses(&self) {
+        let (_, addrs) = self.wallets.counts();
+        self.metrics.set_wallet_addresses(addrs);
+    }
 }

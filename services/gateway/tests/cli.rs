@@ -77,7 +77,10 @@ fn seed_form_starts_without_a_token_and_says_what_is_missing() {
     assert!(up, "gateway did not start");
     assert!(http_get(port, "/livez").expect("livez").contains("200 OK"));
     let metrics = http_get(port, "/metrics").expect("metrics");
-    assert!(metrics.contains("gateway_wallet_connections"), "{metrics}");
+    assert!(
+        metrics.contains("venus_gateway_wallet_addresses"),
+        "{metrics}"
+    );
     assert!(repo.join("config.toml").exists() && repo.join("token").exists());
 
     // The operator CLI uses the repo's local token.

@@ -41,6 +41,7 @@ impl TestGateway {
             RequestSection {
                 wallet_timeout_secs: 5,
                 proof_timeout_secs: 5,
+                ..RequestSection::default()
             },
             GatewayMetrics::register(&metrics),
         );
@@ -93,7 +94,7 @@ impl WalletProc {
         // Cheap scrypt for tests; production keeps the default 2^18.
         std::fs::write(
             repo.path().join("config.toml"),
-            "[Factor]\nScryptN = 1024\nScryptP = 1\n",
+            "[Factor]\nScryptN = 1024\nScryptP = 1\n[SignPolicy]\nAllowedTypes = [\"message\", \"block\", \"unknown\"]\n",
         )
         .expect("config");
         let port = free_port();
