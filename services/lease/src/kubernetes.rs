@@ -1,0 +1,123 @@
+//! The Kubernetes backend: a coordination.k8s.io/v1 Lease, read then created or replaced
+//! with its resourceVersion (a compare-and-swap: of two racing writers, one gets 409).
+
+use std::time::Duration;
+
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, PostParams};
+use tokio::time::Instant;
+
+use crate::backend::Observed;
+use crate::decision::{ChangeWatch, Decision, decide, lease_spec, released_spec};
+
+pub(crate) struct KubeLease {
+    api: Api<Lease>,
+    name: String,
+    identity: String,
+    duration: Duration,
+    watch: ChangeWatch,
+}
+
+impl KubeLease {
+    pub fn new(
+        client: kube::Client,
+        namespace: &str,
+        name: String,
+        identity: String,
+        duration: Duration,
+    ) -> Self {
+        Self {
+            api: Api::namespaced(client, namespace),
+            name,
+            identity,
+            duration,
+            watch: ChangeWatch::default(),
+        }
+    }
+
+    /// One round: take, renew or leave the Lease; says who holds it afterwards.
+    pub async fn acquire_or_renew(&mut self) -> Result<Observed, kube::Error> {
+        let now = Timestamp::now();
+        let Some(mut lease) = self.api.get_opt(&self.name).await? else {
+            let lease = Lease {
+                metadata: ObjectMeta {
+                    name: Some(self.name.clone()),
+                    ..Default::default()
+                },
+                spec: Some(lease_spec(&self.identity, self.duration, None, now, true)),
+            };
+            return match self.api.create(&PostParams::default(), &lease).await {
+                Ok(_) => Ok(self.mine()),
+                Err(kube::Error::Api(e)) if e.code == 409 => Ok(Observed::default()),
+                Err(e) => Err(e),
+            };
+        };
+        let holder = lease
+            .spec
+            .as_ref()
+            .and_then(|s| s.holder_identity.clone())
+            .filter(|h| !h.is_empty());
+        let mut decision = decide(lease.spec.as_ref(), &self.identity, now);
+        let version = lease.metadata.resource_version.clone().unwrap_or_default();
+        let unchanged = self.watch.unchanged_for(&version, Instant::now());
+        if decision == Decision::TakeOver && holder.is_some() && unchanged < self.duration {
+            // Expired by its timestamps, but we have not yet watched it stand still for a
+            // whole duration: the clocks may disagree, so keep waiting.
+            decision = Decision::Wait;
+        }
+        if decision == Decision::Wait {
+            return Ok(Observed {
+                mine: false,
+                holder,
+            });
+        }
+        lease.spec = Some(lease_spec(
+            &self.identity,
+            self.duration,
+            lease.spec.as_ref(),
+            now,
+            decision == Decision::TakeOver,
+        ));
+        // The resourceVersion from the read makes this a compare-and-swap.
+        match self
+            .api
+            .replace(&self.name, &PostParams::default(), &lease)
+            .await
+        {
+            Ok(_) => Ok(self.mine()),
+            // Someone else wrote first (a renewal or another takeover).
+            Err(kube::Error::Api(e)) if e.code == 409 => Ok(Observed {
+                mine: false,
+                holder,
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Gives the Lease up if we still hold it, so a standby takes it on its next try.
+    pub async fn release(&mut self) -> Result<bool, kube::Error> {
+        let Some(mut lease) = self.api.get_opt(&self.name).await? else {
+            return Ok(false);
+        };
+        let Some(spec) = lease.spec.as_ref() else {
+            return Ok(false);
+        };
+        if spec.holder_identity.as_deref() != Some(self.identity.as_str()) {
+            return Ok(false);
+        }
+        lease.spec = Some(released_spec(spec, Timestamp::now()));
+        self.api
+            .replace(&self.name, &PostParams::default(), &lease)
+            .await?;
+        Ok(true)
+    }
+
+    fn mine(&self) -> Observed {
+        Observed {
+            mine: true,
+            holder: Some(self.identity.clone()),
+        }
+    }
+}
