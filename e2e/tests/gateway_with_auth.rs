@@ -135,7 +135,7 @@ fn wallet(
     // Cheap scrypt for tests; production keeps the default.
     std::fs::write(
         repo.join("config.toml"),
-        "[Factor]\nScryptN = 1024\nScryptP = 1\n",
+        "[Factor]\nScryptN = 1024\nScryptP = 1\n[SignPolicy]\nAllowedTypes = [\"message\", \"block\", \"unknown\"]\n",
     )
     .unwrap();
     let mut cmd = Command::new(bin_dir.join("venus-wallet"));

@@ -178,6 +178,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(m) | StoreError::Conflict(m) => Self::bad(m),
+            e @ StoreError::DuplicateToken => Self::bad(e.to_string()),
             other => {
                 tracing::error!(error = %other, "store failure");
                 Self {

@@ -3,7 +3,6 @@
 //! Chosen by `--repo`, else `SOPHON_AUTH_PATH`, else `VENUS_AUTH_PATH`, else `~/.venus-auth`
 //! (the seed's path).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rand::RngCore;
@@ -42,7 +41,8 @@ pub fn load_or_init_config(repo: &Path, explicit: Option<&Path>) -> Result<Confi
         .unwrap_or_else(|| repo.join(CONFIG_FILE));
     if !path.exists() && explicit.is_none() {
         std::fs::create_dir_all(repo)
-            .and_then(|()| std::fs::write(&path, DEFAULT_FILE))
+            // 0600: a MySQL DSN in it carries the database password.
+            .and_then(|()| venus_rpc::process::write_private(&path, DEFAULT_FILE.as_bytes()))
             .map_err(|source| ConfigError::Read {
                 path: path.display().to_string(),
                 source,
@@ -134,22 +134,8 @@ fn parse_secret(path: &Path, text: &str) -> anyhow::Result<Vec<u8>> {
 
 /// Write `data` to `path` readable by the owner only (replacing any older file).
 pub fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
-    // The mode above only applies to a new file; make sure of it either way.
-    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    f.write_all(data)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-    Ok(())
+    venus_rpc::process::write_private(path, data)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
 }
 
 fn check_private(path: &Path) -> anyhow::Result<()> {

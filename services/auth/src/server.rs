@@ -86,7 +86,10 @@ pub async fn run(repo_dir: PathBuf, config: Config, db_wait: Duration) -> anyhow
     let idle = [config.idle_timeout, config.read_timeout]
         .into_iter()
         .find(|t| !t.is_zero());
-    let options = venus_rpc::ServeOptions { idle_timeout: idle };
+    let options = venus_rpc::ServeOptions {
+        idle_timeout: idle,
+        ..Default::default()
+    };
     venus_rpc::serve_with(
         listener,
         app,

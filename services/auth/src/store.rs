@@ -29,7 +29,15 @@ pub enum StoreError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
-    #[error("database: {0}")]
+    /// A token with the same claims exists already (tokens are derived from their claims,
+    /// so the same name, perm and extra give the same token). Never quotes the token.
+    #[error(
+        "a token with the same name, perm and extra exists already (possibly removed): give this one another extra"
+    )]
+    DuplicateToken,
+    /// Shown without the values the database quotes (MySQL's duplicate-key error quotes
+    /// the key — a token).
+    #[error("database: {}", redact_db(.0))]
     Db(#[from] sqlx::Error),
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -41,11 +49,38 @@ impl StoreError {
     /// An insert hit an existing key (e.g. another replica inserted the same row first).
     pub fn is_unique_violation(&self) -> bool {
         match self {
+            StoreError::DuplicateToken => true,
             StoreError::Db(e) => e
                 .as_database_error()
                 .is_some_and(|d| d.is_unique_violation()),
             _ => false,
         }
+    }
+}
+
+/// A database error without the values it quotes: MySQL writes the offending value between
+/// single quotes (`Duplicate entry '<token>' for key …`, `Incorrect … value: '…'`).
+fn redact_db(e: &sqlx::Error) -> String {
+    let Some(db) = e.as_database_error() else {
+        return e.to_string();
+    };
+    let mut out = String::with_capacity(db.message().len());
+    let mut quoted = false;
+    for c in db.message().chars() {
+        if c == '\'' {
+            if quoted {
+                out.push_str("…'");
+            } else {
+                out.push('\'');
+            }
+            quoted = !quoted;
+        } else if !quoted {
+            out.push(c);
+        }
+    }
+    match db.code() {
+        Some(code) => format!("{out} (code {code})"),
+        None => out,
     }
 }
 
@@ -314,10 +349,19 @@ impl Store {
 
     pub async fn insert_token(&self, t: &TokenRow) -> Result<()> {
         let sql = "INSERT INTO tokens (token, name, perm, secret, extra, create_time, is_deleted) VALUES (?, ?, ?, ?, ?, ?, 0)";
-        on_pool!(self, p => sqlx::query(sql)
+        let inserted = on_pool!(self, p => sqlx::query(sql)
             .bind(&t.token).bind(&t.name).bind(&t.perm).bind(&t.secret).bind(&t.extra).bind(t.create_time)
-            .execute(p).await.map(|r| r.rows_affected()))?;
-        Ok(())
+            .execute(p).await.map(|r| r.rows_affected()));
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_database_error()
+                    .is_some_and(|d| d.is_unique_violation()) =>
+            {
+                Err(StoreError::DuplicateToken)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Insert `t` unless a row for the same token exists (removed or not); whether it was

@@ -208,12 +208,13 @@ pub fn register(r: &mut Router, node: Arc<Node>) {
             }
         },
     );
-    let n = node.clone();
+    // One scan per new tipset shared by every waiter, and a bounded wait (msg_wait).
+    let waiters = crate::msg_wait::MsgWaiters::new(node.clone(), crate::msg_wait::max_wait_from_env());
     r.method(
         api::STATE_WAIT_MSG,
         move |_ctx: Ctx, (cid, confidence, limit, _replaced): (Cid, u64, ChainEpoch, bool)| {
-            let n = n.clone();
-            async move { wait_msg(n, cid, confidence, limit).await }
+            let waiters = waiters.clone();
+            async move { waiters.wait(cid, confidence, limit).await }
         },
     );
     blocking!(r, node, api::WALLET_BALANCE, |n, (addr,)| n
@@ -468,7 +469,7 @@ fn to_receipt(r: fvm_shared::receipt::Receipt) -> MessageReceipt {
 
 /// Walk back from `from` looking for the tipset whose parent included `cid`; the lookup names
 /// the tipset carrying the receipt, as Lotus does.
-fn search_msg(
+pub(crate) fn search_msg(
     n: &Node,
     from: &TipSet,
     cid: &Cid,
@@ -482,49 +483,58 @@ fn search_msg(
     let mut ts = from.clone();
     while ts.height() > 0 && ts.height() > stop {
         let parent = n.cs.load_tipset(&ts.parents()).map_err(err)?;
-        let msgs = n.cs.tipset_messages(&parent).map_err(err)?;
-        if let Some(i) = msgs.iter().position(|(_, m)| m.cid() == *cid) {
-            let rs = receipts(n, &ts.blocks()[0].parent_message_receipts)?;
-            let receipt = rs
-                .get(i)
-                .cloned()
-                .ok_or_else(|| err(format!("receipt {i} missing for {cid}")))?;
-            return Ok(Some(MsgLookup {
-                message: *cid,
-                receipt,
-                return_dec: None,
-                tipset: ts.key().clone(),
-                height: ts.height(),
-            }));
+        if let Some(found) = lookups_with_parent(n, &ts, &parent, |c| c == cid)?.pop() {
+            return Ok(Some(found));
         }
         ts = parent;
     }
     Ok(None)
 }
 
-async fn wait_msg(
-    n: Arc<Node>,
-    cid: Cid,
-    confidence: u64,
-    limit: ChainEpoch,
-) -> Result<MsgLookup, RpcError> {
-    let mut rx = n.cs.subscribe();
-    loop {
-        let head = n.head();
-        let (n2, head2) = (n.clone(), head.clone());
-        let found = tokio::task::spawn_blocking(move || search_msg(&n2, &head2, &cid, limit))
-            .await
-            .map_err(RpcError::internal)??;
-        if let Some(lookup) = found
-            && head.height() - lookup.height >= i64::try_from(confidence).unwrap_or(i64::MAX)
-        {
-            return Ok(lookup);
-        }
-        if rx.recv().await.is_err() {
-            // Lagged or closed: re-subscribe and look again.
-            rx = n.cs.subscribe();
-        }
+/// The messages `wanted` among those `ts` executed (its parent's), with their receipts.
+pub(crate) fn lookups_in(
+    n: &Node,
+    ts: &TipSet,
+    wanted: impl Fn(&Cid) -> bool,
+) -> Result<Vec<MsgLookup>, RpcError> {
+    if ts.height() == 0 {
+        return Ok(Vec::new());
     }
+    let parent = n.cs.load_tipset(&ts.parents()).map_err(err)?;
+    lookups_with_parent(n, ts, &parent, wanted)
+}
+
+fn lookups_with_parent(
+    n: &Node,
+    ts: &TipSet,
+    parent: &TipSet,
+    wanted: impl Fn(&Cid) -> bool,
+) -> Result<Vec<MsgLookup>, RpcError> {
+    let msgs = n.cs.tipset_messages(parent).map_err(err)?;
+    let mut found = Vec::new();
+    let mut rs: Option<Vec<MessageReceipt>> = None;
+    for (i, (_, m)) in msgs.iter().enumerate() {
+        let cid = m.cid();
+        if !wanted(&cid) {
+            continue;
+        }
+        if rs.is_none() {
+            rs = Some(receipts(n, &ts.blocks()[0].parent_message_receipts)?);
+        }
+        let receipt = rs
+            .as_ref()
+            .and_then(|rs| rs.get(i))
+            .cloned()
+            .ok_or_else(|| err(format!("receipt {i} missing for {cid}")))?;
+        found.push(MsgLookup {
+            message: cid,
+            receipt,
+            return_dec: None,
+            tipset: ts.key().clone(),
+            height: ts.height(),
+        });
+    }
+    Ok(found)
 }
 
 fn create_block(n: &Node, template: &BlockTemplate) -> Result<BlockMsg, RpcError> {

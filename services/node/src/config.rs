@@ -213,7 +213,8 @@ impl Config {
         from_network_type(self.parameters.network_type)
     }
 
-    /// Write atomically (temp file + rename), tab-indented as venus does.
+    /// Write atomically (temp file + rename), tab-indented as venus does; mode 0600: it
+    /// holds the venus-auth token (`auth.token`).
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
         let err = |source| ConfigError::Write {
             path: path.display().to_string(),
@@ -225,7 +226,7 @@ impl Config {
         self.serialize(&mut ser)
             .map_err(|e| err(std::io::Error::other(e.to_string())))?;
         out.push(b'\n');
-        crate::repo::write_atomic(path, &out).map_err(err)
+        venus_rpc::process::write_private(path, &out).map_err(err)
     }
 }
 

@@ -15,6 +15,8 @@ pub mod daemon;
 pub mod gas;
 pub mod keyfile;
 pub mod mpool;
+#[cfg(feature = "chain")]
+pub mod msg_wait;
 pub mod network;
 #[cfg(feature = "chain")]
 #[path = "node_chain.rs"]

@@ -30,7 +30,7 @@ use crate::ctx::Ctx;
 use crate::error::RpcError;
 use crate::method::{Method, Subscription};
 use crate::router::{Entry, Handler, Router};
-use crate::verify::Caller;
+use crate::verify::{Caller, TokenVerifier, VerifyError};
 use crate::wire::{self, InFrame};
 
 /// Limits and timers of one WebSocket connection.
@@ -379,10 +379,20 @@ pub(crate) struct ConnSetup {
     pub caller: Arc<Caller>,
     pub remote: Option<SocketAddr>,
     pub limits: ConnLimits,
+    /// Server side: check the upgrade's token again periodically.
+    pub reverify: Option<Reverify>,
+}
+
+/// The token a server connection was opened with, checked again every `every`: a token
+/// removed in venus-auth, or a disabled user, loses the connection, as it loses HTTP calls.
+pub(crate) struct Reverify {
+    pub verifier: Arc<dyn TokenVerifier>,
+    pub token: String,
+    pub every: Duration,
 }
 
 /// Create the connection state; drive it with [`drive`].
-pub(crate) fn new_conn(setup: ConnSetup) -> (Peer, mpsc::Receiver<WsOut>) {
+pub(crate) fn new_conn(setup: ConnSetup) -> (Peer, mpsc::Receiver<WsOut>, Option<Reverify>) {
     let (out, out_rx) = mpsc::channel(setup.limits.out_buffer.max(1));
     let inner = ConnInner {
         id: NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed),
@@ -400,7 +410,7 @@ pub(crate) fn new_conn(setup: ConnSetup) -> (Peer, mpsc::Receiver<WsOut>) {
         next_channel: AtomicU64::new(1),
         subscriptions: AtomicUsize::new(0),
     };
-    (Peer(Arc::new(inner)), out_rx)
+    (Peer(Arc::new(inner)), out_rx, setup.reverify)
 }
 
 /// Run the connection until the socket closes, the idle timeout fires or `stop` is
@@ -408,6 +418,7 @@ pub(crate) fn new_conn(setup: ConnSetup) -> (Peer, mpsc::Receiver<WsOut>) {
 pub(crate) async fn drive<R, W>(
     peer: Peer,
     out_rx: mpsc::Receiver<WsOut>,
+    reverify: Option<Reverify>,
     reader: R,
     writer: W,
     stop: CancellationToken,
@@ -422,9 +433,48 @@ pub(crate) async fn drive<R, W>(
         inner.limits.ping_interval,
         inner.closed.clone(),
     ));
+    if let Some(reverify) = reverify {
+        tokio::spawn(reverify_loop(inner.clone(), reverify));
+    }
     read_loop(&peer, reader, stop).await;
     inner.shut_down();
     let _ = writer_task.await;
+}
+
+/// Verify the connection's token every period until the connection closes; close it when
+/// the token is refused or now names another caller. An unavailable verifier keeps the
+/// connection (an outage of venus-auth must not drop every client), and is asked again
+/// next period.
+async fn reverify_loop(inner: Arc<ConnInner>, reverify: Reverify) {
+    let mut every = tokio::time::interval(reverify.every);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await;
+    loop {
+        tokio::select! {
+            _ = inner.closed.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        let verified = tokio::select! {
+            _ = inner.closed.cancelled() => return,
+            v = reverify.verifier.verify(&reverify.token) => v,
+        };
+        let reason = match verified {
+            Ok(caller) if caller == *inner.caller => continue,
+            Ok(caller) => format!(
+                "the token now grants {}:{} instead of {}:{}",
+                caller.user, caller.perm, inner.caller.user, inner.caller.perm
+            ),
+            Err(VerifyError::Unavailable(e)) => {
+                tracing::debug!(conn = inner.id, error = %e, "could not re-verify a WebSocket token");
+                continue;
+            }
+            Err(e) => e.to_string(),
+        };
+        tracing::info!(conn = inner.id, user = %inner.caller.user, %reason, "closing a WebSocket connection: its token is no longer valid");
+        // The writer sends the close frame; the reader stops; pending calls fail.
+        inner.closed.cancel();
+        return;
+    }
 }
 
 async fn write_loop<W: Sink<WsOut> + Unpin>(

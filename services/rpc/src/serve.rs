@@ -140,13 +140,57 @@ impl From<axum::Router> for App {
 #[derive(Clone)]
 pub(crate) struct ShutdownSignal(pub(crate) CancellationToken);
 
-/// How [`serve_with`] treats connections.
-#[derive(Debug, Clone, Default)]
+/// How [`serve_with`] treats connections. The defaults ([`ServeOptions::default`], what
+/// [`serve`] uses) bound what an unauthenticated peer can hold: connections, header bytes,
+/// the time to send a request head, the time a request may take, and the time a connection
+/// may sit without moving a byte (idle, or a peer that stopped reading its answer).
+#[derive(Debug, Clone)]
 pub struct ServeOptions {
     /// Close a keep-alive connection that has no request in flight and has moved no byte for
-    /// this long (Go's `http.Server.IdleTimeout`). `None`: idle connections stay open.
+    /// this long (Go's `http.Server.IdleTimeout`); this also closes a connection whose peer
+    /// stopped reading an answer. `None`: such connections stay open.
     pub idle_timeout: Option<Duration>,
+    /// Connections served at once; further peers wait in the listen backlog until one closes.
+    /// Capped below the process's open-file limit when that is lower.
+    pub max_connections: usize,
+    /// A request head (request line and headers) must arrive within this long of the first
+    /// read (slowloris). Also closes keep-alive connections silent for that long. `None`: no limit.
+    pub header_read_timeout: Option<Duration>,
+    /// Largest request head (request line, headers, the `?token=` query) accepted; a larger
+    /// one is answered 431 and the connection closed (hyper's minimum is 8 KiB).
+    pub max_header_bytes: usize,
+    /// Deadline of every request (any route): the body must arrive within `body_read_timeout`
+    /// and the answer be ready within this long, else 503. WebSocket upgrades are answered
+    /// at once and are not affected. `None`: no deadline.
+    pub request_timeout: Option<Duration>,
+    /// See `request_timeout`. `None`: no deadline for the body.
+    pub body_read_timeout: Option<Duration>,
 }
+
+/// Defaults of [`ServeOptions`].
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 << 10;
+/// Long enough for the longest-waiting calls (StateWaitMsg waits at most 10 min).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            request_timeout: Some(DEFAULT_REQUEST_TIMEOUT),
+            body_read_timeout: Some(DEFAULT_BODY_READ_TIMEOUT),
+        }
+    }
+}
+
+/// How long a connection closing on its own (idle, shutdown) may take to finish writing.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
 /// Serve `app` until `shutdown` resolves, then stop accepting, close WebSocket
 /// connections and wait for in-flight HTTP requests. Handlers see the remote address.
@@ -178,8 +222,20 @@ where
     let app = Arc::new(app.into());
     let stop = CancellationToken::new();
     let connections = tokio_util::task::TaskTracker::new();
+    let max_connections = connection_cap(options.max_connections);
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
+    let settings = Arc::new(ConnSettings::from(&options));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
+        // A slot first: beyond the cap peers wait in the backlog, holding no descriptor here.
+        let slot = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+        };
         let (tcp, remote) = tokio::select! {
             biased;
             () = &mut shutdown => break,
@@ -196,33 +252,71 @@ where
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
-        let (app, stop) = (app.clone(), stop.clone());
-        match options.idle_timeout {
-            // Only connections that may idle out pay for tracking their activity.
-            Some(limit) => {
-                let activity = Arc::new(Activity::new());
-                let io = TrackedIo {
-                    inner: tcp,
-                    activity: activity.clone(),
-                };
-                connections.spawn(serve_connection(
-                    io,
-                    remote,
-                    app,
-                    stop,
-                    Some((limit, activity)),
-                ));
-            }
-            None => {
-                connections.spawn(serve_connection(tcp, remote, app, stop, None));
-            }
-        }
+        let (app, stop, settings) = (app.clone(), stop.clone(), settings.clone());
+        // Only connections that may idle out pay for tracking their activity.
+        let idle = options
+            .idle_timeout
+            .map(|limit| (limit, Arc::new(Activity::new())));
+        // The slot goes with the socket: an upgraded (WebSocket) connection keeps it until
+        // it closes.
+        let io = TrackedIo {
+            inner: tcp,
+            activity: idle.as_ref().map(|(_, activity)| activity.clone()),
+            _slot: slot,
+        };
+        connections.spawn(serve_connection(io, remote, app, stop, settings, idle));
     }
     drop(listener);
     stop.cancel();
     connections.close();
     connections.wait().await;
     Ok(())
+}
+
+/// What every connection of one server is configured with.
+struct ConnSettings {
+    header_read_timeout: Option<Duration>,
+    max_header_bytes: usize,
+    deadlines: Option<crate::timeout::TimeoutLayer>,
+    /// How long a connection closing at shutdown may take to finish its answer.
+    shutdown_grace: Duration,
+}
+
+impl From<&ServeOptions> for ConnSettings {
+    fn from(o: &ServeOptions) -> Self {
+        let deadlines = (o.request_timeout.is_some() || o.body_read_timeout.is_some()).then(|| {
+            crate::timeout::TimeoutLayer::new(
+                o.body_read_timeout.unwrap_or_default(),
+                o.request_timeout.unwrap_or_default(),
+            )
+        });
+        Self {
+            header_read_timeout: o.header_read_timeout,
+            // hyper refuses a read buffer under 8 KiB.
+            max_header_bytes: o.max_header_bytes.max(8 << 10),
+            deadlines,
+            shutdown_grace: o.request_timeout.unwrap_or(Duration::from_secs(3600)) + CLOSE_GRACE,
+        }
+    }
+}
+
+/// `wanted`, lowered to leave room under the soft open-file limit (descriptors for the
+/// listener, files, databases and outgoing connections), so a flood of connections meets
+/// the cap, not `EMFILE`.
+fn connection_cap(wanted: usize) -> usize {
+    let wanted = wanted.max(1);
+    match open_file_limit() {
+        Some(limit) if limit > 256 => wanted.min(limit - 128),
+        Some(limit) => wanted.min((limit / 2).max(1)),
+        None => wanted,
+    }
+}
+
+/// The soft `RLIMIT_NOFILE`, from `/proc/self/limits` (Linux); `None` elsewhere or unlimited.
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
 }
 
 /// A failed `accept` is the peer's problem (reset before we took it) or ours (out of file
@@ -244,22 +338,39 @@ async fn serve_connection<I>(
     remote: SocketAddr,
     app: Arc<App>,
     stop: CancellationToken,
+    settings: Arc<ConnSettings>,
     idle: Option<(Duration, Arc<Activity>)>,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let signal = ShutdownSignal(stop.clone());
     let busy = idle.as_ref().map(|(_, activity)| activity.clone());
+    let deadlines = settings.deadlines;
     let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
         let in_flight = busy.as_ref().map(|a| InFlight::enter(a.clone()));
-        let answer = app.dispatch(req.map(AxumBody::new), remote, Some(&signal));
+        let req = req.map(AxumBody::new);
+        let answer = match deadlines {
+            Some(layer) => {
+                let (req, timer) = layer.start(req);
+                let answer = app.dispatch(req, remote, Some(&signal));
+                Either::Left(crate::timeout::with_deadline(answer, timer))
+            }
+            None => Either::Right(app.dispatch(req, remote, Some(&signal))),
+        };
         async move {
             let response = answer.await;
             drop(in_flight);
             Ok::<_, std::convert::Infallible>(response)
         }
     });
-    let conn = hyper::server::conn::http1::Builder::new()
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .max_buf_size(settings.max_header_bytes)
+        .timer(hyper_util::rt::TokioTimer::new());
+    if let Some(limit) = settings.header_read_timeout {
+        builder.header_read_timeout(limit);
+    }
+    let conn = builder
         .serve_connection(hyper_util::rt::TokioIo::new(io), service)
         .with_upgrades();
     let mut conn = std::pin::pin!(conn);
@@ -268,12 +379,19 @@ async fn serve_connection<I>(
         () = stop.cancelled() => {
             // Finish the request in flight, then close; an idle connection closes now.
             conn.as_mut().graceful_shutdown();
-            conn.await
+            tokio::time::timeout(settings.shutdown_grace, conn).await.unwrap_or(Ok(()))
         }
         () = idle_out(idle) => {
             tracing::debug!(%remote, "closing an idle connection");
             conn.as_mut().graceful_shutdown();
-            conn.await
+            // A peer that stopped reading never lets the answer finish: drop it after a grace.
+            match tokio::time::timeout(CLOSE_GRACE, conn).await {
+                Ok(result) => result,
+                Err(_) => {
+                    tracing::debug!(%remote, "dropping a connection whose peer does not read");
+                    Ok(())
+                }
+            }
         }
     };
     if let Err(e) = result {
@@ -345,10 +463,20 @@ impl Drop for InFlight {
     }
 }
 
-/// A socket that records when it last read or wrote a byte.
+/// A socket that holds its connection slot and records (when idle connections are closed)
+/// when it last read or wrote a byte.
 struct TrackedIo<T> {
     inner: T,
-    activity: Arc<Activity>,
+    activity: Option<Arc<Activity>>,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl<T> TrackedIo<T> {
+    fn touch(&self) {
+        if let Some(activity) = &self.activity {
+            activity.touch();
+        }
+    }
 }
 
 impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for TrackedIo<T> {
@@ -360,7 +488,7 @@ impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for TrackedIo<T> {
         let before = buf.filled().len();
         let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
         if buf.filled().len() > before {
-            self.activity.touch();
+            self.touch();
         }
         polled
     }
@@ -374,7 +502,7 @@ impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for TrackedIo<T> {
     ) -> std::task::Poll<std::io::Result<usize>> {
         let polled = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
         if matches!(polled, std::task::Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
+            self.touch();
         }
         polled
     }
@@ -386,7 +514,7 @@ impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for TrackedIo<T> {
     ) -> std::task::Poll<std::io::Result<usize>> {
         let polled = std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if matches!(polled, std::task::Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
+            self.touch();
         }
         polled
     }

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body as AxumBody;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -30,6 +30,15 @@ use crate::wire::{self, InFrame};
 /// go-jsonrpc's default request size limit.
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 100 << 20;
 
+/// Calls in one HTTP batch; a longer batch is refused before any call runs. Its answers are
+/// held in memory until the peer has read them.
+pub const DEFAULT_MAX_BATCH_LEN: usize = 1024;
+
+/// How often an open WebSocket connection's token is verified again, so a removed token or
+/// a disabled user loses the connection: as often as venus-auth-client's verify cache
+/// expires (10 s), so revocation reaches a connection within two cache lifetimes.
+pub const DEFAULT_REVERIFY_INTERVAL: Duration = Duration::from_secs(10);
+
 /// Serves one method table: JSON-RPC over HTTP POST and WebSocket on the same paths.
 pub struct Server {
     router: Router,
@@ -39,6 +48,8 @@ pub struct Server {
     max_connections: usize,
     limits: ConnLimits,
     metrics: Option<Metrics>,
+    max_batch_len: usize,
+    reverify_interval: Option<Duration>,
 }
 
 impl Server {
@@ -51,7 +62,22 @@ impl Server {
             max_connections: 10_000,
             limits: ConnLimits::default(),
             metrics: None,
+            max_batch_len: DEFAULT_MAX_BATCH_LEN,
+            reverify_interval: Some(DEFAULT_REVERIFY_INTERVAL),
         }
+    }
+
+    /// Calls accepted in one HTTP batch (default [`DEFAULT_MAX_BATCH_LEN`]).
+    pub fn max_batch_len(mut self, n: usize) -> Self {
+        self.max_batch_len = n.max(1);
+        self
+    }
+
+    /// How often an open WebSocket connection's token is verified again; a refusal closes
+    /// the connection (an unavailable verifier does not). `None`: verified at upgrade only.
+    pub fn reverify_interval(mut self, every: Option<Duration>) -> Self {
+        self.reverify_interval = every.filter(|d| !d.is_zero());
+        self
     }
 
     /// The URL paths served (default `/rpc/v0` and `/rpc/v1`).
@@ -121,6 +147,8 @@ impl Server {
             max_request_bytes: self.max_request_bytes,
             limits: self.limits,
             ws_slots: Arc::new(Semaphore::new(self.max_connections)),
+            max_batch_len: self.max_batch_len,
+            reverify_interval: self.reverify_interval,
         })
     }
 }
@@ -140,6 +168,8 @@ struct ServerState {
     max_request_bytes: usize,
     limits: ConnLimits,
     ws_slots: Arc<Semaphore>,
+    max_batch_len: usize,
+    reverify_interval: Option<Duration>,
 }
 
 /// The token from `Authorization: Bearer …`, else from `?token=`.
@@ -170,7 +200,12 @@ async fn authenticate(
     parts: &http::request::Parts,
 ) -> Result<Caller, Response> {
     let result = match token_of(parts) {
-        Ok(token) => state.verifier.verify(&token).await,
+        // Checked here too: a verifier that is not a `ChainVerifier` (venus-auth-client's)
+        // would forward a made-up megabyte to venus-auth.
+        Ok(token) => match crate::verify::check_token_len(&token) {
+            Ok(()) => state.verifier.verify(&token).await,
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     result.map_err(|e| {
@@ -253,6 +288,16 @@ async fn http_call(state: &ServerState, req: Request, remote: Option<SocketAddr>
                 return error_response(
                     StatusCode::BAD_REQUEST,
                     &RpcError::invalid_request("empty batch"),
+                );
+            }
+            if items.len() > state.max_batch_len {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    &RpcError::invalid_request(format!(
+                        "batch of {} calls exceeds the limit of {}",
+                        items.len(),
+                        state.max_batch_len
+                    )),
                 );
             }
             // Collected first: a lazy `map` inside the stream trips the handler's `Send` bound.
@@ -384,19 +429,28 @@ async fn ws_upgrade(State(state): State<Arc<ServerState>>, req: Request) -> Resp
         .map(|s| s.0.clone())
         .unwrap_or_default();
     let handlers: Arc<dyn conn::Handlers> = state.router.clone();
+    let reverify = match (state.reverify_interval, token_of(&parts)) {
+        (Some(every), Ok(token)) => Some(conn::Reverify {
+            verifier: state.verifier.clone(),
+            token: token.into_owned(),
+            every,
+        }),
+        _ => None,
+    };
     let setup = ConnSetup {
         handlers,
         caller,
         remote,
         limits: state.limits.clone(),
+        reverify,
     };
     upgrade
         .max_message_size(state.max_request_bytes)
         .on_upgrade(move |socket| async move {
-            let (peer, out_rx) = conn::new_conn(setup);
+            let (peer, out_rx, reverify) = conn::new_conn(setup);
             tracing::debug!(conn = peer.id(), ?remote, user = %peer.caller().user, "WebSocket connected");
             let (reader, writer) = adapt_axum(socket);
-            conn::drive(peer.clone(), out_rx, reader, writer, stop).await;
+            conn::drive(peer.clone(), out_rx, reverify, reader, writer, stop).await;
             tracing::debug!(conn = peer.id(), "WebSocket closed");
             drop(slot);
         })

@@ -84,19 +84,12 @@ impl TimeoutLayer {
     pub fn direct(self, handler: impl DirectHandler) -> impl DirectHandler {
         move |req: Request, remote: SocketAddr| {
             let (req, timer) = self.start(req);
-            let answer = handler.call(req, remote);
-            let inner = async move { Ok::<_, Infallible>(answer.await) };
-            async move {
-                match (TimeoutFuture { inner, timer }).await {
-                    Ok(response) => response,
-                    Err(never) => match never {},
-                }
-            }
+            with_deadline(handler.call(req, remote), timer)
         }
     }
 
     /// The request with its body under the read deadline, and the answer's deadline.
-    fn start(&self, req: Request) -> (Request, LazyTimer) {
+    pub(crate) fn start(&self, req: Request) -> (Request, LazyTimer) {
         let now = Instant::now();
         let deadline = |after: Duration| (!after.is_zero()).then(|| now + after);
         let body_deadline = deadline(self.body_read);
@@ -110,8 +103,22 @@ impl TimeoutLayer {
     }
 }
 
+/// `answer`, or 503 once `timer` expires.
+pub(crate) fn with_deadline(
+    answer: impl Future<Output = Response> + Send,
+    timer: LazyTimer,
+) -> impl Future<Output = Response> + Send {
+    let inner = async move { Ok::<_, Infallible>(answer.await) };
+    async move {
+        match (TimeoutFuture { inner, timer }).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
+    }
+}
+
 /// A deadline (if any) whose tokio timer is created on first need.
-struct LazyTimer {
+pub(crate) struct LazyTimer {
     deadline: Option<Instant>,
     sleep: Option<Pin<Box<Sleep>>>,
 }

@@ -37,6 +37,21 @@ pub enum VerifyError {
     Unavailable(String),
 }
 
+/// The longest token any verifier is asked about. A venus-auth or local token is a few
+/// hundred bytes (its claims are a name, a permission and a short `ext`); anything much
+/// longer is refused before a verifier — or a cache — sees it.
+pub const MAX_TOKEN_BYTES: usize = 8 << 10;
+
+/// The refusal for a token longer than [`MAX_TOKEN_BYTES`] (never remembered).
+pub fn check_token_len(token: &str) -> Result<(), VerifyError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(VerifyError::Invalid(format!(
+            "token longer than {MAX_TOKEN_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
 /// Turns a bearer token into a [`Caller`].
 #[async_trait]
 pub trait TokenVerifier: Send + Sync + 'static {
@@ -53,19 +68,73 @@ pub trait TokenVerifier: Send + Sync + 'static {
 /// token is first refused here.
 pub struct LocalVerifier {
     secret: Vec<u8>,
-    answers: parking_lot::RwLock<HashMap<Box<str>, Remembered>>,
+    answers: parking_lot::RwLock<Answers>,
 }
 
 type Remembered = Result<(Caller, Option<i64>), String>;
 
-/// How many answers [`LocalVerifier`] remembers; when full it starts over.
-const REMEMBERED_CAPACITY: usize = 4096;
+/// How many bytes of answers (tokens, names, refusal texts) [`LocalVerifier`] remembers;
+/// when full it starts over. Bounded by bytes, not entries: a flood of made-up tokens (each
+/// at most [`MAX_TOKEN_BYTES`]) holds at most this much.
+const REMEMBERED_BYTES: usize = 1 << 20;
+
+/// Per-entry bookkeeping counted on top of the strings (map slot, boxes).
+const ENTRY_OVERHEAD: usize = 96;
+
+/// Remembered answers and the bytes they hold.
+#[derive(Default)]
+struct Answers {
+    map: HashMap<Box<str>, Remembered>,
+    bytes: usize,
+}
+
+impl Answers {
+    fn get(&self, token: &str) -> Option<&Remembered> {
+        self.map.get(token)
+    }
+
+    fn size(token: &str, answer: &Remembered) -> usize {
+        let held = match answer {
+            Ok((caller, _)) => caller.user.len(),
+            Err(refusal) => refusal.len(),
+        };
+        token.len() + held + ENTRY_OVERHEAD
+    }
+
+    fn insert(&mut self, token: &str, answer: Remembered) {
+        let size = Self::size(token, &answer);
+        if self.bytes + size > REMEMBERED_BYTES {
+            self.map.clear();
+            self.bytes = 0;
+        }
+        if let Some(old) = self.map.insert(token.into(), answer) {
+            self.bytes -= Self::size(token, &old);
+        }
+        self.bytes += size;
+    }
+
+    fn remove(&mut self, token: &str) {
+        if let Some(old) = self.map.remove(token) {
+            self.bytes -= Self::size(token, &old);
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    #[cfg(test)]
+    fn contains_key(&self, token: &str) -> bool {
+        self.map.contains_key(token)
+    }
+}
 
 impl LocalVerifier {
     pub fn new(secret: impl Into<Vec<u8>>) -> Self {
         Self {
             secret: secret.into(),
-            answers: parking_lot::RwLock::new(HashMap::new()),
+            answers: parking_lot::RwLock::new(Answers::default()),
         }
     }
 
@@ -85,6 +154,7 @@ impl LocalVerifier {
 #[async_trait]
 impl TokenVerifier for LocalVerifier {
     async fn verify(&self, token: &str) -> Result<Caller, VerifyError> {
+        check_token_len(token)?;
         let remembered = match self.answers.read().get(token) {
             Some(Ok((caller, exp))) if exp.is_none_or(|exp| exp > jwt::unix_now()) => {
                 return Ok(caller.clone());
@@ -104,11 +174,7 @@ impl TokenVerifier for LocalVerifier {
             Err(e @ jwt::JwtError::Expired) => return Err(VerifyError::Invalid(e.to_string())),
             Err(e) => Err(e.to_string()),
         };
-        let mut answers = self.answers.write();
-        if answers.len() >= REMEMBERED_CAPACITY {
-            answers.clear();
-        }
-        answers.insert(token.into(), answer.clone());
+        self.answers.write().insert(token, answer.clone());
         answer
             .map(|(caller, _)| caller)
             .map_err(VerifyError::Invalid)
@@ -133,6 +199,7 @@ impl TokenVerifier for ChainVerifier {
         if token.is_empty() {
             return Err(VerifyError::Missing);
         }
+        check_token_len(token)?;
         let mut err = VerifyError::Invalid("no verifier configured".into());
         for v in &self.verifiers {
             match v.verify(token).await {
@@ -202,11 +269,36 @@ mod tests {
     #[tokio::test]
     async fn local_verifier_memory_is_bounded() {
         let v = LocalVerifier::new(b"k".to_vec());
-        for i in 0..REMEMBERED_CAPACITY + 10 {
+        for i in 0..10_000 {
             let t = v.issue(&format!("u{i}"), Permission::Read);
             assert!(v.verify(&t).await.is_ok());
         }
-        assert!(v.answers.read().len() <= REMEMBERED_CAPACITY);
+        assert!(v.answers.read().bytes <= REMEMBERED_BYTES);
+    }
+
+    #[tokio::test]
+    async fn memory_of_refusals_is_bounded_by_bytes_and_long_tokens_are_never_remembered() {
+        let v = LocalVerifier::new(b"k".to_vec());
+        // Tokens as long as allowed: the bytes held stay under the bound.
+        for i in 0..1_000 {
+            let t = format!("{i:08}{}", "x".repeat(MAX_TOKEN_BYTES - 8));
+            assert!(matches!(v.verify(&t).await, Err(VerifyError::Invalid(_))));
+            let answers = v.answers.read();
+            let held: usize = answers.map.keys().map(|k| k.len()).sum();
+            assert!(held <= REMEMBERED_BYTES, "{held} bytes of keys held");
+            assert!(answers.bytes <= REMEMBERED_BYTES);
+        }
+        // A token longer than a real one can be is refused and not remembered.
+        let huge = "y".repeat(270_000);
+        let before = v.answers.read().len();
+        for verifier in [&v as &dyn TokenVerifier, &ChainVerifier::new(vec![])] {
+            match verifier.verify(&huge).await {
+                Err(VerifyError::Invalid(e)) => assert!(e.contains("longer than"), "{e}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(!v.answers.read().contains_key(&huge));
+        assert_eq!(v.answers.read().len(), before);
     }
 
     #[tokio::test]

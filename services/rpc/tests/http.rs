@@ -449,6 +449,7 @@ async fn idle_keep_alive_connections_are_closed_but_slow_calls_are_not() {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let options = venus_rpc::ServeOptions {
         idle_timeout: Some(Duration::from_millis(400)),
+        ..Default::default()
     };
     let server = tokio::spawn(venus_rpc::serve_with(
         listener,

@@ -68,7 +68,9 @@ async fn setup() -> Setup {
     )
     .expect("keystore");
     ks.set_password("bench").expect("password");
-    let wallet = Wallet::new(ks);
+    // The bench signs raw bytes (`unknown`), off by default.
+    let policy = venus_wallet::policy::SignPolicy::default().allowing(&MsgType::Unknown);
+    let wallet = Wallet::with_sign_policy(ks, policy);
     let addr = wallet.new_key(KeyType::Secp256k1).expect("key");
     let link = GatewayLink::new(
         format!("/ip4/127.0.0.1/tcp/{port}"),

@@ -30,9 +30,10 @@ pub fn router(wallet: &Arc<Wallet>, links: &[Arc<GatewayLink>]) -> Router {
         async move { w.list().map_err(err) }
     });
     let w = wallet.clone();
-    r.method(api::WALLET_SIGN, move |_ctx, (signer, to_sign, meta)| {
+    r.method(api::WALLET_SIGN, move |ctx, (signer, to_sign, meta)| {
         let w = w.clone();
-        async move { w.sign(&signer, &to_sign, &meta).map_err(err) }
+        let caller = ctx.caller().user.clone();
+        async move { w.sign_as(&caller, &signer, &to_sign, &meta).map_err(err) }
     });
     let w = wallet.clone();
     r.method(api::WALLET_EXPORT, move |_ctx, (addr,)| {

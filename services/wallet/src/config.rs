@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::keystore::KdfParams;
+use crate::policy::{CHAIN_SERVICE_TYPES, SignPolicy};
 
 pub const DEFAULT_LISTEN: &str = "/ip4/127.0.0.1/tcp/5678/http";
 
@@ -27,6 +28,26 @@ pub struct Config {
     pub db: Option<toml::Table>,
     #[serde(rename = "SignRecorder", skip_serializing_if = "Option::is_none")]
     pub sign_recorder: Option<toml::Table>,
+    #[serde(rename = "SignPolicy")]
+    pub sign_policy: SignPolicySection,
+}
+
+/// Which `MsgMeta` types the wallet signs (this project's section; venus-wallet has none).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SignPolicySection {
+    /// venus msg type names; default the chain service's: `message`, `block`,
+    /// `drawrandomparam`, `verifyaddress`. Add `unknown` to sign raw bytes.
+    #[serde(rename = "AllowedTypes")]
+    pub allowed_types: Vec<String>,
+}
+
+impl Default for SignPolicySection {
+    fn default() -> Self {
+        Self {
+            allowed_types: CHAIN_SERVICE_TYPES.iter().map(|t| (*t).to_owned()).collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,6 +127,8 @@ pub enum ConfigError {
         "gateway token not set: --gateway-api needs --gateway-token (or [APIRegisterHub] Token)"
     )]
     NoGatewayToken,
+    #[error("{0}")]
+    SignPolicy(String),
 }
 
 impl Config {
@@ -125,18 +148,9 @@ impl Config {
         let path = repo.join("config.toml");
         // Plain structs of strings and numbers always serialise.
         let text = toml::to_string_pretty(self).unwrap_or_default();
-        std::fs::write(&path, text).map_err(|source| ConfigError::Write {
-            path: path.clone(),
-            source,
-        })?;
-        #[cfg(unix)]
-        {
-            // The file holds the API secret.
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-                .map_err(|source| ConfigError::Write { path, source })?;
-        }
-        Ok(())
+        // The file holds the API secret and the gateway token.
+        venus_rpc::process::write_private(&path, text.as_bytes())
+            .map_err(|source| ConfigError::Write { path, source })
     }
 
     pub fn kdf(&self) -> Result<KdfParams, ConfigError> {
@@ -153,8 +167,14 @@ impl Config {
         })
     }
 
+    /// The sign policy of `[SignPolicy]`.
+    pub fn sign_policy(&self) -> Result<SignPolicy, ConfigError> {
+        SignPolicy::new(&self.sign_policy.allowed_types).map_err(ConfigError::SignPolicy)
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.kdf()?;
+        self.sign_policy()?;
         if !self.hub.register_api.is_empty() && self.hub.token.is_empty() {
             return Err(ConfigError::NoGatewayToken);
         }
@@ -188,6 +208,31 @@ mod tests {
                 .to_string()
                 .contains("ScryptN = 1000")
         );
+    }
+
+    #[test]
+    fn sign_policy_defaults_to_the_chain_services_types_and_checks_names() {
+        use venus_types::MsgType;
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("config.toml"), "[API]\n").expect("write");
+        let (cfg, _) = Config::load(dir.path()).expect("load");
+        let policy = cfg.sign_policy().expect("default policy");
+        assert!(policy.allows(&MsgType::ChainMsg) && policy.allows(&MsgType::Block));
+        assert!(!policy.allows(&MsgType::Unknown), "raw bytes are off by default");
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "[SignPolicy]\nAllowedTypes = [\"message\", \"unknown\"]\n",
+        )
+        .expect("write");
+        let (cfg, _) = Config::load(dir.path()).expect("load");
+        assert!(cfg.sign_policy().expect("policy").allows(&MsgType::Unknown));
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "[SignPolicy]\nAllowedTypes = [\"mesage\"]\n",
+        )
+        .expect("write");
+        let (cfg, _) = Config::load(dir.path()).expect("load");
+        assert!(cfg.validate().expect_err("typo").to_string().contains("mesage"));
     }
 
     #[test]

@@ -141,8 +141,11 @@ impl GatewayLink {
         // Each request on its own task: a slow signature never holds up the others.
         let client = client.clone();
         let wallet = wallet.clone();
+        // The gateway does not say which of its callers asked: name the link and the
+        // accounts it serves (the gateway routed the request on one of them).
+        let caller = format!("gateway {} for {}", self.url, self.accounts.lock().join(","));
         tokio::spawn(async move {
-            let resp = answer(&wallet, &ev);
+            let resp = answer(&wallet, &ev, &caller);
             if let Err(e) = client.call(api::RESPONSE_WALLET_EVENT, (resp,)).await {
                 tracing::warn!(request = %ev.id, error = %e, "could not deliver the answer to the gateway");
             }
@@ -168,7 +171,7 @@ impl GatewayLink {
 }
 
 /// The answer to one gateway request.
-fn answer(wallet: &Wallet, ev: &RequestEvent) -> ResponseEvent {
+fn answer(wallet: &Wallet, ev: &RequestEvent, caller: &str) -> ResponseEvent {
     let result: Result<Vec<u8>, String> = match ev.method.as_str() {
         event::WALLET_LIST => wallet
             .list()
@@ -178,7 +181,7 @@ fn answer(wallet: &Wallet, ev: &RequestEvent) -> ResponseEvent {
             .map_err(|e| format!("bad WalletSign payload: {e}"))
             .and_then(|req| {
                 wallet
-                    .sign(&req.signer, &req.to_sign, &req.meta)
+                    .sign_as(caller, &req.signer, &req.to_sign, &req.meta)
                     .map_err(|e| e.to_string())
             })
             .and_then(|sig| serde_json::to_vec(&sig).map_err(|e| e.to_string())),

@@ -352,7 +352,7 @@ async fn run(repo: &Path, args: RunArgs) -> anyhow::Result<()> {
         venus_rpc::process::parse_listen(&cfg.api.listen_address).map_err(anyhow::Error::msg)?;
 
     let keystore = Keystore::open(repo.join("keystore"), cfg.kdf()?)?;
-    let wallet = Wallet::new(keystore);
+    let wallet = Wallet::with_sign_policy(keystore, cfg.sign_policy()?);
     if let Some(pw) = args.password {
         let w = wallet.clone();
         tokio::task::spawn_blocking(move || {

@@ -4,6 +4,13 @@
 //! Stricter than venus-wallet: for `message` the bytes must be the CID of the message in
 //! `Extra` (the original signs whatever bytes it is given); `drawrandomparam` randomness is
 //! derived here from the params, never taken from the caller.
+//!
+//! Before any of that, [`SignPolicy`] (`[SignPolicy] AllowedTypes` in config.toml) says
+//! which `MsgMeta` types this wallet signs at all: by default only what the chain service
+//! asks for. `unknown` (raw bytes: anything, including a transfer's CID relabelled) and `f3`
+//! are off unless listed.
+
+use std::collections::BTreeSet;
 
 use sha2::{Digest, Sha256};
 use venus_types::{Address, BlockHeader, DrawRandomParams, Message, MsgMeta, MsgType, from_cbor};
@@ -22,6 +29,63 @@ pub enum PolicyError {
     NotMessageCid,
     #[error("verifyaddress challenge does not match this wallet's sign bytes")]
     BadChallenge,
+    #[error("msg type {0} is not signed by this wallet ([SignPolicy] AllowedTypes)")]
+    NotAllowed(String),
+}
+
+/// The `MsgMeta` types the chain service asks a wallet to sign: messages (messager), blocks
+/// and draw-randomness params (miner), and the gateway's proof of possession.
+pub const CHAIN_SERVICE_TYPES: [&str; 4] = ["message", "block", "drawrandomparam", "verifyaddress"];
+
+/// Which `MsgMeta` types the wallet signs; checked before the key is opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignPolicy {
+    allowed: BTreeSet<String>,
+}
+
+impl Default for SignPolicy {
+    /// [`CHAIN_SERVICE_TYPES`].
+    fn default() -> Self {
+        Self {
+            allowed: CHAIN_SERVICE_TYPES.iter().map(|t| (*t).to_owned()).collect(),
+        }
+    }
+}
+
+impl SignPolicy {
+    /// A policy allowing exactly `types` (venus `MsgType` names, e.g. `message`, `unknown`);
+    /// a name that is not a venus type is an error naming it.
+    pub fn new<S: AsRef<str>>(types: &[S]) -> Result<Self, String> {
+        let mut allowed = BTreeSet::new();
+        for t in types {
+            let t = t.as_ref().trim();
+            if let MsgType::Other(name) = MsgType::parse(t) {
+                return Err(format!("unknown msg type {name:?} in [SignPolicy] AllowedTypes"));
+            }
+            allowed.insert(t.to_owned());
+        }
+        Ok(Self { allowed })
+    }
+
+    /// This policy with `t` allowed too.
+    pub fn allowing(mut self, t: &MsgType) -> Self {
+        self.allowed.insert(t.as_str().to_owned());
+        self
+    }
+
+    pub fn allows(&self, t: &MsgType) -> bool {
+        self.allowed.contains(t.as_str())
+    }
+
+    /// Refuse a type the policy does not allow, logging the type and who asked (`caller`: a
+    /// venus-auth user or the gateway link) — never the bytes.
+    pub fn check(&self, t: &MsgType, signer: &Address, caller: &str) -> Result<(), PolicyError> {
+        if self.allows(t) {
+            return Ok(());
+        }
+        tracing::warn!(msg_type = %t.as_str(), %signer, caller, "refused to sign: msg type not in [SignPolicy] AllowedTypes");
+        Err(PolicyError::NotAllowed(t.as_str().to_owned()))
+    }
 }
 
 /// The bytes to sign for a request, or why it is refused. `wallet_sign_bytes` is the random
@@ -199,6 +263,33 @@ mod tests {
         assert_eq!(
             bytes_to_sign(&addr(1), &challenge, &m, b"other"),
             Err(PolicyError::BadChallenge)
+        );
+    }
+
+    #[test]
+    fn the_default_policy_signs_what_the_chain_service_asks_and_nothing_else() {
+        let p = SignPolicy::default();
+        for t in [
+            MsgType::ChainMsg,
+            MsgType::Block,
+            MsgType::DrawRandomParam,
+            MsgType::VerifyAddress,
+        ] {
+            assert!(p.check(&t, &addr(1), "u").is_ok(), "{t:?}");
+        }
+        for t in [MsgType::Unknown, MsgType::F3, MsgType::DealProposal] {
+            assert_eq!(
+                p.check(&t, &addr(1), "u"),
+                Err(PolicyError::NotAllowed(t.as_str().to_owned()))
+            );
+        }
+        let with_unknown = SignPolicy::new(&["message", "unknown"]).expect("valid");
+        assert!(with_unknown.allows(&MsgType::Unknown));
+        assert!(!with_unknown.allows(&MsgType::Block));
+        assert!(
+            SignPolicy::new(&["message", "transfer"])
+                .expect_err("not a type")
+                .contains("\"transfer\"")
         );
     }
 

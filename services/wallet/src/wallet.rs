@@ -11,7 +11,7 @@ use venus_types::{Address, KeyInfo, KeyType, MsgMeta, Network, PrivateKey, Signa
 use zeroize::Zeroizing;
 
 use crate::keystore::{Keystore, KeystoreError, SecretKey};
-use crate::policy::{self, PolicyError};
+use crate::policy::{self, PolicyError, SignPolicy};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WalletError {
@@ -40,6 +40,8 @@ pub struct Wallet {
     /// Random bytes of this process, sent to gateways for proofs of possession.
     sign_bytes: [u8; 32],
     changes: broadcast::Sender<AddressChange>,
+    /// Which msg types are signed at all, checked before a key is opened.
+    sign_policy: SignPolicy,
 }
 
 /// Key files are named by the mainnet form of the address, whatever network is displayed.
@@ -48,7 +50,12 @@ fn key_name(addr: &Address) -> String {
 }
 
 impl Wallet {
+    /// A wallet signing what [`SignPolicy::default`] allows.
     pub fn new(keystore: Keystore) -> Arc<Self> {
+        Self::with_sign_policy(keystore, SignPolicy::default())
+    }
+
+    pub fn with_sign_policy(keystore: Keystore, sign_policy: SignPolicy) -> Arc<Self> {
         let mut sign_bytes = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut sign_bytes);
         let (changes, _) = broadcast::channel(256);
@@ -57,6 +64,7 @@ impl Wallet {
             opened: parking_lot::RwLock::new(HashMap::new()),
             sign_bytes,
             changes,
+            sign_policy,
         })
     }
 
@@ -154,6 +162,19 @@ impl Wallet {
         to_sign: &[u8],
         meta: &MsgMeta,
     ) -> Result<Signature, WalletError> {
+        self.sign_as("local", signer, to_sign, meta)
+    }
+
+    /// [`Wallet::sign`] for `caller` (a venus-auth user, a gateway link), named in the log
+    /// when the sign policy refuses the request's type — before any key is opened.
+    pub fn sign_as(
+        &self,
+        caller: &str,
+        signer: &Address,
+        to_sign: &[u8],
+        meta: &MsgMeta,
+    ) -> Result<Signature, WalletError> {
+        self.sign_policy.check(&meta.msg_type, signer, caller)?;
         let bytes = Zeroizing::new(policy::bytes_to_sign(
             signer,
             to_sign,
@@ -201,8 +222,36 @@ mod tests {
         )
         .expect("open");
         ks.set_password("pw").expect("set");
-        (dir, Wallet::new(ks))
+        let policy = SignPolicy::default().allowing(&MsgType::Unknown);
+        (dir, Wallet::with_sign_policy(ks, policy))
     }
+
+    #[test]
+    fn the_sign_policy_refuses_before_the_key_is_touched() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let kdf = KdfParams {
+            log_n: 4,
+            r: 8,
+            p: 1,
+        };
+        let ks = Keystore::open(dir.path(), kdf).expect("open");
+        ks.set_password("pw").expect("set");
+        let w = Wallet::new(ks);
+        let addr = w.new_key(KeyType::Secp256k1).expect("new");
+        let raw = MsgMeta::new(MsgType::Unknown);
+        assert!(matches!(
+            w.sign_as("u1", &addr, b"x", &raw),
+            Err(WalletError::Policy(PolicyError::NotAllowed(t))) if t == "unknown"
+        ));
+        assert!(w.opened.read().is_empty(), "no key was opened");
+        // Locked or not, the answer is the policy's: the keystore is never consulted.
+        w.lock();
+        assert!(matches!(
+            w.sign(&addr, b"x", &MsgMeta::new(MsgType::F3)),
+            Err(WalletError::Policy(PolicyError::NotAllowed(_)))
+        ));
+    }
+
 
     #[test]
     fn signatures_verify_with_the_types_crate() {

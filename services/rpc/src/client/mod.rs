@@ -416,8 +416,9 @@ impl Client {
             }),
             remote: None,
             limits: inner.opts.limits.clone(),
+            reverify: None,
         };
-        let (peer, out_rx) = conn::new_conn(setup);
+        let (peer, out_rx, _) = conn::new_conn(setup);
         let (sink, stream) = socket.split();
         let reader = stream.map(|m| match m {
             Ok(m @ (Message::Text(_) | Message::Binary(_))) => WsIn::Data(m.into_data()),
@@ -434,6 +435,7 @@ impl Client {
         tokio::spawn(conn::drive(
             peer.clone(),
             out_rx,
+            None,
             reader,
             writer,
             ws.stop.clone(),
