@@ -86,13 +86,14 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
         .await
         .context("ChainService CRD is not installed: kubectl apply -f crds/chainservice.yaml")?;
 
-    let lease_api = cfg
+    let election = cfg
         .leader
         .as_ref()
-        .map(|l| Api::<Lease>::namespaced(client.clone(), &l.namespace));
-    if let (Some(api), Some(l)) = (&lease_api, &cfg.leader) {
-        leader::acquire(api, l).await;
-    }
+        .map(|l| leader::Election::start(client.clone(), l));
+    let term = match &election {
+        Some(e) => Some(e.acquire().await),
+        None => None,
+    };
     metrics.leader.set(1);
 
     let reporter = Reporter {
@@ -127,13 +128,19 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
     info!("controller running");
 
     let lost = async {
-        match (&lease_api, &cfg.leader) {
-            (Some(api), Some(l)) => leader::hold(api, l).await,
-            _ => futures::future::pending().await,
+        match &term {
+            Some(term) => leader::hold(term).await,
+            None => futures::future::pending().await,
         }
     };
     tokio::select! {
-        () = controller => info!("controller stopped (signal)"),
+        () = controller => {
+            info!("controller stopped (signal)");
+            // Hand the Lease over now rather than let the other replica wait for it to expire.
+            if let Some(e) = &election {
+                e.release().await;
+            }
+        }
         reason = lost => {
             error!(%reason, "lost leadership, exiting");
             anyhow::bail!("lost leadership: {reason}");
