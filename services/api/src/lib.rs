@@ -3,5 +3,6 @@
 
 pub mod full_node;
 pub mod gateway;
+pub mod messager;
 pub mod proof;
 pub mod wallet;

@@ -1,0 +1,550 @@
+//! The primary's work per settled head, for each Alive address: nonce sync with the chain →
+//! re-price stuck messages → select waiting messages → batch gas estimate → sign through the
+//! gateway → persist (one transaction with the address nonce) → push to every node.
+//!
+//! Nonces are only handed out inside [`Store::fill_batch`], which commits only if the
+//! address's nonce is still the one the round started from and this instance is still
+//! primary; a message that failed estimation or signing never takes a nonce, and the first
+//! signing failure ends the address's round, so the sequence has no holes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use venus_api::full_node::{self as api, EstimateMessage};
+use venus_api::messager::{AddressInfo, AddressState, MessageState, SharedSpec};
+use venus_types::{
+    Address, MessageSendSpec, SignedMessage, TipSet, TipSetKey, TokenAmount,
+};
+
+use crate::service::Messager;
+use crate::store::{FilledMessage, MessageRow, StoreError};
+use crate::wallets::SignError;
+
+/// Messages estimated per address per round at most (the original caps at 100).
+pub const MAX_SELECT: u64 = 1000;
+/// Concurrent WalletSign calls per address round.
+const SIGN_CONCURRENCY: usize = 16;
+/// The block gas limit: an estimate above it can never be included.
+const BLOCK_GAS_LIMIT: i64 = 10_000_000_000;
+/// Fill messages re-pushed one by one per round, lowest nonces first: only the head of the
+/// line decides whether the rest can land.
+const REPUSH_PER_ROUND: usize = 20;
+
+#[derive(Debug, Clone)]
+pub struct PipelineOptions {
+    pub estimate_timeout: Duration,
+    pub default_timeout: Duration,
+    pub replace_after_epochs: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RoundError {
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("node: {0}")]
+    Node(String),
+}
+
+pub struct Pipeline {
+    m: Arc<Messager>,
+    opts: PipelineOptions,
+}
+
+/// The first non-zero of the values, in precedence order.
+fn first_positive(values: &[f64]) -> f64 {
+    values.iter().copied().find(|v| *v > 0.0).unwrap_or(0.0)
+}
+
+fn first_amount(values: &[&TokenAmount]) -> TokenAmount {
+    values
+        .iter()
+        .find(|v| v.atto().sign() == num_bigint::Sign::Plus)
+        .map(|v| (*v).clone())
+        .unwrap_or_else(TokenAmount::zero)
+}
+
+/// The fee spec of one message: its own SendSpec > the address's > the global one.
+fn send_spec(row: &MessageRow, addr: &AddressInfo, shared: &SharedSpec) -> MessageSendSpec {
+    let own_max = row
+        .meta_max_fee
+        .parse::<num_bigint::BigInt>()
+        .map(TokenAmount::from_atto)
+        .unwrap_or_else(|_| TokenAmount::zero());
+    MessageSendSpec {
+        max_fee: first_amount(&[&own_max, &addr.fee.max_fee, &shared.fee.max_fee]),
+        gas_over_estimation: first_positive(&[
+            row.meta_gas_over_estimation,
+            addr.fee.gas_over_estimation,
+            shared.fee.gas_over_estimation,
+        ]),
+        gas_over_premium: first_positive(&[
+            row.meta_gas_over_premium,
+            addr.fee.gas_over_premium,
+            shared.fee.gas_over_premium,
+        ]),
+        msg_uuid: None,
+        maximize_fee_cap: false,
+    }
+}
+
+/// The minimum premium that replaces `old` (×1.25, plus one).
+pub fn replacement_premium(old: &TokenAmount) -> TokenAmount {
+    TokenAmount::from_atto(old.atto() * 125u32 / 100u32 + 1u32)
+}
+
+impl Pipeline {
+    pub fn new(m: Arc<Messager>, opts: PipelineOptions) -> Self {
+        Self { m, opts }
+    }
+
+    /// One round over every Alive address on `head`, while `still_primary` holds.
+    pub async fn round(&self, head: &TipSet, still_primary: &(dyn Fn() -> bool + Sync)) {
+        let addresses = match self.m.store.addresses().await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!(error = %e, "listing addresses");
+                return;
+            }
+        };
+        let shared = match self.m.store.shared_params().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "reading shared params");
+                return;
+            }
+        };
+        let in_head = match self.nonces_in_tipset(head).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "messages of the head");
+                HashMap::new()
+            }
+        };
+        let rounds = addresses
+            .into_iter()
+            .filter(|a| a.state == AddressState::Alive)
+            .map(|a| {
+                let in_head = in_head.get(&a.addr).copied();
+                let shared = &shared;
+                async move {
+                    let addr = a.addr;
+                    if let Err(e) = self.address_round(head, a, shared, in_head, still_primary).await {
+                        tracing::warn!(address = %addr, error = %e, "selection round failed");
+                    }
+                }
+            });
+        futures::stream::iter(rounds)
+            .buffer_unordered(8)
+            .collect::<Vec<_>>()
+            .await;
+    }
+
+    /// For each sender: the next nonce after its messages included in `head` itself (the
+    /// state at `head` does not reflect them yet).
+    async fn nonces_in_tipset(&self, head: &TipSet) -> Result<HashMap<Address, u64>, RoundError> {
+        let c = self.m.node_client().await.map_err(|e| RoundError::Node(e.message))?;
+        let msgs = c
+            .call_timeout(
+                api::CHAIN_GET_MESSAGES_IN_TIPSET,
+                (head.key().clone(),),
+                self.opts.estimate_timeout,
+            )
+            .await
+            .map_err(|e| RoundError::Node(e.to_string()))?;
+        let mut out: HashMap<Address, u64> = HashMap::new();
+        for m in msgs {
+            let e = out.entry(m.message.from).or_insert(0);
+            *e = (*e).max(m.message.nonce + 1);
+        }
+        Ok(out)
+    }
+
+    async fn address_round(
+        &self,
+        head: &TipSet,
+        addr: AddressInfo,
+        shared: &SharedSpec,
+        in_head: Option<u64>,
+        still_primary: &(dyn Fn() -> bool + Sync),
+    ) -> Result<(), RoundError> {
+        let from = addr.addr;
+        let c = self.m.node_client().await.map_err(|e| RoundError::Node(e.message))?;
+        let actor = c
+            .call_timeout(
+                api::STATE_GET_ACTOR,
+                (from, head.key().clone()),
+                self.opts.default_timeout.max(Duration::from_secs(5)),
+            )
+            .await
+            .map_err(|e| RoundError::Node(format!("StateGetActor {from}: {e}")))?;
+        let chain_nonce = actor.nonce.max(in_head.unwrap_or(0));
+        if self.m.store.raise_nonce(&from, chain_nonce).await? {
+            tracing::warn!(address = %from, chain_nonce, "the chain is ahead of our nonce: messages were sent outside the messager");
+        }
+        let Some(addr) = self.m.store.address(&from).await? else {
+            return Ok(());
+        };
+        // In flight: signed, not yet on chain.
+        let fills: Vec<MessageRow> = self
+            .m
+            .store
+            .messages_in_state(&from, MessageState::FillMsg)
+            .await?
+            .into_iter()
+            .filter(|r| r.nonce as u64 >= chain_nonce)
+            .collect();
+        if self.opts.replace_after_epochs > 0 {
+            self.replace_stuck(head, &addr, shared, &fills, still_primary)
+                .await;
+        }
+        let mut pushed = Vec::new();
+        let gap = addr.nonce.saturating_sub(chain_nonce);
+        let sel = if addr.sel_msg_num > 0 {
+            addr.sel_msg_num
+        } else {
+            shared.sel_msg_num
+        };
+        if gap < sel && still_primary() {
+            pushed = self
+                .fill_new(head, &addr, shared, (sel - gap).min(MAX_SELECT), still_primary)
+                .await?;
+        } else if gap >= sel {
+            tracing::debug!(address = %from, gap, sel, "selMsgNum messages in flight: only re-pushing");
+        }
+        if !pushed.is_empty() {
+            self.push(&pushed, true).await;
+        }
+        // Re-push the head of the line (a node may have dropped or never got it).
+        let fresh: std::collections::HashSet<u64> =
+            pushed.iter().map(|m| m.message.nonce).collect();
+        let repush: Vec<SignedMessage> = fills
+            .iter()
+            .filter(|r| !fresh.contains(&(r.nonce as u64)))
+            .take(REPUSH_PER_ROUND)
+            .filter_map(|r| signed_of(r).ok())
+            .collect();
+        if !repush.is_empty() && still_primary() {
+            self.push(&repush, false).await;
+        }
+        Ok(())
+    }
+
+    /// Select, estimate, sign and persist new messages of `addr`; returns the signed ones.
+    async fn fill_new(
+        &self,
+        head: &TipSet,
+        addr: &AddressInfo,
+        shared: &SharedSpec,
+        wanted: u64,
+        still_primary: &(dyn Fn() -> bool + Sync),
+    ) -> Result<Vec<SignedMessage>, RoundError> {
+        let from = addr.addr;
+        let mut waiting = self.m.store.waiting_messages(&from, wanted).await?;
+        if waiting.is_empty() {
+            return Ok(Vec::new());
+        }
+        let base_fee_cap = first_amount(&[&addr.fee.base_fee, &shared.fee.base_fee]);
+        if base_fee_cap.atto().sign() == num_bigint::Sign::Plus
+            && let Some(b) = head.blocks().first()
+            && b.parent_base_fee.atto() > base_fee_cap.atto()
+        {
+            tracing::info!(address = %from, base_fee = %b.parent_base_fee.atto(), cap = %base_fee_cap.atto(), "base fee above the cap: waiting");
+            return Ok(Vec::new());
+        }
+        if !self.m.wallets.has(&from).await {
+            let n = self.m.store.set_wallet_wait(&from, true).await?;
+            if n > 0 {
+                tracing::warn!(address = %from, messages = n, "no wallet online for the address: messages wait (NoWallet)");
+            }
+            return Ok(Vec::new());
+        }
+        // Picked newest first; nonces are handed out oldest first within the pick.
+        waiting.reverse();
+        let fee_cap = first_amount(&[&addr.fee.gas_fee_cap, &shared.fee.gas_fee_cap]);
+        let mut estimates = Vec::with_capacity(waiting.len());
+        for row in &waiting {
+            let mut msg = chain_message(row)?;
+            if msg.gas_fee_cap.atto().sign() != num_bigint::Sign::Plus {
+                msg.gas_fee_cap = fee_cap.clone();
+            }
+            estimates.push(EstimateMessage {
+                msg,
+                spec: Some(send_spec(row, addr, shared)),
+            });
+        }
+        let c = self.m.node_client().await.map_err(|e| RoundError::Node(e.message))?;
+        let results = c
+            .call_timeout(
+                api::GAS_BATCH_ESTIMATE_MESSAGE_GAS,
+                (estimates, addr.nonce, head.key().clone()),
+                self.opts.estimate_timeout,
+            )
+            .await
+            .map_err(|e| RoundError::Node(format!("GasBatchEstimateMessageGas: {e}")))?;
+        let mut ready = Vec::new();
+        for (row, res) in waiting.iter().zip(results) {
+            match res.msg {
+                Some(m) if m.gas_limit <= BLOCK_GAS_LIMIT => ready.push((row.id.clone(), m)),
+                Some(m) => {
+                    self.m
+                        .store
+                        .set_error(&[row.id.clone()], &format!("gas estimate: gas limit {} above the block gas limit", m.gas_limit))
+                        .await?;
+                }
+                None => {
+                    self.m
+                        .store
+                        .set_error(&[row.id.clone()], &format!("gas estimate: {}", res.err))
+                        .await?;
+                }
+            }
+        }
+        for (i, (_, m)) in ready.iter_mut().enumerate() {
+            m.nonce = addr.nonce + i as u64;
+        }
+        let filled = self.sign_prefix(&from, ready).await;
+        if filled.is_empty() || !still_primary() {
+            return Ok(Vec::new());
+        }
+        // Waiting messages were NoWallet perhaps: they are signable now.
+        let committed = self
+            .m
+            .store
+            .fill_batch(&from, addr.nonce, &filled, head.height(), || still_primary())
+            .await?;
+        if !committed {
+            tracing::warn!(address = %from, "the address nonce or its messages changed during the round (or the lease was lost): nothing committed; the next round retries");
+            return Ok(Vec::new());
+        }
+        tracing::info!(address = %from, from_nonce = addr.nonce, count = filled.len(), "signed messages");
+        Ok(filled
+            .into_iter()
+            .map(|f| SignedMessage {
+                message: f.message,
+                signature: f.signature,
+            })
+            .collect())
+    }
+
+    /// Signs messages concurrently and keeps the run of successes before the first failure.
+    async fn sign_prefix(
+        &self,
+        from: &Address,
+        ready: Vec<(String, venus_types::Message)>,
+    ) -> Vec<FilledMessage> {
+        let wallets = self.m.wallets.clone();
+        let metrics = self.m.metrics.clone();
+        let signed: Vec<Result<FilledMessage, SignError>> = futures::stream::iter(ready)
+            .map(|(id, m)| {
+                let wallets = wallets.clone();
+                let metrics = metrics.clone();
+                async move {
+                    let t = Instant::now();
+                    let sig = wallets.sign_message(&m).await;
+                    metrics.observe_sign(t.elapsed());
+                    sig.map(|signature| {
+                        let sm = SignedMessage {
+                            message: m.clone(),
+                            signature: signature.clone(),
+                        };
+                        FilledMessage {
+                            id,
+                            signed_cid: sm.cid(),
+                            message: m,
+                            signature,
+                        }
+                    })
+                }
+            })
+            .buffered(SIGN_CONCURRENCY)
+            .collect()
+            .await;
+        let mut out = Vec::new();
+        for r in signed {
+            match r {
+                Ok(f) => out.push(f),
+                Err(e) => {
+                    self.m.metrics.sign_error(&from.to_string());
+                    tracing::warn!(address = %from, error = %e, "signing failed: the round stops here for this address");
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// Pushes to the active node and every other healthy node. Errors are recorded on the
+    /// messages (not their state): they stay Fill and are re-pushed.
+    pub async fn push(&self, msgs: &[SignedMessage], fresh: bool) {
+        let targets = self.m.nodes.push_targets();
+        for (i, node) in targets.iter().enumerate() {
+            let t = Instant::now();
+            let result = match node.client().await {
+                Ok(c) if fresh => c
+                    .call(api::MPOOL_BATCH_PUSH_UNTRUSTED, (msgs.to_vec(),))
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+                Ok(c) => {
+                    // One by one: a message already in the pool is not an error here.
+                    let mut err = None;
+                    for m in msgs {
+                        if let Err(e) = c.call(api::MPOOL_PUSH_UNTRUSTED, (m.clone(),)).await {
+                            let text = e.to_string();
+                            if !is_benign_push_error(&text) {
+                                err = Some(text);
+                            }
+                        }
+                    }
+                    err.map_or(Ok(()), Err)
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            self.m.metrics.observe_push(t.elapsed());
+            match result {
+                Ok(()) => {
+                    if i == 0 && fresh {
+                        self.m.metrics.pushed.inc_by(msgs.len() as u64);
+                    }
+                }
+                Err(e) if is_benign_push_error(&e) => {}
+                Err(e) => {
+                    self.m.metrics.push_error(&node.name);
+                    tracing::warn!(node = %node.name, error = %e, count = msgs.len(), "push failed");
+                    if i == 0 {
+                        let ids: Vec<String> = futures::future::join_all(msgs.iter().map(|m| {
+                            let store = self.m.store.clone();
+                            let cid = m.cid();
+                            async move { store.message_by_signed_cid(&cid).await.ok().flatten().map(|r| r.id) }
+                        }))
+                        .await
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                        let _ = self.m.store.set_error(&ids, &format!("push to {}: {e}", node.name)).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Re-prices Fill messages that have been off chain for `replace_after_epochs`.
+    async fn replace_stuck(
+        &self,
+        head: &TipSet,
+        addr: &AddressInfo,
+        shared: &SharedSpec,
+        fills: &[MessageRow],
+        still_primary: &(dyn Fn() -> bool + Sync),
+    ) {
+        let max_fee = first_amount(&[&addr.fee.max_fee, &shared.fee.max_fee]);
+        for row in fills {
+            if head.height() - row.fill_epoch < self.opts.replace_after_epochs as i64 || !still_primary() {
+                continue;
+            }
+            let Ok(mut m) = chain_message(row) else {
+                continue;
+            };
+            m.gas_premium = replacement_premium(&m.gas_premium);
+            if m.gas_fee_cap.atto() < m.gas_premium.atto() {
+                m.gas_fee_cap = m.gas_premium.clone();
+            }
+            let fee = m.gas_fee_cap.atto() * m.gas_limit;
+            if max_fee.atto().sign() == num_bigint::Sign::Plus && &fee > max_fee.atto() {
+                tracing::warn!(id = %row.id, "stuck message: re-pricing would exceed the address's max fee; left as is");
+                continue;
+            }
+            match self.resign_and_store(&row.id, m, head.height()).await {
+                Ok(sm) => {
+                    tracing::info!(id = %row.id, nonce = sm.message.nonce, premium = %sm.message.gas_premium.atto(), "re-priced a stuck message");
+                    self.push(std::slice::from_ref(&sm), false).await;
+                }
+                Err(e) => tracing::warn!(id = %row.id, error = %e, "re-pricing a stuck message failed"),
+            }
+        }
+    }
+
+    /// Signs a new version of a Fill message and stores it (only while it is still Fill).
+    pub async fn resign_and_store(
+        &self,
+        id: &str,
+        m: venus_types::Message,
+        epoch: i64,
+    ) -> Result<SignedMessage, String> {
+        let t = Instant::now();
+        let sig = self.m.wallets.sign_message(&m).await.map_err(|e| {
+            self.m.metrics.sign_error(&m.from.to_string());
+            e.to_string()
+        })?;
+        self.m.metrics.observe_sign(t.elapsed());
+        let sm = SignedMessage {
+            message: m,
+            signature: sig,
+        };
+        let f = FilledMessage {
+            id: id.to_owned(),
+            message: sm.message.clone(),
+            signature: sm.signature.clone(),
+            signed_cid: sm.cid(),
+        };
+        match self.m.store.replace_filled(id, &f, epoch).await {
+            Ok(true) => Ok(sm),
+            Ok(false) => Err("the message is no longer waiting on chain (Fill)".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// The head key to estimate on: the active node's head.
+    pub async fn head(&self) -> Result<TipSet, String> {
+        let c = self.m.node_client().await.map_err(|e| e.message)?;
+        c.call(api::CHAIN_HEAD, ()).await.map_err(|e| e.to_string())
+    }
+
+    pub fn empty_key() -> TipSetKey {
+        TipSetKey::default()
+    }
+}
+
+fn is_benign_push_error(e: &str) -> bool {
+    e.contains("already in the pool")
+        || e.contains("already exists")
+        || e.contains("already applied")
+        || e.contains("minimum expected nonce")
+}
+
+pub fn chain_message(row: &MessageRow) -> Result<venus_types::Message, StoreError> {
+    Ok(row.to_record()?.chain_message())
+}
+
+pub fn signed_of(row: &MessageRow) -> Result<SignedMessage, String> {
+    let signature = row
+        .signature()
+        .map_err(|e| e.to_string())?
+        .ok_or("not signed")?;
+    Ok(SignedMessage {
+        message: chain_message(row).map_err(|e| e.to_string())?,
+        signature,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replacement_is_at_least_a_quarter_more() {
+        let p = replacement_premium(&TokenAmount::from_atto(100_000u64));
+        assert_eq!(p.atto(), &num_bigint::BigInt::from(125_001u64));
+    }
+
+    #[test]
+    fn precedence_takes_the_first_set_value() {
+        assert_eq!(first_positive(&[0.0, 1.5, 1.25]), 1.5);
+        assert_eq!(first_positive(&[0.0, 0.0]), 0.0);
+        let a = TokenAmount::zero();
+        let b = TokenAmount::from_atto(7u64);
+        assert_eq!(first_amount(&[&a, &b]).atto(), b.atto());
+    }
+}
