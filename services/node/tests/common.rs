@@ -35,12 +35,18 @@ pub fn write_free_port_config(repo: &Path) {
 
 /// Start `venus --repo <repo> <args>` and wait until it has written its api and token files.
 pub fn start_daemon(repo: &Path, args: &[&str]) -> Daemon {
+    start_daemon_with_env(repo, args, &[])
+}
+
+/// [`start_daemon`] with extra environment variables for the daemon.
+pub fn start_daemon_with_env(repo: &Path, args: &[&str], env: &[(&str, &str)]) -> Daemon {
     let _ = std::fs::remove_file(repo.join("api"));
     let log = std::fs::File::create(repo.with_extension("log")).expect("log file");
     let child = Command::new(VENUS)
         .arg("--repo")
         .arg(repo)
         .args(args)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
