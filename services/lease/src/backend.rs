@@ -1,13 +1,12 @@
 //! Where the lease lives (`LeaseBackend`), choosing it from the environment, and the running
 //! form of each backend the loop drives.
 
-use std::time::Duration;
-
 use anyhow::Context as _;
 use sqlx::MySqlPool;
 
 use crate::kubernetes::KubeLease;
 use crate::mysql::MySqlLease;
+use crate::settings::Timing;
 
 /// Where the lease lives.
 pub enum LeaseBackend {
@@ -87,7 +86,7 @@ impl LeaseBackend {
         }
     }
 
-    pub(crate) fn into_driver(self, duration: Duration) -> Driver {
+    pub(crate) fn into_driver(self, timing: &Timing) -> Driver {
         match self {
             Self::Exclusive => Driver::Exclusive,
             Self::Kubernetes {
@@ -96,13 +95,13 @@ impl LeaseBackend {
                 name,
                 identity,
             } => Driver::Kubernetes(Box::new(KubeLease::new(
-                client, &namespace, name, identity, duration,
+                client, &namespace, name, identity, timing,
             ))),
             Self::MySql {
                 pool,
                 name,
                 identity,
-            } => Driver::MySql(MySqlLease::new(pool, name, identity, duration)),
+            } => Driver::MySql(MySqlLease::new(pool, name, identity, timing.duration)),
         }
     }
 }

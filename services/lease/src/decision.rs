@@ -86,9 +86,10 @@ pub fn duration_seconds(d: Duration) -> i32 {
 }
 
 /// Guards a takeover against clock skew between instances: a Lease held by another counts as
-/// expired only after WE have seen it unchanged for a whole lease duration (by our monotonic
-/// clock), as well as by its timestamps. The holder stops `margin` before its own deadline,
-/// measured from before it wrote, so it is gone before we can take over whatever the clocks say.
+/// expired only after WE have seen it unchanged for longer than the holder's term (by our
+/// monotonic clock), as well as by its timestamps. The holder's term is measured from before
+/// it wrote, ours from after we saw the write, so it is over before we can take over whatever
+/// the wall clocks say.
 #[derive(Debug, Default)]
 pub struct ChangeWatch {
     last: Option<(String, Instant)>,

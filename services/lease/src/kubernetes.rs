@@ -11,12 +11,14 @@ use tokio::time::Instant;
 
 use crate::backend::Observed;
 use crate::decision::{ChangeWatch, Decision, decide, lease_spec, released_spec};
+use crate::settings::Timing;
 
 pub(crate) struct KubeLease {
     api: Api<Lease>,
     name: String,
     identity: String,
     duration: Duration,
+    standby_watch: Duration,
     watch: ChangeWatch,
 }
 
@@ -26,13 +28,14 @@ impl KubeLease {
         namespace: &str,
         name: String,
         identity: String,
-        duration: Duration,
+        timing: &Timing,
     ) -> Self {
         Self {
             api: Api::namespaced(client, namespace),
             name,
             identity,
-            duration,
+            duration: timing.duration,
+            standby_watch: timing.standby_watch,
             watch: ChangeWatch::default(),
         }
     }
@@ -62,9 +65,9 @@ impl KubeLease {
         let mut decision = decide(lease.spec.as_ref(), &self.identity, now);
         let version = lease.metadata.resource_version.clone().unwrap_or_default();
         let unchanged = self.watch.unchanged_for(&version, Instant::now());
-        if decision == Decision::TakeOver && holder.is_some() && unchanged < self.duration {
+        if decision == Decision::TakeOver && holder.is_some() && unchanged < self.standby_watch {
             // Expired by its timestamps, but we have not yet watched it stand still for a
-            // whole duration: the clocks may disagree, so keep waiting.
+            // long enough ourselves: the clocks may disagree, so keep waiting.
             decision = Decision::Wait;
         }
         if decision == Decision::Wait {

@@ -79,7 +79,7 @@ impl Leadership {
         let span = info_span!("lease", lease = %backend.describe(), identity = %identity);
         let (tx, status) = watch::channel(Status::default());
         let lease_loop = LeaseLoop {
-            driver: backend.into_driver(timing.duration),
+            driver: backend.into_driver(&timing),
             timing,
             shutdown,
             tx,

@@ -13,6 +13,8 @@ mod leadership;
 mod metrics;
 mod mysql;
 mod settings;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 
 pub use backend::{EXCLUSIVE_IDENTITY, LeaseBackend};
 pub use leadership::{Leadership, Term};

@@ -55,6 +55,11 @@ pub(crate) struct Timing {
     pub term_length: Duration,
     /// Upper bound on any one backend call; a hung API server or database is a failed call.
     pub call_timeout: Duration,
+    /// How long a standby must itself watch another's Kubernetes Lease stand still before
+    /// taking it (besides its timestamps having expired): longer than `term_length` by half a
+    /// renew interval or more, measured from after the holder's write, so skewed clocks cannot
+    /// let a standby in before the holder's term has ended.
+    pub standby_watch: Duration,
 }
 
 impl Timing {
@@ -81,6 +86,7 @@ impl Timing {
                 retry_interval: s.retry_interval,
                 term_length: s.duration - margin,
                 call_timeout: s.renew_interval,
+                standby_watch: s.duration - s.retry_interval.min(s.renew_interval / 2),
             },
             problem,
         )
@@ -98,6 +104,8 @@ mod tests {
         let (t, problem) = Timing::new(&s);
         assert_eq!(problem, None);
         assert_eq!(t.term_length, Duration::from_secs(6));
+        assert_eq!(t.standby_watch, Duration::from_secs(7));
+        assert!(t.standby_watch > t.term_length);
         assert!(s.duration + s.retry_interval < Duration::from_secs(10));
     }
 

@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 
 use common::proxy::FreezingProxy;
 use common::{
-    Instance, fast_settings, fresh_database, mysql_server, sample_exclusive, until_exclusive, via,
+    fast_settings, fresh_database, mysql_instance, mysql_server, sample_exclusive, until_exclusive,
+    via,
 };
 use sqlx::{MySqlPool, Row};
+use venus_lease::test_support::Instance;
 
 const LEASE: &str = "venus-messager";
 
@@ -44,7 +46,7 @@ fn row(url: &str) -> (String, bool, i64) {
 
 /// A holds the lease (it started first), then B starts as standby.
 fn a_then_b(url_a: &str, url_b: &str) -> (Instance, Instance) {
-    let a = Instance::mysql(url_a, LEASE, "a", fast_settings());
+    let a = mysql_instance(url_a, LEASE, "a", fast_settings());
     let start = Instant::now();
     while !a.is_leader() {
         assert!(
@@ -53,7 +55,7 @@ fn a_then_b(url_a: &str, url_b: &str) -> (Instance, Instance) {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
-    let b = Instance::mysql(url_b, LEASE, "b", fast_settings());
+    let b = mysql_instance(url_b, LEASE, "b", fast_settings());
     (a, b)
 }
 
