@@ -8,6 +8,8 @@ wire_struct! {
     /// An unsigned message. JSON adds `CID` on output (Lotus puts it last) and ignores it on input.
     #[derive(Clone, Debug, PartialEq, Eq, Hash)]
     pub struct Message {
+        // Go clients may leave it out (encoding/json then reads 0), e.g. Zondax's Lotus JSON.
+        #[json(default)]
         "Version" => pub version: u64,
         "To" => pub to: Address,
         "From" => pub from: Address,
