@@ -14,6 +14,8 @@ pub mod daemon;
 #[cfg(feature = "chain")]
 pub mod gas;
 pub mod keyfile;
+#[cfg(feature = "chain")]
+pub mod metrics;
 pub mod mpool;
 #[cfg(feature = "chain")]
 pub mod msg_wait;

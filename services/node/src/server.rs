@@ -18,6 +18,8 @@ pub fn app(node: Arc<Node>, verifier: Arc<dyn TokenVerifier>, metrics: &Metrics)
         .max_request_bytes(MAX_REQUEST_BYTES)
         .metrics(metrics)
         .into_app();
+    #[cfg(feature = "chain")]
+    crate::metrics::register(metrics, node.clone());
     let live_node = node.clone();
     let health = Health::new()
         .live("chain-store", move || {
