@@ -102,7 +102,10 @@ async fn a_removed_token_or_disabled_user_loses_its_open_websocket() {
         .gen_token("u-disabled", Permission::Read, "")
         .await
         .unwrap();
-    let kept = admin.gen_token("u-kept", Permission::Read, "").await.unwrap();
+    let kept = admin
+        .gen_token("u-kept", Permission::Read, "")
+        .await
+        .unwrap();
 
     let mut server = rpc_server(&auth.url, &auth.admin_token).await;
     let mut clients = Vec::new();
@@ -172,11 +175,17 @@ async fn duplicate_token_is_refused_without_quoting_it(backend: Backend) {
         "{answer}"
     );
     assert!(answer.contains("another extra"), "{answer}");
-    assert!(!answer.contains(&token), "the answer quotes the token: {answer}");
+    assert!(
+        !answer.contains(&token),
+        "the answer quotes the token: {answer}"
+    );
     let log = auth.log_text();
     assert!(!log.contains(&token), "the log quotes the token: {log}");
     // Another extra is another token.
-    let other = admin.gen_token("dup", Permission::Write, "y").await.unwrap();
+    let other = admin
+        .gen_token("dup", Permission::Write, "y")
+        .await
+        .unwrap();
     assert_ne!(other, token);
 }
 

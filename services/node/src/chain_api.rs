@@ -209,7 +209,8 @@ pub fn register(r: &mut Router, node: Arc<Node>) {
         },
     );
     // One scan per new tipset shared by every waiter, and a bounded wait (msg_wait).
-    let waiters = crate::msg_wait::MsgWaiters::new(node.clone(), crate::msg_wait::max_wait_from_env());
+    let waiters =
+        crate::msg_wait::MsgWaiters::new(node.clone(), crate::msg_wait::max_wait_from_env());
     r.method(
         api::STATE_WAIT_MSG,
         move |_ctx: Ctx, (cid, confidence, limit, _replaced): (Cid, u64, ChainEpoch, bool)| {

@@ -170,10 +170,17 @@ mod tests {
         std::fs::write(&path, "old").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         write_private(&path, b"token = \"secret\"").unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "token = \"secret\"");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "token = \"secret\""
+        );
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
     }
 
     #[test]

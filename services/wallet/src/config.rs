@@ -45,7 +45,10 @@ pub struct SignPolicySection {
 impl Default for SignPolicySection {
     fn default() -> Self {
         Self {
-            allowed_types: CHAIN_SERVICE_TYPES.iter().map(|t| (*t).to_owned()).collect(),
+            allowed_types: CHAIN_SERVICE_TYPES
+                .iter()
+                .map(|t| (*t).to_owned())
+                .collect(),
         }
     }
 }
@@ -218,7 +221,10 @@ mod tests {
         let (cfg, _) = Config::load(dir.path()).expect("load");
         let policy = cfg.sign_policy().expect("default policy");
         assert!(policy.allows(&MsgType::ChainMsg) && policy.allows(&MsgType::Block));
-        assert!(!policy.allows(&MsgType::Unknown), "raw bytes are off by default");
+        assert!(
+            !policy.allows(&MsgType::Unknown),
+            "raw bytes are off by default"
+        );
         std::fs::write(
             dir.path().join("config.toml"),
             "[SignPolicy]\nAllowedTypes = [\"message\", \"unknown\"]\n",
@@ -232,7 +238,12 @@ mod tests {
         )
         .expect("write");
         let (cfg, _) = Config::load(dir.path()).expect("load");
-        assert!(cfg.validate().expect_err("typo").to_string().contains("mesage"));
+        assert!(
+            cfg.validate()
+                .expect_err("typo")
+                .to_string()
+                .contains("mesage")
+        );
     }
 
     #[test]

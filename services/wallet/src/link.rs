@@ -143,7 +143,11 @@ impl GatewayLink {
         let wallet = wallet.clone();
         // The gateway does not say which of its callers asked: name the link and the
         // accounts it serves (the gateway routed the request on one of them).
-        let caller = format!("gateway {} for {}", self.url, self.accounts.lock().join(","));
+        let caller = format!(
+            "gateway {} for {}",
+            self.url,
+            self.accounts.lock().join(",")
+        );
         tokio::spawn(async move {
             let resp = answer(&wallet, &ev, &caller);
             if let Err(e) = client.call(api::RESPONSE_WALLET_EVENT, (resp,)).await {

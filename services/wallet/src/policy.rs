@@ -47,7 +47,10 @@ impl Default for SignPolicy {
     /// [`CHAIN_SERVICE_TYPES`].
     fn default() -> Self {
         Self {
-            allowed: CHAIN_SERVICE_TYPES.iter().map(|t| (*t).to_owned()).collect(),
+            allowed: CHAIN_SERVICE_TYPES
+                .iter()
+                .map(|t| (*t).to_owned())
+                .collect(),
         }
     }
 }
@@ -60,7 +63,9 @@ impl SignPolicy {
         for t in types {
             let t = t.as_ref().trim();
             if let MsgType::Other(name) = MsgType::parse(t) {
-                return Err(format!("unknown msg type {name:?} in [SignPolicy] AllowedTypes"));
+                return Err(format!(
+                    "unknown msg type {name:?} in [SignPolicy] AllowedTypes"
+                ));
             }
             allowed.insert(t.to_owned());
         }
