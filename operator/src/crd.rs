@@ -31,12 +31,35 @@ pub const GROUP: &str = "venus.filecoin.io";
     shortname = "chainsvc",
     status = "ChainServiceStatus",
     doc = "A venus chain service (venus-auth, venus-gateway, venus node, venus-messager, venus-miner) managed as one unit",
-    printcolumn(name = "Network", type_ = "string", json_path = ".spec.network.name"),
-    printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
     printcolumn(
         name = "Ready",
         type_ = "string",
         json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
+    printcolumn(
+        name = "Messager",
+        type_ = "string",
+        description = "messager primary (holder of its role Lease)",
+        json_path = ".status.components.messager.primary"
+    ),
+    printcolumn(
+        name = "Miner",
+        type_ = "string",
+        description = "miner primary (holder of its role Lease)",
+        json_path = ".status.components.miner.primary"
+    ),
+    printcolumn(
+        name = "Paused",
+        type_ = "boolean",
+        priority = 1,
+        json_path = ".spec.reconciliationPaused"
+    ),
+    printcolumn(
+        name = "Network",
+        type_ = "string",
+        priority = 1,
+        json_path = ".spec.network.name"
     ),
     printcolumn(
         name = "Age",
@@ -89,6 +112,53 @@ pub struct ChainServiceSpec {
     /// venus-miner: block production (primary/standby).
     #[serde(default)]
     pub miner: ComponentSpec,
+    /// Stop every change the operator makes to this chain service (objects, role labels,
+    /// Secrets) until set back to false; the status says so (`ReconciliationPaused=True`).
+    /// For maintenance by hand, as Stackable's `clusterOperation.reconciliationPaused`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reconciliation_paused: bool,
+    /// A NetworkPolicy per component: each accepts only its callers.
+    #[serde(default, skip_serializing_if = "NetworkPolicySpec::is_default")]
+    pub network_policy: NetworkPolicySpec,
+}
+
+/// The NetworkPolicies the operator renders (ingress only).
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkPolicySpec {
+    /// Render them (default true). Set false on clusters without a policy engine, where they
+    /// would only mislead.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Who besides the chain service itself may call the client-facing components (gateway,
+    /// node, messager, miner): the mining clusters' wallets, provers and tools. Empty: any pod
+    /// of any namespace (venus-auth stays reachable from the chain service only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<k8s_openapi::api::networking::v1::NetworkPolicyPeer>,
+    /// Who may scrape `/metrics` and probe health on every component (e.g. the monitoring
+    /// namespace); these peers reach venus-auth too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub monitoring: Vec<k8s_openapi::api::networking::v1::NetworkPolicyPeer>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl Default for NetworkPolicySpec {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            clients: Vec::new(),
+            monitoring: Vec::new(),
+        }
+    }
+}
+
+impl NetworkPolicySpec {
+    pub fn is_default(&self) -> bool {
+        self == &Self::default()
+    }
 }
 
 /// Which chain the node follows.

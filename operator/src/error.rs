@@ -6,6 +6,8 @@ use crate::validate::InvalidSpec;
 pub enum Error {
     #[error("ChainService has no namespace")]
     NotNamespaced,
+    #[error("the watch caches of StatefulSets, Leases and pods are not filled yet")]
+    CacheNotReady,
     #[error("dereference {what}: {source}")]
     Dereference { what: String, source: kube::Error },
     /// Reported in status and an Event, never retried until the spec changes.
@@ -33,7 +35,7 @@ impl Error {
     /// The pipeline stage, used as the `stage` label of the error metric.
     pub fn stage(&self) -> &'static str {
         match self {
-            Self::NotNamespaced | Self::Dereference { .. } => "dereference",
+            Self::NotNamespaced | Self::CacheNotReady | Self::Dereference { .. } => "dereference",
             Self::InvalidSpec(_) => "validate",
             Self::Secrets { .. } | Self::Apply { .. } | Self::RoleLabel { .. } => "apply",
             Self::UpdateStatus(_) => "update_status",

@@ -8,7 +8,7 @@ use std::time::Duration;
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
-use venus_lease::{LeaseBackend, LeaseSettings, Leadership, Term};
+use venus_lease::{Leadership, LeaseBackend, LeaseSettings, Term};
 
 #[derive(Clone, Debug)]
 pub struct LeaderConfig {

@@ -1,14 +1,16 @@
 //! Kubernetes operator for the `ChainService` custom resource: one resource becomes a running
 //! venus chain service (auth → gateway → node → messager → miner).
 //!
-//! The reconcile is a pipeline (see `reconcile`): dereference → validate → build → apply →
-//! update_status. Only dereference, apply and update_status talk to the API server; [`build`]
-//! is a pure function from a validated spec to the desired objects.
+//! The reconcile is a pipeline (see `reconcile`): fetch → validate → build → apply → report,
+//! one file per stage. Only fetch, apply and report talk to the API server; validation
+//! (including the references) and [`build`] are pure. [`keys`] holds the vocabulary (labels,
+//! conditions, reasons, roles); [`triggers`] decides which watch events wake the reconcile.
 
 pub mod build;
 pub mod component;
 pub mod crd;
 pub mod error;
+pub mod keys;
 pub mod leader;
 pub mod metrics;
 pub mod profile;
@@ -18,6 +20,7 @@ pub mod run;
 pub mod secrets;
 pub mod status;
 pub mod storage;
+pub mod triggers;
 pub mod validate;
 
 pub use crd::{ChainService, ChainServiceSpec, ChainServiceStatus};

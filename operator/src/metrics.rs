@@ -15,6 +15,12 @@ pub struct StageLabels {
     pub stage: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// HTTP method, or `WATCH` for a watch request.
+    pub verb: String,
+}
+
 pub struct Metrics {
     pub registry: Registry,
     pub reconciles: Counter,
@@ -22,6 +28,8 @@ pub struct Metrics {
     pub duration: Histogram,
     /// 1 while this replica holds the leader Lease.
     pub leader: Gauge,
+    /// Requests sent to the API server, by verb.
+    pub api_requests: Family<RequestLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -33,6 +41,12 @@ impl Default for Metrics {
             0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
         ]);
         let leader = Gauge::default();
+        let api_requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "api_requests",
+            "Requests sent to the Kubernetes API server, by verb (WATCH: a watch request)",
+            api_requests.clone(),
+        );
         registry.register(
             "reconciles",
             "ChainService reconciles run",
@@ -59,6 +73,7 @@ impl Default for Metrics {
             errors,
             duration,
             leader,
+            api_requests,
         }
     }
 }
@@ -78,6 +93,15 @@ impl Metrics {
             .get_or_create(&StageLabels {
                 stage: stage.into(),
             })
+            .inc();
+    }
+
+    /// Count one request to the API server.
+    pub fn api_request(&self, method: &str, query: Option<&str>) {
+        let watch = query.is_some_and(|q| q.split('&').any(|p| p == "watch=true"));
+        let verb = if watch { "WATCH" } else { method };
+        self.api_requests
+            .get_or_create(&RequestLabels { verb: verb.into() })
             .inc();
     }
 
@@ -112,6 +136,8 @@ mod tests {
         let m = Arc::new(Metrics::default());
         drop(m.start());
         m.failed("apply");
+        m.api_request("GET", Some("labelSelector=x&watch=true"));
+        m.api_request("PATCH", None);
         let text = m.encode();
         assert!(text.contains("venus_operator_reconciles_total 1"), "{text}");
         assert!(
@@ -120,6 +146,14 @@ mod tests {
         );
         assert!(
             text.contains("venus_operator_reconcile_duration_seconds_count 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("venus_operator_api_requests_total{verb=\"WATCH\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("venus_operator_api_requests_total{verb=\"PATCH\"} 1"),
             "{text}"
         );
     }

@@ -8,6 +8,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use crate::build::Names;
 use crate::component::{Component, HaMode};
 use crate::crd::{ChainServiceSpec, ChainServiceStatus, ComponentsStatus, Phase};
+use crate::keys::{condition, event, reason};
 
 /// What `dereference`/`apply` saw of one component.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -69,10 +70,12 @@ pub struct StatusInput<'a> {
     pub observed: &'a [(Component, Observed)],
     /// Component the rollout is waiting at, if any.
     pub waiting_at: Option<Component>,
+    /// `spec.reconciliationPaused`: nothing was applied, the status says so.
+    pub paused: bool,
     pub now: Time,
 }
 
-pub const REASON_INVALID_SPEC: &str = "InvalidSpec";
+pub const REASON_INVALID_SPEC: &str = reason::INVALID_SPEC;
 
 pub fn compute(input: &StatusInput) -> ChainServiceStatus {
     let mut components = ComponentsStatus::default();
@@ -83,7 +86,12 @@ pub fn compute(input: &StatusInput) -> ChainServiceStatus {
 
     let cond = |type_: &str, ok: bool, reason: &str, message: String| Condition {
         type_: type_.into(),
-        status: if ok { "True" } else { "False" }.into(),
+        status: if ok {
+            condition::TRUE
+        } else {
+            condition::FALSE
+        }
+        .into(),
         reason: reason.into(),
         message,
         observed_generation: input.generation,
@@ -115,12 +123,12 @@ pub fn compute(input: &StatusInput) -> ChainServiceStatus {
         }
         let (reason, message) = if !observed.exists {
             (
-                "NotCreated",
+                reason::NOT_CREATED,
                 format!("waiting for {} before creating {c}", waiting_for(c)),
             )
         } else if ready {
             (
-                "Ready",
+                reason::READY,
                 format!("{}/{} replicas ready", observed.ready, observed.desired),
             )
         } else if mode == HaMode::PrimaryStandby
@@ -128,17 +136,17 @@ pub fn compute(input: &StatusInput) -> ChainServiceStatus {
             && observed.desired > 0
         {
             (
-                "NoPrimary",
+                reason::NO_PRIMARY,
                 format!("no pod holds Lease {}", input.names.lease(c)),
             )
         } else if !observed.rolled_out {
             (
-                "RollingOut",
+                reason::ROLLING_OUT,
                 format!("rolling out: {}/{} ready", observed.ready, observed.desired),
             )
         } else {
             (
-                "NotReady",
+                reason::NOT_READY,
                 format!("{}/{} replicas ready", observed.ready, observed.desired),
             )
         };
@@ -149,9 +157,14 @@ pub fn compute(input: &StatusInput) -> ChainServiceStatus {
     match &input.validation {
         Err(message) => {
             phase = Phase::Failed;
-            conditions.push(cond("Ready", false, REASON_INVALID_SPEC, message.clone()));
             conditions.push(cond(
-                "Progressing",
+                condition::READY,
+                false,
+                REASON_INVALID_SPEC,
+                message.clone(),
+            ));
+            conditions.push(cond(
+                condition::PROGRESSING,
                 false,
                 REASON_INVALID_SPEC,
                 "fix the spec to continue".into(),
@@ -184,12 +197,12 @@ pub fn compute(input: &StatusInput) -> ChainServiceStatus {
                 format!("not ready: {}", not_ready.join(", "))
             };
             conditions.push(cond(
-                "Ready",
+                condition::READY,
                 all_ready,
                 if all_ready {
-                    "AllReady"
+                    reason::ALL_READY
                 } else {
-                    "ComponentsNotReady"
+                    reason::COMPONENTS_NOT_READY
                 },
                 ready_msg,
             ));
@@ -198,25 +211,34 @@ pub fn compute(input: &StatusInput) -> ChainServiceStatus {
                 None if progressing => "rolling out".into(),
                 None => "up to date".into(),
             };
-            conditions.push(cond(
-                "Progressing",
-                progressing,
-                if progressing {
-                    "RollingOut"
-                } else {
-                    "UpToDate"
-                },
-                progress_msg,
-            ));
+            if input.paused {
+                conditions.push(cond(
+                    condition::PROGRESSING,
+                    false,
+                    reason::PAUSED,
+                    "spec.reconciliationPaused is true: no change is applied".into(),
+                ));
+            } else {
+                conditions.push(cond(
+                    condition::PROGRESSING,
+                    progressing,
+                    if progressing {
+                        reason::ROLLING_OUT
+                    } else {
+                        reason::UP_TO_DATE
+                    },
+                    progress_msg,
+                ));
+            }
         }
     }
     conditions.push(cond(
-        "Degraded",
+        condition::DEGRADED,
         !degraded.is_empty(),
         if degraded.is_empty() {
-            "AllReplicasReady"
+            reason::ALL_REPLICAS_READY
         } else {
-            "ReplicasUnavailable"
+            reason::REPLICAS_UNAVAILABLE
         },
         if degraded.is_empty() {
             "no replica missing".into()
@@ -224,6 +246,23 @@ pub fn compute(input: &StatusInput) -> ChainServiceStatus {
             degraded.join("; ")
         },
     ));
+
+    conditions.push(if input.paused {
+        cond(
+            condition::RECONCILIATION_PAUSED,
+            true,
+            reason::PAUSED,
+            "spec.reconciliationPaused is true: the operator changes nothing until it is false"
+                .into(),
+        )
+    } else {
+        cond(
+            condition::RECONCILIATION_PAUSED,
+            false,
+            reason::RUNNING,
+            "reconciling".into(),
+        )
+    });
 
     keep_transition_times(&mut conditions, input.previous);
     ChainServiceStatus {
@@ -271,6 +310,54 @@ pub fn transitions(
         .collect()
 }
 
+/// A change of a primary/standby component's primary between two statuses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleChange {
+    pub component: Component,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+impl RoleChange {
+    /// Event reason: elected (none → pod), failover (pod → other pod), lost (pod → none).
+    pub fn event_reason(&self) -> &'static str {
+        match (&self.from, &self.to) {
+            (Some(_), Some(_)) => event::FAILOVER,
+            (None, _) => event::PRIMARY_ELECTED,
+            (Some(_), None) => event::PRIMARY_LOST,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        let c = self.component;
+        match (&self.from, &self.to) {
+            (Some(a), Some(b)) => format!("{c} primary moved from {a} to {b}"),
+            (None, Some(b)) => format!("{c} primary is {b}"),
+            (Some(a), None) => format!("{c} has no primary: {a} stopped holding the Lease"),
+            (None, None) => format!("{c} has no primary"),
+        }
+    }
+}
+
+/// Primaries that changed from `previous` to `next` (messager, miner).
+pub fn role_changes(
+    previous: Option<&ChainServiceStatus>,
+    next: &ChainServiceStatus,
+) -> Vec<RoleChange> {
+    [Component::Messager, Component::Miner]
+        .into_iter()
+        .filter_map(|c| {
+            let from = previous.and_then(|p| c.status(&p.components).primary.clone());
+            let to = c.status(&next.components).primary.clone();
+            (from != to).then_some(RoleChange {
+                component: c,
+                from,
+                to,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,6 +392,7 @@ mod tests {
             validation,
             observed,
             waiting_at,
+            paused: false,
             now: t(1000),
         })
     }
@@ -400,6 +488,57 @@ mod tests {
     }
 
     #[test]
+    fn paused_says_so_and_stops_progressing() {
+        let spec = ChainServiceSpec::default();
+        let names = Names::new("cs", "ns");
+        let obs = all_ready();
+        let s = compute(&StatusInput {
+            spec: &spec,
+            generation: Some(3),
+            names: &names,
+            previous: None,
+            validation: Ok(()),
+            observed: &obs[..2],
+            waiting_at: Some(Component::Node),
+            paused: true,
+            now: t(1000),
+        });
+        let paused = condition(&s, condition::RECONCILIATION_PAUSED);
+        assert_eq!(
+            (paused.status.as_str(), paused.reason.as_str()),
+            ("True", "Paused")
+        );
+        let progressing = condition(&s, condition::PROGRESSING);
+        assert_eq!(
+            (progressing.status.as_str(), progressing.reason.as_str()),
+            ("False", "Paused")
+        );
+        let running = run(&all_ready(), None, None, Ok(()));
+        assert_eq!(
+            condition(&running, condition::RECONCILIATION_PAUSED).status,
+            "False"
+        );
+    }
+
+    #[test]
+    fn role_changes_name_the_component_and_the_pods() {
+        let mut a = run(&all_ready(), None, None, Ok(()));
+        let b = a.clone();
+        assert!(role_changes(Some(&a), &b).is_empty());
+        a.components.miner.primary = Some("cs-miner-0".into());
+        let changes = role_changes(Some(&a), &b);
+        assert_eq!(
+            changes,
+            [RoleChange {
+                component: Component::Miner,
+                from: Some("cs-miner-0".into()),
+                to: Some("cs-miner-1".into()),
+            }]
+        );
+        assert_eq!(changes[0].event_reason(), event::FAILOVER);
+    }
+
+    #[test]
     fn unchanged_conditions_keep_their_transition_time_and_yield_no_events() {
         let first = run(&all_ready(), None, None, Ok(()));
         let spec = ChainServiceSpec::default();
@@ -413,6 +552,7 @@ mod tests {
             validation: Ok(()),
             observed: &obs,
             waiting_at: None,
+            paused: false,
             now: t(2000),
         });
         assert_eq!(first, second);

@@ -160,12 +160,12 @@ impl ClassChoice {
         };
         let mut labels = BTreeMap::new();
         labels.insert(
-            "app.kubernetes.io/managed-by".into(),
-            crate::build::MANAGER.into(),
+            crate::keys::label::MANAGED_BY.into(),
+            crate::keys::MANAGER.into(),
         );
         labels.insert(
-            "app.kubernetes.io/part-of".into(),
-            "venus-chain-service".into(),
+            crate::keys::label::PART_OF.into(),
+            crate::keys::label::PART_OF_VALUE.into(),
         );
         Some(StorageClass {
             metadata: ObjectMeta {

@@ -48,7 +48,12 @@ fn crd_has_the_required_shape() {
         .iter()
         .map(|c| c["name"].clone())
         .collect();
-    assert_eq!(columns, ["Network", "Phase", "Ready", "Age"]);
+    assert_eq!(
+        columns,
+        [
+            "Ready", "Phase", "Messager", "Miner", "Paused", "Network", "Age"
+        ]
+    );
     let text = committed();
     for message in [
         "spec.auth.replicas > 1 needs spec.auth.database.type: mysql",

@@ -7,6 +7,7 @@
 
 mod config;
 mod names;
+mod network;
 mod service;
 mod shared;
 mod workload;
@@ -25,16 +26,12 @@ use crate::validate::Validated;
 pub use config::config_file;
 pub use names::Names;
 
-/// Field manager for server-side apply, and the `managed-by` label value.
-pub const MANAGER: &str = "venus-operator";
+pub use crate::keys::MANAGER;
+use crate::keys::label;
 /// Default image repository; a component's image is `<repository>/<binary>:<tag>`.
 pub const DEFAULT_IMAGE_REPOSITORY: &str = "docker.io/venusrs";
 /// Default image tag: the operator's own version.
 pub const DEFAULT_IMAGE_TAG: &str = env!("CARGO_PKG_VERSION");
-/// Pod label the operator sets from the role Lease holder.
-pub const ROLE_LABEL: &str = "venus.filecoin.io/role";
-/// Annotation carrying a hash of the config file, so a config change rolls the pods.
-pub const CONFIG_HASH_ANNOTATION: &str = "venus.filecoin.io/config-hash";
 
 /// One object to server-side apply.
 #[derive(Clone, Debug, PartialEq)]
@@ -133,6 +130,9 @@ fn component_objects(ctx: &BuildContext, component: Component) -> Vec<Desired> {
         objects.push(Desired::new(rw));
     }
     objects.push(Desired::new(service::disruption_budget(ctx, component)));
+    if let Some(policy) = network::policy(ctx, component) {
+        objects.push(Desired::new(policy));
+    }
     objects.push(Desired::new(workload::stateful_set(
         ctx, component, &config,
     )));
@@ -176,18 +176,9 @@ impl<'a> BuildContext<'a> {
     /// Labels that select a component's pods (stable: never change after creation).
     pub fn selector_labels(&self, component: Component) -> BTreeMap<String, String> {
         BTreeMap::from([
-            (
-                "app.kubernetes.io/name".to_string(),
-                component.binary().to_string(),
-            ),
-            (
-                "app.kubernetes.io/instance".to_string(),
-                self.names.instance.clone(),
-            ),
-            (
-                "app.kubernetes.io/component".to_string(),
-                component.name().to_string(),
-            ),
+            (label::NAME.to_string(), component.binary().to_string()),
+            (label::INSTANCE.to_string(), self.names.instance.clone()),
+            (label::COMPONENT.to_string(), component.name().to_string()),
         ])
     }
 
@@ -195,17 +186,11 @@ impl<'a> BuildContext<'a> {
     pub fn labels(&self, component: Option<Component>) -> BTreeMap<String, String> {
         let mut labels = match component {
             Some(c) => self.selector_labels(c),
-            None => BTreeMap::from([(
-                "app.kubernetes.io/instance".to_string(),
-                self.names.instance.clone(),
-            )]),
+            None => BTreeMap::from([(label::INSTANCE.to_string(), self.names.instance.clone())]),
         };
-        labels.insert(
-            "app.kubernetes.io/part-of".into(),
-            "venus-chain-service".into(),
-        );
-        labels.insert("app.kubernetes.io/managed-by".into(), MANAGER.into());
-        labels.insert("app.kubernetes.io/version".into(), self.image_tag());
+        labels.insert(label::PART_OF.into(), label::PART_OF_VALUE.into());
+        labels.insert(label::MANAGED_BY.into(), MANAGER.into());
+        labels.insert(label::VERSION.into(), self.image_tag());
         labels
     }
 
@@ -260,9 +245,9 @@ pub(crate) mod tests {
             assert_eq!(owner["controller"], true, "{}", d.id());
             count += 1;
         }
-        // 5 components × (ConfigMap, 2 Services, PDB, StatefulSet) + 2 `-rw` + SA, Role,
-        // RoleBinding, 2 Leases.
-        assert_eq!(count, 5 * 5 + 2 + 5);
+        // 5 components × (ConfigMap, 2 Services, PDB, NetworkPolicy, StatefulSet) + 2 `-rw`
+        // + SA, Role, RoleBinding, 2 Leases.
+        assert_eq!(count, 5 * 6 + 2 + 5);
     }
 
     #[test]

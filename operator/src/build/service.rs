@@ -5,9 +5,10 @@ use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec}
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{BuildContext, ROLE_LABEL};
+use super::BuildContext;
 use crate::component::{Component, HaMode};
 use crate::crd::ServiceType;
+use crate::keys::{label, role};
 
 fn ports(component: Component) -> Vec<ServicePort> {
     vec![ServicePort {
@@ -59,7 +60,7 @@ pub fn primary(ctx: &BuildContext, component: Component) -> Option<Service> {
         return None;
     }
     let mut selector = ctx.selector_labels(component);
-    selector.insert(ROLE_LABEL.into(), "primary".into());
+    selector.insert(label::ROLE.into(), role::PRIMARY.into());
     let service_type = component
         .spec(ctx.spec())
         .service_type
@@ -82,6 +83,9 @@ pub fn disruption_budget(ctx: &BuildContext, component: Component) -> PodDisrupt
         metadata: ctx.meta(ctx.names.component(component), Some(component)),
         spec: Some(PodDisruptionBudgetSpec {
             max_unavailable: Some(IntOrString::Int(1)),
+            // A crash-looping or unready pod may always be evicted: a budget that counts
+            // broken pods as "available to lose" would otherwise block a node drain forever.
+            unhealthy_pod_eviction_policy: Some("AlwaysAllow".into()),
             selector: Some(LabelSelector {
                 match_labels: Some(ctx.selector_labels(component)),
                 ..Default::default()

@@ -20,9 +20,10 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use sha2::{Digest, Sha256};
 
 use super::config::{ADMIN_TOKEN_DIR, JWT_SECRET_DIR};
-use super::{BuildContext, CONFIG_HASH_ANNOTATION, DEFAULT_IMAGE_REPOSITORY};
+use super::{BuildContext, DEFAULT_IMAGE_REPOSITORY};
 use crate::component::{Component, HaMode, uses_mysql};
 use crate::crd::PullPolicy;
+use crate::keys::annotation;
 
 const DATA_DIR: &str = "/data";
 const CONFIG_DIR: &str = "/etc/venus";
@@ -37,7 +38,7 @@ pub fn stateful_set(ctx: &BuildContext, component: Component, config: &ConfigMap
     let selector = ctx.selector_labels(component);
 
     let mut annotations = BTreeMap::new();
-    annotations.insert(CONFIG_HASH_ANNOTATION.to_string(), config_hash(config));
+    annotations.insert(annotation::CONFIG_HASH.to_string(), config_hash(config));
 
     let pod = PodTemplateSpec {
         metadata: Some(ObjectMeta {
@@ -161,8 +162,10 @@ fn secret_env(name: &str, secret: &str, key: &str) -> EnvVar {
     }
 }
 
-/// The command line: the originals' flags (the deployment guide's commands), with every
-/// secret passed as `$(VAR)` from a Secret-backed env var so it never lands in a ConfigMap.
+/// The command line: the originals' flags (the deployment guide's commands). No secret is ever
+/// an argument (`ps` and /proc show arguments to every user of the node): tokens and DSNs reach
+/// the process as Secret-backed env vars ([`token_env`], `VENUS_MYSQL_DSN`), which the `--mysql-dsn`
+/// flag names as `$(VENUS_MYSQL_DSN)` only where the binary has no env of its own.
 /// Addresses the config file already carries (listen, auth URL) are not repeated for auth and
 /// gateway: the mounted file is their one source. `e2e/tests/operator_pods_run.rs` runs the
 /// real binaries with these args.
@@ -174,12 +177,7 @@ fn args(ctx: &BuildContext, component: Component) -> Vec<String> {
     let mut a: Vec<String> = match component {
         Component::Auth => vec![repo, config, "run".into()],
         // `[API] ListenAddress` and `[Auth] URL` come from the config file.
-        Component::Gateway => vec![
-            repo,
-            config,
-            "run".into(),
-            "--auth-token=$(VENUS_ADMIN_TOKEN)".into(),
-        ],
+        Component::Gateway => vec![repo, config, "run".into()],
         Component::Node => {
             let mut a = vec![
                 repo,
@@ -187,7 +185,6 @@ fn args(ctx: &BuildContext, component: Component) -> Vec<String> {
                 config,
                 format!("--network={}", ctx.spec().network.name.as_str()),
                 format!("--auth-url={}", names.auth_url()),
-                "--auth-token=$(VENUS_ADMIN_TOKEN)".into(),
             ];
             if let Some(g) = &ctx.spec().network.genesis {
                 a.push(format!("--genesisfile={GENESIS_DIR}/{}", g.key));
@@ -201,7 +198,6 @@ fn args(ctx: &BuildContext, component: Component) -> Vec<String> {
             format!("--auth-url={}", names.auth_url()),
             format!("--node-url={}", names.multiaddr(Component::Node)),
             format!("--gateway-url={}", names.multiaddr(Component::Gateway)),
-            "--auth-token=$(VENUS_ADMIN_TOKEN)".into(),
         ],
         Component::Miner => vec![
             repo,
@@ -218,16 +214,27 @@ fn args(ctx: &BuildContext, component: Component) -> Vec<String> {
     a
 }
 
+/// The env var each binary reads its venus-auth token from (never a flag): the gateway's
+/// `--auth-token` env, the node's, and `VENUS_ADMIN_TOKEN` for messager and miner.
+pub fn token_env(component: Component) -> Option<&'static str> {
+    match component {
+        Component::Auth => None,
+        Component::Gateway => Some("VENUS_GATEWAY_AUTH_TOKEN"),
+        Component::Node => Some("VENUS_AUTH_TOKEN"),
+        Component::Messager | Component::Miner => Some("VENUS_ADMIN_TOKEN"),
+    }
+}
+
 fn env(ctx: &BuildContext, component: Component) -> Vec<EnvVar> {
     let mut env = vec![
         field_env("POD_NAME", "metadata.name"),
         field_env("POD_NAMESPACE", "metadata.namespace"),
     ];
-    if component != Component::Auth {
+    if let Some(name) = token_env(component) {
         env.push(secret_env(
-            "VENUS_ADMIN_TOKEN",
+            name,
             &ctx.names.admin_token_secret(),
-            "token",
+            crate::secrets::ADMIN_TOKEN_KEY,
         ));
     }
     if let Some(db) = &component.spec(ctx.spec()).database
@@ -497,7 +504,10 @@ mod tests {
             assert_eq!((r.name.as_str(), r.key.as_str()), ("db", "dsn"));
             let args = args(ctx, Component::Messager);
             assert!(args.contains(&"--mysql-dsn=$(VENUS_MYSQL_DSN)".to_string()));
-            assert!(args.contains(&"--auth-token=$(VENUS_ADMIN_TOKEN)".to_string()));
+            assert!(
+                !args.iter().any(|a| a.contains("token")),
+                "a token on the command line: {args:?}"
+            );
             assert!(
                 env.iter()
                     .any(|e| e.name == "VENUS_LEASE_NAME"
@@ -507,25 +517,29 @@ mod tests {
     }
 
     #[test]
-    fn gateway_gets_the_admin_token_as_a_run_flag_from_the_secret() {
+    fn tokens_reach_each_component_by_env_from_the_secret_never_by_argument() {
         context_for(&chain_service(), |ctx| {
-            let args = args(ctx, Component::Gateway);
-            let run = args.iter().position(|a| a == "run").expect("run");
-            let token = args
-                .iter()
-                .position(|a| a == "--auth-token=$(VENUS_ADMIN_TOKEN)")
-                .expect("token flag");
-            assert!(token > run, "--auth-token is a flag of `run`: {args:?}");
-            let env = env(ctx, Component::Gateway);
-            let r = env
-                .iter()
-                .find(|e| e.name == "VENUS_ADMIN_TOKEN")
-                .and_then(|e| e.value_from.as_ref()?.secret_key_ref.as_ref())
-                .expect("secret-backed env");
-            assert_eq!(
-                (r.name.as_str(), r.key.as_str()),
-                ("cs-admin-token", "token")
-            );
+            for c in Component::ALL {
+                let args = args(ctx, c);
+                assert!(
+                    !args.iter().any(|a| a.to_lowercase().contains("token")),
+                    "{c}: {args:?}"
+                );
+                let env = env(ctx, c);
+                let Some(name) = token_env(c) else {
+                    assert!(!env.iter().any(|e| e.name.contains("TOKEN")), "{c}");
+                    continue;
+                };
+                let r = env
+                    .iter()
+                    .find(|e| e.name == name)
+                    .and_then(|e| e.value_from.as_ref()?.secret_key_ref.as_ref())
+                    .unwrap_or_else(|| panic!("{c}: no secret-backed {name}"));
+                assert_eq!(
+                    (r.name.as_str(), r.key.as_str()),
+                    ("cs-admin-token", "token")
+                );
+            }
         });
     }
 
