@@ -51,8 +51,9 @@ pub struct DaemonArgs {
     /// venus-auth URL: tokens the node did not issue are verified there.
     #[arg(long = "auth-url", alias = "authURL")]
     pub auth_url: Option<String>,
-    /// This node's venus-auth token (current venus). Without it the seed-era request is used.
-    #[arg(long = "auth-token", hide_env_values = true)]
+    /// This node's venus-auth token (current venus); also from $VENUS_AUTH_TOKEN, which keeps it
+    /// off the command line. Without it the seed-era request is used.
+    #[arg(long = "auth-token", env = "VENUS_AUTH_TOKEN", hide_env_values = true)]
     pub auth_token: Option<String>,
     /// Read config.json from this path instead of <repo>/config.json (e.g. a read-only
     /// ConfigMap). The file is never written; the repo keeps its own config.json for what the
