@@ -94,7 +94,9 @@ def why_empty(rows, job, metric, not_running):
     return not_running
 
 
-def draw(ax, title, data, ylabel, missing, stacked=False):
+def draw(ax, title, data, ylabel, missing, stacked=False, from_zero=False):
+    from matplotlib.ticker import MaxNLocator
+
     ax.set_title(title, fontsize=11, loc="left")
     ax.set_xlabel("minutes")
     ax.set_ylabel(ylabel)
@@ -111,9 +113,14 @@ def draw(ax, title, data, ylabel, missing, stacked=False):
         ys = [data[lb][1] if len(data[lb][1]) == len(ts) else [0] * len(ts) for lb in labels]
         ax.stackplot(ts, ys, labels=labels, alpha=0.8)
     else:
-        for label in sorted(data):
+        # Different dashes, so lines that coincide (head and clock, 1 wallet and 1 prover)
+        # stay visible.
+        for label, style in zip(sorted(data), ["-", "--", ":", "-."] * 8):
             t, v = data[label]
-            ax.plot(t, v, label=label, linewidth=1.6, drawstyle="steps-post")
+            ax.plot(t, v, label=label, linewidth=1.8, linestyle=style, drawstyle="steps-post")
+    if from_zero:
+        ax.set_ylim(bottom=0, top=max(max(v) for _, v in data.values()) * 1.15 + 1)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize=8, loc="upper left")
 
 
@@ -169,7 +176,8 @@ def main():
                   lambda l: f"{l.get('kind', '?')} {l.get('account', '')}".strip())
     draw(axes[1][1], "Wallets and provers at the gateway (venus_gateway_connections)", conns,
          "connections",
-         why_empty(rows, "venus-gateway", "venus_gateway_connections", "venus-gateway not scraped"))
+         why_empty(rows, "venus-gateway", "venus_gateway_connections", "venus-gateway not scraped"),
+         from_zero=True)
 
     fig.tight_layout(rect=(0, 0, 1, 0.96))
     fig.savefig(args.out, dpi=90)
