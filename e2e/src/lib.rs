@@ -9,6 +9,7 @@ pub mod binaries;
 pub mod cluster;
 pub mod command;
 pub mod fixture;
+pub mod monitoring;
 pub mod objects;
 pub mod operator;
 pub mod recorder;

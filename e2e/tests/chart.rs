@@ -241,3 +241,129 @@ fn chainservice_chart_renders_the_examples() {
         assert_eq!(rendered["apiVersion"], manifest["apiVersion"]);
     }
 }
+
+/// The chart ships the docs' dashboard and rules byte for byte (one source for Helm and
+/// non-Helm users).
+#[test]
+fn chainservice_chart_monitoring_files_are_the_docs_files() {
+    use venus_e2e::monitoring::{DASHBOARD_FILE, RULES_FILE, docs_dir};
+    for file in [DASHBOARD_FILE, RULES_FILE] {
+        assert!(
+            read(&chart("venus-chainservice").join("files").join(file))
+                == read(&docs_dir().join(file)),
+            "charts/venus-chainservice/files/{file} differs from docs/monitoring/{file}: \
+             cp docs/monitoring/{file} charts/venus-chainservice/files/"
+        );
+    }
+}
+
+/// Monitoring objects appear only when switched on; then one ServiceMonitor per component
+/// scraping its headless Service, the dashboard ConfigMap the Grafana sidecar picks up, and a
+/// PrometheusRule whose rules pass promtool's check and the docs' unit tests.
+#[test]
+fn chainservice_chart_renders_monitoring_when_enabled() {
+    use venus_e2e::monitoring::{
+        DASHBOARD_FILE, RULES_FILE, RULES_TEST_FILE, check_rules, docs_dir, require_promtool,
+        test_rules,
+    };
+    let test = "chainservice_chart_renders_monitoring_when_enabled";
+    let Some(helm) = helm(test) else {
+        return;
+    };
+    let home = tempfile::tempdir().expect("tempdir");
+    let render = |extra: &[&str]| -> Vec<serde_yaml_ng::Value> {
+        let out = run(helm_cmd(&helm, home.path())
+            .args(["template", "pool", "--namespace", "venus"])
+            .arg(chart("venus-chainservice"))
+            .args(extra))
+        .expect("helm template");
+        out.split("\n---")
+            .filter_map(|doc| serde_yaml_ng::from_str::<serde_yaml_ng::Value>(doc).ok())
+            .filter(|doc| doc["kind"].is_string())
+            .collect()
+    };
+    let kinds = |docs: &[serde_yaml_ng::Value]| -> Vec<String> {
+        docs.iter()
+            .map(|d| d["kind"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let plain = render(&[]);
+    assert_eq!(
+        kinds(&plain),
+        ["ChainService"],
+        "monitoring is off by default"
+    );
+
+    let docs = render(&[
+        "--set",
+        "monitoring.serviceMonitors.enabled=true,monitoring.prometheusRule.enabled=true,\
+         monitoring.dashboard.enabled=true,monitoring.prometheusRule.labels.release=prom",
+    ]);
+    let monitors: Vec<_> = docs
+        .iter()
+        .filter(|d| d["kind"] == "ServiceMonitor")
+        .collect();
+    let components: Vec<_> = monitors
+        .iter()
+        .map(|m| m["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"].clone())
+        .collect();
+    assert_eq!(
+        components,
+        ["auth", "gateway", "node", "messager", "miner"]
+            .map(serde_yaml_ng::Value::from)
+            .to_vec()
+    );
+    for monitor in &monitors {
+        let component = monitor["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"]
+            .as_str()
+            .expect("a component label");
+        assert_eq!(monitor["spec"]["jobLabel"], "app.kubernetes.io/name");
+        let endpoint = &monitor["spec"]["endpoints"][0];
+        assert_eq!(endpoint["port"], "api");
+        assert_eq!(endpoint["path"], "/metrics");
+        assert_eq!(endpoint["relabelings"][0]["action"], "keep");
+        assert_eq!(
+            endpoint["relabelings"][0]["regex"],
+            format!("pool-{component}-headless").as_str()
+        );
+    }
+
+    let dashboard = docs
+        .iter()
+        .find(|d| d["kind"] == "ConfigMap")
+        .expect("dashboard ConfigMap");
+    assert_eq!(dashboard["metadata"]["labels"]["grafana_dashboard"], "1");
+    let json = dashboard["data"]["venus-chain-service.json"]
+        .as_str()
+        .expect("dashboard JSON");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(json).expect("JSON"),
+        serde_json::from_str::<serde_json::Value>(&read(&docs_dir().join(DASHBOARD_FILE)))
+            .expect("JSON")
+    );
+
+    let rule = docs
+        .iter()
+        .find(|d| d["kind"] == "PrometheusRule")
+        .expect("PrometheusRule");
+    assert_eq!(rule["metadata"]["labels"]["release"], "prom");
+    let Some(promtool) = require_promtool(test) else {
+        return;
+    };
+    // The rendered spec is a rules file; the docs' unit tests run against it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join(RULES_FILE),
+        serde_yaml_ng::to_string(&rule["spec"]).expect("yaml"),
+    )
+    .expect("write rules");
+    std::fs::copy(
+        docs_dir().join(RULES_TEST_FILE),
+        dir.path().join(RULES_TEST_FILE),
+    )
+    .expect("copy tests");
+    let out = check_rules(&promtool, &dir.path().join(RULES_FILE)).expect("check rules");
+    assert!(out.contains("SUCCESS"), "{out}");
+    let out = test_rules(&promtool, &dir.path().join(RULES_TEST_FILE)).expect("test rules");
+    assert!(out.contains("SUCCESS"), "{out}");
+}
