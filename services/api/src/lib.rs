@@ -4,5 +4,6 @@
 pub mod full_node;
 pub mod gateway;
 pub mod messager;
+pub mod miner;
 pub mod proof;
 pub mod wallet;

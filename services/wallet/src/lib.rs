@@ -7,4 +7,5 @@ pub mod config;
 pub mod keystore;
 pub mod link;
 pub mod policy;
+pub mod signed_blocks;
 pub mod wallet;

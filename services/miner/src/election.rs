@@ -1,0 +1,162 @@
+//! One miner's election for one round, as sophon-miner's `mineOne`: base info from the node,
+//! ticket and election-proof VRFs by the worker key through the gateway, the win count
+//! (venus-consensus), and for a winner the WinningPoSt through the gateway.
+
+use std::time::Instant;
+
+use venus_api::full_node as api;
+use venus_api::miner::MinerInfo;
+use venus_api::proof::ExtendedSectorInfo;
+use venus_consensus::randomness::{
+    beacon_base, election_params, ticket_params, winning_post_randomness,
+};
+use venus_types::{Address, BeaconEntry, ChainEpoch, ElectionProof, PoStProof, Ticket, TipSet};
+
+use crate::gateway::Gateways;
+use crate::metrics::{MinerMetrics, Stage};
+use crate::upstream::Upstream;
+
+/// A failed stage, with a message for `address state` and the logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageError {
+    pub stage: Stage,
+    pub message: String,
+}
+
+impl StageError {
+    fn new(stage: Stage, message: impl std::fmt::Display) -> Self {
+        Self {
+            stage,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for StageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.stage.as_str(), self.message)
+    }
+}
+
+/// What a winner needs to create its block.
+#[derive(Debug, Clone)]
+pub struct Won {
+    pub miner: MinerInfo,
+    pub worker: Address,
+    pub ticket: Ticket,
+    pub eproof: ElectionProof,
+    pub beacon_values: Vec<BeaconEntry>,
+    pub winning_post_proof: Vec<PoStProof>,
+}
+
+/// The round every election of one epoch shares.
+pub struct Round<'a> {
+    pub node: &'a Upstream,
+    pub gateways: &'a Gateways,
+    pub metrics: &'a MinerMetrics,
+    pub base: &'a TipSet,
+    pub epoch: ChainEpoch,
+    pub network_version: u32,
+}
+
+impl Round<'_> {
+    /// `Ok(None)`: not eligible or not a winner this round.
+    pub async fn elect(&self, miner: &MinerInfo) -> Result<Option<Won>, StageError> {
+        let started = Instant::now();
+        let result = self.elect_inner(miner).await;
+        self.metrics
+            .election(&miner.addr.to_string(), started.elapsed());
+        result
+    }
+
+    async fn elect_inner(&self, miner: &MinerInfo) -> Result<Option<Won>, StageError> {
+        let addr = miner.addr;
+        let info = self
+            .node
+            .call(
+                api::MINER_GET_BASE_INFO,
+                (addr, self.epoch, self.base.key().clone()),
+            )
+            .await
+            .map_err(|e| StageError::new(Stage::BaseInfo, format!("MinerGetBaseInfo: {e}")))?;
+        let Some(info) = info else {
+            return Ok(None);
+        };
+        if !info.eligible_for_mining {
+            return Ok(None);
+        }
+        let rbase = beacon_base(&info.beacon_entries, &info.prev_beacon_entry).clone();
+        let worker = info.worker_key;
+
+        let ticket_in = ticket_params(
+            &rbase,
+            self.epoch,
+            &addr,
+            self.base.min_ticket().map(|t| t.vrf_proof.as_slice()),
+        );
+        let ticket = self
+            .gateways
+            .sign_vrf(worker, &miner.name, &ticket_in)
+            .await
+            .map_err(|e| {
+                StageError::new(
+                    Stage::Ticket,
+                    format!("signing the ticket with {worker}: {e}"),
+                )
+            })?;
+
+        let election_in = election_params(&rbase, self.epoch, &addr);
+        let eproof = self
+            .gateways
+            .sign_vrf(worker, &miner.name, &election_in)
+            .await
+            .map_err(|e| {
+                StageError::new(
+                    Stage::Election,
+                    format!("signing the election proof with {worker}: {e}"),
+                )
+            })?;
+        let wins = venus_consensus::compute_win_count(
+            &eproof.data,
+            &info.miner_power.0,
+            &info.network_power.0,
+        );
+        if wins < 1 {
+            return Ok(None);
+        }
+        self.metrics.won(&addr.to_string());
+
+        let seed = winning_post_randomness(&rbase, self.epoch, &addr);
+        let sectors: Vec<ExtendedSectorInfo> = info
+            .sectors
+            .iter()
+            .map(|s| ExtendedSectorInfo {
+                seal_proof: s.seal_proof,
+                sector_number: s.sector_number,
+                sector_key: s.sector_key,
+                sealed_cid: s.sealed_cid,
+            })
+            .collect();
+        let proof_started = Instant::now();
+        let winning_post_proof = self
+            .gateways
+            .compute_proof(addr, sectors, seed, self.epoch, self.network_version)
+            .await
+            .map_err(|e| StageError::new(Stage::Proof, format!("WinningPoSt: {e}")))?;
+        self.metrics.proof(proof_started.elapsed());
+
+        Ok(Some(Won {
+            miner: miner.clone(),
+            worker,
+            ticket: Ticket {
+                vrf_proof: ticket.data.into(),
+            },
+            eproof: ElectionProof {
+                win_count: wins,
+                vrf_proof: eproof.data.into(),
+            },
+            beacon_values: info.beacon_entries,
+            winning_post_proof,
+        }))
+    }
+}
