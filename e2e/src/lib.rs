@@ -13,6 +13,7 @@ pub mod monitoring;
 pub mod objects;
 pub mod operator;
 pub mod recorder;
+pub mod stack;
 pub mod tools;
 pub mod wait;
 

@@ -441,9 +441,18 @@ mod tests {
             serde_json::to_string(&MessageState::FillMsg).expect("json"),
             "2"
         );
-        assert_eq!(MessageState::parse("onchain"), Some(MessageState::OnChainMsg));
-        assert_eq!(MessageState::parse("FailedMsg"), Some(MessageState::FailedMsg));
-        assert_eq!(MessageState::parse("5"), Some(MessageState::NonceConflictMsg));
+        assert_eq!(
+            MessageState::parse("onchain"),
+            Some(MessageState::OnChainMsg)
+        );
+        assert_eq!(
+            MessageState::parse("FailedMsg"),
+            Some(MessageState::FailedMsg)
+        );
+        assert_eq!(
+            MessageState::parse("5"),
+            Some(MessageState::NonceConflictMsg)
+        );
         assert_eq!(MessageState::parse("9"), None);
     }
 

@@ -147,65 +147,21 @@ impl Devnet {
         min_epoch: i64,
         messages: Vec<SignedMessage>,
     ) -> anyhow::Result<BlockTemplate> {
-        let entropy = address_entropy(&self.miner);
         for epoch in min_epoch..min_epoch + 50 {
             let info = base_info(&self.cs, &self.params, &self.miner, epoch, parent.key())?
                 .ok_or_else(|| anyhow::anyhow!("miner missing"))?;
-            let rbase = info
-                .beacon_entries
-                .last()
-                .unwrap_or(&info.prev_beacon_entry)
-                .data
-                .clone();
-            let election_in = draw_randomness(
-                rbase.as_slice(),
-                DomainSeparationTag::ElectionProofProduction as i64,
+            let timestamp = self.genesis_time + epoch as u64 * self.params.block_delay_secs;
+            if let Some(t) = template_from_base_info(
+                &self.worker,
+                &self.miner,
+                parent,
                 epoch,
-                &entropy,
-            );
-            let election_vrf = compute_vrf(&self.worker, &election_in)?;
-            let wins = compute_win_count(&election_vrf, &info.miner_power.0, &info.network_power.0);
-            if wins < 1 {
-                continue;
+                &info,
+                messages.clone(),
+                timestamp,
+            )? {
+                return Ok(t);
             }
-            let mut ticket_entropy = entropy.clone();
-            if let Some(t) = parent.min_ticket() {
-                ticket_entropy.extend_from_slice(t.vrf_proof.as_slice());
-            }
-            let ticket_in = draw_randomness(
-                rbase.as_slice(),
-                DomainSeparationTag::TicketProduction as i64,
-                epoch - 1,
-                &ticket_entropy,
-            );
-            let post_rand = draw_randomness(
-                rbase.as_slice(),
-                DomainSeparationTag::WinningPoStChallengeSeed as i64,
-                epoch,
-                &entropy,
-            );
-            let mut tree = crate::state::StateTree::load(
-                self.cs.blockstore(),
-                &crate::exec::execute_tipset(&self.cs, parent)?.state_root.0,
-            )?;
-            let sectors = crate::query::miner_sectors(&mut tree, &self.miner.0)?;
-            return Ok(BlockTemplate {
-                miner: self.miner,
-                parents: parent.key().clone(),
-                ticket: Some(Ticket {
-                    vrf_proof: compute_vrf(&self.worker, &ticket_in)?.into(),
-                }),
-                eproof: Some(ElectionProof {
-                    win_count: wins,
-                    vrf_proof: election_vrf.into(),
-                }),
-                beacon_values: info.beacon_entries,
-                messages,
-                epoch,
-                timestamp: self.genesis_time + epoch as u64 * self.params.block_delay_secs,
-                winning_post_proof: DevnetPoSt::prove(MINER_ID, &post_rand, &sectors)
-                    .map_err(|e| anyhow::anyhow!(e))?,
-            });
         }
         anyhow::bail!("the miner won no epoch in 50 tries")
     }
@@ -253,4 +209,85 @@ impl Devnet {
         let signature = key.sign(&message.signing_bytes());
         SignedMessage { message, signature }
     }
+}
+
+/// The block template `worker` makes for `miner` at `epoch` on `parent` from the node's
+/// `MinerGetBaseInfo` answer — ticket and election VRFs, win count, devnet WinningPoSt —
+/// or `None` when the miner does not win that epoch. Shared by the in-memory [`Devnet`] and
+/// the block producers that drive a node over its API (node tests, the e2e stack).
+pub fn template_from_base_info(
+    worker: &PrivateKey,
+    miner: &Address,
+    parent: &TipSet,
+    epoch: i64,
+    info: &venus_types::MiningBaseInfo,
+    messages: Vec<SignedMessage>,
+    timestamp: u64,
+) -> anyhow::Result<Option<BlockTemplate>> {
+    let entropy = address_entropy(miner);
+    let rbase = info
+        .beacon_entries
+        .last()
+        .unwrap_or(&info.prev_beacon_entry)
+        .data
+        .clone();
+    let election_in = draw_randomness(
+        rbase.as_slice(),
+        DomainSeparationTag::ElectionProofProduction as i64,
+        epoch,
+        &entropy,
+    );
+    let election_vrf = compute_vrf(worker, &election_in)?;
+    let wins = compute_win_count(&election_vrf, &info.miner_power.0, &info.network_power.0);
+    if wins < 1 {
+        return Ok(None);
+    }
+    let mut ticket_entropy = entropy.clone();
+    if let Some(t) = parent.min_ticket() {
+        ticket_entropy.extend_from_slice(t.vrf_proof.as_slice());
+    }
+    let ticket_in = draw_randomness(
+        rbase.as_slice(),
+        DomainSeparationTag::TicketProduction as i64,
+        epoch - 1,
+        &ticket_entropy,
+    );
+    let post_rand = draw_randomness(
+        rbase.as_slice(),
+        DomainSeparationTag::WinningPoStChallengeSeed as i64,
+        epoch,
+        &entropy,
+    );
+    let sectors: Vec<crate::actors::SectorOnChainInfo> = info
+        .sectors
+        .iter()
+        .map(|s| crate::actors::SectorOnChainInfo {
+            sector_number: s.sector_number,
+            seal_proof: fvm_shared::sector::RegisteredSealProof::from(s.seal_proof),
+            sealed_cid: s.sealed_cid.0,
+            deal_ids: Vec::new(),
+            activation: 0,
+            expiration: 0,
+        })
+        .collect();
+    let miner_id = miner
+        .id()
+        .ok_or_else(|| anyhow::anyhow!("miner {miner} is not an ID address"))?;
+    Ok(Some(BlockTemplate {
+        miner: *miner,
+        parents: parent.key().clone(),
+        ticket: Some(Ticket {
+            vrf_proof: compute_vrf(worker, &ticket_in)?.into(),
+        }),
+        eproof: Some(ElectionProof {
+            win_count: wins,
+            vrf_proof: election_vrf.into(),
+        }),
+        beacon_values: info.beacon_entries.clone(),
+        messages,
+        epoch,
+        timestamp,
+        winning_post_proof: DevnetPoSt::prove(miner_id, &post_rand, &sectors)
+            .map_err(|e| anyhow::anyhow!(e))?,
+    }))
 }

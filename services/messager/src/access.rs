@@ -53,10 +53,9 @@ impl Access {
         let Some(auth) = &self.auth else {
             return Ok(Some(Vec::new()));
         };
-        let list = auth
-            .list_signers(user)
-            .await
-            .map_err(|e| RpcError::method(format!("listing the signers of {user} in venus-auth: {e}")))?;
+        let list = auth.list_signers(user).await.map_err(|e| {
+            RpcError::method(format!("listing the signers of {user} in venus-auth: {e}"))
+        })?;
         Ok(Some(
             list.into_iter()
                 .filter_map(|s| s.signer.parse().ok())

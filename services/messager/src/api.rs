@@ -52,7 +52,11 @@ pub fn router(messager: Arc<Messager>, pipeline: Arc<Pipeline>) -> Router {
         visible(&s, &ctx, row, || format!("message {id}")).await
     });
     route!(m::GET_MESSAGE_BY_SIGNED_CID, |s, ctx, (cid,)| {
-        let row = s.store.message_by_signed_cid(&cid).await.map_err(store_err)?;
+        let row = s
+            .store
+            .message_by_signed_cid(&cid)
+            .await
+            .map_err(store_err)?;
         visible(&s, &ctx, row, || format!("message with signed cid {cid}")).await
     });
     route!(m::GET_MESSAGE_BY_UNSIGNED_CID, |s, ctx, (cid,)| {
@@ -70,9 +74,15 @@ pub fn router(messager: Arc<Messager>, pipeline: Arc<Pipeline>) -> Router {
             .message_by_from_nonce(&from, nonce)
             .await
             .map_err(store_err)?;
-        visible(&s, &ctx, row, || format!("message of {from} with nonce {nonce}")).await
+        visible(&s, &ctx, row, || {
+            format!("message of {from} with nonce {nonce}")
+        })
+        .await
     });
-    route!(m::WAIT_MESSAGE, |s, ctx, (id, confidence)| wait(&s, &ctx, &id, confidence).await);
+    route!(m::WAIT_MESSAGE, |s, ctx, (id, confidence)| wait(
+        &s, &ctx, &id, confidence
+    )
+    .await);
     route!(m::LIST_MESSAGE, |s, ctx, (p,)| {
         let p: MsgQueryParams = p.unwrap_or_default();
         let Some(from) = scope(&s, &ctx, p.from).await? else {
@@ -89,22 +99,28 @@ pub fn router(messager: Arc<Messager>, pipeline: Arc<Pipeline>) -> Router {
         };
         list(&s, &f).await
     });
-    route!(
-        m::LIST_MESSAGE_BY_FROM_STATE,
-        |s, _ctx, (from, state, asc, page_index, page_size, older)| {
-            let size = page_size.max(1) as u64;
-            let f = MessageFilter {
-                states: vec![state],
-                from: vec![from],
-                created_before: (older > 0).then(|| now_micros() - older / 1000),
-                asc,
-                limit: size,
-                offset: (page_index.max(1) as u64 - 1) * size,
-                ..Default::default()
-            };
-            list(&s, &f).await
-        }
-    );
+    route!(m::LIST_MESSAGE_BY_FROM_STATE, |s,
+                                           _ctx,
+                                           (
+        from,
+        state,
+        asc,
+        page_index,
+        page_size,
+        older,
+    )| {
+        let size = page_size.max(1) as u64;
+        let f = MessageFilter {
+            states: vec![state],
+            from: vec![from],
+            created_before: (older > 0).then(|| now_micros() - older / 1000),
+            asc,
+            limit: size,
+            offset: (page_index.max(1) as u64 - 1) * size,
+            ..Default::default()
+        };
+        list(&s, &f).await
+    });
     route!(m::LIST_MESSAGE_BY_ADDRESS, |s, _ctx, (addr,)| {
         let f = MessageFilter {
             from: vec![addr],
@@ -167,11 +183,14 @@ pub fn router(messager: Arc<Messager>, pipeline: Arc<Pipeline>) -> Router {
     {
         let st = s.clone();
         let pl = pipeline.clone();
-        r.method(m::REPLACE_MESSAGE, move |ctx: Ctx, (p,): (ReplaceMessageParams,)| {
-            let s = st.clone();
-            let pl = pl.clone();
-            async move { replace(&s, &pl, &ctx, p).await }
-        });
+        r.method(
+            m::REPLACE_MESSAGE,
+            move |ctx: Ctx, (p,): (ReplaceMessageParams,)| {
+                let s = st.clone();
+                let pl = pl.clone();
+                async move { replace(&s, &pl, &ctx, p).await }
+            },
+        );
         let st = s.clone();
         let pl = pipeline.clone();
         r.method(m::REPUBLISH_MESSAGE, move |_ctx: Ctx, (id,): (String,)| {
@@ -246,7 +265,12 @@ pub fn router(messager: Arc<Messager>, pipeline: Arc<Pipeline>) -> Router {
     });
     route!(m::SET_SELECT_MSG_NUM, |s, ctx, (addr, num)| {
         s.access.check_signer(&ctx, &addr).await?;
-        if !s.store.set_sel_msg_num(&addr, num).await.map_err(store_err)? {
+        if !s
+            .store
+            .set_sel_msg_num(&addr, num)
+            .await
+            .map_err(store_err)?
+        {
             return Err(not_found(format!("address {addr}")));
         }
         Ok(())
@@ -326,7 +350,11 @@ pub fn router(messager: Arc<Messager>, pipeline: Arc<Pipeline>) -> Router {
         .await
         .map_err(store_err)?
         .is_some()));
-    route!(m::LIST_NODE, |s, _ctx, ()| s.store.nodes().await.map_err(store_err));
+    route!(m::LIST_NODE, |s, _ctx, ()| s
+        .store
+        .nodes()
+        .await
+        .map_err(store_err));
     route!(m::DELETE_NODE, |s, _ctx, (name,)| {
         if !s.store.delete_node(&name).await.map_err(store_err)? {
             return Err(not_found(format!("node {name}")));
@@ -344,11 +372,15 @@ pub fn router(messager: Arc<Messager>, pipeline: Arc<Pipeline>) -> Router {
     r.method(m::LOG_LIST, |_ctx: Ctx, ()| async {
         Ok(vec!["venus_messager".to_owned()])
     });
-    r.method(m::SET_LOG_LEVEL, |_ctx: Ctx, (_sub, _level): (String, String)| async {
-        Err::<(), _>(RpcError::method(
-            "changing the log level at run time is not supported; restart with RUST_LOG".to_owned(),
-        ))
-    });
+    r.method(
+        m::SET_LOG_LEVEL,
+        |_ctx: Ctx, (_sub, _level): (String, String)| async {
+            Err::<(), _>(RpcError::method(
+                "changing the log level at run time is not supported; restart with RUST_LOG"
+                    .to_owned(),
+            ))
+        },
+    );
     r
 }
 
@@ -407,7 +439,12 @@ async fn list(s: &Messager, f: &MessageFilter) -> Result<Vec<MessageRecord>, Rpc
 }
 
 async fn address_state(s: &Messager, addr: &Address, st: m::AddressState) -> Result<(), RpcError> {
-    if !s.store.set_address_state(addr, st).await.map_err(store_err)? {
+    if !s
+        .store
+        .set_address_state(addr, st)
+        .await
+        .map_err(store_err)?
+    {
         return Err(not_found(format!("address {addr}")));
     }
     Ok(())
@@ -423,7 +460,12 @@ fn amount_or(text: &str, current: &TokenAmount, key: &str) -> Result<TokenAmount
         .map_err(|e| RpcError::method(format!("{key} {text:?} is not an amount in attoFIL: {e}")))
 }
 
-async fn wait(s: &Messager, ctx: &Ctx, id: &str, confidence: u64) -> Result<MessageRecord, RpcError> {
+async fn wait(
+    s: &Messager,
+    ctx: &Ctx,
+    id: &str,
+    confidence: u64,
+) -> Result<MessageRecord, RpcError> {
     let first = owned(s, ctx, id).await?;
     drop(first);
     let poll = (s.block_delay / 4).clamp(Duration::from_millis(200), Duration::from_secs(5));

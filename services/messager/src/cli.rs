@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use venus_api::messager::{
-    self as m, AddressSpec, MessageRecord, MessageState, MsgQueryParams, NodeInfo,
-    QuickSendParams, ReplaceMessageParams,
+    self as m, AddressSpec, MessageRecord, MessageState, MsgQueryParams, NodeInfo, QuickSendParams,
+    ReplaceMessageParams,
 };
 use venus_types::{Address, Cid, TokenAmount};
 
@@ -131,9 +131,15 @@ enum MsgCmd {
 #[derive(Subcommand)]
 enum AddressCmd {
     List,
-    Search { address: String },
-    Forbidden { address: String },
-    Active { address: String },
+    Search {
+        address: String,
+    },
+    Forbidden {
+        address: String,
+    },
+    Active {
+        address: String,
+    },
     SetSelMsgNum {
         address: String,
         #[arg(long)]
@@ -185,7 +191,9 @@ enum NodeCmd {
         token: String,
     },
     List,
-    Del { name: String },
+    Del {
+        name: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -294,7 +302,10 @@ fn duration_ns(s: &str) -> anyhow::Result<i64> {
 }
 
 fn print_table(msgs: &[MessageRecord], verbose: bool) {
-    println!("{:<38} {:<44} {:>6} {:<12} {:>8} {}", "ID", "FROM", "NONCE", "STATE", "HEIGHT", "ERROR");
+    println!(
+        "{:<38} {:<44} {:>6} {:<12} {:>8} {}",
+        "ID", "FROM", "NONCE", "STATE", "HEIGHT", "ERROR"
+    );
     for r in msgs {
         let err = if verbose || r.error_msg.len() <= 40 {
             r.error_msg.clone()
@@ -395,7 +406,11 @@ async fn msg_cmd(c: &venus_rpc::Client, cmd: MsgCmd) -> anyhow::Result<()> {
             let p = ReplaceMessageParams {
                 id,
                 auto,
-                max_fee: max_fee.as_deref().map(|s| atto(s, "--max-fee")).transpose()?.unwrap_or_default(),
+                max_fee: max_fee
+                    .as_deref()
+                    .map(|s| atto(s, "--max-fee"))
+                    .transpose()?
+                    .unwrap_or_default(),
                 gas_limit: gas_limit.unwrap_or(0),
                 gas_premium: gas_premium
                     .as_deref()
@@ -440,7 +455,10 @@ async fn msg_cmd(c: &venus_rpc::Client, cmd: MsgCmd) -> anyhow::Result<()> {
         MsgCmd::ListFail => print_json(&c.call(m::LIST_FAILED_MESSAGE, ()).await?),
         MsgCmd::ListBlocked { time, from } => {
             let a = venus_types::MaybeAddress(from.as_deref().map(addr).transpose()?);
-            print_json(&c.call(m::LIST_BLOCKED_MESSAGE, (a, duration_ns(&time)?)).await?)
+            print_json(
+                &c.call(m::LIST_BLOCKED_MESSAGE, (a, duration_ns(&time)?))
+                    .await?,
+            )
         }
     }
 }
@@ -460,7 +478,8 @@ async fn address_cmd(c: &venus_rpc::Client, cmd: AddressCmd) -> anyhow::Result<(
             Ok(())
         }
         AddressCmd::SetSelMsgNum { address, num } => {
-            c.call(m::SET_SELECT_MSG_NUM, (addr(&address)?, num)).await?;
+            c.call(m::SET_SELECT_MSG_NUM, (addr(&address)?, num))
+                .await?;
             Ok(())
         }
         AddressCmd::SetFeeParams {
@@ -561,8 +580,16 @@ async fn send_cmd(c: &venus_rpc::Client, a: SendArgs) -> anyhow::Result<()> {
         from: addr(&a.from)?,
         val: fil(&a.amount)?,
         account: a.account,
-        gas_premium: a.gas_premium.as_deref().map(|s| atto(s, "--gas-premium")).transpose()?,
-        gas_fee_cap: a.gas_feecap.as_deref().map(|s| atto(s, "--gas-feecap")).transpose()?,
+        gas_premium: a
+            .gas_premium
+            .as_deref()
+            .map(|s| atto(s, "--gas-premium"))
+            .transpose()?,
+        gas_fee_cap: a
+            .gas_feecap
+            .as_deref()
+            .map(|s| atto(s, "--gas-feecap"))
+            .transpose()?,
         gas_limit: a.gas_limit,
         method: a.method,
         params: a.params_hex.clone().unwrap_or_default(),
@@ -616,6 +643,11 @@ mod tests {
         let Command::Run(args) = bad.command else {
             panic!("not run")
         };
-        assert!(args.apply(&mut Config::default()).unwrap_err().to_string().contains("pg"));
+        assert!(
+            args.apply(&mut Config::default())
+                .unwrap_err()
+                .to_string()
+                .contains("pg")
+        );
     }
 }

@@ -392,8 +392,14 @@ mod tests {
         let cfg: Config = toml::from_str(text).expect("parses");
         let repo = Path::new("/tmp/x");
         cfg.validate(repo).expect("valid");
-        assert!(matches!(cfg.db_target(repo).expect("db"), DbTarget::Mysql(_)));
-        assert_eq!(cfg.timings().expect("t").head_stable, Duration::from_secs(2));
+        assert!(matches!(
+            cfg.db_target(repo).expect("db"),
+            DbTarget::Mysql(_)
+        ));
+        assert_eq!(
+            cfg.timings().expect("t").head_stable,
+            Duration::from_secs(2)
+        );
         assert_eq!(cfg.ha.lease_name, "cs-messager");
         assert_eq!(cfg.ignored_sections(), vec!["rateLimit"]);
     }
@@ -402,7 +408,10 @@ mod tests {
     fn bad_values_name_the_key() {
         let mut cfg = Config::default();
         cfg.db.kind = "postgres".into();
-        let e = cfg.validate(Path::new("/r")).expect_err("bad db").to_string();
+        let e = cfg
+            .validate(Path::new("/r"))
+            .expect_err("bad db")
+            .to_string();
         assert!(e.contains("postgres"), "{e}");
         let mut cfg = Config::default();
         cfg.message_service.sign_message_timeout = "soon".into();
@@ -410,7 +419,10 @@ mod tests {
         assert!(e.contains("SignMessageTimeout"), "{e}");
         let mut cfg = Config::default();
         cfg.db.kind = "mysql".into();
-        let e = cfg.validate(Path::new("/r")).expect_err("no dsn").to_string();
+        let e = cfg
+            .validate(Path::new("/r"))
+            .expect_err("no dsn")
+            .to_string();
         assert!(e.contains("connectionString"), "{e}");
     }
 }

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use venus_api::full_node as api;
 use venus_auth_client::AuthClient;
-use venus_lease::{LeaseBackend, LeaseSettings, Leadership};
+use venus_lease::{Leadership, LeaseBackend, LeaseSettings};
 use venus_rpc::observe::{Health, Metrics};
 use venus_rpc::{ChainVerifier, LocalVerifier, Permission, TokenVerifier};
 
@@ -159,11 +159,14 @@ pub async fn run(repo: &Path, config_file: Option<PathBuf>, args: RunArgs) -> an
     let local = Arc::new(LocalVerifier::new(secret.to_vec()));
     write_token(repo, &local.issue("defaultLocalToken", Permission::Admin))?;
     let auth = if cfg.jwt.token.is_empty() {
-        tracing::warn!("no venus-auth token (--auth-token): only the local token is accepted and signers cannot be looked up");
+        tracing::warn!(
+            "no venus-auth token (--auth-token): only the local token is accepted and signers cannot be looked up"
+        );
         None
     } else {
         Some(Arc::new(
-            AuthClient::new(&cfg.jwt.auth_url, cfg.jwt.token.clone()).context("venus-auth client")?,
+            AuthClient::new(&cfg.jwt.auth_url, cfg.jwt.token.clone())
+                .context("venus-auth client")?,
         ))
     };
     let verifier: Arc<dyn TokenVerifier> = match &auth {
@@ -231,13 +234,20 @@ pub async fn run(repo: &Path, config_file: Option<PathBuf>, args: RunArgs) -> an
         )
     });
     let (head_tx, head_rx) = watch::channel(None);
-    tokio::spawn(crate::run::watch_heads(messager.clone(), head_tx, shutdown.clone()));
+    tokio::spawn(crate::run::watch_heads(
+        messager.clone(),
+        head_tx,
+        shutdown.clone(),
+    ));
     tokio::spawn(crate::run::check_nodes(
         messager.clone(),
         timings.node_health_interval,
         shutdown.clone(),
     ));
-    tokio::spawn(crate::run::refresh_metrics(messager.clone(), shutdown.clone()));
+    tokio::spawn(crate::run::refresh_metrics(
+        messager.clone(),
+        shutdown.clone(),
+    ));
     tokio::spawn(crate::run::primary_loop(
         messager.clone(),
         pipeline.clone(),

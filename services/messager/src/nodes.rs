@@ -88,7 +88,10 @@ impl NodeEndpoint {
                 if self.healthy.swap(false, Ordering::Relaxed) {
                     tracing::warn!(node = %self.name, error = %e, "node unreachable");
                 }
-                if matches!(e, ClientError::Connect { .. } | ClientError::Closed | ClientError::Timeout(_)) {
+                if matches!(
+                    e,
+                    ClientError::Connect { .. } | ClientError::Closed | ClientError::Timeout(_)
+                ) {
                     self.reset().await;
                 }
                 None
@@ -192,7 +195,8 @@ impl NodePool {
             }
         };
         for n in &nodes {
-            self.metrics.node_head(&n.name, n.height(), Arc::ptr_eq(n, &chosen));
+            self.metrics
+                .node_head(&n.name, n.height(), Arc::ptr_eq(n, &chosen));
         }
         if Arc::ptr_eq(&chosen, &current) {
             return false;

@@ -14,9 +14,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use venus_api::full_node::{self as api, EstimateMessage};
 use venus_api::messager::{AddressInfo, AddressState, MessageState, SharedSpec};
-use venus_types::{
-    Address, MessageSendSpec, SignedMessage, TipSet, TipSetKey, TokenAmount,
-};
+use venus_types::{Address, MessageSendSpec, SignedMessage, TipSet, TipSetKey, TokenAmount};
 
 use crate::service::Messager;
 use crate::store::{FilledMessage, MessageRow, StoreError};
@@ -130,7 +128,10 @@ impl Pipeline {
                 let shared = &shared;
                 async move {
                     let addr = a.addr;
-                    if let Err(e) = self.address_round(head, a, shared, in_head, still_primary).await {
+                    if let Err(e) = self
+                        .address_round(head, a, shared, in_head, still_primary)
+                        .await
+                    {
                         tracing::warn!(address = %addr, error = %e, "selection round failed");
                     }
                 }
@@ -144,7 +145,11 @@ impl Pipeline {
     /// For each sender: the next nonce after its messages included in `head` itself (the
     /// state at `head` does not reflect them yet).
     async fn nonces_in_tipset(&self, head: &TipSet) -> Result<HashMap<Address, u64>, RoundError> {
-        let c = self.m.node_client().await.map_err(|e| RoundError::Node(e.message))?;
+        let c = self
+            .m
+            .node_client()
+            .await
+            .map_err(|e| RoundError::Node(e.message))?;
         let msgs = c
             .call_timeout(
                 api::CHAIN_GET_MESSAGES_IN_TIPSET,
@@ -170,7 +175,11 @@ impl Pipeline {
         still_primary: &(dyn Fn() -> bool + Sync),
     ) -> Result<(), RoundError> {
         let from = addr.addr;
-        let c = self.m.node_client().await.map_err(|e| RoundError::Node(e.message))?;
+        let c = self
+            .m
+            .node_client()
+            .await
+            .map_err(|e| RoundError::Node(e.message))?;
         let actor = c
             .call_timeout(
                 api::STATE_GET_ACTOR,
@@ -208,7 +217,13 @@ impl Pipeline {
         };
         if gap < sel && still_primary() {
             pushed = self
-                .fill_new(head, &addr, shared, (sel - gap).min(MAX_SELECT), still_primary)
+                .fill_new(
+                    head,
+                    &addr,
+                    shared,
+                    (sel - gap).min(MAX_SELECT),
+                    still_primary,
+                )
                 .await?;
         } else if gap >= sel {
             tracing::debug!(address = %from, gap, sel, "selMsgNum messages in flight: only re-pushing");
@@ -274,7 +289,11 @@ impl Pipeline {
                 spec: Some(send_spec(row, addr, shared)),
             });
         }
-        let c = self.m.node_client().await.map_err(|e| RoundError::Node(e.message))?;
+        let c = self
+            .m
+            .node_client()
+            .await
+            .map_err(|e| RoundError::Node(e.message))?;
         let results = c
             .call_timeout(
                 api::GAS_BATCH_ESTIMATE_MESSAGE_GAS,
@@ -290,7 +309,13 @@ impl Pipeline {
                 Some(m) => {
                     self.m
                         .store
-                        .set_error(&[row.id.clone()], &format!("gas estimate: gas limit {} above the block gas limit", m.gas_limit))
+                        .set_error(
+                            &[row.id.clone()],
+                            &format!(
+                                "gas estimate: gas limit {} above the block gas limit",
+                                m.gas_limit
+                            ),
+                        )
                         .await?;
                 }
                 None => {
@@ -312,7 +337,9 @@ impl Pipeline {
         let committed = self
             .m
             .store
-            .fill_batch(&from, addr.nonce, &filled, head.height(), || still_primary())
+            .fill_batch(&from, addr.nonce, &filled, head.height(), || {
+                still_primary()
+            })
             .await?;
         if !committed {
             tracing::warn!(address = %from, "the address nonce or its messages changed during the round (or the lease was lost): nothing committed; the next round retries");
@@ -417,13 +444,24 @@ impl Pipeline {
                         let ids: Vec<String> = futures::future::join_all(msgs.iter().map(|m| {
                             let store = self.m.store.clone();
                             let cid = m.cid();
-                            async move { store.message_by_signed_cid(&cid).await.ok().flatten().map(|r| r.id) }
+                            async move {
+                                store
+                                    .message_by_signed_cid(&cid)
+                                    .await
+                                    .ok()
+                                    .flatten()
+                                    .map(|r| r.id)
+                            }
                         }))
                         .await
                         .into_iter()
                         .flatten()
                         .collect();
-                        let _ = self.m.store.set_error(&ids, &format!("push to {}: {e}", node.name)).await;
+                        let _ = self
+                            .m
+                            .store
+                            .set_error(&ids, &format!("push to {}: {e}", node.name))
+                            .await;
                     }
                 }
             }
@@ -441,7 +479,9 @@ impl Pipeline {
     ) {
         let max_fee = first_amount(&[&addr.fee.max_fee, &shared.fee.max_fee]);
         for row in fills {
-            if head.height() - row.fill_epoch < self.opts.replace_after_epochs as i64 || !still_primary() {
+            if head.height() - row.fill_epoch < self.opts.replace_after_epochs as i64
+                || !still_primary()
+            {
                 continue;
             }
             let Ok(mut m) = chain_message(row) else {
@@ -461,7 +501,9 @@ impl Pipeline {
                     tracing::info!(id = %row.id, nonce = sm.message.nonce, premium = %sm.message.gas_premium.atto(), "re-priced a stuck message");
                     self.push(std::slice::from_ref(&sm), false).await;
                 }
-                Err(e) => tracing::warn!(id = %row.id, error = %e, "re-pricing a stuck message failed"),
+                Err(e) => {
+                    tracing::warn!(id = %row.id, error = %e, "re-pricing a stuck message failed")
+                }
             }
         }
     }

@@ -32,7 +32,11 @@ pub struct LoopOptions {
 }
 
 /// Publishes the active node's newest head.
-pub async fn watch_heads(m: Arc<Messager>, tx: watch::Sender<Option<TipSet>>, shutdown: CancellationToken) {
+pub async fn watch_heads(
+    m: Arc<Messager>,
+    tx: watch::Sender<Option<TipSet>>,
+    shutdown: CancellationToken,
+) {
     let poll = (m.block_delay / 2).clamp(Duration::from_millis(500), Duration::from_secs(15));
     let publish = |head: TipSet| {
         m.head_height.store(head.height(), Ordering::Relaxed);
@@ -54,7 +58,9 @@ pub async fn watch_heads(m: Arc<Messager>, tx: watch::Sender<Option<TipSet>>, sh
         let Some(mut stream) = stream else {
             // No channel (a node over plain HTTP, or down): poll.
             if let Ok(c) = m.nodes.client().await
-                && let Ok(head) = c.call_timeout(api::CHAIN_HEAD, (), Duration::from_secs(5)).await
+                && let Ok(head) = c
+                    .call_timeout(api::CHAIN_HEAD, (), Duration::from_secs(5))
+                    .await
             {
                 publish(head);
             }
@@ -126,7 +132,9 @@ pub async fn refresh_metrics(m: Arc<Messager>, shutdown: CancellationToken) {
         if let Ok(counts) = m.store.counts().await {
             m.metrics.messages.clear();
             for (from, state, n) in counts {
-                let Ok(addr) = Address::from_bytes(&from) else { continue };
+                let Ok(addr) = Address::from_bytes(&from) else {
+                    continue;
+                };
                 let st = MessageState::from_i64(state);
                 m.metrics
                     .messages
@@ -143,7 +151,9 @@ pub async fn refresh_metrics(m: Arc<Messager>, shutdown: CancellationToken) {
             let now = crate::store::now_micros();
             let head = m.head_height.load(Ordering::Relaxed);
             for (from, oldest, fill_epoch) in rows {
-                let Ok(addr) = Address::from_bytes(&from) else { continue };
+                let Ok(addr) = Address::from_bytes(&from) else {
+                    continue;
+                };
                 let l = AddressLabels {
                     address: addr.to_string(),
                 };

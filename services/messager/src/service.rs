@@ -195,7 +195,10 @@ fn validate(msg: &venus_types::Message) -> Result<(), RpcError> {
         return bad("negative gas fee cap or premium".into());
     }
     if msg.params.len() > 32 * 1024 {
-        return bad(format!("params are {} bytes, above 32 KiB", msg.params.len()));
+        return bad(format!(
+            "params are {} bytes, above 32 KiB",
+            msg.params.len()
+        ));
     }
     Ok(())
 }

@@ -13,11 +13,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{AssertSqlSafe, Connection};
 use venus_api::messager::{
-    AddressInfo, AddressState, FeeSpec, MessageRecord, MessageState, NodeInfo, SendSpec,
-    SharedSpec,
+    AddressInfo, AddressState, FeeSpec, MessageRecord, MessageState, NodeInfo, SendSpec, SharedSpec,
 };
 use venus_types::{Address, Base64Bytes, Cid, MessageReceipt, Signature, TipSetKey, TokenAmount};
 
@@ -393,7 +394,9 @@ impl Store {
                         "CREATE DATABASE IF NOT EXISTS `{}` CHARACTER SET utf8mb4",
                         target.database.replace('`', "``")
                     );
-                    sqlx::query(AssertSqlSafe(create)).execute(&mut admin).await?;
+                    sqlx::query(AssertSqlSafe(create))
+                        .execute(&mut admin)
+                        .await?;
                     let _ = admin.close().await;
                 }
                 Err(e) => {
@@ -515,7 +518,9 @@ impl Store {
 
     async fn one_message(&self, cond: &str, args: Vec<Arg>) -> Result<Option<MessageRow>> {
         let sql = format!("SELECT {MSG_COLS} FROM messages WHERE {cond} LIMIT 1");
-        Ok(on_pool!(self, p => bind_all!(sqlx::query_as::<_, MessageRow>(AssertSqlSafe(sql.clone())), args).fetch_optional(p).await?))
+        Ok(
+            on_pool!(self, p => bind_all!(sqlx::query_as::<_, MessageRow>(AssertSqlSafe(sql.clone())), args).fetch_optional(p).await?),
+        )
     }
 
     pub async fn message_by_id(&self, id: &str) -> Result<Option<MessageRow>> {
@@ -533,7 +538,11 @@ impl Store {
     }
 
     /// The message holding `nonce` of `from` (signed ones only: UnFill rows have nonce 0).
-    pub async fn message_by_from_nonce(&self, from: &Address, nonce: u64) -> Result<Option<MessageRow>> {
+    pub async fn message_by_from_nonce(
+        &self,
+        from: &Address,
+        nonce: u64,
+    ) -> Result<Option<MessageRow>> {
         self.one_message(
             "from_addr = ? AND nonce = ? AND state IN (2, 3, 5) ORDER BY updated_at DESC",
             vec![Arg::B(from.to_bytes()), Arg::I(nonce as i64)],
@@ -573,13 +582,19 @@ impl Store {
             conds.push("error_msg <> ''".into());
         }
         let order = if f.asc { "ASC" } else { "DESC" };
-        let limit = if f.limit == 0 { 100_000 } else { f.limit.min(100_000) };
+        let limit = if f.limit == 0 {
+            100_000
+        } else {
+            f.limit.min(100_000)
+        };
         let sql = format!(
             "SELECT {MSG_COLS} FROM messages WHERE {} ORDER BY created_at {order}, id {order} LIMIT {limit} OFFSET {}",
             conds.join(" AND "),
             f.offset
         );
-        Ok(on_pool!(self, p => bind_all!(sqlx::query_as::<_, MessageRow>(AssertSqlSafe(sql.clone())), args).fetch_all(p).await?))
+        Ok(
+            on_pool!(self, p => bind_all!(sqlx::query_as::<_, MessageRow>(AssertSqlSafe(sql.clone())), args).fetch_all(p).await?),
+        )
     }
 
     /// Sets a state unconditionally (UpdateMessageStateByID); false if there is no such id.
@@ -598,8 +613,10 @@ impl Store {
 
     /// Marks every waiting (UnFill/NoWallet) message of `from` Failed.
     pub async fn clear_unfilled(&self, from: &Address) -> Result<u64> {
-        Ok(on_pool!(self, p => sqlx::query("UPDATE messages SET state = 4, updated_at = ? WHERE from_addr = ? AND state IN (1, 6)")
-            .bind(now_micros()).bind(from.to_bytes()).execute(p).await?.rows_affected()))
+        Ok(
+            on_pool!(self, p => sqlx::query("UPDATE messages SET state = 4, updated_at = ? WHERE from_addr = ? AND state IN (1, 6)")
+            .bind(now_micros()).bind(from.to_bytes()).execute(p).await?.rows_affected()),
+        )
     }
 
     /// The next waiting messages of `from`, newest first (the original's order since v1.8,
@@ -608,28 +625,40 @@ impl Store {
         let sql = format!(
             "SELECT {MSG_COLS} FROM messages WHERE from_addr = ? AND state IN (1, 6) ORDER BY created_at DESC, id DESC LIMIT {limit}"
         );
-        Ok(on_pool!(self, p => sqlx::query_as::<_, MessageRow>(AssertSqlSafe(sql.clone())).bind(from.to_bytes()).fetch_all(p).await?))
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, MessageRow>(AssertSqlSafe(sql.clone())).bind(from.to_bytes()).fetch_all(p).await?),
+        )
     }
 
     /// Messages of `from` in `state`, by nonce.
-    pub async fn messages_in_state(&self, from: &Address, state: MessageState) -> Result<Vec<MessageRow>> {
+    pub async fn messages_in_state(
+        &self,
+        from: &Address,
+        state: MessageState,
+    ) -> Result<Vec<MessageRow>> {
         let sql = format!(
             "SELECT {MSG_COLS} FROM messages WHERE from_addr = ? AND state = ? ORDER BY nonce ASC"
         );
-        Ok(on_pool!(self, p => sqlx::query_as::<_, MessageRow>(AssertSqlSafe(sql.clone())).bind(from.to_bytes()).bind(state as i64).fetch_all(p).await?))
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, MessageRow>(AssertSqlSafe(sql.clone())).bind(from.to_bytes()).bind(state as i64).fetch_all(p).await?),
+        )
     }
 
     /// Every Fill message (for catching up after a restart).
     pub async fn all_filled(&self) -> Result<Vec<MessageRow>> {
         let sql = format!("SELECT {MSG_COLS} FROM messages WHERE state = 2 ORDER BY nonce ASC");
-        Ok(on_pool!(self, p => sqlx::query_as::<_, MessageRow>(AssertSqlSafe(sql.clone())).fetch_all(p).await?))
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, MessageRow>(AssertSqlSafe(sql.clone())).fetch_all(p).await?),
+        )
     }
 
     /// Moves `from`'s UnFill messages to NoWallet and back (`to_nowallet` false).
     pub async fn set_wallet_wait(&self, from: &Address, to_nowallet: bool) -> Result<u64> {
         let (a, b) = if to_nowallet { (6, 1) } else { (1, 6) };
-        Ok(on_pool!(self, p => sqlx::query("UPDATE messages SET state = ?, updated_at = ? WHERE from_addr = ? AND state = ?")
-            .bind(a).bind(now_micros()).bind(from.to_bytes()).bind(b).execute(p).await?.rows_affected()))
+        Ok(
+            on_pool!(self, p => sqlx::query("UPDATE messages SET state = ?, updated_at = ? WHERE from_addr = ? AND state = ?")
+            .bind(a).bind(now_micros()).bind(from.to_bytes()).bind(b).execute(p).await?.rows_affected()),
+        )
     }
 
     /// Records an estimation or push error on messages without changing their state.
@@ -715,8 +744,14 @@ impl Store {
     }
 
     /// Replaces a Fill message's gas and signature (only while it is still Fill).
-    pub async fn replace_filled(&self, id: &str, f: &FilledMessage, fill_epoch: i64) -> Result<bool> {
-        let sig = serde_json::to_vec(&f.signature).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    pub async fn replace_filled(
+        &self,
+        id: &str,
+        f: &FilledMessage,
+        fill_epoch: i64,
+    ) -> Result<bool> {
+        let sig =
+            serde_json::to_vec(&f.signature).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let n = on_pool!(self, p => sqlx::query("UPDATE messages SET gas_limit = ?, gas_fee_cap = ?, gas_premium = ?, signed_data = ?, unsigned_cid = ?, signed_cid = ?, fill_epoch = ?, error_msg = '', updated_at = ? WHERE id = ? AND state = 2")
             .bind(f.message.gas_limit)
             .bind(f.message.gas_fee_cap.atto().to_string())
@@ -760,7 +795,8 @@ impl Store {
         } else {
             MessageState::NonceConflictMsg
         };
-        let tsk = serde_json::to_string(&landing.tipset).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let tsk = serde_json::to_string(&landing.tipset)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let error = if state == MessageState::NonceConflictMsg {
             format!("nonce {nonce} was used on chain by another message {on_chain_cid}")
         } else {
@@ -782,21 +818,27 @@ impl Store {
 
     /// A reorg dropped the tipsets above `height`: their messages are in flight again.
     pub async fn revert_above(&self, height: i64) -> Result<u64> {
-        Ok(on_pool!(self, p => sqlx::query("UPDATE messages SET state = 2, height = 0, tipset_key = '', receipt_exit_code = -1, receipt_return_value = NULL, receipt_gas_used = 0, error_msg = '', updated_at = ? WHERE state IN (3, 5) AND height > ?")
-            .bind(now_micros()).bind(height).execute(p).await?.rows_affected()))
+        Ok(
+            on_pool!(self, p => sqlx::query("UPDATE messages SET state = 2, height = 0, tipset_key = '', receipt_exit_code = -1, receipt_return_value = NULL, receipt_gas_used = 0, error_msg = '', updated_at = ? WHERE state IN (3, 5) AND height > ?")
+            .bind(now_micros()).bind(height).execute(p).await?.rows_affected()),
+        )
     }
 
     /// Message counts per (from, state), for the metrics.
     pub async fn counts(&self) -> Result<Vec<(Vec<u8>, i64, i64)>> {
-        Ok(on_pool!(self, p => sqlx::query_as::<_, (Vec<u8>, i64, i64)>("SELECT from_addr, state, COUNT(*) FROM messages GROUP BY from_addr, state").fetch_all(p).await?))
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, (Vec<u8>, i64, i64)>("SELECT from_addr, state, COUNT(*) FROM messages GROUP BY from_addr, state").fetch_all(p).await?),
+        )
     }
 
     /// Per address: the oldest creation time of a message not yet on chain, and the oldest
     /// fill epoch of a Fill message.
     pub async fn oldest_pending(&self) -> Result<Vec<(Vec<u8>, Option<i64>, Option<i64>)>> {
-        Ok(on_pool!(self, p => sqlx::query_as::<_, (Vec<u8>, Option<i64>, Option<i64>)>(
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, (Vec<u8>, Option<i64>, Option<i64>)>(
             "SELECT from_addr, MIN(created_at), MIN(CASE WHEN state = 2 THEN fill_epoch END) FROM messages WHERE state IN (1, 2, 6) GROUP BY from_addr")
-            .fetch_all(p).await?))
+            .fetch_all(p).await?),
+        )
     }
 
     // ---------------------------------------------------------------- addresses
@@ -808,7 +850,8 @@ impl Store {
     }
 
     pub async fn addresses(&self) -> Result<Vec<AddressInfo>> {
-        let sql = format!("SELECT {ADDR_COLS} FROM addresses WHERE is_deleted = -1 ORDER BY created_at");
+        let sql =
+            format!("SELECT {ADDR_COLS} FROM addresses WHERE is_deleted = -1 ORDER BY created_at");
         let rows = on_pool!(self, p => sqlx::query_as::<_, AddressRow>(AssertSqlSafe(sql.clone())).fetch_all(p).await?);
         rows.into_iter().map(AddressRow::into_info).collect()
     }
@@ -882,7 +925,9 @@ impl Store {
     }
 
     async fn update_address(&self, addr: &Address, set: &str, mut args: Vec<Arg>) -> Result<bool> {
-        let sql = format!("UPDATE addresses SET {set}, updated_at = ? WHERE addr = ? AND is_deleted = -1");
+        let sql = format!(
+            "UPDATE addresses SET {set}, updated_at = ? WHERE addr = ? AND is_deleted = -1"
+        );
         args.push(Arg::I(now_micros()));
         args.push(Arg::B(addr.to_bytes()));
         let n = on_pool!(self, p => bind_all!(sqlx::query(AssertSqlSafe(sql.clone())), args).execute(p).await?.rows_affected());
@@ -977,9 +1022,12 @@ mod tests {
     #[tokio::test]
     async fn fill_batch_commits_only_from_the_expected_nonce() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&DbTarget::Sqlite(dir.path().join(SQLITE_FILE)), Duration::from_secs(1))
-            .await
-            .unwrap();
+        let store = Store::open(
+            &DbTarget::Sqlite(dir.path().join(SQLITE_FILE)),
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap();
         let from: Address = "t1d2xrzcslx7xlbbylc5c3d5lvandqw4iwl6epxba".parse().unwrap();
         store.ensure_address(&from).await.unwrap();
         for i in 0..2 {
@@ -996,16 +1044,18 @@ mod tests {
             assert!(inserted);
         }
         // The same id again is one message.
-        assert!(!store
-            .insert_message(&NewMessage {
-                id: "m0".into(),
-                message: msg(&from),
-                spec: SendSpec::default(),
-                wallet_name: String::new(),
-                state: MessageState::UnFillMsg,
-            })
-            .await
-            .unwrap());
+        assert!(
+            !store
+                .insert_message(&NewMessage {
+                    id: "m0".into(),
+                    message: msg(&from),
+                    spec: SendSpec::default(),
+                    wallet_name: String::new(),
+                    state: MessageState::UnFillMsg,
+                })
+                .await
+                .unwrap()
+        );
         let filled = |id: &str, nonce| {
             let mut m = msg(&from);
             m.nonce = nonce;
@@ -1017,13 +1067,33 @@ mod tests {
             }
         };
         // A stale expected nonce writes nothing.
-        assert!(!store.fill_batch(&from, 5, &[filled("m0", 5)], 1, || true).await.unwrap());
+        assert!(
+            !store
+                .fill_batch(&from, 5, &[filled("m0", 5)], 1, || true)
+                .await
+                .unwrap()
+        );
         // Losing the lease before the commit writes nothing.
-        assert!(!store.fill_batch(&from, 0, &[filled("m0", 0)], 1, || false).await.unwrap());
-        assert!(store.fill_batch(&from, 0, &[filled("m0", 0)], 1, || true).await.unwrap());
+        assert!(
+            !store
+                .fill_batch(&from, 0, &[filled("m0", 0)], 1, || false)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .fill_batch(&from, 0, &[filled("m0", 0)], 1, || true)
+                .await
+                .unwrap()
+        );
         assert_eq!(store.address(&from).await.unwrap().unwrap().nonce, 1);
         // A message filled already cannot be filled again.
-        assert!(!store.fill_batch(&from, 1, &[filled("m0", 1)], 1, || true).await.unwrap());
+        assert!(
+            !store
+                .fill_batch(&from, 1, &[filled("m0", 1)], 1, || true)
+                .await
+                .unwrap()
+        );
         let row = store.message_by_id("m0").await.unwrap().unwrap();
         assert_eq!(row.state(), MessageState::FillMsg);
         let rec = row.to_record().unwrap();
@@ -1037,11 +1107,19 @@ mod tests {
         let mut other = msg(&from);
         other.value = TokenAmount::from_atto(2u64);
         let other = other.cid();
-        let (_, st) = store.land(&from, 0, &[other], &landing).await.unwrap().unwrap();
+        let (_, st) = store
+            .land(&from, 0, &[other], &landing)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(st, MessageState::NonceConflictMsg);
         assert_eq!(store.revert_above(6).await.unwrap(), 1);
         let cid = rec.signed_cid.unwrap();
-        let (_, st) = store.land(&from, 0, &[cid], &landing).await.unwrap().unwrap();
+        let (_, st) = store
+            .land(&from, 0, &[cid], &landing)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(st, MessageState::OnChainMsg);
     }
 }

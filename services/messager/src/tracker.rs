@@ -57,7 +57,11 @@ impl Tracker {
         if self.seen.get(&head.height()) == Some(head.key()) {
             return Ok(());
         }
-        let c = self.m.node_client().await.map_err(|e| TrackError::Node(e.message))?;
+        let c = self
+            .m
+            .node_client()
+            .await
+            .map_err(|e| TrackError::Node(e.message))?;
         if self.seen.is_empty() {
             self.catch_up(&c).await?;
             self.remember(head);
@@ -83,7 +87,10 @@ impl Tracker {
             walked.push(parent);
         };
         let Some(fork) = fork else {
-            tracing::warn!(height = head.height(), "the head is not connected to the tipsets processed: looking every in-flight message up");
+            tracing::warn!(
+                height = head.height(),
+                "the head is not connected to the tipsets processed: looking every in-flight message up"
+            );
             self.seen.clear();
             self.catch_up(&c).await?;
             self.remember(head);
@@ -92,7 +99,12 @@ impl Tracker {
         let newest_seen = self.seen.keys().next_back().copied().unwrap_or(0);
         if newest_seen > fork.height() {
             let n = self.m.store.revert_above(fork.height()).await?;
-            tracing::warn!(fork = fork.height(), dropped_to = newest_seen, messages = n, "reorg: messages of the dropped tipsets are in flight again");
+            tracing::warn!(
+                fork = fork.height(),
+                dropped_to = newest_seen,
+                messages = n,
+                "reorg: messages of the dropped tipsets are in flight again"
+            );
             self.seen.retain(|h, _| *h <= fork.height());
         }
         // Apply oldest first; each tipset's parent is the one before it in the walk.
@@ -194,7 +206,10 @@ impl Tracker {
         if fills.is_empty() {
             return Ok(());
         }
-        tracing::info!(messages = fills.len(), "looking up in-flight messages on chain");
+        tracing::info!(
+            messages = fills.len(),
+            "looking up in-flight messages on chain"
+        );
         for row in fills {
             let Some(cid) = row
                 .signed_cid

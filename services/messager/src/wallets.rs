@@ -44,7 +44,12 @@ pub enum SignError {
 }
 
 impl Wallets {
-    pub fn new(urls: &[String], token: &str, auth: Option<Arc<AuthClient>>, timeout: Duration) -> Self {
+    pub fn new(
+        urls: &[String],
+        token: &str,
+        auth: Option<Arc<AuthClient>>,
+        timeout: Duration,
+    ) -> Self {
         Self {
             gateways: urls
                 .iter()
@@ -149,7 +154,10 @@ impl Wallets {
 
     /// Signs `message` with `addr` (MsgMeta `message`, Extra = the CBOR message), retrying
     /// once on another gateway after an error.
-    pub async fn sign_message(&self, message: &venus_types::Message) -> Result<Signature, SignError> {
+    pub async fn sign_message(
+        &self,
+        message: &venus_types::Message,
+    ) -> Result<Signature, SignError> {
         let addr = message.from;
         let accounts = self.accounts(&addr).await;
         let meta = MsgMeta {

@@ -9,13 +9,10 @@ use std::time::Duration;
 
 use crate::common::venus;
 use venus_api::full_node as api;
-use venus_chain::actors::SectorOnChainInfo;
-use venus_chain::election::compute_win_count;
-use venus_chain::post::DevnetPoSt;
+use venus_chain::testkit::template_from_base_info;
 use venus_rpc::Client;
 use venus_types::crypto::PrivateKey;
-use venus_types::randomness::{DomainSeparationTag, address_entropy, compute_vrf, draw_randomness};
-use venus_types::{Address, BlockMsg, BlockTemplate, ElectionProof, SignedMessage, Ticket, TipSet};
+use venus_types::{Address, BlockMsg, BlockTemplate, SignedMessage, TipSet};
 
 pub const MINER: &str = "t01000";
 
@@ -92,73 +89,21 @@ pub async fn winning_template(
             .expect("base info")
             .expect("miner exists");
         assert_eq!(info.worker_key, key.address());
-        let rbase = info
-            .beacon_entries
-            .last()
-            .unwrap_or(&info.prev_beacon_entry)
-            .data
-            .clone();
-        let entropy = address_entropy(&miner);
-        let mut ticket_entropy = entropy.clone();
-        if let Some(t) = parent.min_ticket() {
-            ticket_entropy.extend_from_slice(t.vrf_proof.as_slice());
+        let timestamp = genesis.min_timestamp() + epoch as u64 * 4;
+        match template_from_base_info(
+            key,
+            &miner,
+            parent,
+            epoch,
+            &info,
+            messages.clone(),
+            timestamp,
+        )
+        .expect("template")
+        {
+            Some(template) => return Produced { template },
+            None => epoch += 1, // a null round for us
         }
-        let ticket_in = draw_randomness(
-            &rbase,
-            DomainSeparationTag::TicketProduction as i64,
-            epoch - 1,
-            &ticket_entropy,
-        );
-        let ticket = compute_vrf(key, &ticket_in).expect("ticket vrf");
-        let election_in = draw_randomness(
-            &rbase,
-            DomainSeparationTag::ElectionProofProduction as i64,
-            epoch,
-            &entropy,
-        );
-        let eproof = compute_vrf(key, &election_in).expect("election vrf");
-        // The win count hashes the VRF proof itself (venus-consensus).
-        let wins = compute_win_count(&eproof, &info.miner_power, &info.network_power);
-        if wins < 1 {
-            epoch += 1; // a null round for us
-            continue;
-        }
-        let post_in = draw_randomness(
-            &rbase,
-            DomainSeparationTag::WinningPoStChallengeSeed as i64,
-            epoch,
-            &entropy,
-        );
-        let sectors: Vec<SectorOnChainInfo> = info
-            .sectors
-            .iter()
-            .map(|s| SectorOnChainInfo {
-                sector_number: s.sector_number,
-                seal_proof: fvm_shared::sector::RegisteredSealProof::from(s.seal_proof),
-                sealed_cid: s.sealed_cid.0,
-                deal_ids: Vec::new(),
-                activation: 0,
-                expiration: 0,
-            })
-            .collect();
-        let winning_post_proof = DevnetPoSt::prove(1000, &post_in, &sectors).expect("devnet post");
-        let template = BlockTemplate {
-            miner,
-            parents: parent.key().clone(),
-            ticket: Some(Ticket {
-                vrf_proof: ticket.into(),
-            }),
-            eproof: Some(ElectionProof {
-                win_count: wins,
-                vrf_proof: eproof.into(),
-            }),
-            beacon_values: info.beacon_entries.clone(),
-            messages,
-            epoch,
-            timestamp: genesis.min_timestamp() + epoch as u64 * 4,
-            winning_post_proof,
-        };
-        return Produced { template };
     }
 }
 
