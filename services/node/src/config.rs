@@ -295,4 +295,19 @@ mod tests {
         assert!(text.contains("\n\t\"api\""));
         assert_eq!(Config::load(&path).expect("load"), cfg);
     }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_config_holding_the_auth_token_is_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, "{}").expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let mut cfg = Config::default();
+        cfg.api.venus_auth_token = "secret-token".into();
+        cfg.save(&path).expect("save");
+        let mode = std::fs::metadata(&path).expect("stat").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
 }
