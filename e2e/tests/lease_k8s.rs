@@ -12,7 +12,7 @@ use kube::api::Api;
 use venus_e2e::Cluster;
 use venus_e2e::cluster::client_from_kubeconfig;
 use venus_e2e::tools::require_tools;
-use venus_lease::test_support::{Instance, sample_exclusive, until_exclusive};
+use venus_lease::test_support::{Exit, Instance, hand_over, sample_exclusive};
 use venus_lease::{LeaseBackend, LeaseSettings};
 
 const NAMESPACE: &str = "default";
@@ -83,16 +83,7 @@ fn two_instances_share_one_kubernetes_lease() {
     assert_eq!(lease(&kc), (Some("a".into()), Some(0)));
 
     // Graceful shutdown of a: b takes over on its next try.
-    let stopped = Instant::now();
-    a.stop();
-    until_exclusive(
-        &a,
-        &b,
-        Duration::from_secs(10),
-        "b after a's release",
-        || b.is_leader(),
-    );
-    let took = stopped.elapsed();
+    let took = hand_over(&mut a, &b, Exit::Release, Duration::from_secs(10));
     eprintln!("LEASE-TIMING k8s release→takeover {took:?}");
     assert!(
         took < Duration::from_secs(4),
@@ -104,12 +95,7 @@ fn two_instances_share_one_kubernetes_lease() {
     let c = instance(&kc, "c");
     sample_exclusive(&b, &c, Duration::from_secs(3));
     assert!(b.is_leader() && !c.is_leader());
-    let killed = Instant::now();
-    b.kill();
-    until_exclusive(&b, &c, Duration::from_secs(12), "c after b's death", || {
-        c.is_leader()
-    });
-    let took = killed.elapsed();
+    let took = hand_over(&mut b, &c, Exit::Kill, Duration::from_secs(12));
     eprintln!("LEASE-TIMING k8s kill→takeover {took:?}");
     assert!(
         took < Duration::from_secs(10),

@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use venus_lease::test_support::{Instance, sample_exclusive, until_exclusive};
+use venus_lease::test_support::{Exit, Instance, hand_over, sample_exclusive};
 use venus_lease::{LeaseBackend, LeaseSettings};
 
 const LEASE: &str = "venus-lease-bench";
@@ -112,20 +112,8 @@ fn main() {
         let watch = Duration::from_millis(3_000 + rand::random::<u64>() % 2_000);
         sample_exclusive(&leader, &standby, watch);
         let kill = round % 2 == 0;
-        let t = Instant::now();
-        if kill {
-            leader.kill();
-        } else {
-            leader.stop();
-        }
-        until_exclusive(
-            &leader,
-            &standby,
-            Duration::from_secs(20),
-            "takeover",
-            || standby.is_leader(),
-        );
-        let took = t.elapsed();
+        let exit = if kill { Exit::Kill } else { Exit::Release };
+        let took = hand_over(&mut leader, &standby, exit, Duration::from_secs(20));
         println!(
             "round {round}: {} → takeover {took:?}",
             if kill { "kill" } else { "release" }

@@ -144,3 +144,26 @@ pub fn sample_exclusive(a: &Instance, b: &Instance, period: Duration) -> (usize,
     }
     (samples, one)
 }
+
+/// How a holder goes away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Dies without releasing (its runtime dropped).
+    Kill,
+    /// Shuts down gracefully, releasing the lease.
+    Release,
+}
+
+/// Ends `old` by `exit` and waits (asserting never two leaders) until `new` leads; returns the
+/// time from the exit to the takeover.
+pub fn hand_over(old: &mut Instance, new: &Instance, exit: Exit, timeout: Duration) -> Duration {
+    let start = Instant::now();
+    match exit {
+        Exit::Kill => old.kill(),
+        Exit::Release => old.stop(),
+    }
+    until_exclusive(old, new, timeout, "the standby to take over", || {
+        new.is_leader()
+    });
+    start.elapsed()
+}

@@ -11,7 +11,7 @@ use common::{
     via,
 };
 use sqlx::{MySqlPool, Row};
-use venus_lease::test_support::Instance;
+use venus_lease::test_support::{Exit, Instance, hand_over};
 
 const LEASE: &str = "venus-messager";
 
@@ -78,12 +78,7 @@ fn exactly_one_leader_and_takeover_after_a_kill() {
     );
     assert_eq!(row(&url), ("a".to_owned(), true, 0));
 
-    let killed = Instant::now();
-    a.kill();
-    until_exclusive(&a, &b, Duration::from_secs(10), "b to take over", || {
-        b.is_leader()
-    });
-    let took = killed.elapsed();
+    let took = hand_over(&mut a, &b, Exit::Kill, Duration::from_secs(10));
     eprintln!("LEASE-TIMING mysql kill→takeover {took:?}");
     assert!(took < Duration::from_secs(10), "takeover took {took:?}");
     let (holder, live, transitions) = row(&url);
@@ -103,14 +98,9 @@ fn graceful_shutdown_hands_over_at_once() {
     let (mut a, b) = a_then_b(&url, &url);
     sample_exclusive(&a, &b, Duration::from_secs(1));
 
-    let stopped = Instant::now();
-    a.stop();
+    let took = hand_over(&mut a, &b, Exit::Release, Duration::from_secs(10));
     assert!(!a.is_leader());
     assert!(a.metrics().contains("venus_test_lease_holder 0"));
-    until_exclusive(&a, &b, Duration::from_secs(10), "b to take over", || {
-        b.is_leader()
-    });
-    let took = stopped.elapsed();
     eprintln!("LEASE-TIMING mysql release→takeover {took:?}");
     // Well under the 6 s a takeover after expiry would need at the least.
     assert!(
