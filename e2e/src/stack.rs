@@ -54,6 +54,9 @@ pub struct StackOptions {
     pub user: String,
     /// Extra binaries to build and find (e.g. `("venus-messager", "venus-messager")`).
     pub extra_binaries: Vec<(&'static str, &'static str)>,
+    /// More `venus` nodes on the same genesis (`node-1`, …); the block producer submits
+    /// every block to each (there is no node-to-node sync yet).
+    pub extra_nodes: usize,
 }
 
 impl Default for StackOptions {
@@ -65,6 +68,7 @@ impl Default for StackOptions {
             produce_blocks: true,
             user: "miner-user".into(),
             extra_binaries: Vec::new(),
+            extra_nodes: 0,
         }
     }
 }
@@ -123,6 +127,8 @@ pub struct Stack {
     /// Multiaddr of the node.
     pub node_url: String,
     pub node_port: u16,
+    /// The extra nodes' multiaddrs, `node-1` first.
+    pub extra_node_urls: Vec<String>,
     pub miner: Address,
     pub worker: PrivateKey,
     /// Funded sender accounts (the wallet holds their keys; signers of `user`).
@@ -218,6 +224,7 @@ impl Stack {
             gateway_url: String::new(),
             node_url: String::new(),
             node_port: 0,
+            extra_node_urls: Vec::new(),
             miner: MINER.parse()?,
             worker,
             senders: sender_keys.iter().map(PrivateKey::address).collect(),
@@ -375,9 +382,44 @@ impl Stack {
             },
         )?;
 
+        let mut node_urls = vec![stack.node_rpc_url()];
+        for i in 1..=opts.extra_nodes {
+            let name = format!("node-{i}");
+            let port = free_port()?;
+            let url = format!("/ip4/127.0.0.1/tcp/{port}");
+            let repo = d.join(&name);
+            std::fs::create_dir_all(&repo)?;
+            std::fs::write(
+                repo.join("config.json"),
+                format!(r#"{{"api":{{"apiAddress":"{url}"}}}}"#),
+            )?;
+            stack.spawn(
+                &name,
+                Spec {
+                    program: venus.clone(),
+                    args: vec![
+                        format!("--repo={}", repo.display()),
+                        "daemon".into(),
+                        "--network=2k".into(),
+                        format!("--genesisfile={}", d.join("devgen.car").display()),
+                        format!("--auth-url={}", stack.auth_url),
+                        format!("--auth-token={}", stack.admin_token),
+                    ],
+                    env: Vec::new(),
+                    log: d.join(format!("{name}.log")),
+                },
+            )?;
+            wait_http(
+                &format!("http://127.0.0.1:{port}/livez"),
+                Duration::from_secs(120),
+            )
+            .await?;
+            node_urls.push(format!("http://127.0.0.1:{port}/rpc/v1"));
+            stack.extra_node_urls.push(url);
+        }
         if opts.produce_blocks {
             let producer = BlockProducer::start(
-                vec![stack.node_rpc_url()],
+                node_urls,
                 stack.admin_token.clone(),
                 stack.worker.clone(),
                 stack.miner,
@@ -545,6 +587,7 @@ fn add_accounts(tpl: &Path, keys: &[PrivateKey], fil: u64) -> anyhow::Result<()>
 pub struct BlockProducer {
     task: JoinHandle<()>,
     nodes: Arc<Mutex<Vec<String>>>,
+    held_back: Arc<Mutex<Vec<Address>>>,
 }
 
 impl BlockProducer {
@@ -556,16 +599,32 @@ impl BlockProducer {
         block_delay: Duration,
     ) -> Self {
         let nodes = Arc::new(Mutex::new(nodes));
+        let held_back = Arc::new(Mutex::new(Vec::new()));
         let list = nodes.clone();
+        let held = held_back.clone();
         let task = tokio::spawn(async move {
             loop {
-                if let Err(e) = produce_one(&list, &token, &worker, &miner, block_delay).await {
+                if let Err(e) =
+                    produce_one(&list, &held, &token, &worker, &miner, block_delay).await
+                {
                     eprintln!("block producer: {e:#}");
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
             }
         });
-        Self { task, nodes }
+        Self {
+            task,
+            nodes,
+            held_back,
+        }
+    }
+
+    /// Leave the messages of these senders out of the blocks (a message that stays off
+    /// chain, as under a base-fee spike); an empty list includes everything again.
+    pub fn hold_back(&self, senders: Vec<Address>) {
+        if let Ok(mut h) = self.held_back.lock() {
+            *h = senders;
+        }
     }
 
     /// Also submit to this node (an extra node of the stack).
@@ -588,6 +647,7 @@ impl Stack {
 
 async fn produce_one(
     nodes: &Mutex<Vec<String>>,
+    held_back: &Mutex<Vec<Address>>,
     token: &str,
     worker: &PrivateKey,
     miner: &Address,
@@ -648,7 +708,16 @@ async fn produce_one(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let mut template = template;
-    template.messages = c.call(api::MPOOL_SELECT, (head.key().clone(), 1.0)).await?;
+    let held: Vec<Address> = held_back
+        .lock()
+        .map_err(|_| anyhow::anyhow!("held-back list poisoned"))?
+        .clone();
+    template.messages = c
+        .call(api::MPOOL_SELECT, (head.key().clone(), 1.0))
+        .await?
+        .into_iter()
+        .filter(|m| !held.contains(&m.message.from))
+        .collect();
     let mut block = c.call(api::MINER_CREATE_BLOCK, (template,)).await?;
     if block.header.block_sig.is_none() {
         block.header.block_sig = Some(worker.sign(&block.header.signing_bytes()));

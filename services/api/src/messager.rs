@@ -385,10 +385,10 @@ pub const GET_MESSAGE_BY_FROM_AND_NONCE: Method<(Address, u64), MessageRecord> =
     m!("GetMessageByFromAndNonce", Read);
 pub const LIST_MESSAGE: Method<(Option<MsgQueryParams>,), Vec<MessageRecord>> =
     m!("ListMessage", Read);
-pub const LIST_MESSAGE_BY_FROM_STATE: Method<
-    (Address, MessageState, bool, i64, i64, GoDuration),
-    Vec<MessageRecord>,
-> = m!("ListMessageByFromState", Admin);
+/// `ListMessageByFromState(from, state, isAsc, pageIndex, pageSize, olderThan)`.
+pub type ListByFromStateParams = (Address, MessageState, bool, i64, i64, GoDuration);
+pub const LIST_MESSAGE_BY_FROM_STATE: Method<ListByFromStateParams, Vec<MessageRecord>> =
+    m!("ListMessageByFromState", Admin);
 pub const LIST_MESSAGE_BY_ADDRESS: Method<(Address,), Vec<MessageRecord>> =
     m!("ListMessageByAddress", Admin);
 pub const LIST_FAILED_MESSAGE: Method<(), Vec<MessageRecord>> = m!("ListFailedMessage", Read);

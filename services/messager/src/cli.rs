@@ -303,8 +303,8 @@ fn duration_ns(s: &str) -> anyhow::Result<i64> {
 
 fn print_table(msgs: &[MessageRecord], verbose: bool) {
     println!(
-        "{:<38} {:<44} {:>6} {:<12} {:>8} {}",
-        "ID", "FROM", "NONCE", "STATE", "HEIGHT", "ERROR"
+        "{:<38} {:<44} {:>6} {:<12} {:>8} ERROR",
+        "ID", "FROM", "NONCE", "STATE", "HEIGHT"
     );
     for r in msgs {
         let err = if verbose || r.error_msg.len() <= 40 {

@@ -310,7 +310,7 @@ impl Pipeline {
                     self.m
                         .store
                         .set_error(
-                            &[row.id.clone()],
+                            std::slice::from_ref(&row.id),
                             &format!(
                                 "gas estimate: gas limit {} above the block gas limit",
                                 m.gas_limit
@@ -321,7 +321,10 @@ impl Pipeline {
                 None => {
                     self.m
                         .store
-                        .set_error(&[row.id.clone()], &format!("gas estimate: {}", res.err))
+                        .set_error(
+                            std::slice::from_ref(&row.id),
+                            &format!("gas estimate: {}", res.err),
+                        )
                         .await?;
                 }
             }

@@ -77,7 +77,7 @@ pub async fn watch_heads(
             tokio::select! {
                 item = stream.next() => match item {
                     Some(changes) => {
-                        if let Some(last) = changes.into_iter().filter(|c| c.change_type != HeadChangeType::Revert).last() {
+                        if let Some(last) = changes.into_iter().rfind(|c| c.change_type != HeadChangeType::Revert) {
                             publish(last.val);
                         }
                     }
