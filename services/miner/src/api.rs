@@ -85,7 +85,12 @@ pub fn router(svc: &Arc<Service>) -> Router {
         let s = s.clone();
         async move {
             tracing::warn!(user = %ctx.caller().user, "shutdown requested through the API");
-            s.shutdown.cancel();
+            // After the answer has gone out: the server stops accepting at once.
+            let stop = s.shutdown.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                stop.cancel();
+            });
             Ok(())
         }
     });

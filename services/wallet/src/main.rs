@@ -353,6 +353,9 @@ async fn run(repo: &Path, args: RunArgs) -> anyhow::Result<()> {
 
     let keystore = Keystore::open(repo.join("keystore"), cfg.kdf()?)?;
     let wallet = Wallet::with_sign_policy(keystore, cfg.sign_policy()?);
+    wallet
+        .signed_blocks()
+        .persist_to(&repo.join("signed_blocks.json"))?;
     if let Some(pw) = args.password {
         let w = wallet.clone();
         tokio::task::spawn_blocking(move || {

@@ -213,6 +213,10 @@ mod tests {
             .unwrap();
         let rec = s.record.lock();
         let miner = "t01000".parse::<Address>().unwrap().to_string();
-        assert_eq!(rec[&signer.to_string()][&miner].len(), 1, "height 1 is outside the window again");
+        assert_eq!(
+            rec[&signer.to_string()][&miner].len(),
+            1,
+            "height 1 is outside the window again"
+        );
     }
 }

@@ -23,6 +23,8 @@ pub enum WalletError {
     Key(String),
     #[error("address {0} is not in this wallet")]
     NotFound(String),
+    #[error(transparent)]
+    Slashing(#[from] crate::signed_blocks::SlashingError),
 }
 
 /// An address appeared in or left the wallet.
@@ -42,6 +44,8 @@ pub struct Wallet {
     changes: broadcast::Sender<AddressChange>,
     /// Which msg types are signed at all, checked before a key is opened.
     sign_policy: SignPolicy,
+    /// Slashing protection: the block headers signed per key.
+    signed_blocks: crate::signed_blocks::SignedBlocks,
 }
 
 /// Key files are named by the mainnet form of the address, whatever network is displayed.
@@ -65,7 +69,13 @@ impl Wallet {
             sign_bytes,
             changes,
             sign_policy,
+            signed_blocks: crate::signed_blocks::SignedBlocks::in_memory(),
         })
+    }
+
+    /// The record of signed block headers (persist it with `persist_to`).
+    pub fn signed_blocks(&self) -> &crate::signed_blocks::SignedBlocks {
+        &self.signed_blocks
     }
 
     pub fn keystore(&self) -> &Keystore {
@@ -182,6 +192,12 @@ impl Wallet {
             &self.sign_bytes,
         )?);
         let key = self.opened_key(signer)?;
+        if meta.msg_type == venus_types::MsgType::Block {
+            // The policy decoded it already; never two headers for one miner and height.
+            let header: venus_types::BlockHeader = venus_types::from_cbor(to_sign)
+                .map_err(|e| WalletError::Key(format!("block header: {e}")))?;
+            self.signed_blocks.check_and_record(signer, &header)?;
+        }
         Ok(key.sign(&bytes))
     }
 
@@ -251,7 +267,6 @@ mod tests {
             Err(WalletError::Policy(PolicyError::NotAllowed(_)))
         ));
     }
-
 
     #[test]
     fn signatures_verify_with_the_types_crate() {

@@ -1,0 +1,364 @@
+//! venus-miner against real venus-auth, venus-gateway, venus node, venus-wallet and
+//! venus-prover processes on a 2k devnet (e2e/src/stack.rs): the seed's commands in order,
+//! blocks on chain through the gateway, `address stop|start`, a wallet outage shown in
+//! `address state` and recovered from, the wallet's refusal of a second header for one
+//! height, and bad input (malformed and unknown miners, a wrong repo, a wrong permission).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use venus_api::full_node as node_api;
+use venus_api::gateway as gw_api;
+use venus_api::miner as miner_api;
+use venus_e2e::command::{run, run_expecting_failure};
+use venus_e2e::fixture::free_port;
+use venus_e2e::stack::{Spec, Stack, StackOptions, eventually, wait_http};
+use venus_rpc::Client;
+use venus_types::{Address, MsgMeta, MsgType, TipSet};
+
+/// A venus-miner of the stack: `init` with the seed's flags, then `run`.
+struct MinerProc {
+    name: String,
+    repo: PathBuf,
+    port: u16,
+    bin: PathBuf,
+}
+
+impl MinerProc {
+    fn cli(&self) -> Command {
+        let mut c = Command::new(&self.bin);
+        c.arg(format!("--repo={}", self.repo.display()));
+        c
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = run(self.cli().args(args)).unwrap();
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}:\n{out}"))
+    }
+
+    async fn client(&self, token: &str) -> Client {
+        Client::builder(&format!("http://127.0.0.1:{}/rpc/v0", self.port))
+            .token(Some(token.to_owned()))
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    async fn metrics(&self) -> String {
+        let http = venus_rpc::tls::http_client_builder().build().unwrap();
+        http.get(format!("http://127.0.0.1:{}/metrics", self.port))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}
+
+fn init_args<'a>(stack: &'a Stack, nettype: &'a str, listen: &'a str) -> Vec<&'a str> {
+    vec![
+        "init",
+        "--nettype",
+        nettype,
+        "--auth-api",
+        &stack.auth_url,
+        "--token",
+        &stack.admin_token,
+        "--gateway-api",
+        &stack.gateway_url,
+        "--api",
+        &stack.node_url,
+        "--listen",
+        listen,
+    ]
+}
+
+/// `venus-miner init` as the seed writes it, then `run` under `name`.
+async fn start_miner(stack: &Stack, name: &str, extra_config: &str) -> MinerProc {
+    let repo = stack.path().join(name);
+    let port = free_port().unwrap();
+    let listen = format!("127.0.0.1:{port}");
+    let bin = stack.bin_dir.join("venus-miner");
+    let m = MinerProc {
+        name: name.to_owned(),
+        repo: repo.clone(),
+        port,
+        bin: bin.clone(),
+    };
+    run(m.cli().args(init_args(stack, "2k", &listen))).unwrap();
+    if !extra_config.is_empty() {
+        let cfg = repo.join("config.toml");
+        let text = std::fs::read_to_string(&cfg).unwrap();
+        std::fs::write(&cfg, format!("{text}\n{extra_config}\n")).unwrap();
+    }
+    stack
+        .spawn(
+            name,
+            Spec {
+                program: bin,
+                args: vec![format!("--repo={}", repo.display()), "run".into()],
+                env: Vec::new(),
+                log: stack.path().join(format!("{name}.log")),
+            },
+        )
+        .unwrap();
+    if let Err(e) = wait_http(
+        &format!("http://127.0.0.1:{port}/readyz"),
+        Duration::from_secs(60),
+    )
+    .await
+    {
+        panic!("{e}; log:\n{}", stack.log(name));
+    }
+    m
+}
+
+/// (miner, height) of every block from the head down.
+async fn chain_blocks(c: &Client) -> Vec<(Address, i64)> {
+    let mut ts: TipSet = c.call(node_api::CHAIN_HEAD, ()).await.unwrap();
+    let mut out = Vec::new();
+    while ts.height() > 0 {
+        out.extend(ts.blocks().iter().map(|b| (b.miner, b.height)));
+        ts = c
+            .call(node_api::CHAIN_GET_TIP_SET, (ts.parents(),))
+            .await
+            .unwrap();
+    }
+    out
+}
+
+async fn height(c: &Client) -> i64 {
+    c.call(node_api::CHAIN_HEAD, ())
+        .await
+        .map(|h| h.height())
+        .unwrap_or(-1)
+}
+
+fn state_of(m: &MinerProc, miner: &str) -> serde_json::Value {
+    let state = m.json(&["address", "state", miner]);
+    let arr = state.as_array().unwrap_or_else(|| panic!("{state}"));
+    assert_eq!(arr.len(), 1, "{state}");
+    arr[0].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_commands_mine_through_the_gateway() {
+    let stack = Stack::start(StackOptions {
+        produce_blocks: false,
+        extra_binaries: vec![("venus-miner", "venus-miner")],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let node = stack.node_client().await.unwrap();
+    // As the miner renders it on a test network (this process renders `f…`).
+    let miner_id = venus_types::Network::Testnet.format_address(&stack.miner);
+
+    // A wrong --nettype is refused, naming both networks; nothing is left behind.
+    let bin = stack.bin_dir.join("venus-miner");
+    let wrong = stack.path().join("wrong-net");
+    let err = run_expecting_failure(
+        Command::new(&bin)
+            .arg(format!("--repo={}", wrong.display()))
+            .args(init_args(&stack, "calibnet", "127.0.0.1:1")),
+    )
+    .unwrap();
+    assert!(
+        err.contains("calibnet") && err.contains("localnet"),
+        "{err}"
+    );
+    assert!(!wrong.join("config.toml").exists());
+
+    let m = start_miner(&stack, "miner", "").await;
+    // init twice is refused.
+    let err = run_expecting_failure(m.cli().args(init_args(&stack, "2k", "127.0.0.1:1"))).unwrap();
+    assert!(err.contains("already initialised"), "{err}");
+
+    // address state: the user's miner, mining, as the seed shows it.
+    let s = state_of(&m, &miner_id);
+    assert_eq!(s["IsMining"], true, "{s}");
+    let list = m.json(&["address", "list"]);
+    assert_eq!(list[0]["Name"], stack.user.as_str(), "{list}");
+    assert_eq!(list[0]["OpenMining"], true, "{list}");
+
+    // The chain rises with the pool's blocks.
+    let start = height(&node).await;
+    eventually("the chain to rise by 3", Duration::from_secs(90), || {
+        let node = &node;
+        async move { height(node).await >= start + 3 }
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}; miner log:\n{}", stack.log(&m.name)));
+    let blocks = chain_blocks(&node).await;
+    assert!(blocks.iter().all(|(a, _)| *a == stack.miner), "{blocks:?}");
+    let metrics = m.metrics().await;
+    assert!(
+        metrics.contains(&format!(
+            "venus_miner_blocks_mined_total{{miner=\"{miner_id}\"}}"
+        )),
+        "{metrics}"
+    );
+    assert!(metrics.contains("venus_miner_lease_holder"), "{metrics}");
+
+    // Bad input: a malformed address, an unknown miner, a repo with no daemon.
+    let err = run_expecting_failure(m.cli().args(["address", "state", "bogus"])).unwrap();
+    assert!(err.contains("invalid miner address \"bogus\""), "{err}");
+    let err = run_expecting_failure(m.cli().args(["address", "start", "t09999"])).unwrap();
+    assert!(err.contains("not a miner of this pool"), "{err}");
+    let err = run_expecting_failure(
+        Command::new(&bin)
+            .arg(format!("--repo={}", stack.path().join("nowhere").display()))
+            .args(["address", "list"]),
+    )
+    .unwrap();
+    assert!(err.contains("venus-miner run"), "{err}");
+    let err = run_expecting_failure(m.cli().args([
+        "winner",
+        "count",
+        "--epoch-start",
+        "5",
+        "--epoch-end",
+        "2",
+        &miner_id,
+    ]))
+    .unwrap();
+    assert!(err.contains("after --epoch-end"), "{err}");
+
+    // Permissions: a read token cannot stop mining; another user sees none of our miners.
+    let read = stack
+        .auth_cli(&["token", "gen", "--perm", "read", &stack.user])
+        .unwrap();
+    let c = m.client(&read).await;
+    let err = c
+        .call(miner_api::STOP, (vec![stack.miner],))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("missing permission") && err.contains("admin"),
+        "{err}"
+    );
+    assert_eq!(c.call(miner_api::LIST_ADDRESS, ()).await.unwrap().len(), 1);
+    stack.auth_cli(&["user", "add", "--name=stranger"]).unwrap();
+    let stranger = stack
+        .auth_cli(&["token", "gen", "--perm", "read", "stranger"])
+        .unwrap();
+    let c = m.client(&stranger).await;
+    assert!(
+        c.call(miner_api::LIST_ADDRESS, ())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let err = c
+        .call(miner_api::STATES_FOR_MINING, (vec![stack.miner],))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("does not belong to user stranger"), "{err}");
+
+    // address stop: no block of ours any more (ours is the only miner: the chain stops).
+    run(m.cli().args(["address", "stop", &miner_id])).unwrap();
+    assert_eq!(state_of(&m, &miner_id)["IsMining"], false);
+    tokio::time::sleep(stack.block_delay * 2).await;
+    let stopped_at = height(&node).await;
+    tokio::time::sleep(stack.block_delay * 3).await;
+    assert_eq!(height(&node).await, stopped_at, "no block while stopped");
+    run(m.cli().args(["address", "start", &miner_id])).unwrap();
+    eventually("mining to resume", Duration::from_secs(60), || {
+        let node = &node;
+        async move { height(node).await > stopped_at }
+    })
+    .await
+    .unwrap();
+
+    // The wallet goes away: the error is in address state; mining resumes when it returns.
+    stack.kill("wallet").unwrap();
+    eventually(
+        "a signing error in address state",
+        Duration::from_secs(60),
+        || {
+            let s = state_of(&m, &miner_id);
+            async move {
+                s["Err"].as_array().is_some_and(|e| {
+                    e.iter()
+                        .any(|x| x.as_str().is_some_and(|x| x.contains("ticket")))
+                })
+            }
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(state_of(&m, &miner_id)["IsMining"], true);
+    let outage = height(&node).await;
+    stack.restart("wallet").unwrap();
+    eventually(
+        "mining after the wallet is back",
+        Duration::from_secs(90),
+        || {
+            let node = &node;
+            async move { height(node).await > outage + 1 }
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}; miner log:\n{}", stack.log(&m.name)));
+    eventually(
+        "address state clear of errors",
+        Duration::from_secs(30),
+        || {
+            let s = state_of(&m, &miner_id);
+            async move { s["Err"].as_array().is_some_and(Vec::is_empty) }
+        },
+    )
+    .await
+    .unwrap();
+
+    // No (miner, epoch) twice on chain.
+    let blocks = chain_blocks(&node).await;
+    let mut seen = std::collections::BTreeSet::new();
+    for b in &blocks {
+        assert!(seen.insert(*b), "two blocks of {} at {}", b.0, b.1);
+    }
+
+    // The wallet refuses a second, different header for a height it signed; the same one is fine.
+    let head: TipSet = node.call(node_api::CHAIN_HEAD, ()).await.unwrap();
+    let mut header = head.blocks()[0].clone();
+    header.block_sig = None;
+    let gw = Client::builder(&stack.gateway_url)
+        .version("v2")
+        .token(Some(stack.admin_token.clone()))
+        .connect()
+        .await
+        .unwrap();
+    let worker = stack.worker.address();
+    let sign = |bytes: Vec<u8>| {
+        gw.call(
+            gw_api::WALLET_SIGN,
+            (
+                worker,
+                vec![stack.user.clone()],
+                bytes.into(),
+                MsgMeta::new(MsgType::Block),
+            ),
+        )
+    };
+    sign(header.to_cbor()).await.expect("the same header again");
+    let mut other = header.clone();
+    other.timestamp += 1;
+    let err = sign(other.to_cbor()).await.unwrap_err().to_string();
+    assert!(err.contains("refusing to sign a second block"), "{err}");
+
+    // venus-miner stop ends the daemon.
+    run(m.cli().arg("stop")).unwrap();
+    eventually("the miner to exit", Duration::from_secs(20), || {
+        let r = stack.is_running(&m.name);
+        async move { !r }
+    })
+    .await
+    .unwrap();
+    let _ = Path::new(&m.repo);
+}
