@@ -90,3 +90,42 @@ pub async fn wait_ready(
         e.context(format!("last status: {seen}"))
     })
 }
+
+/// An example ChainService of `manifests/examples/<name>.yaml`.
+pub fn example(name: &str) -> Value {
+    let path = crate::tools::repo_root().join(format!("manifests/examples/{name}.yaml"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
+}
+
+/// The cloud examples' disks need their clouds' CSI drivers; on kwok, point them at the
+/// `kwok-volume` class instead (everything else unchanged).
+pub fn on_kwok_storage(mut cs: Value) -> Value {
+    let storage = cs["spec"]["storage"].as_object_mut().map(|s| {
+        s.remove("preset");
+        s.remove("encrypted");
+        s.insert("className".into(), serde_json::json!("kwok-volume"));
+    });
+    if storage.is_none() {
+        cs["spec"]["storage"] = serde_json::json!({"className": "kwok-volume"});
+    }
+    cs
+}
+
+/// `kubectl apply` of one object into `namespace` (`kubectl` from the cluster or fixture).
+pub fn apply(
+    kubectl: &std::process::Command,
+    namespace: &str,
+    object: &Value,
+) -> anyhow::Result<String> {
+    let yaml = serde_yaml_ng::to_string(object)?;
+    let mut cmd = std::process::Command::new(kubectl.get_program());
+    cmd.args(kubectl.get_args());
+    for (k, v) in kubectl.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    crate::command::run_with_stdin(cmd.args(["apply", "-n", namespace, "-f", "-"]), &yaml)
+}

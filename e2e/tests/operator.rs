@@ -22,9 +22,8 @@ use kube::{Client, Resource};
 use serde_json::{Value, json};
 use venus_e2e::command::{run, run_with_stdin, run_with_stdin_expecting_failure};
 use venus_e2e::fixture::{HOST_IDENTITY, LEADER_LEASE, OPERATOR_NAMESPACE, OperatorEnv, RELEASE};
-use venus_e2e::objects::{self, COMPONENTS};
+use venus_e2e::objects::{self, COMPONENTS, example, on_kwok_storage};
 use venus_e2e::recorder::{self, Observation, Timeline};
-use venus_e2e::tools::repo_root;
 use venus_e2e::wait;
 
 /// Generous: the machine is shared and kwok pods turn Ready in about a second.
@@ -34,27 +33,6 @@ const SHORT: Duration = Duration::from_secs(60);
 // ------------------------------------------------------------------------------------------
 // helpers
 // ------------------------------------------------------------------------------------------
-
-fn example(name: &str) -> Value {
-    let path = repo_root().join(format!("manifests/examples/{name}.yaml"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
-}
-
-/// The cloud examples' disks need their clouds' CSI drivers; on kwok, point them at the
-/// `kwok-volume` class instead (everything else unchanged).
-fn on_kwok_storage(mut cs: Value) -> Value {
-    let storage = cs["spec"]["storage"].as_object_mut().map(|s| {
-        s.remove("preset");
-        s.remove("encrypted");
-        s.insert("className".into(), json!("kwok-volume"));
-    });
-    if storage.is_none() {
-        cs["spec"]["storage"] = json!({"className": "kwok-volume"});
-    }
-    cs
-}
 
 fn apply(env: &OperatorEnv, namespace: &str, object: &Value) -> anyhow::Result<String> {
     let yaml = serde_yaml_ng::to_string(object)?;

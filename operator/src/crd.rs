@@ -529,7 +529,8 @@ pub struct ChainServiceStatus {
     /// Per component: replicas, primaries, endpoints.
     #[serde(default)]
     pub components: ComponentsStatus,
-    /// Secret holding the shared admin token (key `token`) for clients of the chain service.
+    /// Secret holding the admin token the chain service's own components use (key `token`).
+    /// Not for clients: they get their own named tokens from venus-auth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_token_secret: Option<String>,
 }

@@ -17,6 +17,8 @@ pub struct StageLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
+    /// `controller` (watches, reconciles) or `leader` (leader election).
+    pub client: String,
     /// HTTP method, or `WATCH` for a watch request.
     pub verb: String,
 }
@@ -44,7 +46,7 @@ impl Default for Metrics {
         let api_requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "api_requests",
-            "Requests sent to the Kubernetes API server, by verb (WATCH: a watch request)",
+            "Requests sent to the Kubernetes API server, by client (controller, leader) and verb (WATCH: a watch request)",
             api_requests.clone(),
         );
         registry.register(
@@ -97,11 +99,14 @@ impl Metrics {
     }
 
     /// Count one request to the API server.
-    pub fn api_request(&self, method: &str, query: Option<&str>) {
+    pub fn api_request(&self, client: &str, method: &str, query: Option<&str>) {
         let watch = query.is_some_and(|q| q.split('&').any(|p| p == "watch=true"));
         let verb = if watch { "WATCH" } else { method };
         self.api_requests
-            .get_or_create(&RequestLabels { verb: verb.into() })
+            .get_or_create(&RequestLabels {
+                client: client.into(),
+                verb: verb.into(),
+            })
             .inc();
     }
 
@@ -136,8 +141,8 @@ mod tests {
         let m = Arc::new(Metrics::default());
         drop(m.start());
         m.failed("apply");
-        m.api_request("GET", Some("labelSelector=x&watch=true"));
-        m.api_request("PATCH", None);
+        m.api_request("controller", "GET", Some("labelSelector=x&watch=true"));
+        m.api_request("leader", "PATCH", None);
         let text = m.encode();
         assert!(text.contains("venus_operator_reconciles_total 1"), "{text}");
         assert!(
@@ -149,11 +154,13 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("venus_operator_api_requests_total{verb=\"WATCH\"} 1"),
+            text.contains(
+                "venus_operator_api_requests_total{client=\"controller\",verb=\"WATCH\"} 1"
+            ),
             "{text}"
         );
         assert!(
-            text.contains("venus_operator_api_requests_total{verb=\"PATCH\"} 1"),
+            text.contains("venus_operator_api_requests_total{client=\"leader\",verb=\"PATCH\"} 1"),
             "{text}"
         );
     }

@@ -61,10 +61,14 @@ async fn config(kubeconfig: Option<&PathBuf>) -> anyhow::Result<Config> {
 }
 
 /// A client that counts its requests in `venus_operator_api_requests_total`.
-fn counting_client(config: Config, metrics: &Arc<Metrics>) -> anyhow::Result<Client> {
+fn counting_client(
+    config: Config,
+    metrics: &Arc<Metrics>,
+    name: &'static str,
+) -> anyhow::Result<Client> {
     let metrics = metrics.clone();
     let count = tower::util::MapRequestLayer::new(move |req: http::Request<kube::client::Body>| {
-        metrics.api_request(req.method().as_str(), req.uri().query());
+        metrics.api_request(name, req.method().as_str(), req.uri().query());
         req
     });
     Ok(kube::client::ClientBuilder::try_from(config)
@@ -84,7 +88,7 @@ fn leader_client(
     config.connect_timeout = Some(limit);
     config.read_timeout = Some(limit);
     config.write_timeout = Some(limit);
-    counting_client(config, metrics)
+    counting_client(config, metrics, "leader")
 }
 
 /// A call of the leader election may take at most the renew period (and at most 5 s), so a
@@ -110,7 +114,7 @@ where
 pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::default());
     let kube_config = config(cfg.kubeconfig.as_ref()).await?;
-    let client = counting_client(kube_config.clone(), &metrics)?;
+    let client = counting_client(kube_config.clone(), &metrics, "controller")?;
     let ready = Arc::new(AtomicBool::new(false));
 
     let listener = tokio::net::TcpListener::bind(cfg.metrics_address)

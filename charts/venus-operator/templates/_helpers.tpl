@@ -47,3 +47,68 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "venus-operator.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
+
+{{/* The namespace a namespace-scoped operator manages (default: the release namespace). */}}
+{{- define "venus-operator.watchNamespace" -}}
+{{- default .Release.Namespace .Values.rbac.watchNamespace }}
+{{- end }}
+
+{{/* What the reconcile does to namespaced objects (venus-operator README, "RBAC"). */}}
+{{- define "venus-operator.namespacedRules" -}}
+- apiGroups: [venus.filecoin.io]
+  resources: [chainservices]
+  verbs: [get, list, watch, patch, update]
+- apiGroups: [venus.filecoin.io]
+  resources: [chainservices/status]
+  verbs: [get, patch, update]
+- apiGroups: [venus.filecoin.io]
+  resources: [chainservices/finalizers]
+  verbs: [update]
+# Watched (a cache feeds the reconcile) and applied.
+- apiGroups: [apps]
+  resources: [statefulsets]
+  verbs: [get, list, watch, create, patch]
+# Applied; the genesis ConfigMap is read for its keys.
+- apiGroups: [""]
+  resources: [configmaps, services, serviceaccounts]
+  verbs: [get, create, patch]
+# Secrets by name only: referenced ones (DSN, extra env) for their keys, the two generated
+# ones created once. No list, no watch, no update.
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, create]
+# The Role/RoleBinding letting messager and miner pods hold their own role Leases.
+- apiGroups: [rbac.authorization.k8s.io]
+  resources: [roles, rolebindings]
+  verbs: [get, create, patch]
+# Pods: watched for readiness, the primary/standby role label written.
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [get, list, watch, patch]
+# Data PVCs: deleted one by one when the retention policy says Delete.
+- apiGroups: [""]
+  resources: [persistentvolumeclaims]
+  verbs: [list, delete]
+- apiGroups: [policy]
+  resources: [poddisruptionbudgets]
+  verbs: [get, create, patch]
+- apiGroups: [networking.k8s.io]
+  resources: [networkpolicies]
+  verbs: [get, create, patch, delete]
+# Role Leases: created by the operator, held by the services, watched for their holder; the
+# operator's leader election uses one too. update/patch are also what the pods' Role grants,
+# which RBAC requires the operator to hold itself.
+- apiGroups: [coordination.k8s.io]
+  resources: [leases]
+  verbs: [get, list, watch, create, update, patch]
+- apiGroups: [events.k8s.io]
+  resources: [events]
+  verbs: [create, patch]
+{{- end }}
+
+{{/* Cluster-scoped: the StorageClasses of the storage presets (shared, never deleted). */}}
+{{- define "venus-operator.clusterRules" -}}
+- apiGroups: [storage.k8s.io]
+  resources: [storageclasses]
+  verbs: [get, create, patch]
+{{- end }}
