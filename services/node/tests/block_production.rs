@@ -11,7 +11,7 @@ use mining::*;
 use venus_api::full_node as api;
 use venus_rpc::Client;
 use venus_types::crypto::{KeyType, PrivateKey};
-use venus_types::{BlockMsg, Message, SignedMessage, Ticket, TokenAmount};
+use venus_types::{BlockMsg, Ticket, TokenAmount};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocks_through_the_api_rejections_transfer_and_restart() {
@@ -82,34 +82,7 @@ async fn blocks_through_the_api_rejections_transfer_and_restart() {
     let to = PrivateKey::generate(KeyType::Secp256k1, &mut rand::thread_rng())
         .expect("k")
         .address();
-    let nonce = c
-        .call(api::MPOOL_GET_NONCE, (key.address(),))
-        .await
-        .expect("nonce");
-    let msg = Message {
-        version: 0,
-        to,
-        from: key.address(),
-        nonce,
-        value: TokenAmount::from_whole(3),
-        gas_limit: 0,
-        gas_fee_cap: TokenAmount::zero(),
-        gas_premium: TokenAmount::zero(),
-        method: 0,
-        params: Default::default(),
-    };
-    let msg = c
-        .call(
-            api::GAS_ESTIMATE_MESSAGE_GAS,
-            (msg, None, Default::default()),
-        )
-        .await
-        .expect("estimate");
-    assert!(msg.gas_limit > 0);
-    let signed = SignedMessage {
-        signature: key.sign(&msg.signing_bytes()),
-        message: msg,
-    };
+    let signed = signed_transfer(&c, &key, to, TokenAmount::from_whole(3)).await;
     let cid = c
         .call(api::MPOOL_PUSH, (signed.clone(),))
         .await

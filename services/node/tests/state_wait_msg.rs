@@ -11,8 +11,8 @@ use common::*;
 use mining::*;
 use venus_api::full_node as api;
 use venus_rpc::Client;
+use venus_types::TokenAmount;
 use venus_types::crypto::{KeyType, PrivateKey};
-use venus_types::{Message, SignedMessage, TokenAmount};
 
 const WAITERS: usize = 20;
 const SCAN_LINE: &str = "StateWaitMsg: scanned a new tipset";
@@ -43,33 +43,7 @@ async fn waiters_share_one_scan_per_tipset_and_the_wait_is_bounded() {
     let to = PrivateKey::generate(KeyType::Secp256k1, &mut rand::thread_rng())
         .expect("k")
         .address();
-    let nonce = c
-        .call(api::MPOOL_GET_NONCE, (key.address(),))
-        .await
-        .expect("nonce");
-    let msg = Message {
-        version: 0,
-        to,
-        from: key.address(),
-        nonce,
-        value: TokenAmount::from_whole(1),
-        gas_limit: 0,
-        gas_fee_cap: TokenAmount::zero(),
-        gas_premium: TokenAmount::zero(),
-        method: 0,
-        params: Default::default(),
-    };
-    let msg = c
-        .call(
-            api::GAS_ESTIMATE_MESSAGE_GAS,
-            (msg, None, Default::default()),
-        )
-        .await
-        .expect("estimate");
-    let signed = SignedMessage {
-        signature: key.sign(&msg.signing_bytes()),
-        message: msg,
-    };
+    let signed = signed_transfer(&c, &key, to, TokenAmount::from_whole(1)).await;
     let cid = c
         .call(api::MPOOL_PUSH, (signed.clone(),))
         .await

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::keystore::KdfParams;
-use crate::policy::{CHAIN_SERVICE_TYPES, SignPolicy};
+use crate::policy::{SignPolicy, chain_service_types};
 
 pub const DEFAULT_LISTEN: &str = "/ip4/127.0.0.1/tcp/5678/http";
 
@@ -45,10 +45,7 @@ pub struct SignPolicySection {
 impl Default for SignPolicySection {
     fn default() -> Self {
         Self {
-            allowed_types: CHAIN_SERVICE_TYPES
-                .iter()
-                .map(|t| (*t).to_owned())
-                .collect(),
+            allowed_types: chain_service_types(),
         }
     }
 }

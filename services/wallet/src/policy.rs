@@ -43,14 +43,19 @@ pub struct SignPolicy {
     allowed: BTreeSet<String>,
 }
 
+/// [`CHAIN_SERVICE_TYPES`] as owned names (the config's default list).
+pub fn chain_service_types() -> Vec<String> {
+    CHAIN_SERVICE_TYPES
+        .iter()
+        .map(|t| (*t).to_owned())
+        .collect()
+}
+
 impl Default for SignPolicy {
     /// [`CHAIN_SERVICE_TYPES`].
     fn default() -> Self {
         Self {
-            allowed: CHAIN_SERVICE_TYPES
-                .iter()
-                .map(|t| (*t).to_owned())
-                .collect(),
+            allowed: chain_service_types().into_iter().collect(),
         }
     }
 }

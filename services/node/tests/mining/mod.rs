@@ -135,3 +135,41 @@ pub async fn produce(c: &Client, key: &PrivateKey, messages: Vec<SignedMessage>)
         .expect("submit");
     block
 }
+
+/// A transfer of `value` from `key`'s address (funded at genesis) to `to`, at the next nonce,
+/// gas estimated by the node, signed.
+pub async fn signed_transfer(
+    c: &Client,
+    key: &PrivateKey,
+    to: Address,
+    value: venus_types::TokenAmount,
+) -> SignedMessage {
+    let nonce = c
+        .call(api::MPOOL_GET_NONCE, (key.address(),))
+        .await
+        .expect("nonce");
+    let msg = venus_types::Message {
+        version: 0,
+        to,
+        from: key.address(),
+        nonce,
+        value,
+        gas_limit: 0,
+        gas_fee_cap: venus_types::TokenAmount::zero(),
+        gas_premium: venus_types::TokenAmount::zero(),
+        method: 0,
+        params: Default::default(),
+    };
+    let msg = c
+        .call(
+            api::GAS_ESTIMATE_MESSAGE_GAS,
+            (msg, None, Default::default()),
+        )
+        .await
+        .expect("estimate");
+    assert!(msg.gas_limit > 0);
+    SignedMessage {
+        signature: key.sign(&msg.signing_bytes()),
+        message: msg,
+    }
+}
