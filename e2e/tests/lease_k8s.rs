@@ -4,7 +4,7 @@
 //! shutdown hands over at once; a killed holder (its runtime dropped, no release) is replaced
 //! within 10 s; leaseTransitions counts the takeovers. Timings are printed as `LEASE-TIMING`.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::coordination::v1::Lease;
@@ -18,8 +18,8 @@ use venus_lease::{LeaseBackend, LeaseSettings};
 const NAMESPACE: &str = "default";
 const LEASE: &str = "venus-lease-e2e";
 
-fn instance(kubeconfig: &PathBuf, identity: &str) -> Instance {
-    let (kubeconfig, identity) = (kubeconfig.clone(), identity.to_owned());
+fn instance(kubeconfig: &Path, identity: &str) -> Instance {
+    let (kubeconfig, identity) = (kubeconfig.to_path_buf(), identity.to_owned());
     Instance::spawn(move || async move {
         let client = client_from_kubeconfig(&kubeconfig)
             .await
@@ -37,7 +37,7 @@ fn instance(kubeconfig: &PathBuf, identity: &str) -> Instance {
 }
 
 /// (holderIdentity, leaseTransitions) of the Lease.
-fn lease(kubeconfig: &PathBuf) -> (Option<String>, Option<i32>) {
+fn lease(kubeconfig: &Path) -> (Option<String>, Option<i32>) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
