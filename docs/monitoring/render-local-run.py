@@ -108,10 +108,11 @@ def draw(ax, title, data, ylabel, missing, stacked=False, from_zero=False):
         ax.set_yticks([])
         return
     if stacked:
+        # Series start when first observed: align them on every scrape time, 0 before.
         labels = sorted(data)
-        ts = data[labels[0]][0]
-        ys = [data[lb][1] if len(data[lb][1]) == len(ts) else [0] * len(ts) for lb in labels]
-        ax.stackplot(ts, ys, labels=labels, alpha=0.8)
+        ts = sorted({t for lb in labels for t in data[lb][0]})
+        ys = [[dict(zip(*data[lb])).get(t, 0) for t in ts] for lb in labels]
+        ax.stackplot(ts, ys, labels=labels, alpha=0.8, step="post")
     else:
         # Different dashes, so lines that coincide (head and clock, 1 wallet and 1 prover)
         # stay visible.
