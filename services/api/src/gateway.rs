@@ -1,5 +1,7 @@
 //! venus-gateway API v2 (`/rpc/v2`, also served on `/rpc/v1`), namespace `Gateway`, with
-//! sophon-gateway's permissions: providers (wallets, provers) need `read`, consumers `admin`.
+//! sophon-gateway's permissions: providers (wallets, provers, markets) need `read`, consumers
+//! `admin` — except `WalletSign`/`WalletHas`, which take `sign` and confine a non-admin
+//! caller to its own account.
 //!
 //! Event-channel wire types are JSON-identical to venus-shared `types/gateway`; payloads are
 //! double-encoded (JSON of the inner request, carried as base64 bytes).
@@ -307,6 +309,28 @@ mod tests {
             r#"{"Id":"00000000-0000-0000-0000-000000000000","Payload":"%%","Error":""}"#,
         );
         assert!(bad.is_err());
+    }
+
+    #[test]
+    fn market_types_match_venus_shared() {
+        let state: UnsealState = serde_json::from_str(r#""set_up""#).expect("parses");
+        assert_eq!(state, UnsealState::SetUp);
+        assert_eq!(
+            serde_json::to_string(&UnsealState::Finished).expect("json"),
+            r#""finished""#
+        );
+        let sector: SectorRef =
+            serde_json::from_str(r#"{"ID":{"Miner":1000,"Number":9},"ProofType":8}"#)
+                .expect("parses");
+        assert_eq!(sector.id.number, 9);
+        let policy: MarketRegisterPolicy =
+            serde_json::from_str(r#"{"Miner":"f01234"}"#).expect("parses");
+        assert_eq!(policy.miner.to_string(), "f01234");
+        let empty = serde_json::to_value(ConnectionStates::default()).expect("json");
+        assert_eq!(
+            empty,
+            serde_json::json!({"Connections": [], "ConnectionCount": 0})
+        );
     }
 
     #[test]

@@ -235,24 +235,35 @@ impl Events {
         }
     }
 
-    /// Try `candidates` in order (least busy first) until one answers. A provider-side error
-    /// is final; an unavailable or silent connection makes the next one be tried.
+    /// Try the connections `candidates()` lists, least busy first, until one answers. A
+    /// provider-side error is final; an unavailable or silent connection makes the next one
+    /// be tried. The list is asked again before each attempt, so a connection that registered
+    /// while an earlier one was failing (a market reconnecting during a long unseal) is tried
+    /// too; each connection at most once.
     pub async fn route(
         &self,
-        mut candidates: Vec<Arc<Connection>>,
+        candidates: impl Fn() -> Vec<Arc<Connection>>,
         method: &str,
         payload: Vec<u8>,
         timeout: Duration,
         none_msg: impl FnOnce() -> String,
     ) -> Result<Vec<u8>, RouteError> {
-        candidates.retain(|c| !c.is_closed());
-        if candidates.is_empty() {
-            return Err(RouteError::NoConnection(none_msg()));
-        }
-        // Healthy-first: the connection with the fewest requests in flight.
-        candidates.sort_by_key(|c| c.in_flight());
+        let mut tried: HashSet<Uuid> = HashSet::new();
         let mut errors = Vec::new();
-        for conn in candidates {
+        loop {
+            // Healthy-first: the live, untried connection with the fewest requests in flight.
+            let next = candidates()
+                .into_iter()
+                .filter(|c| !c.is_closed() && !tried.contains(&c.id))
+                .min_by_key(|c| c.in_flight());
+            let Some(conn) = next else {
+                return Err(if errors.is_empty() {
+                    RouteError::NoConnection(none_msg())
+                } else {
+                    RouteError::AllFailed(errors)
+                });
+            };
+            tried.insert(conn.id);
             match self.call(&conn, method, payload.clone(), timeout).await {
                 Ok(bytes) => return Ok(bytes),
                 Err(AttemptError::Remote(msg)) => return Err(RouteError::Remote(msg)),
@@ -263,7 +274,6 @@ impl Events {
                 }
             }
         }
-        Err(RouteError::AllFailed(errors))
     }
 
     /// Deliver a provider's answer that arrived on the WebSocket `from` (`Peer::id`).
@@ -379,9 +389,15 @@ mod tests {
             counter.fetch_add(1, Ordering::SeqCst);
             echo(ev)
         });
-        // Both idle: sort is stable, so `a` goes first.
+        // Both idle: the first listed goes first.
         let out = events
-            .route(vec![a, b], "WalletSign", vec![1], T, String::new)
+            .route(
+                || vec![a.clone(), b.clone()],
+                "WalletSign",
+                vec![1],
+                T,
+                String::new,
+            )
             .await;
         assert_eq!(out, Err(RouteError::Remote("wallet locked".into())));
         assert_eq!(served_b.load(Ordering::SeqCst), 0);
@@ -428,7 +444,7 @@ mod tests {
         serve(events.clone(), good.clone(), rx_good, echo);
         let out = events
             .route(
-                vec![silent.clone(), good],
+                || vec![silent.clone(), good.clone()],
                 "WalletSign",
                 b"x".to_vec(),
                 Duration::from_millis(50),
@@ -458,7 +474,7 @@ mod tests {
         let started = tokio::time::Instant::now();
         let out = events
             .route(
-                vec![dying, good],
+                || vec![dying.clone(), good.clone()],
                 "WalletSign",
                 b"y".to_vec(),
                 Duration::from_secs(30),
@@ -473,14 +489,46 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_connection_that_registers_meanwhile_takes_over() {
+        let events = Arc::new(Events::new());
+        let (dying, mut rx_dying) = Connection::new("m1", 14, None);
+        let live: Arc<Mutex<Vec<Arc<Connection>>>> = Arc::new(Mutex::new(vec![dying.clone()]));
+        {
+            let (events, live, dying) = (events.clone(), live.clone(), dying.clone());
+            tokio::spawn(async move {
+                // The only connection takes the request; another registers; the first dies.
+                let _ev = rx_dying.recv().await;
+                let (late, rx_late) = Connection::new("m1", 15, None);
+                serve(events.clone(), late.clone(), rx_late, echo);
+                live.lock().push(late);
+                events.close(&dying);
+            });
+        }
+        let out = events
+            .route(
+                || live.lock().clone(),
+                "SectorsUnsealPiece",
+                b"z".to_vec(),
+                Duration::from_secs(30),
+                String::new,
+            )
+            .await;
+        assert_eq!(out, Ok(b"z".to_vec()));
+    }
+
+    #[tokio::test]
     async fn no_candidates_gives_the_callers_message() {
         let events = Events::new();
         let (closed, _rx) = Connection::new("w1", 10, None);
         events.close(&closed);
         let out = events
-            .route(vec![closed], "WalletSign", vec![], T, || {
-                "no wallet for f01".to_owned()
-            })
+            .route(
+                || vec![closed.clone()],
+                "WalletSign",
+                vec![],
+                T,
+                || "no wallet for f01".to_owned(),
+            )
             .await;
         assert_eq!(
             out,
@@ -496,7 +544,7 @@ mod tests {
         drop(rx_b); // provider gone: skipped
         let out = events
             .route(
-                vec![a, b],
+                || vec![a.clone(), b.clone()],
                 "WalletSign",
                 vec![],
                 Duration::from_millis(20),

@@ -181,7 +181,7 @@ impl MinerStream {
         let out = self
             .events
             .route(
-                self.conns.candidates(miner),
+                || self.conns.candidates(miner),
                 method,
                 payload,
                 timeout,

@@ -369,7 +369,6 @@ impl Gateway {
             )));
         };
         let started = Instant::now();
-        let candidates = self.wallets.candidates(&addr, &accounts);
         let req = WalletSignRequest {
             signer: addr,
             to_sign,
@@ -379,7 +378,7 @@ impl Gateway {
         let out = self
             .wallet_events
             .route(
-                candidates,
+                || self.wallets.candidates(&addr, &accounts),
                 event::WALLET_SIGN,
                 payload,
                 self.timeouts.wallet_timeout(),
@@ -573,5 +572,34 @@ impl Gateway {
     fn refresh_wallet_addresses(&self) {
         let (_, addrs) = self.wallets.counts();
         self.metrics.set_wallet_addresses(addrs);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(user: &str, perm: Permission) -> Caller {
+        Caller {
+            user: user.into(),
+            perm,
+        }
+    }
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn only_an_admin_routes_on_other_users_accounts() {
+        let admin = caller("shared", Permission::Admin);
+        assert_eq!(
+            allowed_accounts(&admin, s(&["u1", "u2"])),
+            Some(s(&["u1", "u2"]))
+        );
+        let u1 = caller("u1", Permission::Sign);
+        assert_eq!(allowed_accounts(&u1, s(&["u1", "u2"])), Some(s(&["u1"])));
+        assert_eq!(allowed_accounts(&u1, s(&["u2"])), None);
+        assert_eq!(allowed_accounts(&u1, Vec::new()), Some(s(&["u1"])));
     }
 }
