@@ -204,10 +204,15 @@ async fn production_ha_is_quiet_at_rest_and_fails_over() -> anyhow::Result<()> {
 
     // At rest: a minute of the operator's own requests.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let before = request_counts(env.metrics_port).await?;
+    let before = request_counts(env.metrics_port)
+        .await
+        .map_err(|e| e.context(env.operator_log_tail(60)))?;
     let window = Duration::from_secs(60);
     tokio::time::sleep(window).await;
-    let after = request_counts(env.metrics_port).await?;
+    env.check_operator()?;
+    let after = request_counts(env.metrics_port)
+        .await
+        .map_err(|e| e.context(env.operator_log_tail(60)))?;
     let per_minute = 60.0 / window.as_secs_f64();
     let controller = delta(&before, &after, |c, v| c == "controller" && v != "WATCH");
     let writes = delta(&before, &after, |c, v| {
