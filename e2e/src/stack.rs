@@ -536,6 +536,18 @@ impl Stack {
             .unwrap_or(false)
     }
 
+    /// The OS process ids of the running processes, by name (for /proc sampling in the soak).
+    pub fn pids(&self) -> BTreeMap<String, u32> {
+        self.procs
+            .lock()
+            .map(|p| {
+                p.iter()
+                    .filter_map(|(n, m)| m.child.as_ref().map(|c| (n.clone(), c.id())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The log of a process so far (for failure messages).
     pub fn log(&self, name: &str) -> String {
         let path = self

@@ -242,7 +242,8 @@ async fn zondax_signed_transfer_lands_on_chain_through_mpool_push() {
     .await;
     // Zondax derived the same address from the key, and its CID of the signed message is the
     // one the node gave back.
-    assert_eq!(r["from"], key.address().to_string(), "{r}");
+    let from: Address = r["from"].as_str().unwrap().parse().unwrap();
+    assert_eq!(from, key.address(), "{r}");
     assert_eq!(r["cid"], r["zondaxCid"], "{r}");
     assert_eq!(r["exitCode"], 0, "{r}");
 

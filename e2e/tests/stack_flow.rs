@@ -1,6 +1,6 @@
 //! The whole flow on the chain service (e2e/src/stack.rs): messages pushed to venus-messager
 //! with a mining cluster's write token land on chain with receipts; `Filecoin.StateWaitMsg` on
-//! the node agrees with the messager's record (height, tipset, receipt); each sender's nonces
+//! the node agrees with the messager's record (the inclusion tipset and height, the receipt); each sender's nonces
 //! are 0, 1, 2, … with none reused; the registered miner's blocks make the chain.
 //!
 //! Two miners mined by the real venus-miner are covered by seed_guide.rs (the guide's flow);
@@ -89,8 +89,24 @@ async fn messages_land_with_receipts_that_the_node_confirms() {
             .call(api::STATE_WAIT_MSG, (cid, 1, -1, true))
             .await
             .unwrap();
-        assert_eq!(lookup.height, r.height, "height of {}", r.id);
-        assert_eq!(lookup.tipset, r.tipset_key, "tipset of {}", r.id);
+        // The messager records the inclusion tipset (as sophon-messager); StateWaitMsg names the
+        // tipset that executed it, whose parent that is.
+        let executed = node
+            .call(api::CHAIN_GET_TIP_SET, (lookup.tipset.clone(),))
+            .await
+            .unwrap();
+        assert_eq!(executed.height(), lookup.height);
+        assert_eq!(
+            executed.parents(),
+            r.tipset_key,
+            "inclusion tipset of {}",
+            r.id
+        );
+        let included = node
+            .call(api::CHAIN_GET_TIP_SET, (r.tipset_key.clone(),))
+            .await
+            .unwrap();
+        assert_eq!(included.height(), r.height, "inclusion height of {}", r.id);
         assert_eq!(lookup.receipt, receipt, "receipt of {}", r.id);
         // The chain holds exactly what was signed.
         let unsigned = r

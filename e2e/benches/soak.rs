@@ -1,0 +1,184 @@
+//! Soak: the chain service (e2e/src/stack.rs: auth, gateway, node, wallet, prover, the block
+//! producer, venus-messager) under steady message load for several minutes. Every few seconds
+//! it samples, from /proc, the resident memory (VmRSS) and open file handles (fd count) of every
+//! process, and the size of the wallet's repo (its keystore plus the record of signed block
+//! headers, which must stay bounded). Prints start / end / max per process and the message
+//! throughput; a measurement, not a test (nothing is asserted).
+//!
+//!   cargo bench -p venus-e2e --bench soak                       # 300 s, 4 messages/s
+//!   VENUS_SOAK_SECS=600 VENUS_SOAK_RATE=8 cargo bench -p venus-e2e --bench soak
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use venus_api::messager as m;
+use venus_e2e::stack::{Stack, StackOptions};
+use venus_rpc::Client;
+use venus_types::{Base64Bytes, TokenAmount};
+
+#[derive(Default, Clone, Copy)]
+struct Series {
+    start: u64,
+    end: u64,
+    max: u64,
+}
+
+impl Series {
+    fn add(&mut self, v: u64, first: bool) {
+        if first {
+            self.start = v;
+        }
+        self.end = v;
+        self.max = self.max.max(v);
+    }
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+fn fds(pid: u32) -> Option<u64> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count() as u64)
+}
+
+fn dir_bytes(p: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(p) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(md) if md.is_dir() => dir_bytes(&e.path()),
+            Ok(md) => md.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 4)]
+async fn main() {
+    // `cargo bench` passes `--bench`; nothing else is taken from the command line.
+    let secs = env_u64("VENUS_SOAK_SECS", 300);
+    let rate = env_u64("VENUS_SOAK_RATE", 4).max(1);
+    let sample_every = Duration::from_secs(env_u64("VENUS_SOAK_SAMPLE_SECS", 5));
+
+    let stack = Arc::new(
+        Stack::start(StackOptions {
+            senders: 4,
+            extra_binaries: vec![("venus-messager", "venus-messager")],
+            ..Default::default()
+        })
+        .await
+        .expect("stack"),
+    );
+    let msgr = stack
+        .start_messager(
+            "messager",
+            "[messageService]\nWaitingChainHeadStableDuration = \"1s\"\n",
+            &[],
+        )
+        .await
+        .expect("messager");
+    let write = stack
+        .auth_cli(&["token", "gen", "--perm", "write", &stack.user])
+        .unwrap();
+    let client = Client::builder(&msgr.url())
+        .token(Some(write.clone()))
+        .connect()
+        .await
+        .unwrap();
+
+    let pushed = Arc::new(AtomicU64::new(0));
+    let refused = Arc::new(AtomicU64::new(0));
+    let load = {
+        let (pushed, refused, senders) = (pushed.clone(), refused.clone(), stack.senders.clone());
+        let client = client.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(1000 / rate));
+            let mut i = 0usize;
+            loop {
+                tick.tick().await;
+                let from = senders[i % senders.len()];
+                let to = senders[(i + 1) % senders.len()];
+                let msg = venus_types::Message {
+                    version: 0,
+                    to,
+                    from,
+                    nonce: 0,
+                    value: TokenAmount::from_atto(1_000u64 + i as u64),
+                    gas_limit: 0,
+                    gas_fee_cap: TokenAmount::zero(),
+                    gas_premium: TokenAmount::zero(),
+                    method: 0,
+                    params: Base64Bytes::default(),
+                };
+                match client.call(m::PUSH_MESSAGE, (msg, None)).await {
+                    Ok(_) => pushed.fetch_add(1, Ordering::Relaxed),
+                    Err(_) => refused.fetch_add(1, Ordering::Relaxed),
+                };
+                i += 1;
+            }
+        })
+    };
+
+    let started = Instant::now();
+    let mut rss: BTreeMap<String, Series> = BTreeMap::new();
+    let mut fd: BTreeMap<String, Series> = BTreeMap::new();
+    let mut wallet = Series::default();
+    let mut first = true;
+    let wallet_repo = stack.path().join("wallet");
+    while started.elapsed() < Duration::from_secs(secs) {
+        for (name, pid) in stack.pids() {
+            if let (Some(r), Some(f)) = (rss_kib(pid), fds(pid)) {
+                rss.entry(name.clone()).or_default().add(r, first);
+                fd.entry(name).or_default().add(f, first);
+            }
+        }
+        wallet.add(dir_bytes(&wallet_repo), first);
+        first = false;
+        tokio::time::sleep(sample_every).await;
+    }
+    load.abort();
+    let elapsed = started.elapsed().as_secs_f64();
+    let head = stack.head().await.map(|h| h.height()).unwrap_or(-1);
+    println!(
+        "soak: {elapsed:.0} s at {rate} msg/s: {} pushed, {} refused, head height {head}",
+        pushed.load(Ordering::Relaxed),
+        refused.load(Ordering::Relaxed)
+    );
+    println!("| process | RSS start | RSS end | RSS max | fds start | fds end | fds max |");
+    println!("|---|---|---|---|---|---|---|");
+    for (name, r) in &rss {
+        let f = fd.get(name).copied().unwrap_or_default();
+        println!(
+            "| {name} | {:.1} MiB | {:.1} MiB | {:.1} MiB | {} | {} | {} |",
+            r.start as f64 / 1024.0,
+            r.end as f64 / 1024.0,
+            r.max as f64 / 1024.0,
+            f.start,
+            f.end,
+            f.max
+        );
+    }
+    println!(
+        "wallet repo (keystore + signed-blocks record): start {} B, end {} B, max {} B",
+        wallet.start, wallet.end, wallet.max
+    );
+}
