@@ -22,7 +22,7 @@ use rand::SeedableRng;
 use tokio::task::JoinHandle;
 use venus_api::full_node as api;
 use venus_rpc::Client;
-use venus_types::{Address, KeyType, PrivateKey, TipSet};
+use venus_types::{Address, KeyType, PrivateKey, TipSet, TokenAmount};
 
 use crate::binaries::workspace_binaries;
 use crate::command::run;
@@ -824,5 +824,38 @@ impl Stack {
             bail!("{e}; log:\n{}", self.log(name));
         }
         Ok(p)
+    }
+}
+
+/// A plain value transfer (method 0) with gas left for the messager to estimate.
+pub fn transfer(from: Address, to: Address, value: TokenAmount) -> venus_types::Message {
+    venus_types::Message {
+        version: 0,
+        to,
+        from,
+        nonce: 0,
+        value,
+        gas_limit: 0,
+        gas_fee_cap: TokenAmount::zero(),
+        gas_premium: TokenAmount::zero(),
+        method: 0,
+        params: venus_types::Base64Bytes::default(),
+    }
+}
+
+/// The test MariaDB server (`VENUS_TEST_MYSQL_URL`, `mysql://user:pw@host:port/`); `None`
+/// means skip — but under `CI` a missing server fails the test.
+pub fn test_mysql_server() -> Option<String> {
+    match std::env::var("VENUS_TEST_MYSQL_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("VENUS_TEST_MYSQL_URL is not set and CI is: the MariaDB tests cannot be skipped")
+        }
+        _ => {
+            eprintln!(
+                "note: VENUS_TEST_MYSQL_URL is not set; skipping (run scripts/mariadb-test.sh start)"
+            );
+            None
+        }
     }
 }

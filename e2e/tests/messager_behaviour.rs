@@ -9,24 +9,9 @@ use std::time::Duration;
 use rand::SeedableRng;
 use serde_json::value::RawValue;
 use venus_api::messager::{self as m, MessageState, ReplaceMessageParams};
-use venus_e2e::stack::{Stack, StackOptions, eventually};
+use venus_e2e::stack::{Stack, StackOptions, eventually, transfer};
 use venus_rpc::Client;
-use venus_types::{Address, Base64Bytes, KeyType, PrivateKey, TokenAmount};
-
-fn send(from: Address, to: Address, value: TokenAmount) -> venus_types::Message {
-    venus_types::Message {
-        version: 0,
-        to,
-        from,
-        nonce: 0,
-        value,
-        gas_limit: 0,
-        gas_fee_cap: TokenAmount::zero(),
-        gas_premium: TokenAmount::zero(),
-        method: 0,
-        params: Base64Bytes::default(),
-    }
-}
+use venus_types::{KeyType, PrivateKey, TokenAmount};
 
 async fn client(url: &str, token: &str) -> Client {
     Client::builder(url)
@@ -83,7 +68,7 @@ async fn bad_input_wallet_offline_and_replacing_a_stuck_message() {
     let e = admin
         .call(
             m::PUSH_MESSAGE,
-            (send(nobody, a, TokenAmount::from_atto(1u64)), None),
+            (transfer(nobody, a, TokenAmount::from_atto(1u64)), None),
         )
         .await
         .unwrap_err()
@@ -96,7 +81,10 @@ async fn bad_input_wallet_offline_and_replacing_a_stuck_message() {
     let e = writer
         .call(
             m::PUSH_MESSAGE,
-            (send(a, b, TokenAmount::from_whole(10_000_000_000u64)), None),
+            (
+                transfer(a, b, TokenAmount::from_whole(10_000_000_000u64)),
+                None,
+            ),
         )
         .await
         .unwrap_err()
@@ -106,7 +94,7 @@ async fn bad_input_wallet_offline_and_replacing_a_stuck_message() {
     let e = writer
         .call(
             m::PUSH_MESSAGE,
-            (send(a, b, TokenAmount::from_atto(-1i64)), None),
+            (transfer(a, b, TokenAmount::from_atto(-1i64)), None),
         )
         .await
         .unwrap_err()
@@ -128,7 +116,7 @@ async fn bad_input_wallet_offline_and_replacing_a_stuck_message() {
     let e = reader
         .call(
             m::PUSH_MESSAGE,
-            (send(a, b, TokenAmount::from_atto(1u64)), None),
+            (transfer(a, b, TokenAmount::from_atto(1u64)), None),
         )
         .await
         .unwrap_err()
@@ -142,7 +130,7 @@ async fn bad_input_wallet_offline_and_replacing_a_stuck_message() {
     let e = stranger
         .call(
             m::PUSH_MESSAGE,
-            (send(a, b, TokenAmount::from_atto(1u64)), None),
+            (transfer(a, b, TokenAmount::from_atto(1u64)), None),
         )
         .await
         .unwrap_err()
@@ -152,7 +140,7 @@ async fn bad_input_wallet_offline_and_replacing_a_stuck_message() {
     let id = writer
         .call(
             m::PUSH_MESSAGE,
-            (send(a, b, TokenAmount::from_atto(1u64)), None),
+            (transfer(a, b, TokenAmount::from_atto(1u64)), None),
         )
         .await
         .unwrap();
@@ -175,7 +163,7 @@ async fn bad_input_wallet_offline_and_replacing_a_stuck_message() {
             m::PUSH_MESSAGE_WITH_ID,
             (
                 "fixed-id".to_owned(),
-                send(a, b, TokenAmount::from_atto(2u64)),
+                transfer(a, b, TokenAmount::from_atto(2u64)),
                 None,
             ),
         )
@@ -186,7 +174,7 @@ async fn bad_input_wallet_offline_and_replacing_a_stuck_message() {
             m::PUSH_MESSAGE_WITH_ID,
             (
                 "fixed-id".to_owned(),
-                send(a, b, TokenAmount::from_atto(2u64)),
+                transfer(a, b, TokenAmount::from_atto(2u64)),
                 None,
             ),
         )
@@ -210,7 +198,7 @@ async fn bad_input_wallet_offline_and_replacing_a_stuck_message() {
     let waiting = writer
         .call(
             m::PUSH_MESSAGE,
-            (send(b, a, TokenAmount::from_atto(3u64)), None),
+            (transfer(b, a, TokenAmount::from_atto(3u64)), None),
         )
         .await
         .unwrap();
@@ -245,7 +233,7 @@ async fn bad_input_wallet_offline_and_replacing_a_stuck_message() {
     let stuck = writer
         .call(
             m::PUSH_MESSAGE,
-            (send(a, b, TokenAmount::from_atto(4u64)), None),
+            (transfer(a, b, TokenAmount::from_atto(4u64)), None),
         )
         .await
         .unwrap();

@@ -8,22 +8,7 @@ use std::time::Duration;
 use venus_api::messager::{self as m, MessageState, NodeInfo};
 use venus_e2e::stack::{Stack, StackOptions, eventually};
 use venus_rpc::Client;
-use venus_types::{Address, Base64Bytes, TokenAmount};
-
-fn send(from: Address, to: Address, value: u64) -> venus_types::Message {
-    venus_types::Message {
-        version: 0,
-        to,
-        from,
-        nonce: 0,
-        value: TokenAmount::from_atto(value),
-        gas_limit: 0,
-        gas_fee_cap: TokenAmount::zero(),
-        gas_premium: TokenAmount::zero(),
-        method: 0,
-        params: Base64Bytes::default(),
-    }
-}
+use venus_types::{Address, TokenAmount};
 
 async fn metrics(port: u16) -> String {
     let http = venus_rpc::tls::http_client_builder().build().unwrap();
@@ -163,4 +148,8 @@ async fn reads_and_pushes_move_to_the_extra_node_when_the_main_node_dies() {
 
 fn chrono_epoch() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::<chrono::Utc>::UNIX_EPOCH
+}
+
+fn send(from: Address, to: Address, value: u64) -> venus_types::Message {
+    venus_e2e::stack::transfer(from, to, TokenAmount::from_atto(value))
 }

@@ -11,22 +11,7 @@ use std::time::Duration;
 use venus_api::messager::{self as m, MessageState, MsgQueryParams};
 use venus_e2e::stack::{Stack, StackOptions, eventually, wait_http};
 use venus_rpc::Client;
-use venus_types::{Address, Base64Bytes, TokenAmount};
-
-fn mysql_server() -> Option<String> {
-    match std::env::var("VENUS_TEST_MYSQL_URL") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("VENUS_TEST_MYSQL_URL is not set and CI is: the MariaDB tests cannot be skipped")
-        }
-        _ => {
-            eprintln!(
-                "note: VENUS_TEST_MYSQL_URL is not set; skipping (run scripts/mariadb-test.sh start)"
-            );
-            None
-        }
-    }
-}
+use venus_types::{Address, TokenAmount};
 
 /// `mysql://u:p@h:port/` → (URL of database `db`, the same in the Go driver's DSN form).
 fn database(server: &str, db: &str) -> (String, String) {
@@ -40,21 +25,6 @@ fn database(server: &str, db: &str) -> (String, String) {
             "{cred}@({hostport})/{db}?parseTime=true&loc=Local&readTimeout=10s&writeTimeout=10s"
         ),
     )
-}
-
-fn send(from: Address, to: Address, value: u64) -> venus_types::Message {
-    venus_types::Message {
-        version: 0,
-        to,
-        from,
-        nonce: 0,
-        value: TokenAmount::from_atto(value),
-        gas_limit: 0,
-        gas_fee_cap: TokenAmount::zero(),
-        gas_premium: TokenAmount::zero(),
-        method: 0,
-        params: Base64Bytes::default(),
-    }
 }
 
 async fn metrics(port: u16) -> String {
@@ -76,7 +46,9 @@ fn is_holder(text: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_on_mariadb_fail_over_without_losing_or_repeating_a_nonce() {
-    let Some(server) = mysql_server() else { return };
+    let Some(server) = venus_e2e::stack::test_mysql_server() else {
+        return;
+    };
     let db = format!("venus_messager_e2e_{}", std::process::id());
     let (url, go_dsn) = database(&server, &db);
     let stack = Stack::start(StackOptions {
@@ -210,4 +182,8 @@ async fn two_instances_on_mariadb_fail_over_without_losing_or_repeating_a_nonce(
     .unwrap();
     assert!(!is_holder(&metrics(a.port).await));
     assert!(is_holder(&metrics(b.port).await));
+}
+
+fn send(from: Address, to: Address, value: u64) -> venus_types::Message {
+    venus_e2e::stack::transfer(from, to, TokenAmount::from_atto(value))
 }

@@ -11,7 +11,7 @@ use venus_api::full_node as node_api;
 use venus_api::messager::{self as m, MessageState, MsgQueryParams};
 use venus_e2e::stack::{Stack, StackOptions, eventually};
 use venus_rpc::Client;
-use venus_types::{Address, Base64Bytes, TokenAmount};
+use venus_types::{Address, TokenAmount};
 
 fn opts(senders: usize) -> StackOptions {
     StackOptions {
@@ -28,21 +28,6 @@ fn message_count() -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(240)
         .max(200)
-}
-
-pub fn send(from: Address, to: Address, value: u64) -> venus_types::Message {
-    venus_types::Message {
-        version: 0,
-        to,
-        from,
-        nonce: 0,
-        value: TokenAmount::from_atto(value),
-        gas_limit: 0,
-        gas_fee_cap: TokenAmount::zero(),
-        gas_premium: TokenAmount::zero(),
-        method: 0,
-        params: Base64Bytes::default(),
-    }
 }
 
 async fn all_on_chain(c: &Client, n: usize) -> bool {
@@ -170,4 +155,8 @@ async fn messages_from_several_addresses_land_with_gap_free_nonces_across_a_kill
 pub async fn reqwest_text(url: &str) -> String {
     let http = venus_rpc::tls::http_client_builder().build().unwrap();
     http.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+fn send(from: Address, to: Address, value: u64) -> venus_types::Message {
+    venus_e2e::stack::transfer(from, to, TokenAmount::from_atto(value))
 }
