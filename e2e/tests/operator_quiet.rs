@@ -10,47 +10,22 @@
 //! Figures are printed as `E2E-TIMING …` lines (`--nocapture`); docs/benchmarks.md has them.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Event, Pod};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ListParams};
 use serde_json::Value;
-use venus_e2e::cluster::client_from_kubeconfig;
 use venus_e2e::command::run;
 use venus_e2e::fixture::OperatorEnv;
 use venus_e2e::objects::{self, example, on_kwok_storage};
 use venus_e2e::wait;
-use venus_lease::test_support::Instance;
-use venus_lease::{LeaseBackend, LeaseSettings};
+
+mod operator_support;
+use operator_support::hold_role_leases;
 
 const READY_TIMEOUT: Duration = Duration::from_secs(180);
 const ROLE: &str = "venus.filecoin.io/role";
-
-/// A venus-lease instance contending for `lease` as pod `identity`.
-fn holder(kubeconfig: &PathBuf, namespace: &str, lease: &str, identity: &str) -> Instance {
-    let (kubeconfig, namespace, lease, identity) = (
-        kubeconfig.clone(),
-        namespace.to_owned(),
-        lease.to_owned(),
-        identity.to_owned(),
-    );
-    Instance::spawn(move || async move {
-        let client = client_from_kubeconfig(&kubeconfig)
-            .await
-            .expect("kube client");
-        (
-            LeaseBackend::Kubernetes {
-                client,
-                namespace,
-                name: lease,
-                identity,
-            },
-            LeaseSettings::default(),
-        )
-    })
-}
 
 /// `venus_operator_api_requests_total` by (client, verb), from the operator's /metrics.
 async fn request_counts(port: u16) -> anyhow::Result<BTreeMap<(String, String), f64>> {
@@ -151,28 +126,7 @@ async fn production_ha_is_quiet_at_rest_and_fails_over() -> anyhow::Result<()> {
     let started = Instant::now();
     objects::apply(&env.kubectl(), &ns, &cs)?;
 
-    // The pods' ServiceAccount appears with the shared objects; its token is what the
-    // messager and miner pods would mount.
-    let sa = format!("{name}-venus");
-    wait::until(
-        Duration::from_secs(60),
-        "the pods' ServiceAccount",
-        || async {
-            let sas: Api<k8s_openapi::api::core::v1::ServiceAccount> =
-                Api::namespaced(client.clone(), &ns);
-            Ok(sas.get_opt(&sa).await?.map(|_| ()))
-        },
-    )
-    .await?;
-    let pod_kubeconfig = env.cluster.service_account_kubeconfig(&ns, &sa)?;
-    let mut holders = BTreeMap::new();
-    for component in ["messager", "miner"] {
-        for i in 0..2 {
-            let pod = format!("{name}-{component}-{i}");
-            let lease = format!("{name}-{component}");
-            holders.insert(pod.clone(), holder(&pod_kubeconfig, &ns, &lease, &pod));
-        }
-    }
+    let mut holders = hold_role_leases(env, &client, &ns, &name, &|_| 2).await?;
     let api = objects::chainservices(&client, &ns);
     let ready = objects::wait_ready(&api, &name, READY_TIMEOUT)
         .await
