@@ -15,6 +15,7 @@ mod metrics;
 pub mod observe;
 pub mod perm;
 pub mod process;
+pub mod process_metrics;
 mod router;
 mod serve;
 mod server;

@@ -9,10 +9,13 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use parking_lot::RwLock;
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Metric, Registry};
 use tracing_subscriber::EnvFilter;
 
 use crate::metrics::RpcMetrics;
+use crate::process_metrics::ProcessCollector;
 use crate::router::BoxFuture;
 
 /// Install the global tracing subscriber. `RUST_LOG` overrides `default_level` (e.g. `info`
@@ -43,16 +46,48 @@ pub fn init_tracing_with(default_level: &str, json: bool) -> Result<(), String> 
     result.map_err(|e| format!("tracing already initialised: {e}"))
 }
 
-/// The service's Prometheus registry, shared by the RPC layer and the service's own metrics.
+/// The service's Prometheus registry, shared by the RPC layer and the service's own metrics,
+/// with the standard `process_*` metrics of this process.
 #[derive(Clone, Default)]
 pub struct Metrics {
     inner: Arc<MetricsInner>,
 }
 
-#[derive(Default)]
 struct MetricsInner {
     registry: RwLock<Registry>,
     rpc: OnceLock<Arc<RpcMetrics>>,
+}
+
+impl Default for MetricsInner {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(ProcessCollector));
+        Self {
+            registry: RwLock::new(registry),
+            rpc: OnceLock::new(),
+        }
+    }
+}
+
+/// A registered metric whose `# HELP`/`# TYPE` lines are served even before its first series
+/// (a labelled family that has seen no error yet, say): prometheus-client leaves an empty
+/// family out, and then the dashboards, alert rules and drift check could not tell a family
+/// that exists from one that was renamed away.
+#[derive(Debug)]
+struct AlwaysListed<M>(M);
+
+impl<M: EncodeMetric> EncodeMetric for AlwaysListed<M> {
+    fn encode(&self, encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        self.0.encode(encoder)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        self.0.metric_type()
+    }
+
+    fn is_empty(&self) -> bool {
+        false
+    }
 }
 
 impl Metrics {
@@ -61,8 +96,12 @@ impl Metrics {
     }
 
     /// Register a metric (`Counter`, `Gauge`, `Family`, `Histogram`… — keep a clone to update it).
+    /// Its `# HELP`/`# TYPE` lines are served from the start, series or not.
     pub fn register(&self, name: &str, help: &str, metric: impl Metric) {
-        self.inner.registry.write().register(name, help, metric);
+        self.inner
+            .registry
+            .write()
+            .register(name, help, AlwaysListed(metric));
     }
 
     /// Direct access, for sub-registries and collectors.
@@ -182,4 +221,40 @@ async fn run_checks(
         "ok\n".to_owned()
     };
     (status, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use prometheus_client::metrics::counter::Counter;
+    use prometheus_client::metrics::family::Family;
+
+    use super::*;
+
+    #[test]
+    fn a_family_without_series_is_listed_and_process_metrics_are_served() {
+        let m = Metrics::new();
+        let errors = Family::<Vec<(String, String)>, Counter>::default();
+        m.register("venus_test_errors", "Errors by miner", errors.clone());
+        let text = m.encode();
+        assert!(text.contains("# TYPE venus_test_errors counter"), "{text}");
+        assert!(!text.contains("venus_test_errors_total{"), "{text}");
+        for name in [
+            "process_resident_memory_bytes",
+            "process_open_fds",
+            "process_max_fds",
+            "process_cpu_seconds_total",
+            "process_threads",
+        ] {
+            assert!(text.contains(&format!("\n{name} ")), "{name} missing in\n{text}");
+        }
+        errors
+            .get_or_create(&vec![("miner".into(), "t01000".into())])
+            .inc();
+        let text = m.encode();
+        assert!(
+            text.contains("venus_test_errors_total{miner=\"t01000\"} 1"),
+            "{text}"
+        );
+        assert_eq!(text.matches("# TYPE venus_test_errors counter").count(), 1);
+    }
 }
