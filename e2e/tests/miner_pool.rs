@@ -79,6 +79,16 @@ fn init_args<'a>(stack: &'a Stack, nettype: &'a str, listen: &'a str) -> Vec<&'a
 
 /// `venus-miner init` as the seed writes it, then `run` under `name`.
 async fn start_miner(stack: &Stack, name: &str, extra_config: &str) -> MinerProc {
+    start_miner_with(stack, name, extra_config, &[]).await
+}
+
+/// [`start_miner`] with extra `run` flags.
+async fn start_miner_with(
+    stack: &Stack,
+    name: &str,
+    extra_config: &str,
+    run_args: &[String],
+) -> MinerProc {
     let repo = stack.path().join(name);
     let port = free_port().unwrap();
     let listen = format!("127.0.0.1:{port}");
@@ -100,7 +110,10 @@ async fn start_miner(stack: &Stack, name: &str, extra_config: &str) -> MinerProc
             name,
             Spec {
                 program: bin,
-                args: vec![format!("--repo={}", repo.display()), "run".into()],
+                args: [format!("--repo={}", repo.display()), "run".into()]
+                    .into_iter()
+                    .chain(run_args.iter().cloned())
+                    .collect(),
                 env: Vec::new(),
                 log: stack.path().join(format!("{name}.log")),
             },
@@ -361,4 +374,104 @@ async fn the_seed_commands_mine_through_the_gateway() {
     .await
     .unwrap();
     let _ = Path::new(&m.repo);
+}
+
+fn mysql_server() -> Option<String> {
+    match std::env::var("VENUS_TEST_MYSQL_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("VENUS_TEST_MYSQL_URL is not set and CI is: the MariaDB tests cannot be skipped")
+        }
+        _ => {
+            eprintln!("note: VENUS_TEST_MYSQL_URL is not set; skipping a MariaDB test");
+            None
+        }
+    }
+}
+
+async fn is_holder(m: &MinerProc) -> bool {
+    // The sample line, not the HELP text ("… holder 1 while this instance …").
+    m.metrics()
+        .await
+        .lines()
+        .any(|l| l.trim() == "venus_miner_lease_holder 1")
+}
+
+/// Two venus-miner instances on one MariaDB (`--db-type=mysql --mysql-dsn`, as the operator
+/// renders them): one holds the lease and mines; when it is killed the other takes over, the
+/// chain keeps rising, and no (miner, epoch) ever has two blocks on chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_takes_over_and_nothing_is_mined_twice() {
+    use sqlx::Connection;
+    let Some(server) = mysql_server() else { return };
+    let db = format!("venus_miner_e2e_{}", std::process::id());
+    let mut conn = sqlx::MySqlConnection::connect(&server).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE IF NOT EXISTS {db}"
+    )))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let dsn = format!("{}/{db}", server.trim_end_matches('/'));
+    let stack = Stack::start(StackOptions {
+        produce_blocks: false,
+        extra_binaries: vec![("venus-miner", "venus-miner")],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let node = stack.node_client().await.unwrap();
+    let flags = vec!["--db-type=mysql".to_owned(), format!("--mysql-dsn={dsn}")];
+    let a = start_miner_with(&stack, "miner-a", "", &flags).await;
+    let b = start_miner_with(&stack, "miner-b", "", &flags).await;
+
+    let start = height(&node).await;
+    eventually("the chain to rise by 3", Duration::from_secs(90), || {
+        let node = &node;
+        async move { height(node).await >= start + 3 }
+    })
+    .await
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e}; logs:\n{}\n{}",
+            stack.log("miner-a"),
+            stack.log("miner-b")
+        )
+    });
+    let (ha, hb) = (is_holder(&a).await, is_holder(&b).await);
+    assert!(ha ^ hb, "exactly one lease holder (a: {ha}, b: {hb})");
+    let (holder, standby) = if ha { (&a, &b) } else { (&b, &a) };
+
+    stack.kill(&holder.name).unwrap();
+    let killed_at = height(&node).await;
+    eventually(
+        "the standby to take the lease",
+        Duration::from_secs(20),
+        || async { is_holder(standby).await },
+    )
+    .await
+    .unwrap();
+    eventually("mining to continue", Duration::from_secs(60), || {
+        let node = &node;
+        async move { height(node).await >= killed_at + 3 }
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}; standby log:\n{}", stack.log(&standby.name)));
+
+    let blocks = chain_blocks(&node).await;
+    let mut seen = std::collections::BTreeSet::new();
+    for b in &blocks {
+        assert!(seen.insert(*b), "two blocks of {} at {}", b.0, b.1);
+    }
+    let rows: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT epoch, miner FROM {db}.miner_blocks"
+    )))
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(rows.len() >= 3, "claims recorded: {rows:?}");
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {db}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
 }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use venus_api::full_node as node_api;
 use venus_api::miner::{self as api, BlocksQueryParams, MinerInfo};
-use venus_api::proof::ExtendedSectorInfo;
 use venus_rpc::{Ctx, Permission, Router, RpcError};
 use venus_types::{Address, TipSetKey};
 
@@ -233,16 +232,7 @@ async fn warmup(s: &Service, miner: Address) -> Result<(), String> {
         .call(node_api::STATE_NETWORK_VERSION, (TipSetKey::default(),))
         .await
         .map_err(|e| format!("StateNetworkVersion: {e}"))?;
-    let sectors: Vec<ExtendedSectorInfo> = info
-        .sectors
-        .iter()
-        .map(|s| ExtendedSectorInfo {
-            seal_proof: s.seal_proof,
-            sector_number: s.sector_number,
-            sector_key: s.sector_key,
-            sealed_cid: s.sealed_cid,
-        })
-        .collect();
+    let sectors = crate::election::proof_sectors(&info.sectors);
     let mut rand = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut rand);
     rand[31] &= 0x3f;

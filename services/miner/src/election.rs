@@ -49,6 +49,19 @@ pub struct Won {
     pub winning_post_proof: Vec<PoStProof>,
 }
 
+/// The sectors of a base info in the shape `Gateway.ComputeProof` takes.
+pub fn proof_sectors(sectors: &[venus_types::ExtendedSectorInfo]) -> Vec<ExtendedSectorInfo> {
+    sectors
+        .iter()
+        .map(|s| ExtendedSectorInfo {
+            seal_proof: s.seal_proof,
+            sector_number: s.sector_number,
+            sector_key: s.sector_key,
+            sealed_cid: s.sealed_cid,
+        })
+        .collect()
+}
+
 /// The round every election of one epoch shares.
 pub struct Round<'a> {
     pub node: &'a Upstream,
@@ -127,16 +140,7 @@ impl Round<'_> {
         self.metrics.won(&addr.to_string());
 
         let seed = winning_post_randomness(&rbase, self.epoch, &addr);
-        let sectors: Vec<ExtendedSectorInfo> = info
-            .sectors
-            .iter()
-            .map(|s| ExtendedSectorInfo {
-                seal_proof: s.seal_proof,
-                sector_number: s.sector_number,
-                sector_key: s.sector_key,
-                sealed_cid: s.sealed_cid,
-            })
-            .collect();
+        let sectors = proof_sectors(&info.sectors);
         let proof_started = Instant::now();
         let winning_post_proof = self
             .gateways
