@@ -260,9 +260,6 @@ async fn scrape(http: &reqwest::Client, url: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "until venus-rpc writes the # TYPE line of registered families without series \
-            (error counters stay empty in a healthy run) and serves process_*; \
-            run with --run-ignored all"]
 async fn every_referenced_metric_is_served_by_its_running_service() {
     let (dashboard, rules) = load_docs().expect("docs files");
     let refs = referenced_metrics(&dashboard, &rules);
