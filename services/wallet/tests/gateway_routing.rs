@@ -245,11 +245,11 @@ async fn sign_routing_across_two_wallets_and_two_gateways() {
     let addr_b = wb.new_key("bls");
     for g in [&g1, &g2] {
         wait_until("wallet A on both gateways", || {
-            g.state.wallet_has(&addr_a, &s(&["minerA"]))
+            g.state.wallet_has(&admin_caller(), &addr_a, s(&["minerA"]))
         })
         .await;
         wait_until("wallet B on both gateways", || {
-            g.state.wallet_has(&addr_b, &s(&["minerB"]))
+            g.state.wallet_has(&admin_caller(), &addr_b, s(&["minerB"]))
         })
         .await;
     }
@@ -374,7 +374,7 @@ async fn sign_routing_across_two_wallets_and_two_gateways() {
     drop(wb);
     for g in [&g1, &g2] {
         wait_until("wallet B gone", || {
-            !g.state.wallet_has(&addr_b, &s(&["minerB"]))
+            !g.state.wallet_has(&admin_caller(), &addr_b, s(&["minerB"]))
         })
         .await;
     }
@@ -456,7 +456,7 @@ async fn killed_wallet_fails_over_and_wallet_reconnects_after_gateway_restart() 
     g.shutdown().await;
     let g = TestGateway::start(verifier.clone(), port).await;
     wait_until("wallet re-registered", || {
-        g.state.wallet_has(&addr, &s(&["walletA"]))
+        g.state.wallet_has(&admin_caller(), &addr, s(&["walletA"]))
     })
     .await;
     let c = consumer(&g, &admin).await;
@@ -472,7 +472,7 @@ async fn killed_wallet_fails_over_and_wallet_reconnects_after_gateway_restart() 
     // With no wallet left the caller reads why.
     drop(w2);
     wait_until("wallet gone", || {
-        !g.state.wallet_has(&addr, &s(&["walletA"]))
+        !g.state.wallet_has(&admin_caller(), &addr, s(&["walletA"]))
     })
     .await;
     let err = c
@@ -560,4 +560,12 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// The routing checks look as an admin would, who may name any account.
+fn admin_caller() -> venus_rpc::Caller {
+    venus_rpc::Caller {
+        user: "admin".to_owned(),
+        perm: venus_rpc::Permission::Admin,
+    }
 }
