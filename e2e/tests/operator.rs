@@ -26,6 +26,9 @@ use venus_e2e::objects::{self, COMPONENTS, example, on_kwok_storage};
 use venus_e2e::recorder::{self, Observation, Timeline};
 use venus_e2e::wait;
 
+mod operator_support;
+use operator_support::hold_role_leases;
+
 /// Generous: the machine is shared and kwok pods turn Ready in about a second.
 const READY_TIMEOUT: Duration = Duration::from_secs(180);
 const SHORT: Duration = Duration::from_secs(60);
@@ -394,7 +397,7 @@ async fn apply_and_verify(
     label: &str,
     cs: &Value,
     expected: &Expected,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<BTreeMap<String, venus_lease::test_support::Instance>> {
     let name = cs["metadata"]["name"]
         .as_str()
         .unwrap_or_default()
@@ -402,6 +405,7 @@ async fn apply_and_verify(
     let timeline = Timeline::start(client, namespace, &kinds()).await?;
     let started = Instant::now();
     apply(env, namespace, cs)?;
+    let holders = hold_role_leases(env, client, namespace, &name, &|c| replicas_of(cs, c)).await?;
     let api = objects::chainservices(client, namespace);
     let ready = objects::wait_ready(&api, &name, READY_TIMEOUT)
         .await
@@ -435,7 +439,7 @@ async fn apply_and_verify(
         "{label}: no Events recorded for the ChainService"
     );
     env.check_operator()?;
-    Ok(())
+    Ok(holders)
 }
 
 fn create_dsn_secrets(env: &OperatorEnv, namespace: &str, cs: &Value) -> anyhow::Result<()> {
@@ -584,7 +588,6 @@ async fn chart_installs_and_the_operator_leads() -> anyhow::Result<()> {
 /// 2 + 5. devnet-small: ordered creation, children, Ready; scale up and down (PVCs deleted on
 ///    scale-down per its retention policy); deletion removes everything including PVCs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs venus-messager to hold its Lease before the ChainService can become Ready (next wave; issue #12 is blocked on it)"]
 async fn devnet_small_lifecycle() -> anyhow::Result<()> {
     let Some(env) = OperatorEnv::shared("devnet_small_lifecycle") else {
         return Ok(());
@@ -597,7 +600,7 @@ async fn devnet_small_lifecycle() -> anyhow::Result<()> {
         template_class: None,
         production: false,
     };
-    apply_and_verify(env, &client, &ns, "devnet-small", &cs, &expected).await?;
+    let _holders = apply_and_verify(env, &client, &ns, "devnet-small", &cs, &expected).await?;
     let name = "devnet";
     let api = objects::chainservices(&client, &ns);
     let sts_api: Api<StatefulSet> = Api::namespaced(client.clone(), &ns);
@@ -690,7 +693,6 @@ async fn devnet_small_lifecycle() -> anyhow::Result<()> {
 ///    creation, production sizing; a spec change rolls component by component, and an operator
 ///    killed mid-rollout resumes it; deletion keeps the PVCs (whenDeleted: Retain).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs venus-messager to hold its Lease before the ChainService can become Ready (next wave; issue #12 is blocked on it)"]
 async fn production_ha_lifecycle() -> anyhow::Result<()> {
     let Some(env) = OperatorEnv::shared("production_ha_lifecycle") else {
         return Ok(());
@@ -703,7 +705,7 @@ async fn production_ha_lifecycle() -> anyhow::Result<()> {
         template_class: Some("kwok-volume"),
         production: true,
     };
-    apply_and_verify(env, &client, &ns, "production-ha", &cs, &expected).await?;
+    let _holders = apply_and_verify(env, &client, &ns, "production-ha", &cs, &expected).await?;
     let name = "mainnet";
     let api = objects::chainservices(&client, &ns);
 
@@ -1131,7 +1133,7 @@ fn ready_targets(o: &Observation) -> Vec<String> {
 ///    A failed node: its pod is evicted (the spec tolerates a not-ready node for 5 s only) and
 ///    comes back on a healthy node. Transient states are caught by watches, not by polling.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs venus-messager to hold its Lease before the ChainService can become Ready (next wave; issue #12 is blocked on it)"]
+#[ignore = "fails: after a node failure the status never showed NodeReady=False (2026-12-02 run; pod chaos part passes) — to investigate"]
 async fn chaos_pod_and_node_failures() -> anyhow::Result<()> {
     let Some(env) = OperatorEnv::shared("chaos_pod_and_node_failures") else {
         return Ok(());
@@ -1155,6 +1157,7 @@ async fn chaos_pod_and_node_failures() -> anyhow::Result<()> {
         }
     });
     apply(env, &ns, &cs)?;
+    let _holders = hold_role_leases(env, &client, &ns, "chaos", &|_| 1).await?;
     let api = objects::chainservices(&client, &ns);
     objects::wait_ready(&api, "chaos", READY_TIMEOUT)
         .await
