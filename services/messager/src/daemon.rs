@@ -45,7 +45,9 @@ pub struct RunArgs {
     #[arg(long, hide_env_values = true)]
     pub gateway_token: Option<String>,
     /// The shared admin token of venus-auth: sets the node, gateway and venus-auth tokens.
-    #[arg(long, hide_env_values = true)]
+    /// Also read from `VENUS_ADMIN_TOKEN`, which keeps it off the command line (the operator
+    /// passes it that way).
+    #[arg(long, env = "VENUS_ADMIN_TOKEN", hide_env_values = true)]
     pub auth_token: Option<String>,
     /// `sqlite` or `mysql`; overrides `[db] type`.
     #[arg(long)]
