@@ -5,7 +5,7 @@
 //! loops stand in for the messager/miner processes' lease loops.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ServiceAccount;
@@ -17,9 +17,9 @@ use venus_lease::test_support::Instance;
 use venus_lease::{LeaseBackend, LeaseSettings};
 
 /// A venus-lease instance contending for `lease` as pod `identity`.
-pub fn holder(kubeconfig: &PathBuf, namespace: &str, lease: &str, identity: &str) -> Instance {
+pub fn holder(kubeconfig: &Path, namespace: &str, lease: &str, identity: &str) -> Instance {
     let (kubeconfig, namespace, lease, identity) = (
-        kubeconfig.clone(),
+        kubeconfig.to_path_buf(),
         namespace.to_owned(),
         lease.to_owned(),
         identity.to_owned(),

@@ -245,7 +245,10 @@ mod tests {
             "process_cpu_seconds_total",
             "process_threads",
         ] {
-            assert!(text.contains(&format!("\n{name} ")), "{name} missing in\n{text}");
+            assert!(
+                text.contains(&format!("\n{name} ")),
+                "{name} missing in\n{text}"
+            );
         }
         errors
             .get_or_create(&vec![("miner".into(), "t01000".into())])

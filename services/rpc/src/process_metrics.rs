@@ -146,7 +146,10 @@ mod tests {
     #[test]
     fn reads_this_process() {
         let s = ProcessSample::read();
-        assert!(s.resident_memory_bytes.is_some_and(|b| b > 1024 * 1024), "{s:?}");
+        assert!(
+            s.resident_memory_bytes.is_some_and(|b| b > 1024 * 1024),
+            "{s:?}"
+        );
         assert!(s.open_fds.is_some_and(|n| n >= 3), "{s:?}");
         assert!(s.threads.is_some_and(|n| n >= 1), "{s:?}");
         assert!(s.cpu_seconds.is_some(), "{s:?}");
