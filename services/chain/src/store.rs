@@ -268,6 +268,11 @@ impl<BS: Blockstore> ChainStore<BS> {
         let mut secp_cids = Vec::with_capacity(secp.len());
         for m in secp {
             secp_cids.push(self.bs.put_cbor(m, Code::Blake2b256).map_err(data_err)?);
+            // The unsigned message too, as Lotus's message pool stores it: clients (and
+            // venus-messager's records) look secp messages up by their unsigned CID as well.
+            self.bs
+                .put_cbor(&m.message, Code::Blake2b256)
+                .map_err(data_err)?;
         }
         crate::msgmeta::put_msg_meta(&self.bs, &bls_cids, &secp_cids)
             .map(Cid)

@@ -299,3 +299,16 @@ fn the_first_bad_secp_signature_in_block_order_is_reported() {
         .validate(&full, net.now())
         .expect("valid block");
 }
+
+#[test]
+fn an_included_secp_message_is_found_by_its_signed_and_its_unsigned_cid() {
+    let net = Devnet::new(7, 1).expect("devnet");
+    let genesis = net.cs.heaviest();
+    let msg = net.send(0, net.owner.address(), 0, 7);
+    let block = net.produce(&genesis, 1, vec![msg.clone()]).expect("block");
+    net.submit(&block).expect("submit");
+    for cid in [msg.cid(), msg.message.cid()] {
+        let found = net.cs.get_message(&cid).expect("stored");
+        assert_eq!(found.message(), &msg.message, "{cid:?}");
+    }
+}

@@ -94,7 +94,7 @@ impl WalletProc {
         // Cheap scrypt for tests; production keeps the default 2^18.
         std::fs::write(
             repo.path().join("config.toml"),
-            "[Factor]\nScryptN = 1024\nScryptP = 1\n[SignPolicy]\nAllowedTypes = [\"message\", \"block\", \"unknown\"]\n",
+            "[Factor]\nScryptN = 1024\nScryptP = 1\n[SignPolicy]\nAllowedTypes = [\"message\", \"block\", \"verifyaddress\", \"unknown\"]\n",
         )
         .expect("config");
         let port = free_port();
