@@ -227,4 +227,38 @@ impl MinerMetrics {
     pub fn base_height(&self, h: i64) {
         self.base_height.set(h);
     }
+
+    /// A miner being mined on a base at `height` that has no block since this process started
+    /// counts from there, so "no block for N epochs" can fire for a miner that never mines.
+    pub fn watching(&self, miner: &str, height: i64) {
+        let label = Self::label(miner);
+        if self.last_mined_epoch.get(&label).is_none() {
+            self.last_mined_epoch.get_or_create(&label).set(height);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_watched_miner_counts_from_its_first_base_until_it_mines() {
+        let registry = Metrics::new();
+        let m = MinerMetrics::register(&registry);
+        m.watching("t01000", 10);
+        m.watching("t01000", 20); // no block yet: still counting from 10
+        assert!(
+            registry
+                .encode()
+                .contains("venus_miner_last_mined_epoch{miner=\"t01000\"} 10")
+        );
+        m.mined("t01000", 25);
+        m.watching("t01000", 30);
+        assert!(
+            registry
+                .encode()
+                .contains("venus_miner_last_mined_epoch{miner=\"t01000\"} 25")
+        );
+    }
 }

@@ -112,6 +112,9 @@ impl Miner {
             }
             let settled = Instant::now();
             self.metrics.base_height(head.height());
+            for m in self.miners.open() {
+                self.metrics.watching(&m.addr.to_string(), head.height());
+            }
             if let Err(e) = self
                 .nodes
                 .get(node)

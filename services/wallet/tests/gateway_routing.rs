@@ -300,7 +300,7 @@ async fn sign_routing_across_two_wallets_and_two_gateways() {
             )
             .await
             .expect_err("perm");
-        assert!(err.to_string().contains("need 'admin'"), "{err}");
+        assert!(err.to_string().contains("need 'sign'"), "{err}");
         // Operators see both wallets.
         let list = c.call(gw_api::LIST_WALLET_INFO, ()).await.expect("list");
         assert_eq!(
