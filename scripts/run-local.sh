@@ -129,7 +129,7 @@ miner_ids=(); for ((i = 0; i < miners; i++)); do miner_ids+=("t0$((1000 + i))");
 if [ $resume = 0 ]; then
   # The seed guide's registration: a shared admin token for the chain service, a user for the
   # mining cluster with its miners, and the cluster's tokens.
-  auth token gen --perm admin shared | tail -1 >"$dir/tokens/shared-admin"
+  auth token gen --perm admin shared 2>/dev/null | tail -1 >"$dir/tokens/shared-admin"
   for m in "${miner_ids[@]}"; do auth user add --name=cluster --miner="$m" >/dev/null 2>&1 \
     || auth user update --name cluster --miner="$m" >/dev/null; done
   auth token gen --perm sign cluster | tail -1 >"$dir/tokens/cluster-sign"
@@ -250,10 +250,10 @@ while true; do
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["result"]["Height"])' 2>/dev/null || echo '?')
   mined=""
   for m in "${miner_ids[@]}"; do
-    mined+=" $m:$(metric http://127.0.0.1:12308/metrics "^venus_miner_blocks_mined_total\\{.*miner=\"$m\"")"
+    mined+=" $m:$(metric http://127.0.0.1:12308/metrics "^venus_miner_blocks_mined_total[{].*miner=\"$m\"")"
   done
-  queued=$(metric http://127.0.0.1:39812/metrics '^venus_messager_messages\{.*state="(unfill|fill)"')
-  landed=$(metric http://127.0.0.1:39812/metrics '^venus_messager_messages\{.*state="onchain"')
+  queued=$(metric http://127.0.0.1:39812/metrics '^venus_messager_messages[{].*state="(unfill|fill)"')
+  landed=$(metric http://127.0.0.1:39812/metrics '^venus_messager_messages[{].*state="onchain"')
   printf '\r\033[K%s  head %s | blocks mined%s | messages queued %s, on chain %s' \
     "$(date +%H:%M:%S)" "$head" "$mined" "$queued" "$landed"
   sleep 2
