@@ -88,6 +88,11 @@ impl OperatorEnv {
             format!("--leader-election-namespace={OPERATOR_NAMESPACE}"),
             format!("--leader-election-lease-name={LEADER_LEASE}"),
             format!("--leader-election-identity={HOST_IDENTITY}"),
+            // The test cluster's apiserver shares two cores with the other e2e tests; a renewal
+            // can stall for seconds there, and a host operator that lost its term exits and
+            // fails the test. A restarted host operator keeps its identity, so the longer lease
+            // never delays a handover in these tests.
+            "--lease-duration-seconds=30".into(),
             format!("--metrics-address=127.0.0.1:{}", self.metrics_port),
             "--log-format=text".into(),
             "--log-level=info,venus_operator=debug".into(),
