@@ -184,6 +184,13 @@ async fn production_ha_is_quiet_at_rest_and_fails_over() -> anyhow::Result<()> {
         writes, 0.0,
         "the operator wrote at rest: {after:?} vs {before:?}"
     );
+    // The bound for the whole operator at rest; the leader renews with one PUT per
+    // third of its lease (30 s here: 6 a minute), the controller only re-lists on watch restarts.
+    let total = (controller + leader) * per_minute;
+    assert!(
+        total < 10.0,
+        "the operator made {total:.1} requests/min at rest (controller {controller}, leader {leader} in {window:?})"
+    );
 
     // Failover: the messager primary's lease loop dies without releasing (a crash).
     let standby = if messager_primary.ends_with("-0") {

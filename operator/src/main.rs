@@ -55,7 +55,7 @@ struct RunArgs {
     /// Default: POD_NAME, else the host name.
     #[arg(long, env = "POD_NAME")]
     leader_election_identity: Option<String>,
-    #[arg(long, env = "VENUS_OPERATOR_LEASE_DURATION", default_value_t = 15, value_parser = clap::value_parser!(u64).range(3..=300))]
+    #[arg(long, env = "VENUS_OPERATOR_LEASE_DURATION", default_value_t = 30, value_parser = clap::value_parser!(u64).range(3..=300))]
     lease_duration_seconds: u64,
     /// Address of the HTTP server with /metrics, /livez and /readyz.
     #[arg(

@@ -1,5 +1,10 @@
 //! The Kubernetes backend: a coordination.k8s.io/v1 Lease, read then created or replaced
 //! with its resourceVersion (a compare-and-swap: of two racing writers, one gets 409).
+//!
+//! The holder renews from the object its last write returned, without reading it first: the
+//! resourceVersion still makes the write a compare-and-swap (any write by someone else since
+//! ours fails with 409, and the round falls back to reading), and it halves the API calls of
+//! every holder at rest — one PUT per renew interval.
 
 use std::time::Duration;
 
@@ -20,6 +25,8 @@ pub(crate) struct KubeLease {
     duration: Duration,
     standby_watch: Duration,
     watch: ChangeWatch,
+    /// The Lease as our last successful write returned it, while we hold it.
+    held: Option<Lease>,
 }
 
 impl KubeLease {
@@ -37,12 +44,32 @@ impl KubeLease {
             duration: timing.duration,
             standby_watch: timing.standby_watch,
             watch: ChangeWatch::default(),
+            held: None,
         }
     }
 
     /// One round: take, renew or leave the Lease; says who holds it afterwards.
     pub async fn acquire_or_renew(&mut self) -> Result<Observed, kube::Error> {
         let now = Timestamp::now();
+        if let Some(mut lease) = self.held.take() {
+            lease.spec = Some(lease_spec(
+                &self.identity,
+                self.duration,
+                lease.spec.as_ref(),
+                now,
+                false,
+            ));
+            match self
+                .api
+                .replace(&self.name, &PostParams::default(), &lease)
+                .await
+            {
+                Ok(written) => return Ok(self.mine(written)),
+                // Written by someone else since our renewal: read it and decide below.
+                Err(kube::Error::Api(e)) if e.code == 409 => {}
+                Err(e) => return Err(e),
+            }
+        }
         let Some(mut lease) = self.api.get_opt(&self.name).await? else {
             let lease = Lease {
                 metadata: ObjectMeta {
@@ -52,7 +79,7 @@ impl KubeLease {
                 spec: Some(lease_spec(&self.identity, self.duration, None, now, true)),
             };
             return match self.api.create(&PostParams::default(), &lease).await {
-                Ok(_) => Ok(self.mine()),
+                Ok(written) => Ok(self.mine(written)),
                 Err(kube::Error::Api(e)) if e.code == 409 => Ok(Observed::default()),
                 Err(e) => Err(e),
             };
@@ -89,7 +116,7 @@ impl KubeLease {
             .replace(&self.name, &PostParams::default(), &lease)
             .await
         {
-            Ok(_) => Ok(self.mine()),
+            Ok(written) => Ok(self.mine(written)),
             // Someone else wrote first (a renewal or another takeover).
             Err(kube::Error::Api(e)) if e.code == 409 => Ok(Observed {
                 mine: false,
@@ -101,6 +128,7 @@ impl KubeLease {
 
     /// Gives the Lease up if we still hold it, so a standby takes it on its next try.
     pub async fn release(&mut self) -> Result<bool, kube::Error> {
+        self.held = None;
         let Some(mut lease) = self.api.get_opt(&self.name).await? else {
             return Ok(false);
         };
@@ -117,7 +145,8 @@ impl KubeLease {
         Ok(true)
     }
 
-    fn mine(&self) -> Observed {
+    fn mine(&mut self, written: Lease) -> Observed {
+        self.held = Some(written);
         Observed {
             mine: true,
             holder: Some(self.identity.clone()),
