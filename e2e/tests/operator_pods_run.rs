@@ -593,7 +593,10 @@ async fn devnet_small_pods_start_with_the_operators_args() {
         bin_dir,
         root: tmp.path().join("pods"),
     };
-    let token = material.admin_token.clone();
+    let token = material
+        .token(Component::Gateway)
+        .expect("the gateway's token")
+        .to_owned();
     let secret_hex: String = material
         .jwt_secret
         .iter()
@@ -620,21 +623,24 @@ async fn devnet_small_pods_start_with_the_operators_args() {
         &probe_path(auth_container.readiness_probe.as_ref()),
     )
     .await;
-    let resp = http
-        .post(format!("{}/verify", auth.url()))
-        .bearer_auth(&token)
-        .json(&json!({ "Token": token }))
-        .send()
-        .await
-        .expect("verify");
-    assert_eq!(
-        resp.status(),
-        200,
-        "the admin token must verify at venus-auth"
-    );
-    let body: Value = resp.json().await.expect("verify body");
-    assert_eq!(body["name"], secrets::ADMIN_TOKEN_NAME);
-    assert_eq!(body["perm"], "admin");
+    // Every component's own token verifies, named for its component.
+    for (component, own) in &material.component_tokens {
+        let resp = http
+            .post(format!("{}/verify", auth.url()))
+            .bearer_auth(&token)
+            .json(&json!({ "Token": own }))
+            .send()
+            .await
+            .expect("verify");
+        assert_eq!(
+            resp.status(),
+            200,
+            "the {component} token must verify at venus-auth"
+        );
+        let body: Value = resp.json().await.expect("verify body");
+        assert_eq!(body["name"], secrets::token_user(*component));
+        assert_eq!(body["perm"], "admin");
+    }
     assert!(
         !auth.data.join("secret").exists(),
         "venus-auth must use the mounted secret, not create <repo>/secret"

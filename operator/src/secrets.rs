@@ -1,10 +1,13 @@
-//! The two generated Secrets: venus-auth's JWT secret and the shared admin token signed with it.
-//! Created once (create, never apply: a re-apply must not rotate them), owned by the
+//! The two generated Secrets: venus-auth's JWT secret and the components' admin tokens signed
+//! with it. Created once (create, never apply: a re-apply must not rotate them), owned by the
 //! ChainService, never read back into logs, events or status.
 //!
-//! Both are mounted into the auth pods: venus-auth reads the secret (`[jwt] secretFile`, hex
-//! text as its own `<repo>/secret`) and registers the admin token (`[jwt] adminTokenFile`) at
-//! start, so the other components' `$(VENUS_ADMIN_TOKEN)` verifies.
+//! Each calling component (gateway, node, messager, miner) has its own admin token, of its own
+//! venus-auth user `chain-service-<component>`, under its own key of the token Secret: one can
+//! be revoked (`venus-auth token rm`, or the user disabled) without the others, and each pod
+//! gets only its own (an env var from its key, never an argument). Both Secrets are mounted
+//! into the auth pods: venus-auth reads the secret (`[jwt] secretFile`, hex text as its own
+//! `<repo>/secret`) and registers every component token (`[jwt] adminTokenFiles`) at start.
 
 use std::collections::BTreeMap;
 
@@ -15,19 +18,37 @@ use venus_rpc::Permission;
 use venus_rpc::jwt::{self, Claims};
 
 use crate::build::Names;
+use crate::component::Component;
 
 /// Key of the JWT Secret: the secret as hex text.
 pub const JWT_SECRET_KEY: &str = "secret";
-/// Key of the admin-token Secret.
-pub const ADMIN_TOKEN_KEY: &str = "token";
 
-/// Name in the admin token's claims.
-pub const ADMIN_TOKEN_NAME: &str = "chain-service";
+/// The components that call others with an admin token of their own (venus-auth has none).
+pub const TOKEN_COMPONENTS: [Component; 4] = [
+    Component::Gateway,
+    Component::Node,
+    Component::Messager,
+    Component::Miner,
+];
+
+/// Prefix of the component tokens' user names: `chain-service-gateway`, …
+pub const TOKEN_USER_PREFIX: &str = "chain-service";
+
+/// Key of a component's token in the token Secret (the component's short name).
+pub fn token_key(component: Component) -> &'static str {
+    component.name()
+}
+
+/// The venus-auth user a component's token names.
+pub fn token_user(component: Component) -> String {
+    format!("{TOKEN_USER_PREFIX}-{}", component.name())
+}
 
 /// Generated material; `Debug` is redacted so it cannot leak through a log line.
 pub struct Material {
     pub jwt_secret: Vec<u8>,
-    pub admin_token: String,
+    /// One admin token per [`TOKEN_COMPONENTS`] entry, in that order.
+    pub component_tokens: Vec<(Component, String)>,
 }
 
 impl std::fmt::Debug for Material {
@@ -41,29 +62,36 @@ impl Material {
     pub fn generate() -> Self {
         let mut secret = vec![0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut secret);
-        let admin_token = sign_admin_token(&secret);
-        Material {
-            jwt_secret: secret,
-            admin_token,
-        }
+        Self::from_secret(secret)
     }
 
     /// With a known secret (when the JWT Secret exists but the token Secret was deleted).
     pub fn from_secret(secret: Vec<u8>) -> Self {
-        let admin_token = sign_admin_token(&secret);
+        let component_tokens = TOKEN_COMPONENTS
+            .iter()
+            .map(|&c| (c, sign_component_token(&secret, c)))
+            .collect();
         Material {
             jwt_secret: secret,
-            admin_token,
+            component_tokens,
         }
+    }
+
+    /// The admin token of `component` (none for venus-auth itself).
+    pub fn token(&self, component: Component) -> Option<&str> {
+        self.component_tokens
+            .iter()
+            .find(|(c, _)| *c == component)
+            .map(|(_, t)| t.as_str())
     }
 }
 
-/// The shared admin token (`{"name":"chain-service","perm":"admin","ext":""}`), signed by
-/// venus-auth's own JWT code so both sides agree on the bytes.
-pub fn sign_admin_token(secret: &[u8]) -> String {
+/// A component's admin token (`{"name":"chain-service-<component>","perm":"admin","ext":""}`),
+/// signed by venus-auth's own JWT code so both sides agree on the bytes.
+pub fn sign_component_token(secret: &[u8], component: Component) -> String {
     jwt::sign(
         &Claims {
-            name: ADMIN_TOKEN_NAME.into(),
+            name: token_user(component),
             perm: Permission::Admin,
             ext: String::new(),
         },
@@ -73,13 +101,12 @@ pub fn sign_admin_token(secret: &[u8]) -> String {
 
 fn secret(
     meta: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-    key: &str,
-    value: Vec<u8>,
+    data: BTreeMap<String, ByteString>,
 ) -> Secret {
     Secret {
         metadata: meta,
         type_: Some("Opaque".into()),
-        data: Some(BTreeMap::from([(key.to_string(), ByteString(value))])),
+        data: Some(data),
         immutable: Some(true),
         ..Default::default()
     }
@@ -90,19 +117,26 @@ pub fn jwt_secret(
     meta: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     m: &Material,
 ) -> Secret {
-    secret(
-        meta,
-        JWT_SECRET_KEY,
-        hex::encode(&m.jwt_secret).into_bytes(),
-    )
+    let hex = ByteString(hex::encode(&m.jwt_secret).into_bytes());
+    secret(meta, BTreeMap::from([(JWT_SECRET_KEY.to_string(), hex)]))
 }
 
-/// The admin-token Secret object (key `token`).
+/// The admin-token Secret object: one key per component ([`token_key`]).
 pub fn admin_token_secret(
     meta: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     m: &Material,
 ) -> Secret {
-    secret(meta, ADMIN_TOKEN_KEY, m.admin_token.clone().into_bytes())
+    let data = m
+        .component_tokens
+        .iter()
+        .map(|(c, t)| {
+            (
+                token_key(*c).to_string(),
+                ByteString(t.clone().into_bytes()),
+            )
+        })
+        .collect();
+    secret(meta, data)
 }
 
 /// Decode the hex JWT secret of an existing Secret.
@@ -120,12 +154,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn admin_token_verifies_with_the_secret_and_names_admin() {
+    fn each_component_has_its_own_admin_token_signed_with_the_secret() {
         let m = Material::from_secret(b"0123456789abcdef0123456789abcdef".to_vec());
-        let claims = jwt::verify(&m.admin_token, &m.jwt_secret).expect("signed with the secret");
-        assert_eq!(claims.perm, Permission::Admin);
-        assert_eq!(claims.name, ADMIN_TOKEN_NAME);
-        assert!(jwt::verify(&m.admin_token, &[0u8; 32]).is_err());
+        let mut seen = std::collections::BTreeSet::new();
+        for c in TOKEN_COMPONENTS {
+            let token = m.token(c).expect("a token per calling component");
+            let claims = jwt::verify(token, &m.jwt_secret).expect("signed with the secret");
+            assert_eq!(claims.perm, Permission::Admin);
+            assert_eq!(claims.name, format!("chain-service-{}", c.name()));
+            assert!(jwt::verify(token, &[0u8; 32]).is_err());
+            assert!(seen.insert(token.to_owned()), "{c:?} shares a token");
+        }
+        assert_eq!(m.token(Component::Auth), None);
     }
 
     #[test]
@@ -137,10 +177,11 @@ mod tests {
         assert_eq!(text.len(), 64);
         assert!(text.iter().all(u8::is_ascii_hexdigit));
         let t = admin_token_secret(Default::default(), &m);
-        assert_eq!(
-            t.data.as_ref().expect("data")[ADMIN_TOKEN_KEY].0,
-            m.admin_token.as_bytes()
-        );
+        let data = t.data.as_ref().expect("data");
+        assert_eq!(data.len(), TOKEN_COMPONENTS.len());
+        for c in TOKEN_COMPONENTS {
+            assert_eq!(data[token_key(c)].0, m.token(c).expect("token").as_bytes());
+        }
     }
 
     #[test]

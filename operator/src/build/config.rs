@@ -10,7 +10,7 @@ use toml::{Table, Value};
 
 use super::BuildContext;
 use crate::component::{Component, uses_mysql};
-use crate::secrets::{ADMIN_TOKEN_KEY, JWT_SECRET_KEY};
+use crate::secrets::{JWT_SECRET_KEY, TOKEN_COMPONENTS, token_key};
 
 /// Where the Secret with venus-auth's JWT secret is mounted in auth pods.
 pub const JWT_SECRET_DIR: &str = "/var/run/secrets/venus/jwt";
@@ -78,7 +78,7 @@ fn toml_table(ctx: &BuildContext, component: Component) -> Table {
             t.insert("IdleTimeout".into(), s("1m"));
             t.insert("db".into(), table([("type", s(db_type))]));
             // The operator's secret instead of a per-pod <repo>/secret (replicas must agree),
-            // and its admin token registered at start so the other components can use it.
+            // and each component's admin token registered at start so that component can use it.
             t.insert(
                 "jwt".into(),
                 table([
@@ -87,8 +87,13 @@ fn toml_table(ctx: &BuildContext, component: Component) -> Table {
                         s(format!("{JWT_SECRET_DIR}/{JWT_SECRET_KEY}")),
                     ),
                     (
-                        "adminTokenFile",
-                        s(format!("{ADMIN_TOKEN_DIR}/{ADMIN_TOKEN_KEY}")),
+                        "adminTokenFiles",
+                        Value::Array(
+                            TOKEN_COMPONENTS
+                                .iter()
+                                .map(|c| s(format!("{ADMIN_TOKEN_DIR}/{}", token_key(*c))))
+                                .collect(),
+                        ),
                     ),
                 ]),
             );
@@ -211,9 +216,16 @@ mod tests {
                 parsed["jwt"]["secretFile"].as_str(),
                 Some("/var/run/secrets/venus/jwt/secret")
             );
+            let files: Vec<_> = parsed["jwt"]["adminTokenFiles"]
+                .as_array()
+                .expect("a list of token files")
+                .iter()
+                .filter_map(|f| f.as_str())
+                .collect();
             assert_eq!(
-                parsed["jwt"]["adminTokenFile"].as_str(),
-                Some("/var/run/secrets/venus/admin-token/token")
+                files,
+                ["gateway", "node", "messager", "miner"]
+                    .map(|c| format!("/var/run/secrets/venus/admin-token/{c}"))
             );
             assert_eq!(parsed["log"]["LogLevel"].as_str(), Some("info"));
         });

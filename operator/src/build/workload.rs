@@ -215,7 +215,8 @@ fn args(ctx: &BuildContext, component: Component) -> Vec<String> {
 }
 
 /// The env var each binary reads its venus-auth token from (never a flag): the gateway's
-/// `--auth-token` env, the node's, and `VENUS_ADMIN_TOKEN` for messager and miner.
+/// `--auth-token` env, the node's, and `VENUS_ADMIN_TOKEN` for messager and miner. Each holds
+/// the component's own token (its key of the token Secret), so one can be revoked alone.
 pub fn token_env(component: Component) -> Option<&'static str> {
     match component {
         Component::Auth => None,
@@ -234,7 +235,7 @@ fn env(ctx: &BuildContext, component: Component) -> Vec<EnvVar> {
         env.push(secret_env(
             name,
             &ctx.names.admin_token_secret(),
-            crate::secrets::ADMIN_TOKEN_KEY,
+            crate::secrets::token_key(component),
         ));
     }
     if let Some(db) = &component.spec(ctx.spec()).database
@@ -535,9 +536,10 @@ mod tests {
                     .find(|e| e.name == name)
                     .and_then(|e| e.value_from.as_ref()?.secret_key_ref.as_ref())
                     .unwrap_or_else(|| panic!("{c}: no secret-backed {name}"));
+                // Its own key: one component's token can be revoked without the others'.
                 assert_eq!(
                     (r.name.as_str(), r.key.as_str()),
-                    ("cs-admin-token", "token")
+                    ("cs-admin-token", c.name())
                 );
             }
         });

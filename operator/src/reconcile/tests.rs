@@ -241,24 +241,27 @@ async fn new_chain_service_creates_secrets_shared_objects_then_auth_only() {
         Some("PATCH /apis/venus.filecoin.io/v1alpha1/namespaces/ns/chainservices/cs/status")
     );
 
-    // Secret material never appears outside the Secret bodies.
-    let token = log
+    // Secret material never appears outside the Secret bodies: one token per component.
+    let tokens: Vec<String> = log
         .iter()
-        .find(|r| r.path.ends_with("/secrets") && r.body["data"]["token"].is_string())
+        .find(|r| r.path.ends_with("/secrets") && r.body["data"]["gateway"].is_string())
         .map(|r| {
-            r.body["data"]["token"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
+            ["gateway", "node", "messager", "miner"]
+                .iter()
+                .map(|k| r.body["data"][k].as_str().unwrap_or_default().to_string())
+                .collect()
         })
         .expect("admin token secret created");
+    assert!(tokens.iter().all(|t| !t.is_empty()), "{tokens:?}");
     for r in log.iter().filter(|r| !r.path.ends_with("/secrets")) {
-        assert!(
-            !r.body.to_string().contains(&token),
-            "token leaked into {} {}",
-            r.method,
-            r.path
-        );
+        for token in &tokens {
+            assert!(
+                !r.body.to_string().contains(token),
+                "token leaked into {} {}",
+                r.method,
+                r.path
+            );
+        }
     }
 
     let status = &log.last().expect("status patch").body["status"];

@@ -101,6 +101,13 @@ impl AuthClient {
 
     /// Verify `token`, from the cache when a recent answer is there.
     pub async fn verify(&self, token: &str) -> Result<VerifyResponse, ClientError> {
+        // Longer than any real token: refused here, never sent to venus-auth nor remembered.
+        if let Err(e) = venus_rpc::verify::check_token_len(token) {
+            return Err(ClientError::Refused {
+                status: 401,
+                message: e.to_string(),
+            });
+        }
         if let Some(hit) = self.cache.get(token) {
             return Ok(hit);
         }

@@ -14,7 +14,7 @@ mod client;
 pub mod types;
 
 pub use addr::parse_auth_addr;
-pub use cache::VerifyCache;
+pub use cache::{DEFAULT_CACHE_BYTES, VerifyCache};
 pub use client::{
     API_NAMESPACE, API_NAMESPACE_HEADER, AuthClient, ClientError, DEFAULT_CACHE_CAPACITY,
     DEFAULT_CACHE_TTL,

@@ -460,6 +460,12 @@ async fn gen_token(State(s): S, Extension(c): Extension<Caller>, body: Bytes) ->
         .parse()
         .map_err(|e: venus_rpc::perm::UnknownPermission| ApiError::bad(e.to_string()))?;
     let name = valid_name(&req.name)?;
+    if !Authority::token_fits(name, perm, &req.extra) {
+        return Err(ApiError::bad(format!(
+            "name and extra make a token longer than {} bytes, which no service accepts: shorten extra",
+            venus_rpc::verify::MAX_TOKEN_BYTES
+        )));
+    }
     if s.authority.store().get_user(name).await?.is_none() {
         return Err(ApiError::bad(format!(
             "token must be based on an existing user {name} to generate"

@@ -18,6 +18,7 @@ use venus_auth_client::VerifyCache;
 use venus_auth_client::types::{STATE_ENABLED, VerifyResponse};
 use venus_rpc::Permission;
 use venus_rpc::jwt::{self, Claims};
+use venus_rpc::verify::MAX_TOKEN_BYTES;
 
 use crate::store::{Store, StoreError, TokenRow};
 
@@ -52,6 +53,18 @@ impl Authority {
         &self.store
     }
 
+    /// Whether a token of these claims stays within what verifiers accept
+    /// ([`MAX_TOKEN_BYTES`]); a longer `extra` or name would make a token no service takes.
+    pub fn token_fits(name: &str, perm: Permission, extra: &str) -> bool {
+        let claims = Claims {
+            name: name.to_owned(),
+            perm,
+            ext: extra.to_owned(),
+        };
+        // The signature's length does not depend on the key.
+        jwt::sign(&claims, b"length").len() <= MAX_TOKEN_BYTES
+    }
+
     /// Sign and record a token for `name`. The caller checks that the user exists.
     pub async fn issue(
         &self,
@@ -78,6 +91,11 @@ impl Authority {
     }
 
     pub async fn verify(&self, token: &str) -> Result<VerifyResponse, VerifyFailure> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(VerifyFailure::Refused(format!(
+                "token longer than {MAX_TOKEN_BYTES} bytes"
+            )));
+        }
         if let Some(hit) = self.cache.get(token) {
             return Ok(hit);
         }

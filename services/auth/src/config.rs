@@ -8,7 +8,8 @@
 //! `[jwt]` is ours (the original has no such section): `secretFile` replaces `<repo>/secret`
 //! with a file the deployment provides (a mounted Kubernetes Secret), `adminTokenFile` names
 //! an admin token signed with that secret which is registered at start (see
-//! [`crate::server`]). Relative paths are relative to the config file's directory.
+//! [`crate::server`]), and `adminTokenFiles` several (one per component, so one can be revoked
+//! without the others). Relative paths are relative to the config file's directory.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -41,8 +42,9 @@ pub struct DbConfig {
 pub struct JwtConfig {
     /// Hex secret file read instead of `<repo>/secret` (never written).
     pub secret_file: Option<PathBuf>,
-    /// File with an admin token signed with the secret, registered in the store at start.
-    pub admin_token_file: Option<PathBuf>,
+    /// Files each holding an admin token signed with the secret, registered in the store at
+    /// start: `adminTokenFile` first, then `adminTokenFiles` in order.
+    pub admin_token_files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -107,6 +109,8 @@ LogLevel = "info"
 # secretFile = "/var/run/secrets/venus/jwt/secret"
 # An admin token signed with that secret, registered at start so other components can use it.
 # adminTokenFile = "/var/run/secrets/venus/admin-token/token"
+# Or several, one per component (each its own user, revocable alone):
+# adminTokenFiles = ["/var/run/secrets/venus/admin-token/gateway", "/var/run/secrets/venus/admin-token/node"]
 "#;
 
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +164,24 @@ struct RawDb {
 struct RawJwt {
     secretfile: Option<String>,
     admintokenfile: Option<String>,
+    admintokenfiles: Option<OneOrMany>,
+}
+
+/// `adminTokenFiles`: a list, or one path as a string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            Self::One(p) => vec![p],
+            Self::Many(ps) => ps,
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -185,9 +207,11 @@ impl Config {
         })?;
         // Relative `[jwt]` paths follow the config file, not the working directory.
         let dir = path.parent().unwrap_or(Path::new(""));
-        for p in [&mut c.jwt.secret_file, &mut c.jwt.admin_token_file]
-            .into_iter()
-            .flatten()
+        for p in c
+            .jwt
+            .secret_file
+            .iter_mut()
+            .chain(c.jwt.admin_token_files.iter_mut())
         {
             if p.is_relative() {
                 *p = dir.join(&*p);
@@ -233,7 +257,25 @@ impl Config {
         c.db.max_idle_time = raw.db.maxidletime.unwrap_or(c.db.max_idle_time);
         let path = |p: Option<String>| p.filter(|p| !p.trim().is_empty()).map(PathBuf::from);
         c.jwt.secret_file = path(raw.jwt.secretfile);
-        c.jwt.admin_token_file = path(raw.jwt.admintokenfile);
+        c.jwt.admin_token_files = path(raw.jwt.admintokenfile).into_iter().collect();
+        for (i, p) in raw
+            .jwt
+            .admintokenfiles
+            .map(OneOrMany::into_vec)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if p.trim().is_empty() {
+                return Err(format!(
+                    "jwt.adminTokenFiles[{i}] is empty: give a file path"
+                ));
+            }
+            let p = PathBuf::from(p);
+            if !c.jwt.admin_token_files.contains(&p) {
+                c.jwt.admin_token_files.push(p);
+            }
+        }
         if let Some(level) = raw.log.loglevel {
             c.log_level = level.to_lowercase();
         }
@@ -417,7 +459,30 @@ maxIdleTime = "30s"
             c.jwt.secret_file.as_deref(),
             Some(Path::new("/run/jwt/secret"))
         );
-        assert_eq!(c.jwt.admin_token_file, Some(dir.path().join("admin/token")));
+        assert_eq!(
+            c.jwt.admin_token_files,
+            vec![dir.path().join("admin/token")]
+        );
+        // Several files (one per component), after the single one, each once.
+        std::fs::write(
+            &path,
+            "[jwt]\nadminTokenFile = \"a\"\nadminTokenFiles = [\"/run/t/gateway\", \"b\", \"a\"]\n",
+        )
+        .unwrap();
+        let c = Config::load(&path).unwrap();
+        assert_eq!(
+            c.jwt.admin_token_files,
+            vec![
+                dir.path().join("a"),
+                PathBuf::from("/run/t/gateway"),
+                dir.path().join("b")
+            ]
+        );
+        let e = Config::parse("[jwt]\nadminTokenFiles = [\"x\", \" \"]\n").unwrap_err();
+        assert!(e.contains("adminTokenFiles[1]"), "{e}");
+        let c = Config::parse("[jwt]\nadminTokenFiles = \"/x\"\n").unwrap();
+        assert_eq!(c.jwt.admin_token_files, vec![PathBuf::from("/x")]);
+        assert!(Config::parse("[jwt]\nadminTokenFiles = 3\n").is_err());
         // Empty means unset, as for the other string keys.
         let c = Config::parse("[JWT]\nSecretFile = \"\"\n").unwrap();
         assert_eq!(c.jwt, JwtConfig::default());

@@ -59,16 +59,18 @@ pub async fn run(repo_dir: PathBuf, config: Config, db_wait: Duration) -> anyhow
         None => repo::load_or_create_secret(&repo_dir)?,
     };
     // Checked before the store opens, so a bad file fails fast.
-    let provided_admin = match &config.jwt.admin_token_file {
-        Some(path) => Some(read_admin_token_file(path, &secret)?),
-        None => None,
-    };
+    let provided_admin = config
+        .jwt
+        .admin_token_files
+        .iter()
+        .map(|path| read_admin_token_file(path, &secret))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let store = Store::open(&repo_dir, &config.db, db_wait).await?;
     tracing::info!(backend = store.backend(), repo = %repo_dir.display(), "store open");
     let authority = Authority::new(store, secret, DEFAULT_CACHE_TTL);
     let admin_token = ensure_default_admin(&authority).await?;
     repo::write_private(&repo_dir.join(repo::TOKEN_FILE), admin_token.as_bytes())?;
-    if let Some((token, claims)) = provided_admin {
+    for (token, claims) in provided_admin {
         register_provided_token(&authority, &token, &claims).await?;
     }
 
@@ -178,39 +180,41 @@ async fn ensure_default_admin(authority: &Authority) -> anyhow::Result<String> {
     }
 }
 
-/// Read `[jwt] adminTokenFile` and check it against the secret: a valid HS256 signature and
+/// Read one file of `[jwt] adminTokenFile(s)` and check it against the secret: a valid HS256 signature and
 /// an admin token of a named user. Errors name the file and never quote the token.
 pub fn read_admin_token_file(path: &Path, secret: &[u8]) -> anyhow::Result<(String, Claims)> {
     let shown = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            anyhow::anyhow!("jwt.adminTokenFile {shown}: no such file")
+            anyhow::anyhow!("jwt.adminTokenFile(s) {shown}: no such file")
         } else {
-            anyhow::anyhow!("jwt.adminTokenFile {shown}: cannot read it: {e}")
+            anyhow::anyhow!("jwt.adminTokenFile(s) {shown}: cannot read it: {e}")
         }
     })?;
     let token = text.trim();
     anyhow::ensure!(
         !token.is_empty(),
-        "jwt.adminTokenFile {shown}: the file is empty"
+        "jwt.adminTokenFile(s) {shown}: the file is empty"
     );
     // JwtError messages describe the defect, never the token.
     let claims = jwt::verify(token, secret).map_err(|e| {
-        anyhow::anyhow!("jwt.adminTokenFile {shown}: {e} (it must be signed with the token secret)")
+        anyhow::anyhow!(
+            "jwt.adminTokenFile(s) {shown}: {e} (it must be signed with the token secret)"
+        )
     })?;
     anyhow::ensure!(
         claims.perm == Permission::Admin,
-        "jwt.adminTokenFile {shown}: the token's perm is {}, expected admin",
+        "jwt.adminTokenFile(s) {shown}: the token's perm is {}, expected admin",
         claims.perm
     );
     anyhow::ensure!(
         !claims.name.trim().is_empty(),
-        "jwt.adminTokenFile {shown}: the token names no user"
+        "jwt.adminTokenFile(s) {shown}: the token names no user"
     );
     Ok((token.to_owned(), claims))
 }
 
-/// Record a token issued outside this server (the operator's shared admin token) so it
+/// Record a token issued outside this server (one of the operator's component tokens) so it
 /// verifies: its user is created if missing and the token inserted if absent. Idempotent, and
 /// safe when several replicas on one MySQL database start together. A token or user an admin
 /// removed is not restored, only reported.
@@ -223,7 +227,7 @@ pub async fn register_provided_token(
     ensure_user(
         store,
         &claims.name,
-        "owner of the admin token in jwt.adminTokenFile",
+        "owner of an admin token in jwt.adminTokenFile(s)",
     )
     .await?;
     let row = TokenRow {
@@ -237,13 +241,13 @@ pub async fn register_provided_token(
     let inserted = store.insert_token_if_absent(&row).await?;
     match authority.verify(token).await {
         Ok(_) if inserted => {
-            tracing::info!(user = %claims.name, "registered the admin token of jwt.adminTokenFile")
+            tracing::info!(user = %claims.name, "registered an admin token of jwt.adminTokenFile(s)")
         }
         Ok(_) => {
-            tracing::info!(user = %claims.name, "the admin token of jwt.adminTokenFile is registered")
+            tracing::info!(user = %claims.name, "an admin token of jwt.adminTokenFile(s) is registered")
         }
         Err(e) => {
-            tracing::warn!(user = %claims.name, reason = %e, "the admin token of jwt.adminTokenFile is registered but refused")
+            tracing::warn!(user = %claims.name, reason = %e, "an admin token of jwt.adminTokenFile(s) is registered but refused")
         }
     }
     Ok(())

@@ -189,6 +189,55 @@ async fn duplicate_token_is_refused_without_quoting_it(backend: Backend) {
     assert_ne!(other, token);
 }
 
+/// No token longer than a verifier accepts is issued, and an overlong one is refused at once
+/// (by the client before any round trip, by the server when sent directly).
+#[tokio::test]
+async fn overlong_tokens_are_neither_issued_nor_verified() {
+    let home = Home::new(&Backend::Sqlite);
+    let auth = home.start();
+    let admin = AuthClient::new(&auth.url, &auth.admin_token).unwrap();
+    admin.create_user("long", None, 1).await.unwrap();
+    let limit = venus_rpc::verify::MAX_TOKEN_BYTES;
+    let err = admin
+        .gen_token("long", Permission::Read, &"e".repeat(limit))
+        .await
+        .expect_err("an extra that makes the token too long is refused");
+    assert!(
+        matches!(
+            err,
+            venus_auth_client::ClientError::Refused { status: 400, .. }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("shorten extra"), "{err}");
+    // The longest extra that fits still gives a token every verifier takes.
+    let fitting = admin
+        .gen_token("long", Permission::Read, &"e".repeat(limit / 2))
+        .await
+        .unwrap();
+    assert!(fitting.len() <= limit);
+    assert_eq!(admin.verify(&fitting).await.unwrap().name, "long");
+
+    let huge = format!("eyJ{}", "x".repeat(270_000));
+    let (status, body) = verify_json(&auth.url, &auth.admin_token, &huge).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.to_string().contains("longer than"), "{body}");
+    match admin.verify(&huge).await {
+        Err(venus_auth_client::ClientError::Refused {
+            status: 401,
+            message,
+        }) => {
+            assert!(message.contains("longer than"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        admin.cache().len(),
+        1,
+        "only the fitting token is remembered"
+    );
+}
+
 #[tokio::test]
 async fn duplicate_token_on_sqlite() {
     duplicate_token_is_refused_without_quoting_it(Backend::Sqlite).await;

@@ -228,3 +228,73 @@ fn bad_files_stop_run_with_the_file_named_and_nothing_leaked() {
     let server = home.start();
     assert!(!server.admin_token.is_empty());
 }
+
+/// The operator's form: one admin token per component, each its own user, listed in
+/// `adminTokenFiles`. Each verifies; one removed or its user disabled leaves the others working.
+#[tokio::test]
+async fn one_admin_token_per_component_each_revocable_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = Home::new(&Backend::Sqlite);
+    let secret = random_secret();
+    let dir = home.dir.path().join("component-tokens");
+    std::fs::create_dir_all(&dir).unwrap();
+    let components = ["gateway", "node", "messager", "miner"];
+    let mut tokens = Vec::new();
+    for c in components {
+        let token = jwt::sign(
+            &Claims {
+                name: format!("chain-service-{c}"),
+                perm: Permission::Admin,
+                ext: String::new(),
+            },
+            &secret,
+        );
+        let path = dir.join(c);
+        std::fs::write(&path, &token).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
+        tokens.push(token);
+    }
+    let secret_file = dir.join("secret");
+    std::fs::write(&secret_file, hex::encode(&secret)).unwrap();
+    let files: Vec<String> = components
+        .iter()
+        .map(|c| format!("\"{}\"", dir.join(c).display()))
+        .collect();
+    let config = home.repo().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "[jwt]\nsecretFile = \"{}\"\nadminTokenFiles = [{}]\n",
+        secret_file.display(),
+        files.join(", ")
+    ));
+    std::fs::write(&config, text).unwrap();
+
+    let server = home.start();
+    for (c, token) in components.iter().zip(&tokens) {
+        let (status, body) = verify_json(&server.url, token, token).await;
+        assert_eq!(status, 200, "{c}: {body}");
+        assert_eq!(body["name"], format!("chain-service-{c}"));
+        assert_eq!(body["perm"], "admin");
+    }
+    let log = server.log_text();
+    for token in &tokens {
+        assert!(!log.contains(token.as_str()), "a token logged: {log}");
+    }
+
+    // Revoke the miner's token alone, disable the messager's user alone.
+    home.ok(&["token", "rm", &tokens[3]]);
+    home.ok(&[
+        "user",
+        "update",
+        "--name",
+        "chain-service-messager",
+        "--state",
+        "2",
+    ]);
+    let admin = &server.admin_token;
+    for (i, c) in components.iter().enumerate() {
+        let (status, _) = verify_json(&server.url, admin, &tokens[i]).await;
+        let want = if i >= 2 { 401 } else { 200 };
+        assert_eq!(status, want, "{c}");
+    }
+}
