@@ -39,9 +39,6 @@ fn transfer(from: Address, to: Address, value: u64) -> venus_types::Message {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "known messager gap: after the node is killed and restarts from its store, a \
-            message the messager recorded OnChain in a tipset the node no longer has keeps \
-            that stale record (the reconnect does not re-check OnChain records); see README limits"]
 async fn kill_each_component_under_traffic_loses_nothing() {
     let stack = Arc::new(
         Stack::start(StackOptions {

@@ -282,6 +282,40 @@ fn epoch_start() -> DateTime<Utc> {
     DateTime::<Utc>::UNIX_EPOCH
 }
 
+/// `ActorCfg`: the fee spec for messages to one (actor code, method), between the address's
+/// and the shared spec in precedence. `MethodType` and `FeeSpec` are embedded (flattened).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActorCfg {
+    #[serde(default)]
+    pub id: String,
+    /// The actors version the code belongs to.
+    #[serde(rename = "version", default)]
+    pub actor_version: i64,
+    pub code: Cid,
+    pub method: u64,
+    #[serde(flatten)]
+    pub fee: FeeSpec,
+    #[serde(rename = "createAt", default = "epoch_start")]
+    pub created_at: DateTime<Utc>,
+    #[serde(rename = "updateAt", default = "epoch_start")]
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `ChangeGasSpecParams` (`UpdateActorCfg`): a field left out (or null) stays as it is.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChangeGasSpecParams {
+    #[serde(rename = "gasOverEstimation", default)]
+    pub gas_over_estimation: Option<f64>,
+    #[serde(rename = "maxFee", default, skip_serializing_if = "Option::is_none")]
+    pub max_fee: Option<TokenAmount>,
+    #[serde(rename = "gasFeeCap", default)]
+    pub gas_fee_cap: Option<TokenAmount>,
+    #[serde(rename = "gasOverPremium", default)]
+    pub gas_over_premium: Option<f64>,
+    #[serde(rename = "baseFee", default)]
+    pub base_fee: Option<TokenAmount>,
+}
+
 /// `ReplacMessageParams` (sic).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -403,6 +437,11 @@ pub const REPLACE_MESSAGE: Method<(ReplaceMessageParams,), Cid> = m!("ReplaceMes
 pub const REPUBLISH_MESSAGE: Method<(String,), ()> = m!("RepublishMessage", Admin);
 pub const MARK_BAD_MESSAGE: Method<(String,), ()> = m!("MarkBadMessage", Write);
 pub const RECOVER_FAILED_MSG: Method<(Address,), Vec<String>> = m!("RecoverFailedMsg", Write);
+
+pub const SAVE_ACTOR_CFG: Method<(ActorCfg,), ()> = m!("SaveActorCfg", Admin);
+pub const UPDATE_ACTOR_CFG: Method<(String, ChangeGasSpecParams), ()> = m!("UpdateActorCfg", Admin);
+pub const LIST_ACTOR_CFG: Method<(), Vec<ActorCfg>> = m!("ListActorCfg", Read);
+pub const GET_ACTOR_CFG_BY_ID: Method<(String,), ActorCfg> = m!("GetActorCfgByID", Read);
 
 pub const GET_ADDRESS: Method<(Address,), AddressInfo> = m!("GetAddress", Read);
 pub const HAS_ADDRESS: Method<(Address,), bool> = m!("HasAddress", Read);

@@ -15,6 +15,7 @@ use venus_types::{Address, Base64Bytes, Cid, TokenAmount};
 use crate::pipeline::{Pipeline, chain_message, replacement_premium};
 use crate::service::{Messager, store_err};
 use crate::store::{MessageFilter, MessageRow, now_micros};
+use crate::tracker;
 
 fn not_found(what: impl std::fmt::Display) -> RpcError {
     RpcError::method(format!("{what} not found"))
@@ -165,6 +166,59 @@ pub fn router(messager: Arc<Messager>, pipeline: Arc<Pipeline>) -> Router {
         }
         Ok(())
     });
+    route!(m::UPDATE_FILLED_MESSAGE_BY_ID, |s, ctx, (id,)| {
+        let row = owned(&s, &ctx, &id).await?;
+        let state = row.state();
+        if matches!(
+            state,
+            MessageState::OnChainMsg | MessageState::NonceConflictMsg
+        ) {
+            return Err(RpcError::method(format!(
+                "message {id} is final ({}): nothing to update",
+                state.label()
+            )));
+        }
+        let c = s.node_client().await?;
+        let landed = tracker::look_up(&s, &c, std::slice::from_ref(&row))
+            .await
+            .map_err(|e| RpcError::method(format!("looking message {id} up: {e}")))?;
+        if landed == 0 {
+            return Err(RpcError::method(format!(
+                "message {id} was not found on chain"
+            )));
+        }
+        Ok(id)
+    });
+    route!(m::UPDATE_ALL_FILLED_MESSAGE, |s, _ctx, ()| {
+        let fills = s.store.all_filled().await.map_err(store_err)?;
+        let c = s.node_client().await?;
+        let landed = tracker::look_up(&s, &c, &fills)
+            .await
+            .map_err(|e| RpcError::method(format!("looking messages up: {e}")))?;
+        Ok(landed as i64)
+    });
+    route!(m::RECOVER_FAILED_MSG, |s, ctx, (addr,)| {
+        s.access.check_signer(&ctx, &addr).await?;
+        let info = s
+            .store
+            .address(&addr)
+            .await
+            .map_err(store_err)?
+            .ok_or_else(|| not_found(format!("address {addr}")))?;
+        let c = s.node_client().await?;
+        let actor = c
+            .call(node_api::STATE_GET_ACTOR, (addr, Pipeline::empty_key()))
+            .await
+            .map_err(|e| RpcError::method(format!("the actor of {addr}: {e}")))?;
+        // The messager is behind the chain: the failed messages' nonces are used already.
+        if info.nonce < actor.nonce {
+            return Ok(Vec::new());
+        }
+        s.store
+            .recover_failed(&addr, actor.nonce)
+            .await
+            .map_err(store_err)
+    });
     route!(m::MARK_BAD_MESSAGE, |s, ctx, (id,)| {
         owned(&s, &ctx, &id).await?;
         if !s.store.mark_bad(&id).await.map_err(store_err)? {
@@ -217,6 +271,46 @@ pub fn router(messager: Arc<Messager>, pipeline: Arc<Pipeline>) -> Router {
     }
 
     // ---- addresses
+    // ---- fee spec per (actor code, method)
+    route!(m::SAVE_ACTOR_CFG, |s, _ctx, (cfg,)| {
+        if cfg.code == Cid::default() {
+            return Err(RpcError::method("the actor config's code cid is undefined"));
+        }
+        s.store.save_actor_cfg(&cfg).await.map_err(|e| {
+            if e.is_unique_violation() {
+                RpcError::method(format!(
+                    "an actor config for code {} method {} exists already",
+                    cfg.code, cfg.method
+                ))
+            } else {
+                store_err(e)
+            }
+        })?;
+        Ok(())
+    });
+    route!(m::UPDATE_ACTOR_CFG, |s, _ctx, (id, change)| {
+        if !s
+            .store
+            .update_actor_cfg(&id, &change)
+            .await
+            .map_err(store_err)?
+        {
+            return Err(not_found(format!("actor config {id}")));
+        }
+        Ok(())
+    });
+    route!(m::LIST_ACTOR_CFG, |s, _ctx, ()| s
+        .store
+        .actor_cfgs()
+        .await
+        .map_err(store_err));
+    route!(m::GET_ACTOR_CFG_BY_ID, |s, _ctx, (id,)| s
+        .store
+        .actor_cfg(&id)
+        .await
+        .map_err(store_err)?
+        .ok_or_else(|| not_found(format!("actor config {id}"))));
+
     route!(m::GET_ADDRESS, |s, ctx, (addr,)| {
         s.access.check_signer(&ctx, &addr).await?;
         s.store

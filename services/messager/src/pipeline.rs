@@ -12,9 +12,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use parking_lot::RwLock;
 use venus_api::full_node::{self as api, EstimateMessage};
-use venus_api::messager::{AddressInfo, AddressState, MessageState, SharedSpec};
-use venus_types::{Address, MessageSendSpec, SignedMessage, TipSet, TipSetKey, TokenAmount};
+use venus_api::messager::{AddressInfo, AddressState, FeeSpec, MessageState, SharedSpec};
+use venus_types::{Address, Cid, MessageSendSpec, SignedMessage, TipSet, TipSetKey, TokenAmount};
 
 use crate::service::Messager;
 use crate::store::{FilledMessage, MessageRow, StoreError};
@@ -48,6 +49,10 @@ pub enum RoundError {
 pub struct Pipeline {
     m: Arc<Messager>,
     opts: PipelineOptions,
+    /// The ActorCfg rows by (actor code, method), read at the start of each round.
+    actor_cfgs: RwLock<HashMap<(Cid, u64), FeeSpec>>,
+    /// Actor code of each `to` address met this round (only read when ActorCfgs exist).
+    actor_codes: RwLock<HashMap<Address, Option<Cid>>>,
 }
 
 /// The first non-zero of the values, in precedence order.
@@ -63,23 +68,36 @@ fn first_amount(values: &[&TokenAmount]) -> TokenAmount {
         .unwrap_or_else(TokenAmount::zero)
 }
 
-/// The fee spec of one message: its own SendSpec > the address's > the global one.
-fn send_spec(row: &MessageRow, addr: &AddressInfo, shared: &SharedSpec) -> MessageSendSpec {
+/// The fee spec of one message: its own SendSpec > the address's > its (actor code,
+/// method)'s ActorCfg > the global one.
+fn send_spec(
+    row: &MessageRow,
+    addr: &AddressInfo,
+    actor: &FeeSpec,
+    shared: &SharedSpec,
+) -> MessageSendSpec {
     let own_max = row
         .meta_max_fee
         .parse::<num_bigint::BigInt>()
         .map(TokenAmount::from_atto)
         .unwrap_or_else(|_| TokenAmount::zero());
     MessageSendSpec {
-        max_fee: first_amount(&[&own_max, &addr.fee.max_fee, &shared.fee.max_fee]),
+        max_fee: first_amount(&[
+            &own_max,
+            &addr.fee.max_fee,
+            &actor.max_fee,
+            &shared.fee.max_fee,
+        ]),
         gas_over_estimation: first_positive(&[
             row.meta_gas_over_estimation,
             addr.fee.gas_over_estimation,
+            actor.gas_over_estimation,
             shared.fee.gas_over_estimation,
         ]),
         gas_over_premium: first_positive(&[
             row.meta_gas_over_premium,
             addr.fee.gas_over_premium,
+            actor.gas_over_premium,
             shared.fee.gas_over_premium,
         ]),
         msg_uuid: None,
@@ -94,7 +112,12 @@ pub fn replacement_premium(old: &TokenAmount) -> TokenAmount {
 
 impl Pipeline {
     pub fn new(m: Arc<Messager>, opts: PipelineOptions) -> Self {
-        Self { m, opts }
+        Self {
+            m,
+            opts,
+            actor_cfgs: RwLock::new(HashMap::new()),
+            actor_codes: RwLock::new(HashMap::new()),
+        }
     }
 
     /// One round over every Alive address on `head`, while `still_primary` holds.
@@ -113,6 +136,16 @@ impl Pipeline {
                 return;
             }
         };
+        match self.m.store.actor_cfgs().await {
+            Ok(cfgs) => {
+                *self.actor_cfgs.write() = cfgs
+                    .into_iter()
+                    .map(|c| ((c.code, c.method), c.fee))
+                    .collect();
+                self.actor_codes.write().clear();
+            }
+            Err(e) => tracing::warn!(error = %e, "reading the actor configs"),
+        }
         let in_head = match self.nonces_in_tipset(head).await {
             Ok(n) => n,
             Err(e) => {
@@ -260,14 +293,6 @@ impl Pipeline {
         if waiting.is_empty() {
             return Ok(Vec::new());
         }
-        let base_fee_cap = first_amount(&[&addr.fee.base_fee, &shared.fee.base_fee]);
-        if base_fee_cap.atto().sign() == num_bigint::Sign::Plus
-            && let Some(b) = head.blocks().first()
-            && b.parent_base_fee.atto() > base_fee_cap.atto()
-        {
-            tracing::info!(address = %from, base_fee = %b.parent_base_fee.atto(), cap = %base_fee_cap.atto(), "base fee above the cap: waiting");
-            return Ok(Vec::new());
-        }
         if !self.m.wallets.has(&from).await {
             let n = self.m.store.set_wallet_wait(&from, true).await?;
             if n > 0 {
@@ -277,23 +302,49 @@ impl Pipeline {
         }
         // Picked newest first; nonces are handed out oldest first within the pick.
         waiting.reverse();
-        let fee_cap = first_amount(&[&addr.fee.gas_fee_cap, &shared.fee.gas_fee_cap]);
-        let mut estimates = Vec::with_capacity(waiting.len());
-        for row in &waiting {
-            let mut msg = chain_message(row)?;
-            if msg.gas_fee_cap.atto().sign() != num_bigint::Sign::Plus {
-                msg.gas_fee_cap = fee_cap.clone();
-            }
-            estimates.push(EstimateMessage {
-                msg,
-                spec: Some(send_spec(row, addr, shared)),
-            });
-        }
         let c = self
             .m
             .node_client()
             .await
             .map_err(|e| RoundError::Node(e.message))?;
+        let parent_base_fee = head.blocks().first().map(|b| b.parent_base_fee.clone());
+        let mut estimates = Vec::with_capacity(waiting.len());
+        let mut kept = Vec::with_capacity(waiting.len());
+        let mut held_by_base_fee = 0usize;
+        for row in waiting {
+            let mut msg = chain_message(&row)?;
+            let actor = self.actor_fee(&c, head, &msg).await;
+            // A message waits while the base fee is above its cap (address > actor > global).
+            let base_fee_cap =
+                first_amount(&[&addr.fee.base_fee, &actor.base_fee, &shared.fee.base_fee]);
+            if base_fee_cap.atto().sign() == num_bigint::Sign::Plus
+                && parent_base_fee
+                    .as_ref()
+                    .is_some_and(|b| b.atto() > base_fee_cap.atto())
+            {
+                held_by_base_fee += 1;
+                continue;
+            }
+            if msg.gas_fee_cap.atto().sign() != num_bigint::Sign::Plus {
+                msg.gas_fee_cap = first_amount(&[
+                    &addr.fee.gas_fee_cap,
+                    &actor.gas_fee_cap,
+                    &shared.fee.gas_fee_cap,
+                ]);
+            }
+            estimates.push(EstimateMessage {
+                msg,
+                spec: Some(send_spec(&row, addr, &actor, shared)),
+            });
+            kept.push(row);
+        }
+        if held_by_base_fee > 0 {
+            tracing::info!(address = %from, messages = held_by_base_fee, base_fee = ?parent_base_fee.as_ref().map(|b| b.atto().to_string()), "base fee above the cap: waiting");
+        }
+        let waiting = kept;
+        if waiting.is_empty() {
+            return Ok(Vec::new());
+        }
         let results = c
             .call_timeout(
                 api::GAS_BATCH_ESTIMATE_MESSAGE_GAS,
@@ -356,6 +407,38 @@ impl Pipeline {
                 signature: f.signature,
             })
             .collect())
+    }
+
+    /// The ActorCfg fee spec of `msg`'s (receiver code, method); all zero (no say) when there
+    /// is none, or the receiver has no actor yet.
+    async fn actor_fee(
+        &self,
+        c: &venus_rpc::Client,
+        head: &TipSet,
+        msg: &venus_types::Message,
+    ) -> FeeSpec {
+        if self.actor_cfgs.read().is_empty() {
+            return FeeSpec::default();
+        }
+        let cached = self.actor_codes.read().get(&msg.to).copied();
+        let code = match cached {
+            Some(code) => code,
+            None => {
+                let code = c
+                    .call_timeout(
+                        api::STATE_GET_ACTOR,
+                        (msg.to, head.key().clone()),
+                        self.opts.default_timeout.max(Duration::from_secs(5)),
+                    )
+                    .await
+                    .ok()
+                    .map(|a| a.code);
+                self.actor_codes.write().insert(msg.to, code);
+                code
+            }
+        };
+        code.and_then(|code| self.actor_cfgs.read().get(&(code, msg.method)).cloned())
+            .unwrap_or_default()
     }
 
     /// Signs messages concurrently and keeps the run of successes before the first failure.

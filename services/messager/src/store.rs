@@ -18,7 +18,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{AssertSqlSafe, Connection};
 use venus_api::messager::{
-    AddressInfo, AddressState, FeeSpec, MessageRecord, MessageState, NodeInfo, SendSpec, SharedSpec,
+    ActorCfg, AddressInfo, AddressState, ChangeGasSpecParams, FeeSpec, MessageRecord, MessageState,
+    NodeInfo, SendSpec, SharedSpec,
 };
 use venus_types::{Address, Base64Bytes, Cid, MessageReceipt, Signature, TipSetKey, TokenAmount};
 
@@ -309,6 +310,46 @@ impl NodeRow {
             created_at: time_of(self.created_at),
             updated_at: time_of(self.updated_at),
         }
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct ActorCfgRow {
+    id: String,
+    actor_v: i64,
+    code: String,
+    method: i64,
+    gas_over_estimation: f64,
+    max_fee: String,
+    gas_fee_cap: String,
+    gas_over_premium: f64,
+    base_fee: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+const ACTOR_CFG_COLS: &str = "id, actor_v, code, method, gas_over_estimation, max_fee, gas_fee_cap, gas_over_premium, base_fee, created_at, updated_at";
+
+impl ActorCfgRow {
+    fn into_cfg(self) -> Result<ActorCfg> {
+        Ok(ActorCfg {
+            id: self.id,
+            actor_version: self.actor_v,
+            code: self
+                .code
+                .parse()
+                .map_err(|e| StoreError::Corrupt(format!("actor_cfg code: {e}")))?,
+            method: self.method as u64,
+            fee: FeeSpec {
+                gas_over_estimation: self.gas_over_estimation,
+                max_fee: amount(&self.max_fee)?,
+                gas_fee_cap: amount(&self.gas_fee_cap)?,
+                gas_over_premium: self.gas_over_premium,
+                base_fee: amount(&self.base_fee)?,
+            },
+            created_at: time_of(self.created_at),
+            updated_at: time_of(self.updated_at),
+        })
     }
 }
 
@@ -611,6 +652,22 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Failed messages of `from` that were signed with a nonce the chain has not used yet
+    /// (at or above `chain_nonce`) are in flight again (Fill); returns their ids.
+    pub async fn recover_failed(&self, from: &Address, chain_nonce: u64) -> Result<Vec<String>> {
+        let ids: Vec<String> = on_pool!(self, p => sqlx::query_scalar("SELECT id FROM messages WHERE from_addr = ? AND state = 4 AND signed_data IS NOT NULL AND nonce >= ? ORDER BY nonce")
+            .bind(from.to_bytes()).bind(chain_nonce as i64).fetch_all(p).await?);
+        let mut recovered = Vec::with_capacity(ids.len());
+        for id in ids {
+            let n = on_pool!(self, p => sqlx::query("UPDATE messages SET state = 2, error_msg = '', updated_at = ? WHERE id = ? AND state = 4")
+                .bind(now_micros()).bind(&id).execute(p).await?.rows_affected());
+            if n == 1 {
+                recovered.push(id);
+            }
+        }
+        Ok(recovered)
+    }
+
     /// Marks every waiting (UnFill/NoWallet) message of `from` Failed.
     pub async fn clear_unfilled(&self, from: &Address) -> Result<u64> {
         Ok(
@@ -824,6 +881,24 @@ impl Store {
         )
     }
 
+    /// The tipsets (height, key as stored) that landed records (OnChain, NonceConflict)
+    /// above `height` name: what to check against the chain after a gap in tracking.
+    pub async fn landed_tipsets_above(&self, height: i64) -> Result<Vec<(i64, String)>> {
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, (i64, String)>("SELECT DISTINCT height, tipset_key FROM messages WHERE state IN (3, 5) AND height > ? ORDER BY height ASC")
+            .bind(height).fetch_all(p).await?),
+        )
+    }
+
+    /// The tipset at `height` recorded as `tipset_key` is not on the chain: its records are
+    /// in flight again.
+    pub async fn revert_tipset(&self, height: i64, tipset_key: &str) -> Result<u64> {
+        Ok(
+            on_pool!(self, p => sqlx::query("UPDATE messages SET state = 2, height = 0, tipset_key = '', receipt_exit_code = -1, receipt_return_value = NULL, receipt_gas_used = 0, error_msg = '', updated_at = ? WHERE state IN (3, 5) AND height = ? AND tipset_key = ?")
+            .bind(now_micros()).bind(height).bind(tipset_key).execute(p).await?.rows_affected()),
+        )
+    }
+
     /// Message counts per (from, state), for the metrics.
     pub async fn counts(&self) -> Result<Vec<(Vec<u8>, i64, i64)>> {
         Ok(
@@ -961,6 +1036,69 @@ impl Store {
             .bind(s.fee.base_fee.atto().to_string())
             .execute(p).await.map(|_| ())?);
         Ok(())
+    }
+
+    // ---------------------------------------------------------------- actor configs
+
+    /// Saves a fee spec for (code, method): inserts, or replaces the row with the same id.
+    /// Returns the row's id (a new UUID when `cfg.id` is empty).
+    pub async fn save_actor_cfg(&self, cfg: &ActorCfg) -> Result<String> {
+        let id = if cfg.id.is_empty() {
+            uuid::Uuid::new_v4().to_string()
+        } else {
+            cfg.id.clone()
+        };
+        let now = now_micros();
+        let f = &cfg.fee;
+        let updated = on_pool!(self, p => sqlx::query("UPDATE actor_cfg SET actor_v = ?, code = ?, method = ?, gas_over_estimation = ?, max_fee = ?, gas_fee_cap = ?, gas_over_premium = ?, base_fee = ?, updated_at = ? WHERE id = ?")
+            .bind(cfg.actor_version).bind(cfg.code.to_string()).bind(cfg.method as i64)
+            .bind(f.gas_over_estimation).bind(f.max_fee.atto().to_string()).bind(f.gas_fee_cap.atto().to_string())
+            .bind(f.gas_over_premium).bind(f.base_fee.atto().to_string()).bind(now).bind(&id)
+            .execute(p).await?.rows_affected());
+        if updated == 0 {
+            on_pool!(self, p => sqlx::query("INSERT INTO actor_cfg (id, actor_v, code, method, gas_over_estimation, max_fee, gas_fee_cap, gas_over_premium, base_fee, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                .bind(&id).bind(cfg.actor_version).bind(cfg.code.to_string()).bind(cfg.method as i64)
+                .bind(f.gas_over_estimation).bind(f.max_fee.atto().to_string()).bind(f.gas_fee_cap.atto().to_string())
+                .bind(f.gas_over_premium).bind(f.base_fee.atto().to_string()).bind(now).bind(now)
+                .execute(p).await.map(|_| ())?);
+        }
+        Ok(id)
+    }
+
+    /// Changes the fields `change` sets; false if there is no such id.
+    pub async fn update_actor_cfg(&self, id: &str, change: &ChangeGasSpecParams) -> Result<bool> {
+        let Some(mut cfg) = self.actor_cfg(id).await? else {
+            return Ok(false);
+        };
+        if let Some(v) = change.gas_over_estimation {
+            cfg.fee.gas_over_estimation = v;
+        }
+        if let Some(v) = &change.max_fee {
+            cfg.fee.max_fee = v.clone();
+        }
+        if let Some(v) = &change.gas_fee_cap {
+            cfg.fee.gas_fee_cap = v.clone();
+        }
+        if let Some(v) = change.gas_over_premium {
+            cfg.fee.gas_over_premium = v;
+        }
+        if let Some(v) = &change.base_fee {
+            cfg.fee.base_fee = v.clone();
+        }
+        self.save_actor_cfg(&cfg).await?;
+        Ok(true)
+    }
+
+    pub async fn actor_cfg(&self, id: &str) -> Result<Option<ActorCfg>> {
+        let sql = format!("SELECT {ACTOR_CFG_COLS} FROM actor_cfg WHERE id = ?");
+        let r = on_pool!(self, p => sqlx::query_as::<_, ActorCfgRow>(AssertSqlSafe(sql.clone())).bind(id).fetch_optional(p).await?);
+        r.map(ActorCfgRow::into_cfg).transpose()
+    }
+
+    pub async fn actor_cfgs(&self) -> Result<Vec<ActorCfg>> {
+        let sql = format!("SELECT {ACTOR_CFG_COLS} FROM actor_cfg ORDER BY created_at, id");
+        let r = on_pool!(self, p => sqlx::query_as::<_, ActorCfgRow>(AssertSqlSafe(sql.clone())).fetch_all(p).await?);
+        r.into_iter().map(ActorCfgRow::into_cfg).collect()
     }
 
     // ---------------------------------------------------------------- nodes
@@ -1121,5 +1259,72 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(st, MessageState::OnChainMsg);
+
+        // A tipset off the chain: its records are in flight again, others stay.
+        let tsk = serde_json::to_string(&TipSetKey::default()).unwrap();
+        assert_eq!(
+            store.landed_tipsets_above(6).await.unwrap(),
+            vec![(7, tsk.clone())]
+        );
+        assert!(store.landed_tipsets_above(7).await.unwrap().is_empty());
+        assert_eq!(store.revert_tipset(7, "[]x").await.unwrap(), 0);
+        assert_eq!(store.revert_tipset(7, &tsk).await.unwrap(), 1);
+        let row = store.message_by_id("m0").await.unwrap().unwrap();
+        assert_eq!(row.state(), MessageState::FillMsg);
+
+        // RecoverFailedMsg: a signed Failed message at or above the chain nonce is Fill again;
+        // an unsigned one (m1) is not.
+        assert!(store.mark_bad("m0").await.unwrap());
+        assert!(store.mark_bad("m1").await.unwrap());
+        assert!(store.recover_failed(&from, 1).await.unwrap().is_empty());
+        assert_eq!(store.recover_failed(&from, 0).await.unwrap(), vec!["m0"]);
+        let row = store.message_by_id("m0").await.unwrap().unwrap();
+        assert_eq!(row.state(), MessageState::FillMsg);
+    }
+
+    #[tokio::test]
+    async fn actor_configs_save_update_and_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            &DbTarget::Sqlite(dir.path().join(SQLITE_FILE)),
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap();
+        let code = venus_types::cbor::cid_of_cbor_bytes(b"multisig");
+        let cfg = ActorCfg {
+            id: String::new(),
+            actor_version: 12,
+            code,
+            method: 2,
+            fee: FeeSpec {
+                gas_over_estimation: 1.5,
+                max_fee: TokenAmount::from_atto(7u64),
+                ..Default::default()
+            },
+            created_at: time_of(0),
+            updated_at: time_of(0),
+        };
+        let id = store.save_actor_cfg(&cfg).await.unwrap();
+        // (code, method) is unique.
+        let dup = store.save_actor_cfg(&cfg).await.unwrap_err();
+        assert!(dup.is_unique_violation(), "{dup}");
+        let change = ChangeGasSpecParams {
+            gas_over_premium: Some(4.0),
+            base_fee: Some(TokenAmount::from_atto(9u64)),
+            ..Default::default()
+        };
+        assert!(store.update_actor_cfg(&id, &change).await.unwrap());
+        assert!(!store.update_actor_cfg("nope", &change).await.unwrap());
+        let got = store.actor_cfg(&id).await.unwrap().unwrap();
+        assert_eq!(got.code, code);
+        assert_eq!(got.method, 2);
+        assert_eq!(got.actor_version, 12);
+        assert_eq!(got.fee.gas_over_estimation, 1.5);
+        assert_eq!(got.fee.gas_over_premium, 4.0);
+        assert_eq!(got.fee.max_fee, TokenAmount::from_atto(7u64));
+        assert_eq!(got.fee.base_fee, TokenAmount::from_atto(9u64));
+        assert_eq!(store.actor_cfgs().await.unwrap(), vec![got]);
+        assert!(store.actor_cfg("nope").await.unwrap().is_none());
     }
 }
