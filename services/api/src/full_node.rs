@@ -79,6 +79,21 @@ pub struct ActiveSync {
     pub message: String,
 }
 
+/// A peer and its addresses (go-libp2p `peer.AddrInfo`): `NetPeers`, `NetConnect`,
+/// `NetAddrsListen`. `ID` is the peer ID's string form, `Addrs` multiaddr strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddrInfo {
+    #[serde(rename = "ID")]
+    pub id: String,
+    #[serde(rename = "Addrs", default, deserialize_with = "null_as_empty")]
+    pub addrs: Vec<String>,
+}
+
+/// Go marshals a nil slice as `null`.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
+}
+
 /// `MpoolGetConfig`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -120,6 +135,11 @@ macro_rules! read {
 macro_rules! write {
     ($n:literal) => {
         Method::new(concat!("Filecoin.", $n), Permission::Write)
+    };
+}
+macro_rules! admin {
+    ($n:literal) => {
+        Method::new(concat!("Filecoin.", $n), Permission::Admin)
     };
 }
 
@@ -167,6 +187,15 @@ pub const MINER_GET_BASE_INFO: Method<(Address, ChainEpoch, TipSetKey), Option<M
 pub const MINER_CREATE_BLOCK: Method<(BlockTemplate,), BlockMsg> = write!("MinerCreateBlock");
 pub const SYNC_SUBMIT_BLOCK: Method<(BlockMsg,), ()> = write!("SyncSubmitBlock");
 pub const SYNC_STATE: Method<(), SyncState> = read!("SyncState");
+
+/// The node's libp2p peer ID.
+pub const ID: Method<(), String> = read!("ID");
+pub const NET_PEERS: Method<(), Vec<AddrInfo>> = read!("NetPeers");
+pub const NET_CONNECT: Method<(AddrInfo,), ()> = admin!("NetConnect");
+pub const NET_ADDRS_LISTEN: Method<(), AddrInfo> = read!("NetAddrsListen");
+pub const NET_PROTECT_ADD: Method<(Vec<String>,), ()> = admin!("NetProtectAdd");
+pub const NET_PROTECT_REMOVE: Method<(Vec<String>,), ()> = admin!("NetProtectRemove");
+pub const NET_PROTECT_LIST: Method<(), Vec<String>> = read!("NetProtectList");
 
 pub const MPOOL_PUSH: Method<(SignedMessage,), Cid> = write!("MpoolPush");
 pub const MPOOL_PUSH_UNTRUSTED: Method<(SignedMessage,), Cid> = write!("MpoolPushUntrusted");
@@ -245,6 +274,13 @@ pub const SERVED: &[(&str, Permission)] = &[
     (MINER_CREATE_BLOCK.name(), MINER_CREATE_BLOCK.perm()),
     (SYNC_SUBMIT_BLOCK.name(), SYNC_SUBMIT_BLOCK.perm()),
     (SYNC_STATE.name(), SYNC_STATE.perm()),
+    (ID.name(), ID.perm()),
+    (NET_PEERS.name(), NET_PEERS.perm()),
+    (NET_CONNECT.name(), NET_CONNECT.perm()),
+    (NET_ADDRS_LISTEN.name(), NET_ADDRS_LISTEN.perm()),
+    (NET_PROTECT_ADD.name(), NET_PROTECT_ADD.perm()),
+    (NET_PROTECT_REMOVE.name(), NET_PROTECT_REMOVE.perm()),
+    (NET_PROTECT_LIST.name(), NET_PROTECT_LIST.perm()),
     (MPOOL_PUSH.name(), MPOOL_PUSH.perm()),
     (MPOOL_PUSH_UNTRUSTED.name(), MPOOL_PUSH_UNTRUSTED.perm()),
     (MPOOL_BATCH_PUSH.name(), MPOOL_BATCH_PUSH.perm()),

@@ -45,6 +45,8 @@ pub fn router(node: Arc<Node>) -> Router {
         async move { Ok(cfg) }
     });
     #[cfg(feature = "chain")]
+    crate::net_api::register(&mut r, node.clone());
+    #[cfg(feature = "chain")]
     crate::chain_api::register(&mut r, node);
     #[cfg(not(feature = "chain"))]
     r.method(api::SYNC_STATE, move |_ctx: Ctx, ()| {

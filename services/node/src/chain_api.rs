@@ -5,9 +5,7 @@
 use std::sync::Arc;
 
 use futures::StreamExt as _;
-use venus_api::full_node::{
-    self as api, ActiveSync, BlockMessages, MessageCidAndMessage, SyncState,
-};
+use venus_api::full_node::{self as api, BlockMessages, MessageCidAndMessage, SyncState};
 use venus_chain::car::ExportOptions;
 use venus_chain::query;
 use venus_rpc::{Ctx, Router, RpcError};
@@ -244,6 +242,9 @@ pub fn register(r: &mut Router, node: Arc<Node>) {
             let n = n.clone();
             async move {
                 n.submit_block(&block).await.map_err(err)?;
+                // Accepted: peers get it by gossip (a block that did not change our head
+                // still extends a fork they may follow).
+                n.announce_block(&block);
                 Ok(())
             }
         },
@@ -251,15 +252,13 @@ pub fn register(r: &mut Router, node: Arc<Node>) {
     blocking!(r, node, api::SYNC_STATE, |n, ()| Ok(sync_state(&n)));
 
     for m in [api::MPOOL_PUSH, api::MPOOL_PUSH_UNTRUSTED] {
-        blocking!(r, node, m, |n, (msg,)| n
-            .push_message(msg, true)
-            .map_err(err));
+        blocking!(r, node, m, |n, (msg,)| push_and_announce(&n, msg));
     }
     for m in [api::MPOOL_BATCH_PUSH, api::MPOOL_BATCH_PUSH_UNTRUSTED] {
         blocking!(r, node, m, |n, (msgs,)| {
             let msgs: Vec<SignedMessage> = msgs;
             msgs.into_iter()
-                .map(|m| n.push_message(m, true).map_err(err))
+                .map(|m| push_and_announce(&n, m))
                 .collect::<Result<Vec<_>, _>>()
         });
     }
@@ -577,6 +576,15 @@ fn miner_info(info: &venus_chain::actors::MinerInfo) -> MinerInfo {
     }
 }
 
+/// A message accepted into our pool from the API goes to the peers' pools too.
+fn push_and_announce(n: &Node, msg: SignedMessage) -> Result<Cid, RpcError> {
+    let cid = n.push_message(msg.clone(), true).map_err(err)?;
+    n.announce_message(&msg);
+    Ok(cid)
+}
+
+/// The syncer's worker (catch-up stage and heights) once one ran; before that one entry at
+/// the head, complete when ready, else idle (local) or error (public) with the reason.
 fn sync_state(n: &Node) -> SyncState {
     let head = n.head();
     let genesis = TipSet::new(vec![n.cs.genesis().clone()]).ok();
@@ -585,19 +593,8 @@ fn sync_state(n: &Node) -> SyncState {
         Err(reason) if !n.params.is_local => (STAGE_ERROR, reason),
         Err(reason) => (STAGE_IDLE, reason),
     };
-    SyncState {
-        active_syncs: vec![ActiveSync {
-            worker_id: 0,
-            base: genesis,
-            target: Some(head.clone()),
-            stage,
-            height: head.height().max(n.expected_epoch()),
-            start: String::new(),
-            end: String::new(),
-            message,
-        }],
-        vm_applied: 0,
-    }
+    let fallback = (stage, message, head.height().max(n.expected_epoch()));
+    n.sync.to_api(&head, genesis, fallback)
 }
 
 #[cfg(test)]

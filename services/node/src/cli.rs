@@ -35,6 +35,9 @@ pub enum Command {
     /// Inspect the chain.
     #[command(subcommand)]
     Chain(ChainCommand),
+    /// The node's libp2p peers (venus's `swarm` commands).
+    #[command(subcommand, alias = "swarm")]
+    Net(NetCommand),
     /// Print the daemon's version.
     Version,
     /// Create a local network: pre-sealed sectors and a genesis template.
@@ -81,13 +84,15 @@ pub struct DaemonArgs {
     /// Listen address for the API, overriding config.json's api.apiAddress (env VENUS_API).
     #[arg(long = "api", env = "VENUS_API")]
     pub api: Option<String>,
-    /// Run without libp2p (always the case in this build: inter-node sync is not built yet).
+    /// Run without libp2p: no peers, blocks arrive through the API only.
     #[arg(long)]
     pub offline: bool,
-    /// libp2p listen address (accepted for compatibility; no libp2p in this build).
+    /// libp2p listen multiaddr, overriding config.json's swarm.address
+    /// (default /ip4/0.0.0.0/tcp/0).
     #[arg(long)]
     pub swarmlisten: Option<String>,
-    /// Bootstrap peers (accepted for compatibility; no libp2p in this build).
+    /// Peers to dial at start and keep connected (/ip4/…/tcp/…/p2p/<peer ID>), added to
+    /// config.json's bootstrap.addresses.
     #[arg(long = "bootstrap-peers", value_delimiter = ',')]
     pub bootstrap_peers: Vec<String>,
     /// Log level (trace, debug, info, warn, error).
@@ -99,6 +104,21 @@ pub struct DaemonArgs {
 pub enum SyncCommand {
     /// Print the syncer's state, as venus does.
     Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NetCommand {
+    /// List the connected peers.
+    Peers,
+    /// Connect to peers: multiaddrs ending in /p2p/<peer ID>.
+    Connect {
+        #[arg(required = true)]
+        addrs: Vec<String>,
+    },
+    /// Print this node's peer ID.
+    Id,
+    /// Print this node's listen addresses.
+    Listen,
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,7 +9,7 @@ use venus_api::full_node as api;
 use venus_rpc::Client;
 use venus_types::{TipSet, TipSetKey};
 
-use crate::cli::{ChainCommand, Command, SyncCommand};
+use crate::cli::{ChainCommand, Command, NetCommand, SyncCommand};
 use crate::repo::{Repo, default_repo_path};
 
 /// Stage numbers of `SyncState` (Lotus `api.SyncStateStage`).
@@ -54,6 +54,7 @@ pub async fn run(
             };
             chain_export(&client, opts, &output).await
         }
+        Command::Net(cmd) => net(&client, cmd).await,
         Command::Version => {
             let v = client.call(api::VERSION, ()).await?;
             println!("{}", pretty(&v)?);
@@ -61,6 +62,54 @@ pub async fn run(
         }
         Command::Daemon(_) | Command::Seed(_) => anyhow::bail!("internal: not a client command"),
     }
+}
+
+/// `venus net …`, as Lotus's `net` commands print.
+async fn net(client: &Client, cmd: NetCommand) -> anyhow::Result<()> {
+    match cmd {
+        NetCommand::Peers => {
+            for p in client.call(api::NET_PEERS, ()).await? {
+                println!("{}, [{}]", p.id, p.addrs.join(" "));
+            }
+        }
+        NetCommand::Id => println!("{}", client.call(api::ID, ()).await?),
+        NetCommand::Listen => {
+            let info = client.call(api::NET_ADDRS_LISTEN, ()).await?;
+            for a in info.addrs {
+                println!("{a}/p2p/{}", info.id);
+            }
+        }
+        NetCommand::Connect { addrs } => {
+            for a in addrs {
+                let info = split_p2p(&a)?;
+                let id = info.id.clone();
+                client
+                    .call(api::NET_CONNECT, (info,))
+                    .await
+                    .with_context(|| format!("connect {id}"))?;
+                println!("connect {id}: success");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `/ip4/…/tcp/…/p2p/<id>` → `AddrInfo {ID: <id>, Addrs: [/ip4/…/tcp/…]}`.
+pub fn split_p2p(addr: &str) -> anyhow::Result<api::AddrInfo> {
+    let (transport, id) = addr
+        .rsplit_once("/p2p/")
+        .filter(|(_, id)| !id.is_empty() && !id.contains('/'))
+        .ok_or_else(|| {
+            anyhow::anyhow!("{addr:?} is not a peer address: it must end in /p2p/<peer ID>")
+        })?;
+    Ok(api::AddrInfo {
+        id: id.to_owned(),
+        addrs: if transport.is_empty() {
+            Vec::new()
+        } else {
+            vec![transport.to_owned()]
+        },
+    })
 }
 
 /// JSON indented with tabs, venus's `pretty-json` encoding.

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::network::{Network, from_network_type};
 
 pub const DEFAULT_API_ADDRESS: &str = "/ip4/127.0.0.1/tcp/3453";
+/// venus's default libp2p listen address: every interface, a port the kernel picks.
+pub const DEFAULT_SWARM_ADDRESS: &str = "/ip4/0.0.0.0/tcp/0";
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -81,10 +83,21 @@ pub struct MetricsConfig {
     pub prometheus_endpoint: String,
 }
 
+/// venus's `swarm` section: the libp2p listen address, peers the connection manager never
+/// trims, and its water marks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct SwarmConfig {
     pub address: String,
+    #[serde(
+        rename = "public_relay_address",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub public_relay_address: String,
+    pub protected_peers: Vec<String>,
+    pub conn_mgr_low: u32,
+    pub conn_mgr_high: u32,
+    pub conn_mgr_grace: String,
 }
 
 impl Default for ApiConfig {
@@ -154,7 +167,12 @@ impl Default for MetricsConfig {
 impl Default for SwarmConfig {
     fn default() -> Self {
         Self {
-            address: "/ip4/0.0.0.0/tcp/0".into(),
+            address: DEFAULT_SWARM_ADDRESS.into(),
+            public_relay_address: String::new(),
+            protected_peers: Vec::new(),
+            conn_mgr_low: 150,
+            conn_mgr_high: 180,
+            conn_mgr_grace: "20s".into(),
         }
     }
 }

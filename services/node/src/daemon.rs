@@ -18,6 +18,20 @@ pub struct Settings {
     pub listen: std::net::SocketAddr,
     pub auth_url: Option<String>,
     pub auth_token: Option<String>,
+    pub net: NetSettings,
+}
+
+/// What the flags and config say about libp2p.
+#[derive(Debug, Clone, Default)]
+pub struct NetSettings {
+    /// `--offline`: no libp2p.
+    pub offline: bool,
+    /// `--swarmlisten`, else `swarm.address`.
+    pub listen: String,
+    /// `bootstrap.addresses` followed by `--bootstrap-peers`.
+    pub bootstrap: Vec<String>,
+    /// `swarm.protectedPeers`.
+    pub protected: Vec<String>,
 }
 
 /// What `settle` decided: the settings, the effective config, and the config to save in the
@@ -82,11 +96,27 @@ pub fn settle(repo: &Repo, args: &DaemonArgs) -> anyhow::Result<Settled> {
         .unwrap_or_else(|| cfg.api.api_address.clone());
     let listen = config::parse_listen_multiaddr(&api)?;
     let nonempty = |s: &str| (!s.trim().is_empty()).then(|| s.to_owned());
+    let mut bootstrap = cfg.bootstrap.addresses.clone();
+    bootstrap.extend(args.bootstrap_peers.iter().filter_map(|a| nonempty(a)));
+    let net = NetSettings {
+        offline: args.offline,
+        listen: args
+            .swarmlisten
+            .clone()
+            .unwrap_or_else(|| cfg.swarm.address.clone()),
+        bootstrap,
+        protected: cfg.swarm.protected_peers.clone(),
+    };
+    #[cfg(feature = "chain")]
+    if !net.offline {
+        crate::net::NetPlan::new(&net)?;
+    }
     let settings = Settings {
         network,
         listen,
         auth_url: nonempty(&cfg.api.venus_auth_url),
         auth_token: nonempty(&cfg.api.venus_auth_token),
+        net,
     };
     let repo_config = match &args.config {
         None => Some(cfg.clone()),
@@ -169,13 +199,38 @@ pub async fn run(cli: &Cli, args: DaemonArgs) -> anyhow::Result<()> {
     if !settings.network.params().is_local {
         tracing::warn!(network = %settings.network, "public network: no peers are reachable from here; the node serves its genesis and does not claim to be synced");
     }
-    println!("Filecoin node running in offline mode (libp2p is disabled)");
+    start_network(&node, &repo, &settings.net).await?;
     println!("API server listening on {maddr}");
     tracing::info!(network = %settings.network, api = %maddr, "venus daemon started");
     let result = venus_rpc::serve(listener, app, venus_rpc::process::shutdown_signal()).await;
     repo.remove_runtime_files();
     result.context("API server failed")?;
     tracing::info!("venus daemon stopped");
+    Ok(())
+}
+
+/// libp2p and sync, unless `--offline` (or a build without the chain).
+#[cfg(feature = "chain")]
+async fn start_network(
+    node: &std::sync::Arc<Node>,
+    repo: &Repo,
+    net: &NetSettings,
+) -> anyhow::Result<()> {
+    if net.offline {
+        println!("Filecoin node running in offline mode (libp2p is disabled)");
+        return Ok(());
+    }
+    crate::net::start(node, repo, crate::net::NetPlan::new(net)?).await?;
+    Ok(())
+}
+
+#[cfg(not(feature = "chain"))]
+async fn start_network(
+    _node: &std::sync::Arc<Node>,
+    _repo: &Repo,
+    _net: &NetSettings,
+) -> anyhow::Result<()> {
+    println!("Filecoin node running in offline mode (libp2p is disabled)");
     Ok(())
 }
 

@@ -19,6 +19,10 @@ pub mod metrics;
 pub mod mpool;
 #[cfg(feature = "chain")]
 pub mod msg_wait;
+#[cfg(feature = "chain")]
+pub mod net;
+#[cfg(feature = "chain")]
+pub mod net_api;
 pub mod network;
 #[cfg(feature = "chain")]
 #[path = "node_chain.rs"]
@@ -30,3 +34,5 @@ pub mod pool_msg;
 pub mod repo;
 pub mod seed;
 pub mod server;
+#[cfg(feature = "chain")]
+pub mod sync;

@@ -46,6 +46,18 @@ pub struct Node {
     mpool: Mutex<MessagePool<SignedMessage>>,
     /// Serialises block submission (validation + head update) so mpool pruning follows.
     submit_lock: tokio::sync::Mutex<()>,
+    /// Catch-up progress and the best head peers announced (`SyncState`, `/readyz`).
+    pub sync: crate::sync::status::SyncStatus,
+    /// Where accepted blocks and local messages are announced (libp2p gossip); unset offline.
+    announcer: std::sync::OnceLock<Box<dyn Announce>>,
+    /// The libp2p service (`Net*`, `ID`); unset offline.
+    net: std::sync::OnceLock<venus_p2p::P2pHandle>,
+}
+
+/// Publishes what this node accepted to its peers.
+pub trait Announce: Send + Sync {
+    fn block(&self, block: &BlockMsg);
+    fn message(&self, msg: &SignedMessage);
 }
 
 /// How the chain store is created on first start (and what an existing one is checked
@@ -114,6 +126,9 @@ impl Node {
             post: DevnetPoSt,
             mpool: Mutex::new(MessagePool::new(PoolConfig::default())),
             submit_lock: tokio::sync::Mutex::new(()),
+            sync: Default::default(),
+            announcer: std::sync::OnceLock::new(),
+            net: std::sync::OnceLock::new(),
         });
         // Local messages come back after a restart, re-checked against the head state.
         let restored = {
@@ -122,6 +137,37 @@ impl Node {
         };
         *node.mpool.lock() = restored;
         Ok(node)
+    }
+
+    /// Sets where accepted blocks and local messages are published (once, at start).
+    pub fn set_announcer(&self, a: Box<dyn Announce>) {
+        if self.announcer.set(a).is_err() {
+            tracing::warn!("announcer already set");
+        }
+    }
+
+    /// Attaches the running libp2p service (once, at start).
+    pub fn set_net(&self, handle: venus_p2p::P2pHandle) {
+        if self.net.set(handle).is_err() {
+            tracing::warn!("network already attached");
+        }
+    }
+
+    /// The libp2p service, unless the node runs offline.
+    pub fn net(&self) -> Option<&venus_p2p::P2pHandle> {
+        self.net.get()
+    }
+
+    pub fn announce_block(&self, block: &BlockMsg) {
+        if let Some(a) = self.announcer.get() {
+            a.block(block);
+        }
+    }
+
+    pub fn announce_message(&self, msg: &SignedMessage) {
+        if let Some(a) = self.announcer.get() {
+            a.message(msg);
+        }
     }
 
     pub fn pool_config(&self) -> PoolConfig {
@@ -185,6 +231,9 @@ impl Node {
             ));
         }
         let head = self.head().height();
+        if let Some(why) = self.sync.behind_peers(head) {
+            return Err(why);
+        }
         let expected = self.expected_epoch();
         if expected - head > READY_EPOCH_LAG {
             return Err(format!(
@@ -205,18 +254,20 @@ impl Node {
     /// Validate a block and, if valid, add it to the chain; the mpool drops what the new
     /// head applied. The error names the failed validation step.
     pub async fn submit_block(&self, msg: &BlockMsg) -> Result<bool, String> {
-        let _guard = self.submit_lock.lock().await;
         let block = FullBlock::from_block_msg(&self.cs, msg).map_err(|e| e.to_string())?;
+        self.submit_full(&block).await.map_err(|e| e.to_string())
+    }
+
+    /// Validate a block whose messages are at hand and add it (sync's path: an invalid block
+    /// is told apart from a local failure, to score the peer that sent it).
+    pub async fn submit_full(&self, block: &FullBlock) -> Result<bool, SubmitError> {
+        let _guard = self.submit_lock.lock().await;
         let validator = BlockValidator {
             cs: &self.cs,
             params: &self.params,
             post: &self.post,
         };
-        let changed = match self.builder.submit(&validator, &block, now_secs()) {
-            Ok(c) => c,
-            Err(SubmitError::Invalid(e)) => return Err(e.to_string()),
-            Err(e) => return Err(e.to_string()),
-        };
+        let changed = self.builder.submit(&validator, block, now_secs())?;
         if changed {
             match self.head_view() {
                 Ok(view) => {

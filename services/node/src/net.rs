@@ -1,0 +1,93 @@
+//! Starting the node's libp2p side from config: the listen and bootstrap addresses
+//! (`swarm.address`, `bootstrap.addresses`, `--swarmlisten`, `--bootstrap-peers`), the peer
+//! identity kept in the repo, and the sync loop that serves and follows peers.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use venus_p2p::{Limits, Multiaddr, P2pConfig, P2pService, PeerId};
+
+use crate::daemon::NetSettings;
+use crate::node::Node;
+use crate::repo::Repo;
+
+/// The node's libp2p private key (protobuf-encoded, created once, mode 0600).
+pub const IDENTITY_FILE: &str = "libp2p.key";
+
+/// Parsed and checked, so a bad address stops the daemon before it starts.
+pub struct NetPlan {
+    listen: Multiaddr,
+    bootstrap: Vec<Multiaddr>,
+    protected: Vec<PeerId>,
+}
+
+impl NetPlan {
+    pub fn new(settings: &NetSettings) -> anyhow::Result<NetPlan> {
+        let s = settings;
+        let listen = s.listen.parse::<Multiaddr>().map_err(|e| {
+            anyhow::anyhow!(
+                "invalid swarm listen address {:?} (swarm.address / --swarmlisten): {e}",
+                s.listen
+            )
+        })?;
+        let bootstrap = s
+            .bootstrap
+            .iter()
+            .map(|a| {
+                let m = a.trim().parse::<Multiaddr>().map_err(|e| {
+                    anyhow::anyhow!("invalid bootstrap address {a:?} (bootstrap.addresses / --bootstrap-peers): {e}")
+                })?;
+                if !a.contains("/p2p/") {
+                    anyhow::bail!("bootstrap address {a:?} names no peer: it must end in /p2p/<peer ID>");
+                }
+                Ok(m)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let protected = s
+            .protected
+            .iter()
+            .map(|p| {
+                p.parse::<PeerId>().map_err(|e| {
+                    anyhow::anyhow!("invalid peer ID {p:?} in swarm.protectedPeers: {e}")
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(NetPlan {
+            listen,
+            bootstrap,
+            protected,
+        })
+    }
+}
+
+/// Starts libp2p and the sync loop; prints venus's start-up lines. Returns the listen
+/// addresses.
+pub async fn start(node: &Arc<Node>, repo: &Repo, plan: NetPlan) -> anyhow::Result<Vec<Multiaddr>> {
+    let key_path = repo.path(IDENTITY_FILE);
+    let keypair = venus_p2p::load_or_create_identity(&key_path)?;
+    let config = P2pConfig {
+        listen: vec![plan.listen],
+        bootstrap: plan.bootstrap,
+        keypair,
+        network_name: node.network_name.clone(),
+        genesis: node.cs.genesis().cid(),
+        limits: Limits::default(),
+    };
+    let provider = Arc::new(crate::sync::NodeProvider(node.clone()));
+    let (handle, events) = P2pService::start(config, provider)
+        .await
+        .context("cannot start libp2p")?;
+    if !plan.protected.is_empty() {
+        handle.protect_add(plan.protected).await?;
+    }
+    let addrs = handle.listen_addrs().await?;
+    println!("My peer ID is {}", handle.peer_id());
+    for a in &addrs {
+        println!("Swarm listening on: {a}");
+    }
+    tracing::info!(peer = %handle.peer_id(), addrs = ?addrs.iter().map(ToString::to_string).collect::<Vec<_>>(), "libp2p started");
+    node.set_announcer(Box::new(crate::sync::Announcer::spawn(handle.clone())));
+    node.set_net(handle.clone());
+    tokio::spawn(crate::sync::run(node.clone(), handle, events));
+    Ok(addrs)
+}

@@ -1,0 +1,265 @@
+//! Three `venus` processes of one 2k devnet on loopback, the second and third started from the
+//! first's genesis CAR and bootstrapped to it over libp2p: blocks produced through the first
+//! reach the others by gossip; a message pushed to one node reaches the other pools; a node
+//! killed while the chain grows catches up by chain exchange when restarted, and `/readyz`,
+//! `SyncState` and `venus sync status` say so.
+
+mod common;
+mod mining;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::*;
+use mining::*;
+use venus_api::full_node as api;
+use venus_rpc::Client;
+use venus_types::crypto::{KeyType, PrivateKey};
+use venus_types::{TipSet, TokenAmount};
+
+/// Epochs the genesis lies in the past: blocks up to the wall clock can be made at once.
+const GENESIS_EPOCHS_AGO: u64 = 40;
+
+/// API on a free port, libp2p on loopback with a port the kernel picks.
+fn write_config(repo: &Path) {
+    std::fs::create_dir_all(repo).expect("repo dir");
+    std::fs::write(
+        repo.join("config.json"),
+        r#"{"api":{"apiAddress":"/ip4/127.0.0.1/tcp/0"},"swarm":{"address":"/ip4/127.0.0.1/tcp/0"}}"#,
+    )
+    .expect("config");
+}
+
+/// The template's genesis time set `GENESIS_EPOCHS_AGO` block delays back.
+fn backdate_genesis(tpl: &Path) {
+    let text = std::fs::read_to_string(tpl).expect("template");
+    let mut v: serde_json::Value = serde_json::from_str(&text).expect("template json");
+    let now = venus_node::node::now_secs();
+    v["Timestamp"] = serde_json::json!(now - GENESIS_EPOCHS_AGO * 4);
+    std::fs::write(tpl, serde_json::to_vec_pretty(&v).expect("json")).expect("write template");
+}
+
+async fn client(d: &Daemon) -> Client {
+    Client::connect(&d.url, Some(d.token.clone()))
+        .await
+        .expect("client")
+}
+
+/// Polls `f` until it returns `Some`, or fails naming `what`.
+async fn eventually<T, F, Fut>(what: &str, secs: u64, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {secs} s: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn head(c: &Client) -> TipSet {
+    c.call(api::CHAIN_HEAD, ()).await.expect("head")
+}
+
+async fn same_head(c: &Client, want: &TipSet) -> Option<()> {
+    let h = c.call(api::CHAIN_HEAD, ()).await.ok()?;
+    (h.key() == want.key()).then_some(())
+}
+
+async fn readyz(d: &Daemon) -> (u16, String) {
+    let resp = venus_rpc::tls::http_client_builder()
+        .build()
+        .expect("http")
+        .get(format!("{}/readyz?verbose", d.url))
+        .send()
+        .await
+        .expect("readyz");
+    let status = resp.status().as_u16();
+    (status, resp.text().await.unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_follow_gossip_share_messages_and_catch_up_after_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (tpl, key) = seed_network(dir.path());
+    backdate_genesis(&tpl);
+    let car = dir.path().join("devgen.car");
+
+    // Node A makes the network.
+    let repo_a = dir.path().join("a");
+    write_config(&repo_a);
+    let make = format!("--make-genesis={}", car.display());
+    let gt = format!("--genesis-template={}", tpl.display());
+    let a = start_daemon(&repo_a, &["daemon", "--network=2k", &make, &gt]);
+    let ca = client(&a).await;
+    let listen = ca.call(api::NET_ADDRS_LISTEN, ()).await.expect("listen");
+    let id_a = ca.call(api::ID, ()).await.expect("id");
+    assert_eq!(listen.id, id_a);
+    let boot = format!("{}/p2p/{id_a}", listen.addrs[0]);
+    // The peer identity is kept in the repo, private.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let meta = std::fs::metadata(repo_a.join("libp2p.key")).expect("identity file");
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    }
+
+    // A few blocks before the others start: they catch up on hello.
+    for _ in 0..3 {
+        produce(&ca, &key, Vec::new()).await;
+    }
+
+    let genesis = format!("--genesisfile={}", car.display());
+    let bootstrap = format!("--bootstrap-peers={boot}");
+    let start_follower = |name: &str| {
+        let repo = dir.path().join(name);
+        write_config(&repo);
+        start_daemon(&repo, &["daemon", "--network=2k", &genesis, &bootstrap])
+    };
+    let b = start_follower("b");
+    let c = start_follower("c");
+    let cb = client(&b).await;
+    let cc = client(&c).await;
+
+    let want = head(&ca).await;
+    for (name, cl) in [("b", &cb), ("c", &cc)] {
+        eventually(
+            &format!("{name} catches up to A's head at start"),
+            60,
+            || same_head(cl, &want),
+        )
+        .await;
+        let peers = cl.call(api::NET_PEERS, ()).await.expect("peers");
+        assert!(
+            peers.iter().any(|p| p.id == id_a),
+            "{name} peers: {peers:?}"
+        );
+    }
+
+    // Blocks made through A reach B and C by gossip.
+    for _ in 0..3 {
+        let block = produce(&ca, &key, Vec::new()).await;
+        let want = head(&ca).await;
+        assert!(want.cids().contains(&block.header.cid()));
+        for (name, cl) in [("b", &cb), ("c", &cc)] {
+            eventually(
+                &format!("{name} follows block at {}", want.height()),
+                30,
+                || same_head(cl, &want),
+            )
+            .await;
+        }
+    }
+
+    // A message pushed to B reaches A's and C's pools.
+    let to = PrivateKey::generate(KeyType::Secp256k1, &mut rand::thread_rng())
+        .expect("key")
+        .address();
+    let msg = signed_transfer(&cb, &key, to, TokenAmount::from_whole(1)).await;
+    let cid = cb
+        .call(api::MPOOL_PUSH, (msg.clone(),))
+        .await
+        .expect("push");
+    for (name, cl) in [("a", &ca), ("c", &cc)] {
+        eventually(
+            &format!("the message reaches {name}'s pool"),
+            30,
+            || async {
+                let pending = cl
+                    .call(api::MPOOL_PENDING, (Default::default(),))
+                    .await
+                    .ok()?;
+                pending.iter().any(|m| m.cid() == cid).then_some(())
+            },
+        )
+        .await;
+    }
+    // A mines it; C applies the block (its messages came by gossip or by exchange).
+    let selected = ca
+        .call(api::MPOOL_SELECTS, (Default::default(), vec![0.9]))
+        .await
+        .expect("select");
+    assert_eq!(selected[0].len(), 1);
+    produce(&ca, &key, selected[0].clone()).await;
+    let want = head(&ca).await;
+    eventually("c applies the block with the message", 30, || {
+        same_head(&cc, &want)
+    })
+    .await;
+
+    // C goes down while the chain grows to the wall clock; restarted, it catches up.
+    drop(cc);
+    drop(c);
+    let before = want.height();
+    loop {
+        let made = produce(&ca, &key, Vec::new()).await;
+        if made.header.height + 1 >= a_expected_epoch(&ca).await {
+            break;
+        }
+    }
+    let want = head(&ca).await;
+    assert!(
+        want.height() > before + 10,
+        "the chain grew while C was down"
+    );
+    let c = start_daemon(
+        &dir.path().join("c"),
+        &["daemon", "--network=2k", &genesis, &bootstrap],
+    );
+    let cc = client(&c).await;
+    eventually("restarted c catches up", 90, || async {
+        let h = cc.call(api::CHAIN_HEAD, ()).await.ok()?;
+        (h.height() >= want.height()).then_some(())
+    })
+    .await;
+    let state = cc.call(api::SYNC_STATE, ()).await.expect("sync state");
+    eprintln!(
+        "c was down from height {before} to {}; applied {} tipsets",
+        want.height(),
+        state.vm_applied
+    );
+    let w = &state.active_syncs[0];
+    assert!(
+        state.vm_applied >= (want.height() - before) as u64 / 2,
+        "{state:?}"
+    );
+    assert!(
+        w.base.as_ref().is_some_and(|b| b.height() <= before),
+        "{w:?}"
+    );
+    let log = std::fs::read_to_string(dir.path().join("c.log")).expect("log");
+    assert!(log.contains("catch-up complete"), "{log}");
+
+    // Caught up with its peers and the clock: ready, and `sync status` is done.
+    produce(&ca, &key, Vec::new()).await;
+    let want = head(&ca).await;
+    eventually("c follows the next block", 30, || same_head(&cc, &want)).await;
+    eventually("c's /readyz turns ready", 30, || async {
+        let (status, _) = readyz(&c).await;
+        (status == 200).then_some(())
+    })
+    .await;
+    let out = venus(&c.repo, &["sync", "status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("Done!"), "{text}");
+    let out = venus(&c.repo, &["net", "peers"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&id_a),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The epoch the wall clock is at on A's network.
+async fn a_expected_epoch(c: &Client) -> i64 {
+    let g = c.call(api::CHAIN_GET_GENESIS, ()).await.expect("genesis");
+    let now = venus_node::node::now_secs();
+    ((now - g.min_timestamp()) / 4) as i64
+}
