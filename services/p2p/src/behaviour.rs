@@ -1,5 +1,8 @@
 //! The libp2p behaviours the service composes, built from its config.
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::{
     StreamProtocol, allow_block_list, connection_limits, gossipsub, identify, identity::Keypair,
@@ -32,10 +35,12 @@ pub(crate) struct Behaviour {
 }
 
 impl Behaviour {
+    /// `bad_frames` counts hello and chain-exchange frames that could not be read.
     pub(crate) fn new(
         keypair: &Keypair,
         limits: &Limits,
         topics: &[gossipsub::IdentTopic],
+        bad_frames: &Arc<AtomicU64>,
     ) -> anyhow::Result<Self> {
         let connection_limits = connection_limits::ConnectionLimits::default()
             .with_max_established(Some(
@@ -52,7 +57,11 @@ impl Behaviour {
                 .with_max_concurrent_streams(streams)
         };
         let hello = request_response::Behaviour::with_codec(
-            HelloCodec::new(limits.max_hello_bytes, limits.max_hello_bytes),
+            HelloCodec::new(
+                limits.max_hello_bytes,
+                limits.max_hello_bytes,
+                Arc::clone(bad_frames),
+            ),
             [(
                 StreamProtocol::new(hello::PROTOCOL),
                 request_response::ProtocolSupport::Full,
@@ -63,6 +72,7 @@ impl Behaviour {
             XchgCodec::new(
                 limits.max_xchg_request_bytes,
                 limits.max_xchg_response_bytes,
+                Arc::clone(bad_frames),
             ),
             [(
                 StreamProtocol::new(xchg::PROTOCOL),

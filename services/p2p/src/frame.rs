@@ -5,6 +5,8 @@
 
 use std::io;
 use std::marker::PhantomData;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
@@ -111,26 +113,40 @@ where
     io.flush().await
 }
 
-/// A request-response codec for one CBOR request and one CBOR response, each capped.
+/// A request-response codec for one CBOR request and one CBOR response, each capped. Frames it
+/// cannot read are counted in `bad_frames` (request-response reports no event for them).
 pub(crate) struct CborCodec<Req, Resp> {
     max_request: usize,
     max_response: usize,
+    bad_frames: Arc<AtomicU64>,
     _types: PhantomData<fn() -> (Req, Resp)>,
 }
 
 impl<Req, Resp> CborCodec<Req, Resp> {
-    pub(crate) fn new(max_request: usize, max_response: usize) -> Self {
+    pub(crate) fn new(max_request: usize, max_response: usize, bad_frames: Arc<AtomicU64>) -> Self {
         Self {
             max_request,
             max_response,
+            bad_frames,
             _types: PhantomData,
         }
+    }
+
+    fn count<T>(&self, read: io::Result<T>) -> io::Result<T> {
+        if read.is_err() {
+            self.bad_frames.fetch_add(1, Ordering::Relaxed);
+        }
+        read
     }
 }
 
 impl<Req, Resp> Clone for CborCodec<Req, Resp> {
     fn clone(&self) -> Self {
-        Self::new(self.max_request, self.max_response)
+        Self::new(
+            self.max_request,
+            self.max_response,
+            Arc::clone(&self.bad_frames),
+        )
     }
 }
 
@@ -147,14 +163,16 @@ where
     where
         T: AsyncRead + Unpin + Send,
     {
-        read_value(io, self.max_request).await
+        let read = read_value(io, self.max_request).await;
+        self.count(read)
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Resp>
     where
         T: AsyncRead + Unpin + Send,
     {
-        read_value(io, self.max_response).await
+        let read = read_value(io, self.max_response).await;
+        self.count(read)
     }
 
     async fn write_request<T>(&mut self, _: &StreamProtocol, io: &mut T, req: Req) -> io::Result<()>

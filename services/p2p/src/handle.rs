@@ -32,9 +32,34 @@ pub struct PeerInfo {
     pub addrs: Vec<Multiaddr>,
 }
 
+/// Counters since start, for logs and metrics (the node exports them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetStats {
+    /// Peers connected now.
+    pub peers: u64,
+    /// Peers banned now ([`P2pHandle::report_bad_peer`]).
+    pub banned_peers: u64,
+    /// Gossip messages accepted (decoded, within caps) and passed on.
+    pub gossip_accepted: u64,
+    /// Gossip messages rejected (undecodable, over a cap, unknown topic); their senders lose score.
+    pub gossip_rejected: u64,
+    /// Chain-exchange requests answered from the provider.
+    pub xchg_served: u64,
+    /// Chain-exchange requests refused without asking the provider (`BadRequest`, `GoAway`).
+    pub xchg_refused: u64,
+    /// Hello or chain-exchange frames that could not be read (garbage, over a cap, cut short)
+    /// and inbound requests that timed out.
+    pub inbound_failures: u64,
+    /// Hellos naming another genesis (those peers are disconnected).
+    pub wrong_genesis: u64,
+    /// Events dropped because the node's receiver was full.
+    pub events_dropped: u64,
+}
+
 /// What a handle asks the service's task to do; each carries where to answer.
 pub(crate) enum Command {
     ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
+    Stats(oneshot::Sender<NetStats>),
     Peers(oneshot::Sender<Vec<PeerInfo>>),
     GossipPeers(oneshot::Sender<Vec<PeerId>>),
     Connect(Multiaddr, oneshot::Sender<Result<PeerId, P2pError>>),
@@ -83,6 +108,11 @@ impl P2pHandle {
     /// The addresses the service listens on (a `0` port resolved to the one the kernel chose).
     pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>, P2pError> {
         self.ask(Command::ListenAddrs).await
+    }
+
+    /// Counters since start.
+    pub async fn stats(&self) -> Result<NetStats, P2pError> {
+        self.ask(Command::Stats).await
     }
 
     /// The connected peers.

@@ -27,9 +27,9 @@ pub mod xchg;
 
 pub use config::{Limits, P2pConfig, load_or_create_identity};
 pub use error::P2pError;
-pub use handle::{NetEvent, P2pHandle, PeerInfo};
+pub use handle::{NetEvent, NetStats, P2pHandle, PeerInfo};
 pub use hello::{HelloMessage, LatencyMessage};
 pub use service::{ChainProvider, P2pService};
 
 /// libp2p types the API uses, re-exported so callers need no direct libp2p dependency.
-pub use libp2p::{Multiaddr, PeerId, identity::Keypair};
+pub use libp2p::{Multiaddr, PeerId, identity::Keypair, multiaddr};

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
@@ -16,7 +17,7 @@ use crate::behaviour::{Behaviour, BehaviourEvent};
 use crate::config::P2pConfig;
 use crate::error::P2pError;
 use crate::gossip;
-use crate::handle::{Command, NetEvent, P2pHandle, PeerInfo};
+use crate::handle::{Command, NetEvent, NetStats, P2pHandle, PeerInfo};
 use crate::hello::{HelloMessage, LatencyMessage};
 use crate::xchg;
 
@@ -63,10 +64,12 @@ impl P2pService {
     ) -> anyhow::Result<(P2pHandle, mpsc::Receiver<NetEvent>)> {
         let blocks_topic = gossipsub::IdentTopic::new(gossip::blocks_topic(&config.network_name));
         let msgs_topic = gossipsub::IdentTopic::new(gossip::msgs_topic(&config.network_name));
+        let bad_frames = Arc::new(AtomicU64::new(0));
         let behaviour = Behaviour::new(
             &config.keypair,
             &config.limits,
             &[blocks_topic.clone(), msgs_topic.clone()],
+            &bad_frames,
         )?;
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair.clone())
             .with_tokio()
@@ -96,7 +99,8 @@ impl P2pService {
             msgs_topic: msgs_topic.hash(),
             config,
             events: events_tx,
-            dropped_events: 0,
+            stats: NetStats::default(),
+            bad_frames,
             commands: commands_rx,
             served_tx,
             served_rx,
@@ -179,7 +183,9 @@ struct Task {
     blocks_topic: gossipsub::TopicHash,
     msgs_topic: gossipsub::TopicHash,
     events: mpsc::Sender<NetEvent>,
-    dropped_events: u64,
+    stats: NetStats,
+    /// Hello and chain-exchange frames the codec could not read (shared with it).
+    bad_frames: Arc<AtomicU64>,
     commands: mpsc::Receiver<Command>,
     // Unbounded, but at most `max_inbound_requests_total` answers are ever in flight.
     served_tx: mpsc::UnboundedSender<Served>,
@@ -219,10 +225,10 @@ impl Task {
         match self.events.try_send(event) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
-                self.dropped_events += 1;
-                if self.dropped_events.is_power_of_two() {
+                self.stats.events_dropped += 1;
+                if self.stats.events_dropped.is_power_of_two() {
                     tracing::warn!(
-                        dropped = self.dropped_events,
+                        dropped = self.stats.events_dropped,
                         "p2p events dropped: the node is not keeping up"
                     );
                 }
@@ -339,6 +345,7 @@ impl Task {
             } => {
                 let arrival = unix_nanos();
                 if request.genesis_hash != self.config.genesis {
+                    self.stats.wrong_genesis += 1;
                     tracing::warn!(
                         %peer,
                         theirs = %request.genesis_hash,
@@ -372,6 +379,7 @@ impl Task {
                 tracing::debug!(%peer, %error, "hello not answered");
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
+                self.stats.inbound_failures += 1;
                 tracing::debug!(%peer, %error, "bad inbound hello");
             }
             request_response::Event::ResponseSent { .. } => {}
@@ -412,6 +420,7 @@ impl Task {
                 }
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
+                self.stats.inbound_failures += 1;
                 tracing::debug!(%peer, %error, "bad inbound chain exchange request");
             }
             request_response::Event::ResponseSent { .. } => {}
@@ -448,6 +457,7 @@ impl Task {
             None
         };
         if let Some(response) = refusal {
+            self.stats.xchg_refused += 1;
             let _ = self
                 .swarm
                 .behaviour_mut()
@@ -485,6 +495,7 @@ impl Task {
     }
 
     fn on_served(&mut self, served: Served) {
+        self.stats.xchg_served += 1;
         decrement(&mut self.inbound_per_peer, &served.peer);
         self.inbound_total = self.inbound_total.saturating_sub(1);
         let _ = self
@@ -506,8 +517,12 @@ impl Task {
             Err(format!("unknown topic {}", message.topic))
         };
         let acceptance = match &decoded {
-            Ok(_) => gossipsub::MessageAcceptance::Accept,
+            Ok(_) => {
+                self.stats.gossip_accepted += 1;
+                gossipsub::MessageAcceptance::Accept
+            }
             Err(reason) => {
+                self.stats.gossip_rejected += 1;
                 tracing::debug!(peer = %source, %reason, "rejected gossip");
                 gossipsub::MessageAcceptance::Reject
             }
@@ -527,6 +542,16 @@ impl Task {
         match command {
             Command::ListenAddrs(reply) => {
                 let _ = reply.send(self.swarm.listeners().cloned().collect());
+            }
+            Command::Stats(reply) => {
+                let stats = NetStats {
+                    peers: self.connected.len() as u64,
+                    banned_peers: self.banned.len() as u64,
+                    inbound_failures: self.stats.inbound_failures
+                        + self.bad_frames.load(Ordering::Relaxed),
+                    ..self.stats
+                };
+                let _ = reply.send(stats);
             }
             Command::Peers(reply) => {
                 let peers = self

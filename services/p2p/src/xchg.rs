@@ -230,6 +230,13 @@ impl CompactedMessages {
         };
         let mut out = Vec::with_capacity(blocks);
         for (bls_incl, secpk_incl) in self.bls_includes.iter().zip(&self.secpk_includes) {
+            let count = bls_incl.len() + secpk_incl.len();
+            if count > crate::gossip::BLOCK_MESSAGE_LIMIT {
+                return Err(format!(
+                    "a block with {count} messages (limit {})",
+                    crate::gossip::BLOCK_MESSAGE_LIMIT
+                ));
+            }
             let mut block = BlockMessages::default();
             for &i in bls_incl {
                 block
