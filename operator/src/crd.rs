@@ -165,9 +165,15 @@ impl NetworkPolicySpec {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[x_kube(
     validation = Rule::new("self == oldSelf").message("spec.network is immutable: a node repo cannot change networks"),
-    validation = Rule::new("self.name != '2k' || has(self.genesis)")
-        .message("spec.network.genesis is required for a private (2k) network")
+    validation = Rule::new("self.name != '2k' || has(self.genesis) || has(self.devnet)")
+        .message("spec.network.genesis or spec.network.devnet is required for a private (2k) network")
         .field_path(".genesis"),
+    validation = Rule::new("!has(self.devnet) || self.name == '2k'")
+        .message("spec.network.devnet needs spec.network.name: 2k")
+        .field_path(".devnet"),
+    validation = Rule::new("!has(self.devnet) || !has(self.genesis)")
+        .message("spec.network: set either genesis or devnet, not both")
+        .field_path(".devnet"),
 )]
 #[serde(rename_all = "camelCase")]
 pub struct NetworkSpec {
@@ -176,6 +182,51 @@ pub struct NetworkSpec {
     /// Genesis CAR of a private network, read from a ConfigMap (binaryData or data).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub genesis: Option<GenesisSource>,
+    /// A devnet the operator makes (2k only, instead of `genesis`): a Job pre-seals the
+    /// miners and builds the genesis once, and a devnet wallet and prover hold their keys and
+    /// sectors. Never regenerated over an existing chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devnet: Option<DevnetSpec>,
+}
+
+/// `spec.network.devnet`: the devnet's genesis miners.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DevnetSpec {
+    /// Genesis miners (t01000, t01001, …), each with pre-sealed sectors; 1 to 16.
+    #[serde(default = "default_devnet_miners")]
+    #[x_kube(validation = Rule::new("self >= 1 && self <= 16").message("spec.network.devnet.miners must be between 1 and 16"))]
+    pub miners: i32,
+    /// Size of the pre-sealed sectors: 2KiB, 8MiB, 512MiB, 32GiB or 64GiB.
+    #[serde(default = "default_devnet_sector_size")]
+    #[x_kube(validation = Rule::new("self in ['2KiB', '8MiB', '512MiB', '32GiB', '64GiB']").message("spec.network.devnet.sectorSize must be one of 2KiB, 8MiB, 512MiB, 32GiB, 64GiB"))]
+    pub sector_size: String,
+    /// Block time in seconds; the 2k network's is 4 (the only value the node supports).
+    #[serde(default = "default_devnet_block_delay")]
+    #[x_kube(validation = Rule::new("self == 4").message("spec.network.devnet.blockDelaySecs must be 4 (the 2k network's block time)"))]
+    pub block_delay_secs: i32,
+}
+
+impl Default for DevnetSpec {
+    fn default() -> Self {
+        Self {
+            miners: default_devnet_miners(),
+            sector_size: default_devnet_sector_size(),
+            block_delay_secs: default_devnet_block_delay(),
+        }
+    }
+}
+
+fn default_devnet_miners() -> i32 {
+    1
+}
+
+fn default_devnet_sector_size() -> String {
+    "2KiB".into()
+}
+
+fn default_devnet_block_delay() -> i32 {
+    4
 }
 
 /// Networks the venus node knows.

@@ -17,6 +17,9 @@ pub mod label {
     pub const VERSION: &str = "app.kubernetes.io/version";
     /// `primary`/`standby` on messager and miner pods, set from the role Lease holder.
     pub const ROLE: &str = "venus.filecoin.io/role";
+    /// `"true"` on every object of a `spec.network.devnet` that exists only for the devnet
+    /// (its genesis Job, ConfigMap and Secrets, wallet and prover).
+    pub const DEVNET: &str = "venus.filecoin.io/devnet";
     /// Value of [`PART_OF`].
     pub const PART_OF_VALUE: &str = "venus-chain-service";
 }

@@ -6,6 +6,7 @@
 //! [`crate::secrets`], never re-applied.
 
 mod config;
+pub mod devnet;
 mod names;
 mod network;
 mod service;
@@ -85,12 +86,20 @@ pub struct DesiredState {
     pub shared: Vec<Desired>,
     /// In deployment order.
     pub components: Vec<ComponentObjects>,
+    /// `spec.network.devnet`: the genesis Job's RBAC and the devnet's wallet and prover,
+    /// applied with the shared objects (labelled `venus.filecoin.io/devnet`).
+    pub devnet: Vec<Desired>,
+    /// The Job that makes the devnet's genesis; applied only while its ConfigMap and Secret
+    /// do not both exist (never over an existing chain).
+    pub genesis_job: Option<Desired>,
 }
 
 impl DesiredState {
     pub fn all(&self) -> impl Iterator<Item = &Desired> {
         self.shared
             .iter()
+            .chain(self.devnet.iter())
+            .chain(self.genesis_job.iter())
             .chain(self.components.iter().flat_map(|c| c.objects.iter()))
     }
 
@@ -116,7 +125,12 @@ pub fn build(cs: &ChainService, valid: &Validated) -> DesiredState {
             objects: component_objects(&ctx, component),
         })
         .collect();
-    DesiredState { shared, components }
+    DesiredState {
+        shared,
+        components,
+        devnet: devnet::objects(&ctx),
+        genesis_job: devnet::genesis_job(&ctx).map(Desired::new),
+    }
 }
 
 fn component_objects(ctx: &BuildContext, component: Component) -> Vec<Desired> {
@@ -163,6 +177,18 @@ impl<'a> BuildContext<'a> {
 
     pub fn spec(&self) -> &crate::crd::ChainServiceSpec {
         &self.cs.spec
+    }
+
+    /// The genesis the node starts from: `spec.network.genesis`, or the devnet's generated
+    /// ConfigMap.
+    pub fn genesis(&self) -> Option<crate::crd::GenesisSource> {
+        let network = &self.spec().network;
+        network.genesis.clone().or_else(|| {
+            network.devnet.as_ref().map(|_| crate::crd::GenesisSource {
+                config_map: self.names.devnet_genesis(),
+                key: devnet::GENESIS_KEY.into(),
+            })
+        })
     }
 
     pub fn image_tag(&self) -> String {

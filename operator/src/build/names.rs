@@ -48,6 +48,32 @@ impl Names {
         format!("{}-admin-token", self.instance)
     }
 
+    /// `spec.network.devnet`: the ConfigMap with the genesis CAR (made by the genesis Job).
+    pub fn devnet_genesis(&self) -> String {
+        format!("{}-devnet-genesis", self.instance)
+    }
+
+    /// `spec.network.devnet`: the Secret with the miners' keys and pre-seal files.
+    pub fn devnet_keys(&self) -> String {
+        format!("{}-devnet-keys", self.instance)
+    }
+
+    /// `spec.network.devnet`: the Secret with the devnet wallet's and prover's tokens and the
+    /// wallet's password (made by the operator).
+    pub fn devnet_tokens(&self) -> String {
+        format!("{}-devnet-tokens", self.instance)
+    }
+
+    /// The genesis Job, its ServiceAccount, Role and RoleBinding.
+    pub fn devnet_job(&self) -> String {
+        format!("{}-devnet-genesis", self.instance)
+    }
+
+    /// The devnet's wallet and prover Deployments: `<cs>-devnet-wallet`, `<cs>-devnet-prover`.
+    pub fn devnet_part(&self, part: &str) -> String {
+        format!("{}-devnet-{part}", self.instance)
+    }
+
     fn service_host(&self, service: &str) -> String {
         format!("{service}.{}.svc", self.namespace)
     }

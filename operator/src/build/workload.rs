@@ -133,7 +133,7 @@ fn image(ctx: &BuildContext, component: Component) -> (String, Option<String>) {
     )
 }
 
-fn field_env(name: &str, path: &str) -> EnvVar {
+pub(super) fn field_env(name: &str, path: &str) -> EnvVar {
     EnvVar {
         name: name.into(),
         value_from: Some(EnvVarSource {
@@ -147,7 +147,7 @@ fn field_env(name: &str, path: &str) -> EnvVar {
     }
 }
 
-fn secret_env(name: &str, secret: &str, key: &str) -> EnvVar {
+pub(super) fn secret_env(name: &str, secret: &str, key: &str) -> EnvVar {
     EnvVar {
         name: name.into(),
         value_from: Some(EnvVarSource {
@@ -186,7 +186,7 @@ fn args(ctx: &BuildContext, component: Component) -> Vec<String> {
                 format!("--network={}", ctx.spec().network.name.as_str()),
                 format!("--auth-url={}", names.auth_url()),
             ];
-            if let Some(g) = &ctx.spec().network.genesis {
+            if let Some(g) = ctx.genesis() {
                 a.push(format!("--genesisfile={GENESIS_DIR}/{}", g.key));
             }
             a
@@ -268,7 +268,7 @@ fn env(ctx: &BuildContext, component: Component) -> Vec<EnvVar> {
     env
 }
 
-fn probe(path: &str, period: i32, failures: i32) -> Probe {
+pub(super) fn probe(path: &str, period: i32, failures: i32) -> Probe {
     Probe {
         http_get: Some(HTTPGetAction {
             path: Some(path.into()),
@@ -328,7 +328,7 @@ fn volumes(ctx: &BuildContext, component: Component) -> (Vec<Volume>, Vec<Volume
         mounts.push(mount("admin-token", ADMIN_TOKEN_DIR));
     }
     if component == Component::Node
-        && let Some(g) = &ctx.spec().network.genesis
+        && let Some(g) = ctx.genesis()
     {
         volumes.push(Volume {
             name: "genesis".into(),
@@ -341,6 +341,38 @@ fn volumes(ctx: &BuildContext, component: Component) -> (Vec<Volume>, Vec<Volume
         mounts.push(mount("genesis", GENESIS_DIR));
     }
     (volumes, mounts)
+}
+
+/// Every container: no privilege escalation, read-only root, non-root, no capabilities.
+pub(super) fn container_security_context() -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        read_only_root_filesystem: Some(true),
+        run_as_non_root: Some(true),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Every pod: user 10001, the runtime's seccomp profile.
+pub(super) fn pod_security_context() -> PodSecurityContext {
+    PodSecurityContext {
+        run_as_non_root: Some(true),
+        run_as_user: Some(RUN_AS),
+        run_as_group: Some(RUN_AS),
+        // Also makes the 0400 Secret files group-readable by this user (kubelet ORs 0440
+        // into Secret volume files of a pod with an fsGroup).
+        fs_group: Some(RUN_AS),
+        fs_group_change_policy: Some("OnRootMismatch".into()),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 /// Spread replicas over hosts unless the user placed them explicitly.
@@ -399,16 +431,7 @@ fn pod_spec(ctx: &BuildContext, component: Component) -> PodSpec {
         // The node's /readyz means "synced": a syncing node gets no traffic.
         readiness_probe: Some(probe("/readyz", 5, 3)),
         volume_mounts: Some(mounts),
-        security_context: Some(SecurityContext {
-            allow_privilege_escalation: Some(false),
-            read_only_root_filesystem: Some(true),
-            run_as_non_root: Some(true),
-            capabilities: Some(Capabilities {
-                drop: Some(vec!["ALL".into()]),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
+        security_context: Some(container_security_context()),
         ..Default::default()
     };
     let pull_secrets: Vec<_> = ctx
@@ -425,20 +448,7 @@ fn pod_spec(ctx: &BuildContext, component: Component) -> PodSpec {
         // Only the Lease holders talk to the API server.
         automount_service_account_token: Some(primary_standby),
         image_pull_secrets: (!pull_secrets.is_empty()).then_some(pull_secrets),
-        security_context: Some(PodSecurityContext {
-            run_as_non_root: Some(true),
-            run_as_user: Some(RUN_AS),
-            run_as_group: Some(RUN_AS),
-            // Also makes the 0400 Secret files group-readable by this user (kubelet ORs 0440
-            // into Secret volume files of a pod with an fsGroup).
-            fs_group: Some(RUN_AS),
-            fs_group_change_policy: Some("OnRootMismatch".into()),
-            seccomp_profile: Some(SeccompProfile {
-                type_: "RuntimeDefault".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
+        security_context: Some(pod_security_context()),
         termination_grace_period_seconds: Some(60),
         node_selector: (!cs.scheduling.node_selector.is_empty())
             .then(|| cs.scheduling.node_selector.clone()),

@@ -179,8 +179,13 @@ pub async fn apply_in_order(
     fetched: &Fetched,
 ) -> Result<(Vec<(Component, Observed)>, Option<Component>)> {
     let ns = cs.namespace().ok_or(Error::NotNamespaced)?;
-    for d in &desired.shared {
+    for d in desired.shared.iter().chain(&desired.devnet) {
         apply_if_changed(cs, ctx, &ns, d, true).await?;
+    }
+    // The devnet's genesis Job, only until its ConfigMap and Secret exist (never again).
+    let genesis_pending = fetched.devnet.is_some_and(|d| !d.published);
+    if genesis_pending && let Some(job) = &desired.genesis_job {
+        apply_if_changed(cs, ctx, &ns, job, false).await?;
     }
     let mut observed: BTreeMap<Component, Observed> =
         observe_existing(fetched).into_iter().collect();
@@ -192,7 +197,8 @@ pub async fn apply_in_order(
                 .get(p)
                 .is_some_and(|o| o.is_ready(p.ha_mode(&cs.spec)))
         });
-        if blocked {
+        // The node of a devnet starts from the genesis the Job has not published yet.
+        if blocked || (c == Component::Node && genesis_pending) {
             waiting_at = Some(c);
             break;
         }

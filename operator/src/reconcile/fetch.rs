@@ -31,6 +31,8 @@ pub struct Fetched {
     /// The generated Secrets exist (their values are read only to re-sign a lost token).
     pub jwt_secret_exists: bool,
     pub admin_token_exists: bool,
+    /// `spec.network.devnet`: what of it exists (`None` without a devnet).
+    pub devnet: Option<super::devnet::DevnetState>,
 }
 
 pub async fn fetch(
@@ -105,12 +107,15 @@ pub async fn fetch(
         .map_err(deref_err("Secret (admin token)".into()))?
         .is_some();
 
+    let devnet = super::devnet::fetch(cs, names, client).await?;
+
     Ok(Fetched {
         lookups,
         stateful_sets,
         primaries,
         jwt_secret_exists,
         admin_token_exists,
+        devnet,
     })
 }
 

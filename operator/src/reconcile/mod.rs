@@ -12,6 +12,7 @@
 
 mod apply;
 mod cleanup;
+mod devnet;
 mod fetch;
 mod report;
 #[cfg(test)]
@@ -147,6 +148,7 @@ async fn reconcile_live(cs: &ChainService, ctx: &Context) -> Result<Action> {
 
     let desired = build::build(cs, &valid);
     apply::ensure_secrets(cs, &names, &ctx.client, &fetched).await?;
+    devnet::ensure_tokens(cs, &names, &ctx.client, fetched.devnet).await?;
     let (observed, waiting_at) = apply::apply_in_order(cs, ctx, &desired, &fetched).await?;
     apply::label_roles(ctx, &names, cs, &fetched.primaries).await?;
     let status = report::update_status(cs, ctx, &names, Ok(()), &observed, waiting_at).await?;

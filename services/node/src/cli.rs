@@ -150,6 +150,11 @@ pub enum SeedCommand {
     /// Edit genesis templates.
     #[command(subcommand)]
     Genesis(GenesisCommand),
+    /// Make a devnet inside a Kubernetes cluster (the operator's genesis Job): pre-seal, build
+    /// the genesis, store it in a ConfigMap and the miners' keys in a Secret.
+    Devnet(crate::devnet::DevnetArgs),
+    /// Register a devnet's users, miners, signers and tokens at venus-auth (idempotent).
+    DevnetRegister(crate::devnet::RegisterArgs),
 }
 
 #[derive(Debug, Args)]

@@ -34,6 +34,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Seed(SeedCommand::Devnet(args)) => crate::devnet::run_devnet(&args).await,
+        Command::Seed(SeedCommand::DevnetRegister(args)) => {
+            crate::devnet::run_register(&args).await
+        }
         Command::Daemon(_) => unreachable_daemon(),
         other => {
             crate::client_cmds::run(

@@ -11,6 +11,7 @@ pub mod client_cmds;
 pub mod commands;
 pub mod config;
 pub mod daemon;
+pub mod devnet;
 #[cfg(feature = "chain")]
 pub mod gas;
 pub mod keyfile;

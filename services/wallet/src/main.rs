@@ -126,6 +126,11 @@ struct RunArgs {
     /// API listen address; overrides `[API] ListenAddress`.
     #[arg(long)]
     listen: Option<String>,
+    /// Import these key files (Lotus hex export or pre-seal `.key`) at start, after the
+    /// password; keys already held are kept. For wallets whose keys come from a mounted
+    /// Secret, such as the operator's devnet wallet.
+    #[arg(long = "import-key", value_delimiter = ',')]
+    import_key: Vec<std::path::PathBuf>,
     #[arg(long, default_value = "info")]
     log_level: String,
 }
@@ -368,6 +373,26 @@ async fn run(repo: &Path, args: RunArgs) -> anyhow::Result<()> {
         .await?
         .context("--password")?;
         tracing::info!("wallet unlocked");
+        for path in &args.import_key {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("--import-key {}", path.display()))?;
+            let info = KeyInfo::from_lotus_export(text.trim()).map_err(|e| {
+                anyhow::anyhow!("--import-key {}: not a key file: {e}", path.display())
+            })?;
+            let held = venus_types::crypto::PrivateKey::from_key_info(&info)
+                .map(|k| wallet.has(&k.address()))
+                .unwrap_or(false);
+            if held {
+                continue;
+            }
+            let w = wallet.clone();
+            let addr = tokio::task::spawn_blocking(move || w.import(&info))
+                .await?
+                .with_context(|| format!("--import-key {}", path.display()))?;
+            tracing::info!(address = %addr, "key imported");
+        }
+    } else if !args.import_key.is_empty() {
+        bail!("--import-key needs the password (--password or VENUS_WALLET_PASSWORD)");
     } else {
         tracing::warn!(
             "wallet locked: run `venus-wallet unlock` (or `set-password` the first time) before it can sign"
