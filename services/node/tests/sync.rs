@@ -263,3 +263,84 @@ async fn a_expected_epoch(c: &Client) -> i64 {
     let now = venus_node::node::now_secs();
     ((now - g.min_timestamp()) / 4) as i64
 }
+
+/// Two nodes of one network mine apart (A two blocks, B four), then A connects to B
+/// (`NetConnect`): A reorgs onto B's heavier chain and its `ChainNotify` reverts its own
+/// blocks and applies B's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_healed_partition_ends_on_the_heavier_chain_with_revert_and_apply() {
+    use futures::StreamExt as _;
+    use venus_types::HeadChangeType;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (tpl, key) = seed_network(dir.path());
+    backdate_genesis(&tpl);
+    let car = dir.path().join("devgen.car");
+    let repo_a = dir.path().join("a");
+    write_config(&repo_a);
+    let make = format!("--make-genesis={}", car.display());
+    let gt = format!("--genesis-template={}", tpl.display());
+    let a = start_daemon(&repo_a, &["daemon", "--network=2k", &make, &gt]);
+    let repo_b = dir.path().join("b");
+    write_config(&repo_b);
+    let genesis = format!("--genesisfile={}", car.display());
+    let b = start_daemon(&repo_b, &["daemon", "--network=2k", &genesis]);
+    let ca = client(&a).await;
+    let cb = client(&b).await;
+    assert!(ca.call(api::NET_PEERS, ()).await.expect("peers").is_empty());
+
+    // Apart: A mines two empty blocks; B mines a block with a message (so its chain differs
+    // from the first block on) and three more.
+    produce(&ca, &key, Vec::new()).await;
+    produce(&ca, &key, Vec::new()).await;
+    let a_head = head(&ca).await;
+    let to = PrivateKey::generate(KeyType::Secp256k1, &mut rand::thread_rng())
+        .expect("key")
+        .address();
+    let msg = signed_transfer(&cb, &key, to, TokenAmount::from_whole(1)).await;
+    cb.call(api::MPOOL_PUSH, (msg.clone(),)).await.expect("push");
+    produce(&cb, &key, vec![msg]).await;
+    for _ in 0..3 {
+        produce(&cb, &key, Vec::new()).await;
+    }
+    let b_head = head(&cb).await;
+    assert_ne!(a_head.key(), b_head.key());
+
+    let ws = Client::connect(
+        &a.url.replace("http://", "ws://"),
+        Some(a.token.clone()),
+    )
+    .await
+    .expect("ws client");
+    let mut changes = ws.subscribe(api::CHAIN_NOTIFY, ()).await.expect("notify");
+    let first = changes.next().await.expect("current");
+    assert_eq!(first[0].change_type, HeadChangeType::Current);
+
+    // Heal: A dials B.
+    let b_addrs = cb.call(api::NET_ADDRS_LISTEN, ()).await.expect("listen");
+    ca.call(api::NET_CONNECT, (b_addrs.clone(),))
+        .await
+        .expect("connect");
+    eventually("A reorgs onto B's heavier chain", 60, || same_head(&ca, &b_head)).await;
+
+    let (mut reverted, mut applied) = (false, false);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(reverted && applied) {
+        let batch = tokio::time::timeout_at(deadline.into(), changes.next())
+            .await
+            .expect("revert and apply within 30 s")
+            .expect("notify stream open");
+        for c in batch {
+            match c.change_type {
+                HeadChangeType::Revert if c.val.key() == a_head.key() => reverted = true,
+                HeadChangeType::Apply if c.val.key() == b_head.key() => applied = true,
+                _ => {}
+            }
+        }
+    }
+    // B stayed on its own chain, and both see each other as peers.
+    assert_eq!(head(&cb).await.key(), b_head.key());
+    let peers = cb.call(api::NET_PEERS, ()).await.expect("peers");
+    let id_a = ca.call(api::ID, ()).await.expect("id");
+    assert!(peers.iter().any(|p| p.id == id_a), "{peers:?}");
+}
