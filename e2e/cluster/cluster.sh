@@ -93,8 +93,17 @@ EOF
       pod/chaos/pod-container-running-failed.yaml pod/chaos/pod-init-container-running-failed.yaml; do
       [ -f "$stages/$f" ] || die "stage $f missing under $stages (re-run build-tools.sh)"
       echo "---"
-      cat "$stages/$f"
+      if [ "$f" = pod/fast/pod-ready.yaml ]; then
+        # Pods whose processes the e2e harness runs get Ready from it (stages/pod-run-by-harness.yaml).
+        sed '/^    matchExpressions:$/a\
+    - key: '"'"'.spec.tolerations.[] | select( .key == "e2e.venus.filecoin.io/processes" ) | .effect'"'"'\
+      operator: '"'"'DoesNotExist'"'"'' "$stages/$f"
+      else
+        cat "$stages/$f"
+      fi
     done
+    echo "---"
+    cat "$HERE/stages/pod-run-by-harness.yaml"
   } >"$RUN/kwokctl.yaml"
 }
 

@@ -82,13 +82,12 @@ impl Cluster {
 
     /// Registers a process the watchdog must kill together with the cluster.
     pub fn own_process(&self, pid: u32) -> anyhow::Result<()> {
-        use std::io::Write;
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.run_dir.join("owned.pids"))?;
-        writeln!(f, "{pid}")?;
-        Ok(())
+        record_owned_pid(&self.owned_pids_file(), pid)
+    }
+
+    /// The file the watchdog reads the PIDs to kill with the cluster from.
+    pub fn owned_pids_file(&self) -> PathBuf {
+        self.run_dir.join("owned.pids")
     }
 
     /// Writes a kubeconfig that authenticates as `namespace/service_account` with a bound token,
@@ -106,6 +105,23 @@ impl Cluster {
             namespace,
             "--duration=2h",
         ]))?;
+        let path = self
+            .run_dir
+            .join(format!("kubeconfig-{namespace}-{service_account}"));
+        let (server, ca) = self.api_access()?;
+        write_token_kubeconfig(
+            &path,
+            &server,
+            &ca,
+            namespace,
+            service_account,
+            token.trim(),
+        )?;
+        Ok(path)
+    }
+
+    /// The API server's URL and the cluster CA file, for kubeconfigs of other identities.
+    pub fn api_access(&self) -> anyhow::Result<(String, PathBuf)> {
         let server = run(self.kubectl().args([
             "config",
             "view",
@@ -121,19 +137,7 @@ impl Cluster {
         if !ca.is_file() {
             bail!("cluster CA {} not found", ca.display());
         }
-        let config = serde_json::json!({
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": "e2e", "cluster": {"server": server.trim(), "certificate-authority": ca}}],
-            "users": [{"name": service_account, "user": {"token": token.trim()}}],
-            "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": service_account, "namespace": namespace}}],
-            "current-context": "e2e",
-        });
-        let path = self
-            .run_dir
-            .join(format!("kubeconfig-{namespace}-{service_account}"));
-        std::fs::write(&path, serde_yaml_ng::to_string(&config)?)?;
-        Ok(path)
+        Ok((server.trim().to_owned(), ca))
     }
 
     /// Last lines of each control-plane component log, for failure messages.
@@ -183,6 +187,40 @@ pub async fn client_from_kubeconfig(path: &Path) -> anyhow::Result<kube::Client>
     )
     .await?;
     Ok(kube::Client::try_from(config)?)
+}
+
+/// Appends `pid` to an owned-PIDs file (see [`Cluster::owned_pids_file`]).
+pub fn record_owned_pid(file: &Path, pid: u32) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)?;
+    writeln!(f, "{pid}")?;
+    Ok(())
+}
+
+/// Writes a kubeconfig for `server` (CA file `ca`) that authenticates with `token` as `user`,
+/// with `namespace` as its default namespace.
+pub fn write_token_kubeconfig(
+    path: &Path,
+    server: &str,
+    ca: &Path,
+    namespace: &str,
+    user: &str,
+    token: &str,
+) -> anyhow::Result<()> {
+    let config = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "e2e", "cluster": {"server": server, "certificate-authority": ca}}],
+        "users": [{"name": user, "user": {"token": token}}],
+        "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": user, "namespace": namespace}}],
+        "current-context": "e2e",
+    });
+    std::fs::write(path, serde_yaml_ng::to_string(&config)?)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }
 
 fn script_path() -> PathBuf {

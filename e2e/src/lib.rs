@@ -12,6 +12,7 @@ pub mod fixture;
 pub mod monitoring;
 pub mod objects;
 pub mod operator;
+pub mod pods;
 pub mod recorder;
 pub mod stack;
 pub mod tools;

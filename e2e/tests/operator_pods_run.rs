@@ -25,6 +25,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::ResourceExt;
 use serde_json::{Value, json};
 use venus_e2e::binaries::workspace_binaries;
+use venus_e2e::pods::genesis::devnet_genesis;
+use venus_e2e::pods::text::{Rewriter, expand};
 use venus_e2e::tools::repo_root;
 use venus_operator::ChainService;
 use venus_operator::build::{DesiredState, Names, build};
@@ -52,42 +54,6 @@ fn free_port() -> u16 {
     venus_e2e::fixture::free_port().expect("a free port")
 }
 
-/// Single-pass substitution of whole tokens: longest pattern first, and a pattern only
-/// matches where the next character cannot continue a name, number or path segment — so a
-/// replaced value is never replaced again and `/data` does not match `/database`.
-struct Rewriter {
-    pairs: Vec<(String, String)>,
-}
-
-impl Rewriter {
-    fn new(mut pairs: Vec<(String, String)>) -> Self {
-        pairs.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
-        Rewriter { pairs }
-    }
-
-    fn rewrite(&self, text: &str) -> String {
-        let continues = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
-        let mut out = String::with_capacity(text.len());
-        let mut i = 0;
-        'scan: while i < text.len() {
-            let rest = &text[i..];
-            for (from, to) in &self.pairs {
-                if rest.starts_with(from.as_str())
-                    && !rest[from.len()..].chars().next().is_some_and(continues)
-                {
-                    out.push_str(to);
-                    i += from.len();
-                    continue 'scan;
-                }
-            }
-            let c = rest.chars().next().expect("non-empty rest");
-            out.push(c);
-            i += c.len_utf8();
-        }
-        out
-    }
-}
-
 /// In-cluster addresses of every component → 127.0.0.1 and the component's local port.
 fn network_pairs(names: &Names, ports: &BTreeMap<i32, u16>) -> Vec<(String, String)> {
     let mut pairs = Vec::new();
@@ -112,32 +78,6 @@ fn network_pairs(names: &Names, ports: &BTreeMap<i32, u16>) -> Vec<(String, Stri
         pairs.push((format!("0.0.0.0:{port}"), format!("127.0.0.1:{local}")));
     }
     pairs
-}
-
-/// Kubernetes `$(VAR)` expansion: known variables are replaced, `$$` is a literal `$`, and an
-/// unknown reference is left as it is.
-fn expand(text: &str, env: &BTreeMap<String, String>) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
-        let tail = &rest[at..];
-        if let Some(after) = tail.strip_prefix("$$") {
-            out.push('$');
-            rest = after;
-        } else if let Some(inner) = tail.strip_prefix("$(")
-            && let Some(end) = inner.find(')')
-            && let Some(value) = env.get(&inner[..end])
-        {
-            out.push_str(value);
-            rest = &inner[end + 1..];
-        } else {
-            out.push('$');
-            rest = &tail[1..];
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// What the cluster would hold besides the operator's objects: the generated Secrets and the
@@ -462,74 +402,6 @@ async fn rpc(http: &reqwest::Client, url: &str, token: &str, method: &str) -> (u
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-/// The user's part of the devnet: a genesis CAR for the example's ConfigMap, made the way
-/// the seed guide makes one (pre-seal, template, `venus daemon --make-genesis`).
-fn make_genesis(bin_dir: &Path, dir: &Path) -> Vec<u8> {
-    std::fs::create_dir_all(dir).expect("genesis dir");
-    let venus = bin_dir.join("venus");
-    let run = |args: &[&str]| {
-        let out = Command::new(&venus)
-            .args(args)
-            .env("HOME", dir)
-            .env_remove("VENUS_PATH")
-            .env_remove("FIL_API")
-            .output()
-            .expect("run venus");
-        assert!(
-            out.status.success(),
-            "venus {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let sectors = dir.join("sectors");
-    let template = dir.join("localnet.json");
-    let s = |p: &Path| p.to_str().expect("utf8 path").to_owned();
-    run(&["seed", "pre-seal", "--sector-dir", &s(&sectors)]);
-    run(&["seed", "genesis", "new", &s(&template)]);
-    run(&[
-        "seed",
-        "genesis",
-        "add-miner",
-        &s(&template),
-        &s(&sectors.join("pre-seal-t01000.json")),
-    ]);
-    let car = dir.join("devgen.car");
-    let port = free_port();
-    let log = dir.join("make-genesis.log");
-    let mut child = Command::new(&venus)
-        .args([
-            "--repo",
-            &s(&dir.join("scratch")),
-            "daemon",
-            "--network=2k",
-            &format!("--make-genesis={}", s(&car)),
-            &format!("--genesis-template={}", s(&template)),
-            &format!("--api=/ip4/127.0.0.1/tcp/{port}"),
-        ])
-        .env("HOME", dir)
-        .env_remove("VENUS_PATH")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log"))
-        .spawn()
-        .expect("venus daemon --make-genesis");
-    // The API is served only after the genesis is written.
-    let deadline = Instant::now() + START_TIMEOUT;
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!(
-                "venus --make-genesis exited ({status}): {}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-        }
-        assert!(Instant::now() < deadline, "venus --make-genesis hung");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    std::fs::read(&car).expect("genesis CAR written")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn devnet_small_pods_start_with_the_operators_args() {
     let bin_dir = workspace_binaries(&[
@@ -577,7 +449,7 @@ async fn devnet_small_pods_start_with_the_operators_args() {
         genesis.config_map.clone(),
         BTreeMap::from([(
             genesis.key.clone(),
-            make_genesis(&bin_dir, &tmp.path().join("genesis")),
+            devnet_genesis(&bin_dir, &tmp.path().join("genesis"), Duration::ZERO).expect("genesis"),
         )]),
     )]);
     let ports = [Component::Auth, Component::Gateway, Component::Node]
