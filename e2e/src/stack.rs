@@ -57,6 +57,12 @@ pub struct StackOptions {
     /// More `venus` nodes on the same genesis (`node-1`, …); the block producer submits
     /// every block to each (there is no node-to-node sync yet).
     pub extra_nodes: usize,
+    /// Sectors pre-sealed for each genesis miner `t01000`, `t01001`, … (their power is in
+    /// proportion); empty: `miners` miners of 2 sectors. All are the user's miners.
+    pub miner_sectors: Vec<u64>,
+    /// Every genesis miner uses the first miner's worker key (a pool of many miner IDs
+    /// with one signing key, as the 1,000-miner bench needs).
+    pub shared_worker: bool,
 }
 
 impl Default for StackOptions {
@@ -69,6 +75,8 @@ impl Default for StackOptions {
             user: "miner-user".into(),
             extra_binaries: Vec::new(),
             extra_nodes: 0,
+            miner_sectors: Vec::new(),
+            shared_worker: false,
         }
     }
 }
@@ -131,6 +139,8 @@ pub struct Stack {
     pub extra_node_urls: Vec<String>,
     pub miner: Address,
     pub worker: PrivateKey,
+    /// Every genesis miner (`miner` first) with its worker key.
+    pub genesis_miners: Vec<(Address, PrivateKey)>,
     /// Funded sender accounts (the wallet holds their keys; signers of `user`).
     pub senders: Vec<Address>,
     pub block_delay: Duration,
@@ -184,8 +194,13 @@ where
 
 impl Stack {
     pub async fn start(opts: StackOptions) -> anyhow::Result<Stack> {
-        if opts.miners != 1 {
-            bail!("the stack seeds exactly one genesis miner for now");
+        let miner_sectors = if opts.miner_sectors.is_empty() {
+            vec![2; opts.miners]
+        } else {
+            opts.miner_sectors.clone()
+        };
+        if miner_sectors.is_empty() || miner_sectors.contains(&0) {
+            bail!("the stack needs at least one genesis miner, each with at least one sector");
         }
         let mut bins: Vec<(&str, &str)> = STACK_BINARIES.to_vec();
         bins.extend(opts.extra_binaries.iter().copied());
@@ -194,21 +209,39 @@ impl Stack {
         let d = dir.path().to_path_buf();
         let venus = bin_dir.join("venus");
 
-        // --- the devnet: pre-seal, template, miner, funded senders.
+        // --- the devnet: pre-seal, template, miners, funded senders.
         let sectors = d.join("sectors");
-        run(Command::new(&venus)
-            .args(["seed", "pre-seal", "--num-sectors", "2", "--sector-dir"])
-            .arg(&sectors))?;
         let tpl = d.join("localnet.json");
         run(Command::new(&venus)
             .args(["seed", "genesis", "new"])
             .arg(&tpl))?;
-        run(Command::new(&venus)
-            .args(["seed", "genesis", "add-miner"])
-            .arg(&tpl)
-            .arg(sectors.join(format!("pre-seal-{MINER}.json"))))?;
+        let first_id: u64 = MINER.trim_start_matches("t0").parse()?;
         let worker_key_file = sectors.join(format!("pre-seal-{MINER}.key"));
-        let worker = read_preseal_key(&worker_key_file)?;
+        let mut genesis_miners = Vec::with_capacity(miner_sectors.len());
+        let mut key_files = Vec::new();
+        for (i, n) in miner_sectors.iter().enumerate() {
+            let id = format!("t0{}", first_id + i as u64);
+            let mut pre_seal = Command::new(&venus);
+            pre_seal
+                .args(["seed", "pre-seal", "--miner-addr", &id, "--num-sectors"])
+                .arg(n.to_string())
+                .arg("--sector-dir")
+                .arg(&sectors);
+            if opts.shared_worker && i > 0 {
+                pre_seal.arg("--key").arg(&worker_key_file);
+            }
+            run(&mut pre_seal)?;
+            run(Command::new(&venus)
+                .args(["seed", "genesis", "add-miner"])
+                .arg(&tpl)
+                .arg(sectors.join(format!("pre-seal-{id}.json"))))?;
+            let key_file = sectors.join(format!("pre-seal-{id}.key"));
+            genesis_miners.push((id.parse()?, read_preseal_key(&key_file)?));
+            if !(opts.shared_worker && i > 0) {
+                key_files.push(key_file);
+            }
+        }
+        let worker = genesis_miners[0].1.clone();
         let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed);
         let sender_keys: Vec<PrivateKey> = (0..opts.senders)
             .map(|_| PrivateKey::generate(KeyType::Secp256k1, &mut rng))
@@ -227,6 +260,7 @@ impl Stack {
             extra_node_urls: Vec::new(),
             miner: MINER.parse()?,
             worker,
+            genesis_miners: genesis_miners.clone(),
             senders: sender_keys.iter().map(PrivateKey::address).collect(),
             block_delay: Duration::from_secs(4),
             procs: Mutex::new(BTreeMap::new()),
@@ -263,9 +297,17 @@ impl Stack {
             &format!("--name={}", opts.user),
             &format!("--miner={MINER}"),
         ])?;
+        for (m, _) in genesis_miners.iter().skip(1) {
+            stack.auth_cli(&["user", "miner", "add", &opts.user, &m.to_string()])?;
+        }
         stack.user_token = stack.auth_cli(&["token", "gen", "--perm", "sign", &opts.user])?;
         let mut signers: Vec<String> = stack.senders.iter().map(ToString::to_string).collect();
-        signers.push(stack.worker.address().to_string());
+        for (_, w) in &genesis_miners {
+            let w = w.address().to_string();
+            if !signers.contains(&w) {
+                signers.push(w);
+            }
+        }
         let mut args = vec!["user", "signer", "add", opts.user.as_str()];
         args.extend(signers.iter().map(String::as_str));
         stack.auth_cli(&args)?;
@@ -361,7 +403,9 @@ impl Stack {
             Duration::from_secs(60),
         )
         .await?;
-        stack.wallet_import(&worker_key_file)?;
+        for f in &key_files {
+            stack.wallet_import(f)?;
+        }
         for (i, key) in sender_keys.iter().enumerate() {
             let f = d.join(format!("sender-{i}.key"));
             std::fs::write(&f, key.to_key_info().to_lotus_export().as_bytes())?;

@@ -2,7 +2,9 @@
 //! venus-prover processes on a 2k devnet (e2e/src/stack.rs): the seed's commands in order,
 //! blocks on chain through the gateway, `address stop|start`, a wallet outage shown in
 //! `address state` and recovered from, the wallet's refusal of a second header for one
-//! height, and bad input (malformed and unknown miners, a wrong repo, a wrong permission).
+//! height, bad input (malformed and unknown miners, a wrong repo, a wrong permission); several
+//! miners of different power winning in proportion, `winner count` and `ListBlocks` against
+//! the chain, one miner stopped while the others mine, and a prover outage confined to its miner.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -474,4 +476,429 @@ async fn a_standby_takes_over_and_nothing_is_mined_twice() {
         .execute(&mut conn)
         .await
         .unwrap();
+}
+
+/// A block on chain: miner, height, win count, CID.
+#[derive(Debug, Clone)]
+struct ChainBlock {
+    miner: Address,
+    height: i64,
+    wins: i64,
+    cid: String,
+    fork_signaling: u64,
+}
+
+/// Every block above `floor`, from the head down.
+async fn chain_blocks_above(c: &Client, floor: i64) -> Vec<ChainBlock> {
+    let mut ts: TipSet = c.call(node_api::CHAIN_HEAD, ()).await.unwrap();
+    let mut out = Vec::new();
+    while ts.height() > floor {
+        out.extend(ts.blocks().iter().map(|b| ChainBlock {
+            miner: b.miner,
+            height: b.height,
+            wins: b.election_proof.as_ref().map_or(0, |e| e.win_count),
+            cid: b.cid().to_string(),
+            fork_signaling: b.fork_signaling,
+        }));
+        ts = c
+            .call(node_api::CHAIN_GET_TIP_SET, (ts.parents(),))
+            .await
+            .unwrap();
+    }
+    out
+}
+
+fn testnet(a: &Address) -> String {
+    venus_types::Network::Testnet.format_address(a)
+}
+
+/// Three miners pre-sealed with 1, 2 and 5 sectors mined by one venus-miner: over ≥ 160
+/// wins, each miner's share of the win count (a block's `ElectionProof.WinCount`, what the
+/// rewards follow) is its share of power within 4 standard deviations; `winner count` and
+/// `ListBlocks` agree with the chain; the mine recorder (`record query`) holds each block's
+/// election; every header carries `ForkSignaling = 1`; `address stop` on one miner leaves the
+/// others mining.
+///
+/// Why 4σ: given the total W, the wins are multinomial(W, p) (each miner's win count per
+/// epoch is an independent Poisson(5·p) draw), so miner i's count has standard deviation
+/// √(W·p·(1−p)); a 4σ band fails a correct miner with probability < 7·10⁻⁵ per miner, while a
+/// miner that ignored power (equal shares) would sit ≥ 7σ away at W = 160.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn miners_win_in_proportion_to_power_and_the_records_agree_with_the_chain() {
+    const SECTORS: [u64; 3] = [1, 2, 5];
+    const MIN_WINS: i64 = 160;
+    let stack = Stack::start(StackOptions {
+        produce_blocks: false,
+        extra_binaries: vec![("venus-miner", "venus-miner")],
+        miner_sectors: SECTORS.to_vec(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let node = stack.node_client().await.unwrap();
+    let miners: Vec<Address> = stack.genesis_miners.iter().map(|(m, _)| *m).collect();
+    let start = height(&node).await;
+    let m = start_miner(&stack, "miner", "[Recorder]\nEnable = true").await;
+    let states = m.json(&["address", "state"]);
+    assert_eq!(states.as_array().map(Vec::len), Some(3), "{states}");
+
+    // Mine until the chain holds at least MIN_WINS wins (≈ 32 epochs at 5 per epoch).
+    let total_wins = |blocks: &[ChainBlock]| blocks.iter().map(|b| b.wins).sum::<i64>();
+    eventually(
+        "the pool to win 160 times",
+        Duration::from_secs(420),
+        || {
+            let node = &node;
+            async move {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                total_wins(&chain_blocks_above(node, start).await) >= MIN_WINS
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}; miner log:\n{}", stack.log("miner")));
+    let head = height(&node).await;
+    let blocks = chain_blocks_above(&node, start).await;
+    let w = total_wins(&blocks) as f64;
+    assert!(
+        blocks.iter().all(|b| b.fork_signaling == 1),
+        "ForkSignaling: {blocks:?}"
+    );
+    let total_power: u64 = SECTORS.iter().sum();
+    println!(
+        "epochs {}..={head}, {} blocks, {w} wins",
+        start + 1,
+        blocks.len()
+    );
+    for (miner, sectors) in miners.iter().zip(SECTORS) {
+        let p = sectors as f64 / total_power as f64;
+        let mine: Vec<&ChainBlock> = blocks.iter().filter(|b| b.miner == *miner).collect();
+        let wins = mine.iter().map(|b| b.wins).sum::<i64>() as f64;
+        let (expected, sd) = (w * p, (w * p * (1.0 - p)).sqrt());
+        let z = (wins - expected) / sd;
+        println!(
+            "{}: power share {p:.3}, blocks {}, wins {wins} (share {:.3}), expected {expected:.1} ± {sd:.1}, z = {z:+.2}",
+            testnet(miner),
+            mine.len(),
+            wins / w
+        );
+        assert!(
+            z.abs() <= 4.0,
+            "{}: {wins} wins of {w}, expected {expected:.1} ± {sd:.1} (z = {z:.2})",
+            testnet(miner)
+        );
+    }
+
+    // winner count re-runs the elections of rounds start+1 ..= head: every block on chain is a
+    // win there with the same win count, and a win without a block only where the miner
+    // counted a failed or timed-out election.
+    let metrics = m.metrics().await;
+    let failures = |miner: &str| -> f64 {
+        metrics
+            .lines()
+            .filter(|l| {
+                (l.starts_with("venus_miner_election_errors_total")
+                    || l.starts_with("venus_miner_election_timeouts_total"))
+                    && l.contains(&format!("miner=\"{miner}\""))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .fold(0.0, |a, b| a + b)
+    };
+    let admin = m.client(&stack.admin_token).await;
+    for miner in &miners {
+        let id = testnet(miner);
+        let counted = m.json(&[
+            "winner",
+            "count",
+            "--epoch-start",
+            &start.to_string(),
+            "--epoch-end",
+            &(head - 1).to_string(),
+            &id,
+        ]);
+        let counted: Vec<venus_api::miner::CountWinners> =
+            serde_json::from_value(counted.clone()).unwrap_or_else(|e| panic!("{e}: {counted}"));
+        assert_eq!(counted.len(), 1);
+        let counted = &counted[0];
+        assert!(counted.msg.is_empty(), "winner count: {}", counted.msg);
+        let won: std::collections::BTreeMap<i64, i64> = counted
+            .win_epoch_list
+            .iter()
+            .map(|w| (w.epoch, w.win_count))
+            .collect();
+        let on_chain: std::collections::BTreeMap<i64, (i64, String)> = blocks
+            .iter()
+            .filter(|b| b.miner == *miner && b.height <= head)
+            .map(|b| (b.height, (b.wins, b.cid.clone())))
+            .collect();
+        for (h, (wins, _)) in &on_chain {
+            assert_eq!(
+                won.get(h),
+                Some(wins),
+                "{id}: block at {h} with win count {wins}, winner count says {:?}",
+                won.get(h)
+            );
+        }
+        let missing = won.keys().filter(|h| !on_chain.contains_key(h)).count();
+        let failed = failures(&id);
+        println!(
+            "{id}: winner count {} rounds / {} wins, on chain {} blocks, failed elections {failed}",
+            won.len(),
+            counted.total_win_count,
+            on_chain.len()
+        );
+        assert!(
+            missing as f64 <= failed,
+            "{id}: {missing} wins with no block but {failed} failed elections; won {won:?}, chain {on_chain:?}"
+        );
+
+        // ListBlocks: the miner's successful records are exactly its blocks on chain.
+        let listed = admin
+            .call(
+                miner_api::LIST_BLOCKS,
+                (venus_api::miner::BlocksQueryParams {
+                    miners: vec![*miner],
+                    limit: 0,
+                    offset: 0,
+                },),
+            )
+            .await
+            .unwrap();
+        let listed: std::collections::BTreeMap<i64, String> = listed
+            .into_iter()
+            .filter(|b| b.mine_state == 1 && b.epoch <= head)
+            .map(|b| (b.epoch, b.cid))
+            .collect();
+        let chain_cids: std::collections::BTreeMap<i64, String> = on_chain
+            .iter()
+            .map(|(h, (_, cid))| (*h, cid.clone()))
+            .collect();
+        assert_eq!(listed, chain_cids, "{id}: ListBlocks vs the chain");
+
+        // The mine recorder: the record of each block's epoch names the block, its win count
+        // and the miner's power at the lookback (its sectors of 2 KiB out of all).
+        let (h, (wins, cid)) = on_chain.iter().next_back().expect("a block of each miner");
+        let rec = m.json(&["record", "query", &id, &h.to_string()]);
+        let rec = &rec[0];
+        assert_eq!(rec["miner"], id.as_str(), "{rec}");
+        assert_eq!(rec["epoch"], h.to_string(), "{rec}");
+        assert_eq!(rec["winCount"], wins.to_string(), "{rec}");
+        assert_eq!(rec["info"], format!("block mined: {cid}"), "{rec}");
+        let sectors = SECTORS[miners.iter().position(|x| x == miner).unwrap()];
+        assert_eq!(rec["minerPower"], (sectors * 2048).to_string(), "{rec}");
+        assert_eq!(
+            rec["networkPower"],
+            (total_power * 2048).to_string(),
+            "{rec}"
+        );
+        for field in [
+            "getBaseInfo",
+            "computeTicket",
+            "computeElectionProof",
+            "computePostProof",
+            "createBlock",
+            "selectMessage",
+            "start",
+            "end",
+        ] {
+            assert!(rec.get(field).is_some(), "{field} missing: {rec}");
+        }
+    }
+    // A range: one record per epoch that has one, at most MaxRecordPerQuery at once.
+    let range = m.json(&[
+        "record",
+        "query",
+        "--limit",
+        "10",
+        &testnet(&miners[0]),
+        &(start + 1).to_string(),
+    ]);
+    assert!(
+        range
+            .as_array()
+            .is_some_and(|r| !r.is_empty() && r.len() <= 10),
+        "{range}"
+    );
+    let err = run_expecting_failure(m.cli().args([
+        "record",
+        "query",
+        "--limit",
+        "289",
+        &testnet(&miners[0]),
+        "1",
+    ]))
+    .unwrap();
+    assert!(err.contains("MaxRecordPerQuery"), "{err}");
+
+    // address stop on the biggest miner: the others keep mining, it mines nothing until
+    // address start.
+    let big = testnet(&miners[2]);
+    run(m.cli().args(["address", "stop", &big])).unwrap();
+    assert_eq!(state_of(&m, &big)["IsMining"], false);
+    tokio::time::sleep(stack.block_delay * 2).await;
+    let stopped_at = height(&node).await;
+    eventually(
+        "five epochs without the stopped miner",
+        Duration::from_secs(120),
+        || {
+            let node = &node;
+            async move { height(node).await >= stopped_at + 5 }
+        },
+    )
+    .await
+    .unwrap();
+    let after = chain_blocks_above(&node, stopped_at).await;
+    assert!(
+        after.iter().all(|b| b.miner != miners[2]),
+        "a block of the stopped miner: {after:?}"
+    );
+    assert!(!after.is_empty(), "the other miners kept mining");
+    run(m.cli().args(["address", "start", &big])).unwrap();
+    let restarted_at = height(&node).await;
+    eventually(
+        "the restarted miner to mine again",
+        Duration::from_secs(90),
+        || {
+            let node = &node;
+            let big = miners[2];
+            async move {
+                chain_blocks_above(node, restarted_at)
+                    .await
+                    .iter()
+                    .any(|b| b.miner == big)
+            }
+        },
+    )
+    .await
+    .unwrap();
+}
+
+/// Two miners, each proven by its own venus-prover: when one prover goes away, its miner's
+/// WinningPoSt fails — shown in `address state`, the metrics and the log — while the other
+/// keeps mining; when the prover returns, its miner mines again and its errors clear.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prover_outage_stops_only_its_miners() {
+    let stack = Stack::start(StackOptions {
+        produce_blocks: false,
+        extra_binaries: vec![("venus-miner", "venus-miner")],
+        miner_sectors: vec![2, 2],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let node = stack.node_client().await.unwrap();
+    let (a, b) = (stack.genesis_miners[0].0, stack.genesis_miners[1].0);
+    let (a_id, b_id) = (testnet(&a), testnet(&b));
+
+    // One prover per miner, each with only its miner's pre-seal.
+    stack.kill("prover").unwrap();
+    for (name, id) in [("prover-a", &a_id), ("prover-b", &b_id)] {
+        let store = stack.path().join(name);
+        std::fs::create_dir_all(&store).unwrap();
+        let file = format!("pre-seal-{id}.json");
+        std::fs::copy(stack.path().join("sectors").join(&file), store.join(&file)).unwrap();
+        stack
+            .spawn(
+                name,
+                Spec {
+                    program: stack.bin_dir.join("venus-prover"),
+                    args: vec![
+                        "run".into(),
+                        format!("--gateway-url={}", stack.gateway_url),
+                        format!("--gateway-token={}", stack.user_token),
+                        format!("--sector-store={}", store.display()),
+                    ],
+                    env: Vec::new(),
+                    log: stack.path().join(format!("{name}.log")),
+                },
+            )
+            .unwrap();
+    }
+    let m = start_miner(&stack, "miner", "").await;
+    let mined_by = |who: Address, above: i64| {
+        let node = &node;
+        async move {
+            chain_blocks_above(node, above)
+                .await
+                .iter()
+                .any(|x| x.miner == who)
+        }
+    };
+    let start = height(&node).await;
+    eventually("both miners to mine", Duration::from_secs(120), || async {
+        mined_by(a, start).await && mined_by(b, start).await
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}; miner log:\n{}", stack.log("miner")));
+
+    // b's prover goes away.
+    stack.kill("prover-b").unwrap();
+    eventually(
+        "the WinningPoSt error of b in address state",
+        Duration::from_secs(90),
+        || {
+            let s = state_of(&m, &b_id);
+            async move {
+                s["Err"].as_array().is_some_and(|e| {
+                    e.iter()
+                        .any(|x| x.as_str().is_some_and(|x| x.contains("WinningPoSt")))
+                })
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}; miner log:\n{}", stack.log("miner")));
+    let outage = height(&node).await;
+    let a_state = state_of(&m, &a_id);
+    assert_eq!(a_state["IsMining"], true, "{a_state}");
+    assert_eq!(state_of(&m, &b_id)["IsMining"], true);
+    assert!(
+        !a_state["Err"].to_string().contains("WinningPoSt"),
+        "a's prover is up: {a_state}"
+    );
+    let metrics = m.metrics().await;
+    assert!(
+        metrics.contains(&format!(
+            "venus_miner_election_errors_total{{miner=\"{b_id}\",stage=\"proof\"}}"
+        )),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains(&format!(
+            "venus_miner_election_errors_total{{miner=\"{a_id}\",stage=\"proof\"}}"
+        )),
+        "{metrics}"
+    );
+    let log = stack.log("miner");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("mining failed") && l.contains(&b_id) && l.contains("WinningPoSt")),
+        "{log}"
+    );
+    // a keeps mining; b mines nothing while its prover is away.
+    eventually("a to keep mining", Duration::from_secs(90), || async {
+        height(&node).await >= outage + 4 && mined_by(a, outage).await
+    })
+    .await
+    .unwrap();
+    let during = chain_blocks_above(&node, outage).await;
+    assert!(
+        during.iter().all(|x| x.miner != b),
+        "b mined without a prover: {during:?}"
+    );
+
+    // The prover returns: b mines again and its errors clear.
+    stack.restart("prover-b").unwrap();
+    let back = height(&node).await;
+    eventually("b to mine again", Duration::from_secs(120), || async {
+        mined_by(b, back).await
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}; miner log:\n{}", stack.log("miner")));
+    eventually("b's errors to clear", Duration::from_secs(60), || {
+        let s = state_of(&m, &b_id);
+        async move { s["Err"].as_array().is_some_and(Vec::is_empty) }
+    })
+    .await
+    .unwrap();
 }

@@ -113,6 +113,23 @@ pub const WARMUP_FOR_MINER: Method<(Address,), ()> =
 pub const START: Method<(Vec<Address>,), ()> = Method::new("Filecoin.Start", Permission::Admin);
 pub const STOP: Method<(Vec<Address>,), ()> = Method::new("Filecoin.Stop", Permission::Admin);
 
+/// `QueryRecord` filter: the mine recorder's records of `Miner` for epochs
+/// `Epoch .. Epoch + Limit` (0 = 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryRecordParams {
+    #[serde(rename = "Miner")]
+    pub miner: Address,
+    #[serde(rename = "Epoch")]
+    pub epoch: ChainEpoch,
+    #[serde(rename = "Limit", default)]
+    pub limit: u64,
+}
+
+pub const QUERY_RECORD: Method<
+    (QueryRecordParams,),
+    Vec<std::collections::BTreeMap<String, String>>,
+> = Method::new("Filecoin.QueryRecord", Permission::Read);
+
 #[cfg(test)]
 mod tests {
     use super::*;

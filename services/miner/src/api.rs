@@ -202,6 +202,24 @@ pub fn router(svc: &Arc<Service>) -> Router {
         },
     );
     let s = svc.clone();
+    r.method(
+        api::QUERY_RECORD,
+        move |ctx, (params,): (api::QueryRecordParams,)| {
+            let s = s.clone();
+            async move {
+                s.select(&ctx, vec![params.miner]).await?;
+                let Some(recorder) = &s.miner.recorder else {
+                    return Err(RpcError::method(
+                        "the mine recorder is off: set [Recorder] Enable = true in the miner's config",
+                    ));
+                };
+                recorder
+                    .query(&params.miner.to_string(), params.epoch, params.limit)
+                    .map_err(RpcError::method)
+            }
+        },
+    );
+    let s = svc.clone();
     r.method(api::WARMUP_FOR_MINER, move |ctx, (addr,): (Address,)| {
         let s = s.clone();
         async move {

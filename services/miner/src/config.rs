@@ -2,8 +2,8 @@
 //! file given with `--config` (read only, e.g. a mounted ConfigMap), validated once.
 //!
 //! Keys are case-sensitive as the original's; an unknown key in a section this miner
-//! implements is an error naming it. `[Recorder]`, `[Tracing]`, `[Metrics]` and `[F3Node]`
-//! are accepted for compatibility and ignored (metrics are served on the API port).
+//! implements is an error naming it. `[Tracing]`, `[Metrics]` and `[F3Node]` are accepted for
+//! compatibility and ignored (metrics are served on the API port; see the README on F3).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -45,7 +45,7 @@ pub struct Config {
     #[serde(rename = "HA", skip_serializing_if = "Option::is_none")]
     pub ha: Option<HaSection>,
     #[serde(rename = "Recorder", skip_serializing_if = "Option::is_none")]
-    pub recorder: Option<toml::Table>,
+    pub recorder: Option<RecorderSection>,
     #[serde(rename = "Tracing", skip_serializing_if = "Option::is_none")]
     pub tracing: Option<toml::Table>,
     #[serde(rename = "Metrics", skip_serializing_if = "Option::is_none")]
@@ -71,6 +71,30 @@ impl Default for Config {
             tracing: None,
             metrics: None,
             f3_node: None,
+        }
+    }
+}
+
+/// `[Recorder]`: the mine recorder (`recorder.rs`); absent or `Enable = false` keeps it off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecorderSection {
+    #[serde(rename = "Enable")]
+    pub enable: bool,
+    /// Records older than this many epochs below the newest are deleted (7 days of 30 s epochs).
+    #[serde(rename = "ExpireEpoch")]
+    pub expire_epoch: i64,
+    /// The largest `Limit` a `QueryRecord` may ask for.
+    #[serde(rename = "MaxRecordPerQuery")]
+    pub max_record_per_query: u64,
+}
+
+impl Default for RecorderSection {
+    fn default() -> Self {
+        Self {
+            enable: false,
+            expire_epoch: 7 * 2880,
+            max_record_per_query: 288,
         }
     }
 }
@@ -287,6 +311,17 @@ impl Config {
                 "[SlashFilter] Type is mysql but [SlashFilter.MySQL] Conn is empty".into(),
             ));
         }
+        if let Some(r) = self.recorder.as_ref().filter(|r| r.enable) {
+            if r.expire_epoch <= 0 {
+                return Err(bad(format!(
+                    "[Recorder] ExpireEpoch must be above zero (got {})",
+                    r.expire_epoch
+                )));
+            }
+            if r.max_record_per_query == 0 {
+                return Err(bad("[Recorder] MaxRecordPerQuery must be above zero".into()));
+            }
+        }
         let miner_once_timeout = parse_go_duration(&self.miner_once_timeout)
             .map_err(|e| bad(format!("MinerOnceTimeout: {e}")))?;
         if miner_once_timeout.is_zero() {
@@ -305,7 +340,6 @@ impl Config {
     pub fn ignored_sections(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
         for (name, present) in [
-            ("Recorder", self.recorder.is_some()),
             ("Tracing", self.tracing.is_some()),
             ("F3Node", self.f3_node.is_some()),
         ] {
@@ -387,6 +421,34 @@ LeaseNamespace = "ns"
         assert_eq!(checked.listen.port(), 12308);
         assert_eq!(c.auth.token, "admin");
         assert_eq!(checked.miner_once_timeout, Duration::from_secs(15));
+    }
+
+    #[test]
+    fn the_recorder_section_is_read_and_checked() {
+        let base = "[FullNode]\nAddr = \"/ip4/127.0.0.1/tcp/3453\"\nToken = \"t\"\n[Gateway]\nListenAPI = [\"/ip4/127.0.0.1/tcp/45132\"]\n[Auth]\nAddr = \"http://127.0.0.1:8989\"\n";
+        let c = Config::parse(
+            &format!("{base}[Recorder]\nEnable = true\n"),
+            Path::new("c"),
+        )
+        .unwrap();
+        let r = c.recorder.clone().unwrap();
+        assert!(r.enable);
+        assert_eq!((r.expire_epoch, r.max_record_per_query), (7 * 2880, 288));
+        c.validate().unwrap();
+        let c = Config::parse(
+            &format!("{base}[Recorder]\nEnable = true\nExpireEpoch = 0\n"),
+            Path::new("c"),
+        )
+        .unwrap();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("[Recorder] ExpireEpoch"), "{err}");
+        let err = Config::parse(
+            &format!("{base}[Recorder]\nEnabled = true\n"),
+            Path::new("c"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("Enabled"), "{err}");
     }
 
     #[test]

@@ -19,8 +19,9 @@ use crate::config::{ADMIN_TOKEN_ENV, Config, SlashFilterType};
 use crate::gateway::Gateways;
 use crate::metrics::MinerMetrics;
 use crate::miners::Miners;
-use crate::mining::{Miner, Timing};
+use crate::mining::{DISABLE_FORK_SIGNALING_ENV, Miner, Timing, fork_signaling_from_env};
 use crate::nodes::Nodes;
+use crate::recorder::MineRecorder;
 use crate::repo;
 
 /// How often the miner set is re-read from venus-auth (as the original).
@@ -115,6 +116,16 @@ pub async fn run(repo: &Path, file: Option<&Path>, opts: RunOptions) -> anyhow::
         }
     };
 
+    let recorder = match cfg.recorder.as_ref().filter(|r| r.enable) {
+        Some(r) => Some(
+            MineRecorder::open(repo, r.expire_epoch, r.max_record_per_query)
+                .context("[Recorder]")?,
+        ),
+        None => None,
+    };
+    let fork_signaling =
+        fork_signaling_from_env(std::env::var(DISABLE_FORK_SIGNALING_ENV).ok().as_deref());
+
     let metrics = Metrics::new();
     let miners = Arc::new(Miners::new(auth));
     match miners.refresh(0, 0).await {
@@ -139,6 +150,8 @@ pub async fn run(repo: &Path, file: Option<&Path>, opts: RunOptions) -> anyhow::
         miners: miners.clone(),
         claims,
         metrics: MinerMetrics::register(&metrics),
+        recorder,
+        fork_signaling,
     });
 
     let shutdown = CancellationToken::new();
@@ -185,6 +198,8 @@ pub async fn run(repo: &Path, file: Option<&Path>, opts: RunOptions) -> anyhow::
         node = miner.nodes.main().addr(),
         submit_nodes = miner.nodes.len() - 1,
         slash_filter = ?cfg.slash_filter.kind,
+        recorder = miner.recorder.is_some(),
+        fork_signaling = miner.fork_signaling,
         config = %config_path.display(),
         repo = %repo.display(),
         "venus-miner serving /rpc/v0"

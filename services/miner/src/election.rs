@@ -14,6 +14,7 @@ use venus_types::{Address, BeaconEntry, ChainEpoch, ElectionProof, PoStProof, Ti
 
 use crate::gateway::Gateways;
 use crate::metrics::{MinerMetrics, Stage};
+use crate::recorder::RecordBuilder;
 use crate::upstream::Upstream;
 
 /// A failed stage, with a message for `address state` and the logs.
@@ -73,17 +74,27 @@ pub struct Round<'a> {
 }
 
 impl Round<'_> {
-    /// `Ok(None)`: not eligible or not a winner this round.
-    pub async fn elect(&self, miner: &MinerInfo) -> Result<Option<Won>, StageError> {
+    /// `Ok(None)`: not eligible or not a winner this round. What happened goes into `rec`
+    /// (the mine recorder's fields), also when the election is cut short by a timeout.
+    pub async fn elect(
+        &self,
+        miner: &MinerInfo,
+        rec: &mut RecordBuilder,
+    ) -> Result<Option<Won>, StageError> {
         let started = Instant::now();
-        let result = self.elect_inner(miner).await;
+        let result = self.elect_inner(miner, rec).await;
         self.metrics
             .election(&miner.addr.to_string(), started.elapsed());
         result
     }
 
-    async fn elect_inner(&self, miner: &MinerInfo) -> Result<Option<Won>, StageError> {
+    async fn elect_inner(
+        &self,
+        miner: &MinerInfo,
+        rec: &mut RecordBuilder,
+    ) -> Result<Option<Won>, StageError> {
         let addr = miner.addr;
+        let stage = Instant::now();
         let info = self
             .node
             .call(
@@ -92,14 +103,26 @@ impl Round<'_> {
             )
             .await
             .map_err(|e| StageError::new(Stage::BaseInfo, format!("MinerGetBaseInfo: {e}")))?;
+        rec.took("getBaseInfo", stage.elapsed());
         let Some(info) = info else {
+            rec.set(
+                "info",
+                "no base info (the miner has no power at the lookback)",
+            );
             return Ok(None);
         };
+        rec.set("worker", info.worker_key);
+        rec.set("minerPower", &info.miner_power.0);
+        rec.set("networkPower", &info.network_power.0);
+        rec.set("isEligible", info.eligible_for_mining);
         if !info.eligible_for_mining {
+            rec.set("info", "not eligible for mining");
             return Ok(None);
         }
         let rbase = beacon_base(&info.beacon_entries, &info.prev_beacon_entry).clone();
+        rec.set("beaconEpoch", rbase.round);
         let worker = info.worker_key;
+        let stage = Instant::now();
 
         let ticket_in = ticket_params(
             &rbase,
@@ -118,6 +141,8 @@ impl Round<'_> {
                 )
             })?;
 
+        rec.took("computeTicket", stage.elapsed());
+        let stage = Instant::now();
         let election_in = election_params(&rbase, self.epoch, &addr);
         let eproof = self
             .gateways
@@ -134,12 +159,17 @@ impl Round<'_> {
             &info.miner_power.0,
             &info.network_power.0,
         );
+        rec.took("computeElectionProof", stage.elapsed());
         if wins < 1 {
+            rec.set("info", "not to be winner");
             return Ok(None);
         }
+        rec.set("winCount", wins);
         self.metrics.won(&addr.to_string());
 
+        let stage = Instant::now();
         let seed = winning_post_randomness(&rbase, self.epoch, &addr);
+        rec.took("seed", stage.elapsed());
         let sectors = proof_sectors(&info.sectors);
         let proof_started = Instant::now();
         let winning_post_proof = self
@@ -148,6 +178,7 @@ impl Round<'_> {
             .await
             .map_err(|e| StageError::new(Stage::Proof, format!("WinningPoSt: {e}")))?;
         self.metrics.proof(proof_started.elapsed());
+        rec.took("computePostProof", proof_started.elapsed());
 
         Ok(Some(Won {
             miner: miner.clone(),

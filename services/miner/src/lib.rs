@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod miners;
 pub mod mining;
 pub mod nodes;
+pub mod recorder;
 pub mod repo;
 pub mod upstream;
 pub mod winners;

@@ -56,6 +56,9 @@ enum Command {
     /// Past elections.
     #[command(subcommand)]
     Winner(WinnerCmd),
+    /// The mine recorder's records (`[Recorder] Enable = true`).
+    #[command(subcommand)]
+    Record(RecordCmd),
     /// The running miner's version.
     Version,
 }
@@ -134,6 +137,18 @@ enum AddressCmd {
     },
     /// Run a test WinningPoSt for a miner through the gateway.
     Warmup { miner: String },
+}
+
+#[derive(Subcommand)]
+enum RecordCmd {
+    /// Records of `<miner>` from `<epoch>` on (JSON): `record query --limit 200 t01038 814000`.
+    Query {
+        miner: String,
+        epoch: ChainEpoch,
+        /// How many epochs from `<epoch>` (at most `[Recorder] MaxRecordPerQuery`).
+        #[arg(long, default_value_t = 1)]
+        limit: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -223,6 +238,20 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Address(cmd) => address(&repo, cmd).await,
+        Command::Record(RecordCmd::Query {
+            miner,
+            epoch,
+            limit,
+        }) => {
+            let miner = parse_addrs(std::slice::from_ref(&miner))?[0];
+            let c = client(&repo).await?;
+            let params = api::QueryRecordParams {
+                miner,
+                epoch,
+                limit,
+            };
+            print_json(&c.call(api::QUERY_RECORD, (params,)).await?)
+        }
         Command::Winner(WinnerCmd::Count {
             epoch_start,
             epoch_end,

@@ -9,7 +9,8 @@
 //! - `venus_miner_election_timeouts_total{miner}` — elections cut by MinerOnceTimeout;
 //! - histograms `venus_miner_election_duration_seconds`, `venus_miner_proof_duration_seconds`,
 //!   `venus_miner_block_create_duration_seconds`, `venus_miner_submit_latency_seconds`
-//!   (base settled → block submitted);
+//!   (base settled → block submitted), `venus_miner_round_elections_duration_seconds` (every
+//!   election of a round), `venus_miner_block_ready_seconds` (base settled → block signed);
 //! - gauges `venus_miner_miners{state}` (mining|stopped), `venus_miner_last_mined_epoch{miner}`,
 //!   `venus_miner_base_height`.
 //!
@@ -83,6 +84,8 @@ pub struct MinerMetrics {
     proof_duration: Histogram,
     create_duration: Histogram,
     submit_latency: Histogram,
+    round_duration: Histogram,
+    block_ready: Histogram,
     miners: Family<StateLabel, Gauge>,
     last_mined_epoch: Family<MinerLabel, Gauge>,
     base_height: Gauge,
@@ -100,6 +103,8 @@ impl MinerMetrics {
             proof_duration: seconds_histogram(),
             create_duration: seconds_histogram(),
             submit_latency: seconds_histogram(),
+            round_duration: seconds_histogram(),
+            block_ready: seconds_histogram(),
             miners: Family::default(),
             last_mined_epoch: Family::default(),
             base_height: Gauge::default(),
@@ -148,6 +153,16 @@ impl MinerMetrics {
             "venus_miner_submit_latency_seconds",
             "Base settled to block submitted",
             s.submit_latency.clone(),
+        );
+        m.register(
+            "venus_miner_round_elections_duration_seconds",
+            "Every open miner's election of one round, base settled to the last result",
+            s.round_duration.clone(),
+        );
+        m.register(
+            "venus_miner_block_ready_seconds",
+            "Base settled to a winner's block created and signed (before waiting for its timestamp)",
+            s.block_ready.clone(),
         );
         m.register(
             "venus_miner_miners",
@@ -212,6 +227,14 @@ impl MinerMetrics {
 
     pub fn submitted(&self, since_settled: Duration) {
         self.submit_latency.observe(since_settled.as_secs_f64());
+    }
+
+    pub fn round_elections(&self, took: Duration) {
+        self.round_duration.observe(took.as_secs_f64());
+    }
+
+    pub fn block_ready(&self, since_settled: Duration) {
+        self.block_ready.observe(since_settled.as_secs_f64());
     }
 
     pub fn miners(&self, mining: usize, stopped: usize) {

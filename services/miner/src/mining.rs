@@ -21,6 +21,7 @@ use crate::gateway::Gateways;
 use crate::metrics::{MinerMetrics, Stage};
 use crate::miners::Miners;
 use crate::nodes::Nodes;
+use crate::recorder::{MineRecorder, RecordBuilder};
 
 /// Timings of the loop.
 #[derive(Debug, Clone)]
@@ -38,6 +39,22 @@ pub struct Miner {
     pub miners: Arc<Miners>,
     pub claims: ClaimStore,
     pub metrics: MinerMetrics,
+    /// `[Recorder] Enable`: the mine recorder.
+    pub recorder: Option<MineRecorder>,
+    /// Set `ForkSignaling = 1` on the headers this miner signs, as sophon-miner since v1.19
+    /// (`DISABLE_FORK_SIGNALING=1` turns it off).
+    pub fork_signaling: bool,
+}
+
+/// sophon-miner's switch for the `ForkSignaling` bit.
+pub const DISABLE_FORK_SIGNALING_ENV: &str = "DISABLE_FORK_SIGNALING";
+
+/// Whether headers get `ForkSignaling = 1`: unless `DISABLE_FORK_SIGNALING` is `1`/`true`.
+pub fn fork_signaling_from_env(value: Option<&str>) -> bool {
+    !matches!(
+        value.map(str::trim),
+        Some(v) if v == "1" || v.eq_ignore_ascii_case("true")
+    )
 }
 
 fn unix_now() -> Duration {
@@ -162,41 +179,93 @@ impl Miner {
             network_version,
         };
         let once = self.timing.miner_once_timeout;
+        let base_delta = unix_now().saturating_sub(Duration::from_secs(base.min_timestamp()));
         let results = join_all(miners.iter().map(|m| {
             let round = &round;
-            async move { (m, tokio::time::timeout(once, round.elect(m)).await) }
+            async move {
+                let mut rec = RecordBuilder::default();
+                if self.recorder.is_some() {
+                    rec.now("start");
+                    rec.set("baseEpoch", base.height());
+                    rec.set("nullRounds", epoch - base.height() - 1);
+                    rec.took("baseDelta", base_delta);
+                    rec.set("lateStart", settled.elapsed() > self.timing.block_delay);
+                }
+                let r = tokio::time::timeout(once, round.elect(m, &mut rec)).await;
+                (m, r, rec)
+            }
         }))
         .await;
+        let elections_took = settled.elapsed();
+        self.metrics.round_elections(elections_took);
         let mut winners: Vec<Won> = Vec::new();
-        for (m, r) in results {
+        let mut records: Vec<(venus_types::Address, RecordBuilder)> = Vec::new();
+        for (m, r, mut rec) in results {
             let label = m.addr.to_string();
             match r {
                 Ok(Ok(Some(w))) => {
                     self.miners.clear_errors(&m.addr);
                     winners.push(w);
                 }
-                Ok(Ok(None)) => self.miners.clear_errors(&m.addr),
-                Ok(Err(e)) => self.fail(&m.addr, epoch, &e),
+                Ok(Ok(None)) => {
+                    self.miners.clear_errors(&m.addr);
+                    rec.now("end");
+                }
+                Ok(Err(e)) => {
+                    self.fail(&m.addr, epoch, &e);
+                    rec.set("error", &e);
+                    rec.now("end");
+                }
                 Err(_) => {
                     self.metrics.timeout(&label);
                     let msg = format!(
                         "epoch {epoch}: election timed out after {once:?} (MinerOnceTimeout)"
                     );
                     tracing::warn!(miner = %label, "{msg}");
+                    rec.set("error", &msg);
+                    rec.now("end");
                     self.miners.record_error(&m.addr, msg);
                 }
             }
+            records.push((m.addr, rec));
         }
         tracing::info!(
             epoch,
             base = base.height(),
             miners = miners.len(),
             winners = winners.len(),
+            elections_ms = u64::try_from(elections_took.as_millis()).unwrap_or(u64::MAX),
             "round"
         );
-        if winners.is_empty() || term.is_cancelled() {
-            return;
+        if !winners.is_empty() && !term.is_cancelled() {
+            self.produce_all(
+                node_index,
+                base,
+                epoch,
+                winners,
+                settled,
+                term,
+                &mut records,
+            )
+            .await;
         }
+        self.write_records(epoch, records);
+    }
+
+    /// Messages for every winner, then each winner's block, concurrently.
+    #[allow(clippy::too_many_arguments)]
+    async fn produce_all(
+        &self,
+        node_index: usize,
+        base: &TipSet,
+        epoch: ChainEpoch,
+        winners: Vec<Won>,
+        settled: Instant,
+        term: &CancellationToken,
+        records: &mut [(venus_types::Address, RecordBuilder)],
+    ) {
+        let node = self.nodes.get(node_index);
+        let select_started = Instant::now();
         let qualities: Vec<f64> = winners.iter().map(|w| w.ticket.quality()).collect();
         let select = node.call_timeout(
             api::MPOOL_SELECTS,
@@ -212,14 +281,40 @@ impl Miner {
                 Vec::new()
             }
         };
+        let select_took = select_started.elapsed();
         sets.resize(winners.len(), Vec::new());
-        join_all(
+        let produced = join_all(
             winners
                 .into_iter()
                 .zip(sets)
                 .map(|(w, msgs)| self.produce(node_index, base, epoch, w, msgs, settled, term)),
         )
         .await;
+        for (addr, mut rec) in produced {
+            rec.took("selectMessage", select_took);
+            rec.now("end");
+            if let Some((_, r)) = records.iter_mut().find(|(a, _)| *a == addr) {
+                r.merge(rec);
+            }
+        }
+    }
+
+    /// The round's records in one write (a failing recorder never stops mining).
+    fn write_records(
+        &self,
+        epoch: ChainEpoch,
+        records: Vec<(venus_types::Address, RecordBuilder)>,
+    ) {
+        let Some(recorder) = &self.recorder else {
+            return;
+        };
+        let records: Vec<_> = records
+            .into_iter()
+            .map(|(a, r)| (a.to_string(), r.into_records()))
+            .collect();
+        if let Err(e) = recorder.record(epoch, &records) {
+            tracing::warn!(epoch, error = %e, "mine recorder");
+        }
     }
 
     fn fail(&self, miner: &venus_types::Address, epoch: ChainEpoch, e: &StageError) {
@@ -240,18 +335,26 @@ impl Miner {
         messages: Vec<SignedMessage>,
         settled: Instant,
         term: &CancellationToken,
-    ) {
+    ) -> (venus_types::Address, RecordBuilder) {
         let addr = w.miner.addr;
+        let mut rec = RecordBuilder::default();
         match self
-            .produce_inner(node_index, base, epoch, &w, messages, settled, term)
+            .produce_inner(
+                node_index, base, epoch, &w, messages, settled, term, &mut rec,
+            )
             .await
         {
             Ok(Some(cid)) => {
                 tracing::info!(miner = %addr, epoch, %cid, win_count = w.eproof.win_count, "block mined");
+                rec.set("info", format!("block mined: {cid}"));
             }
-            Ok(None) => {}
-            Err(e) => self.fail(&addr, epoch, &e),
+            Ok(None) => rec.set("info", "stopped before the block was broadcast"),
+            Err(e) => {
+                self.fail(&addr, epoch, &e);
+                rec.set("error", &e);
+            }
         }
+        (addr, rec)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -264,6 +367,7 @@ impl Miner {
         messages: Vec<SignedMessage>,
         settled: Instant,
         term: &CancellationToken,
+        rec: &mut RecordBuilder,
     ) -> Result<Option<venus_types::Cid>, StageError> {
         let node = self.nodes.get(node_index);
         let err = |stage, m: String| StageError { stage, message: m };
@@ -286,7 +390,12 @@ impl Miner {
             .await
             .map_err(|e| err(Stage::Create, format!("MinerCreateBlock: {e}")))?;
         self.metrics.create(started.elapsed());
+        rec.took("createBlock", started.elapsed());
         if block.header.block_sig.is_none() {
+            // Only a header we sign ourselves: the signature covers the bit.
+            if self.fork_signaling {
+                block.header.fork_signaling = 1;
+            }
             let sig = self
                 .gateways
                 .sign_block(w.worker, &w.miner.name, block.header.to_cbor())
@@ -299,6 +408,7 @@ impl Miner {
                 })?;
             block.header.block_sig = Some(sig);
         }
+        self.metrics.block_ready(settled.elapsed());
         // Broadcast at the block's time, not before (it would be refused as from the future).
         if !sleep_until_unix(Duration::from_secs(timestamp), term).await {
             return Ok(None);
@@ -362,6 +472,15 @@ mod tests {
             miner_once_timeout: Duration::from_secs(2),
             mpool_select_timeout: None,
         }
+    }
+
+    #[test]
+    fn fork_signaling_is_on_unless_disabled() {
+        assert!(fork_signaling_from_env(None));
+        assert!(fork_signaling_from_env(Some("0")));
+        assert!(fork_signaling_from_env(Some("")));
+        assert!(!fork_signaling_from_env(Some("1")));
+        assert!(!fork_signaling_from_env(Some(" true ")));
     }
 
     #[test]
