@@ -1,5 +1,5 @@
-//! Soak: the chain service (e2e/src/stack.rs: auth, gateway, node, wallet, prover, the block
-//! producer, venus-messager) under steady message load for several minutes. Every few seconds
+//! Soak: the chain service (e2e/src/stack.rs: auth, gateway, node, wallet, prover,
+//! venus-messager, venus-miner) under steady message load for several minutes. Every few seconds
 //! it samples, from /proc, the resident memory (VmRSS) and open file handles (fd count) of every
 //! process, and the size of the wallet's repo (its keystore plus the record of signed block
 //! headers, which must stay bounded). Prints start / end / max per process and the message
@@ -7,6 +7,7 @@
 //!
 //!   cargo bench -p venus-e2e --bench soak                       # 300 s, 4 messages/s
 //!   VENUS_SOAK_SECS=600 VENUS_SOAK_RATE=8 cargo bench -p venus-e2e --bench soak
+//!   cargo bench --profile dev -p venus-e2e --bench soak         # debug binaries (no release build)
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
@@ -17,9 +18,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use venus_api::messager as m;
-use venus_e2e::stack::{Stack, StackOptions};
-use venus_rpc::Client;
-use venus_types::{Base64Bytes, TokenAmount};
+use venus_api::messager::{MessageState, MsgQueryParams};
+use venus_e2e::stack::{Stack, StackOptions, transfer};
+use venus_types::TokenAmount;
 
 #[derive(Default, Clone, Copy)]
 struct Series {
@@ -82,26 +83,20 @@ async fn main() {
     let stack = Arc::new(
         Stack::start(StackOptions {
             senders: 4,
-            extra_binaries: vec![("venus-messager", "venus-messager")],
+            produce_blocks: false,
+            extra_binaries: vec![
+                ("venus-messager", "venus-messager"),
+                ("venus-miner", "venus-miner"),
+            ],
             ..Default::default()
         })
         .await
         .expect("stack"),
     );
-    let msgr = stack
-        .start_messager(
-            "messager",
-            "[messageService]\nWaitingChainHeadStableDuration = \"1s\"\n",
-            &[],
-        )
-        .await
-        .expect("messager");
-    let write = stack
-        .auth_cli(&["token", "gen", "--perm", "write", &stack.user])
-        .unwrap();
-    let client = Client::builder(&msgr.url())
-        .token(Some(write.clone()))
-        .connect()
+    let msgr = stack.start_quick_messager().await.expect("messager");
+    stack.start_miner("miner").await.expect("miner");
+    let client = msgr
+        .client(&stack.user_token_with("write").unwrap())
         .await
         .unwrap();
 
@@ -117,18 +112,7 @@ async fn main() {
                 tick.tick().await;
                 let from = senders[i % senders.len()];
                 let to = senders[(i + 1) % senders.len()];
-                let msg = venus_types::Message {
-                    version: 0,
-                    to,
-                    from,
-                    nonce: 0,
-                    value: TokenAmount::from_atto(1_000u64 + i as u64),
-                    gas_limit: 0,
-                    gas_fee_cap: TokenAmount::zero(),
-                    gas_premium: TokenAmount::zero(),
-                    method: 0,
-                    params: Base64Bytes::default(),
-                };
+                let msg = transfer(from, to, TokenAmount::from_atto(1_000u64 + i as u64));
                 match client.call(m::PUSH_MESSAGE, (msg, None)).await {
                     Ok(_) => pushed.fetch_add(1, Ordering::Relaxed),
                     Err(_) => refused.fetch_add(1, Ordering::Relaxed),
@@ -158,8 +142,20 @@ async fn main() {
     load.abort();
     let elapsed = started.elapsed().as_secs_f64();
     let head = stack.head().await.map(|h| h.height()).unwrap_or(-1);
+    let on_chain = client
+        .call(
+            m::LIST_MESSAGE,
+            (Some(MsgQueryParams {
+                state: vec![MessageState::OnChainMsg],
+                limit: 1_000_000,
+                ..Default::default()
+            }),),
+        )
+        .await
+        .map(|l| l.len())
+        .unwrap_or(0);
     println!(
-        "soak: {elapsed:.0} s at {rate} msg/s: {} pushed, {} refused, head height {head}",
+        "soak: {elapsed:.0} s at {rate} msg/s: {} pushed, {} refused, {on_chain} on chain, head height {head}",
         pushed.load(Ordering::Relaxed),
         refused.load(Ordering::Relaxed)
     );

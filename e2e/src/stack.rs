@@ -21,8 +21,9 @@ use anyhow::{Context, bail};
 use rand::SeedableRng;
 use tokio::task::JoinHandle;
 use venus_api::full_node as api;
+use venus_api::messager::{self as msgr_api, MessageRecord, MessageState};
 use venus_rpc::Client;
-use venus_types::{Address, KeyType, PrivateKey, TipSet, TokenAmount};
+use venus_types::{Address, KeyType, PrivateKey, TipSet, TipSetKey, TokenAmount};
 
 use crate::binaries::workspace_binaries;
 use crate::command::run;
@@ -892,7 +893,7 @@ pub fn transfer(from: Address, to: Address, value: TokenAmount) -> venus_types::
 pub fn test_mysql_server() -> Option<String> {
     match std::env::var("VENUS_TEST_MYSQL_URL") {
         Ok(u) if !u.is_empty() => Some(u),
-        _ if std::env::var_os("CI").is_some() => {
+        _ if crate::tools::in_ci() => {
             panic!("VENUS_TEST_MYSQL_URL is not set and CI is: the MariaDB tests cannot be skipped")
         }
         _ => {
@@ -901,5 +902,214 @@ pub fn test_mysql_server() -> Option<String> {
             );
             None
         }
+    }
+}
+
+// ---- messages through venus-messager and the chain they land on (shared by the e2e tests).
+
+impl Stack {
+    /// A token of the stack's user with `perm` (`venus-auth token gen --perm <perm> <user>`).
+    pub fn user_token_with(&self, perm: &str) -> anyhow::Result<String> {
+        self.auth_cli(&["token", "gen", "--perm", perm, &self.user])
+    }
+
+    /// Pushes `msgs` through `messager` and waits until every one is on chain; the records
+    /// in push order.
+    pub async fn push_and_wait(
+        &self,
+        messager: &Client,
+        msgs: Vec<venus_types::Message>,
+        within: Duration,
+    ) -> anyhow::Result<Vec<MessageRecord>> {
+        let mut ids = Vec::with_capacity(msgs.len());
+        for msg in msgs {
+            ids.push(messager.call(msgr_api::PUSH_MESSAGE, (msg, None)).await?);
+        }
+        wait_on_chain(messager, &ids, within).await
+    }
+
+    /// `venus-miner init` with the seed's flags (this stack's auth, gateway, node and shared
+    /// admin token, `--nettype 2k`), then `run` as `name`; waits for /readyz. Mining replaces
+    /// the [`BlockProducer`]: start the stack with `produce_blocks: false`.
+    pub async fn start_miner(&self, name: &str) -> anyhow::Result<MinerProcess> {
+        let repo = self.path().join(name);
+        let port = free_port()?;
+        let bin = self.bin_dir.join("venus-miner");
+        run(Command::new(&bin)
+            .arg(format!("--repo={}", repo.display()))
+            .args([
+                "init",
+                "--nettype",
+                "2k",
+                "--auth-api",
+                &self.auth_url,
+                "--token",
+            ])
+            .arg(&self.admin_token)
+            .args(["--gateway-api", &self.gateway_url, "--api", &self.node_url])
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}")))?;
+        self.spawn(
+            name,
+            Spec {
+                program: bin,
+                args: vec![format!("--repo={}", repo.display()), "run".into()],
+                env: Vec::new(),
+                log: self.path().join(format!("{name}.log")),
+            },
+        )?;
+        if let Err(e) = wait_http(
+            &format!("http://127.0.0.1:{port}/readyz"),
+            Duration::from_secs(90),
+        )
+        .await
+        {
+            bail!("{e}; log:\n{}", self.log(name));
+        }
+        Ok(MinerProcess {
+            name: name.to_owned(),
+            repo,
+            port,
+        })
+    }
+}
+
+/// A venus-miner of the stack.
+pub struct MinerProcess {
+    pub name: String,
+    pub repo: PathBuf,
+    pub port: u16,
+}
+
+impl MessagerProcess {
+    /// A client of this messager's API with `token`.
+    pub async fn client(&self, token: &str) -> anyhow::Result<Client> {
+        Ok(Client::builder(&self.url())
+            .token(Some(token.to_owned()))
+            .connect()
+            .await?)
+    }
+}
+
+/// Polls `messager` until every message of `ids` is OnChain (their records, in `ids`
+/// order); a Failed or NonceConflict message, or the deadline, is an error naming them.
+pub async fn wait_on_chain(
+    messager: &Client,
+    ids: &[String],
+    within: Duration,
+) -> anyhow::Result<Vec<MessageRecord>> {
+    let deadline = Instant::now() + within;
+    loop {
+        let mut landed = Vec::with_capacity(ids.len());
+        let mut pending = Vec::new();
+        for id in ids {
+            match messager
+                .call(msgr_api::GET_MESSAGE_BY_UID, (id.clone(),))
+                .await
+            {
+                Ok(r) if r.state == MessageState::OnChainMsg => landed.push(r),
+                Ok(r)
+                    if matches!(
+                        r.state,
+                        MessageState::FailedMsg | MessageState::NonceConflictMsg
+                    ) =>
+                {
+                    bail!("message {id} will not land: {r:?}")
+                }
+                Ok(r) => pending.push(format!("{id}: {:?}", r.state)),
+                Err(e) => pending.push(format!("{id}: {e}")),
+            }
+        }
+        if pending.is_empty() {
+            return Ok(landed);
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "{} of {} messages not on chain after {within:?}: {pending:?}",
+                pending.len(),
+                ids.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Each sender's landed nonces are 0..n (none reused, none skipped) and its nonce on chain is
+/// n; every record has a receipt with exit code 0.
+pub async fn check_gap_free(node: &Client, records: &[MessageRecord]) -> anyhow::Result<()> {
+    let mut per_sender: BTreeMap<Address, Vec<u64>> = BTreeMap::new();
+    for r in records {
+        let exit = r.receipt.as_ref().map(|x| x.exit_code);
+        if exit != Some(0) {
+            bail!("message {} landed with exit code {exit:?}", r.id);
+        }
+        per_sender.entry(r.from).or_default().push(r.nonce);
+    }
+    for (from, mut nonces) in per_sender {
+        nonces.sort_unstable();
+        let count = nonces.len() as u64;
+        if nonces != (0..count).collect::<Vec<_>>() {
+            bail!("{from}: nonces reused or skipped: {nonces:?}");
+        }
+        let actor = node
+            .call(api::STATE_GET_ACTOR, (from, TipSetKey::default()))
+            .await?;
+        if actor.nonce != count {
+            bail!("{from}: chain nonce {} but {count} messages", actor.nonce);
+        }
+    }
+    Ok(())
+}
+
+/// (miner, height) of every block from the head down to genesis.
+pub async fn chain_blocks(node: &Client) -> anyhow::Result<Vec<(Address, i64)>> {
+    let mut ts = node.call(api::CHAIN_HEAD, ()).await?;
+    let mut out = Vec::new();
+    while ts.height() > 0 {
+        out.extend(ts.blocks().iter().map(|b| (b.miner, ts.height())));
+        ts = node.call(api::CHAIN_GET_TIP_SET, (ts.parents(),)).await?;
+    }
+    Ok(out)
+}
+
+/// At most one block per (miner, epoch) in `blocks`: no epoch was mined twice.
+pub fn check_no_epoch_mined_twice(blocks: &[(Address, i64)]) -> anyhow::Result<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    for (miner, epoch) in blocks {
+        if !seen.insert((*miner, *epoch)) {
+            bail!("{miner} mined two blocks at epoch {epoch}");
+        }
+    }
+    Ok(())
+}
+
+impl MessagerProcess {
+    /// The text of this messager's `/metrics`.
+    pub async fn metrics(&self) -> anyhow::Result<String> {
+        let http = venus_rpc::tls::http_client_builder().build()?;
+        Ok(http
+            .get(format!("http://127.0.0.1:{}/metrics", self.port))
+            .send()
+            .await?
+            .text()
+            .await?)
+    }
+}
+
+/// [`transfer`] of `atto` attoFIL.
+pub fn transfer_atto(from: Address, to: Address, atto: u64) -> venus_types::Message {
+    transfer(from, to, TokenAmount::from_atto(atto))
+}
+
+impl Stack {
+    /// `venus-messager` as `messager`, selecting 1 s after each head change (the original's
+    /// 8 s debounce would leave a 4 s devnet idle).
+    pub async fn start_quick_messager(&self) -> anyhow::Result<MessagerProcess> {
+        self.start_messager(
+            "messager",
+            "[messageService]\nWaitingChainHeadStableDuration = \"1s\"\n",
+            &[],
+        )
+        .await
     }
 }

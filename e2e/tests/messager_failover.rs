@@ -5,31 +5,9 @@
 
 use std::time::Duration;
 
-use venus_api::messager::{self as m, MessageState, NodeInfo};
-use venus_e2e::stack::{Stack, StackOptions, eventually};
-use venus_rpc::Client;
-use venus_types::{Address, TokenAmount};
-
-async fn metrics(port: u16) -> String {
-    let http = venus_rpc::tls::http_client_builder().build().unwrap();
-    http.get(format!("http://127.0.0.1:{port}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
-async fn landed(c: &Client, ids: &[String]) -> bool {
-    for id in ids {
-        match c.call(m::GET_MESSAGE_BY_UID, (id.clone(),)).await {
-            Ok(r) if r.state == MessageState::OnChainMsg => {}
-            _ => return false,
-        }
-    }
-    true
-}
+use venus_api::messager::{self as m, NodeInfo};
+use venus_e2e::stack::{Stack, StackOptions, eventually, transfer_atto};
+use venus_types::Address;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reads_and_pushes_move_to_the_extra_node_when_the_main_node_dies() {
@@ -47,11 +25,7 @@ async fn reads_and_pushes_move_to_the_extra_node_when_the_main_node_dies() {
         .start_messager("messager", config, &[])
         .await
         .expect("messager");
-    let c = Client::builder(&msgr.url())
-        .token(Some(stack.admin_token.clone()))
-        .connect()
-        .await
-        .unwrap();
+    let c = msgr.client(&stack.admin_token).await.unwrap();
     c.call(
         m::SAVE_NODE,
         (NodeInfo {
@@ -88,22 +62,15 @@ async fn reads_and_pushes_move_to_the_extra_node_when_the_main_node_dies() {
 
     let from = stack.senders[0];
     let to: Address = stack.miner;
-    let mut ids = Vec::new();
-    for i in 0..10 {
-        ids.push(
-            c.call(m::PUSH_MESSAGE, (send(from, to, 1 + i), None))
-                .await
-                .unwrap(),
-        );
-    }
-    eventually("the first messages land", Duration::from_secs(120), || {
-        landed(&c, &ids)
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}\n{}", stack.log("messager")));
+    let first: Vec<_> = (0..10).map(|i| transfer_atto(from, to, 1 + i)).collect();
+    let mut records = stack
+        .push_and_wait(&c, first, Duration::from_secs(120))
+        .await
+        .unwrap_or_else(|e| panic!("the first messages land: {e}\n{}", stack.log("messager")));
     assert!(
-        metrics(msgr.port)
+        msgr.metrics()
             .await
+            .unwrap()
             .contains(r#"venus_messager_node_active{node="main"} 1"#)
     );
 
@@ -112,44 +79,31 @@ async fn reads_and_pushes_move_to_the_extra_node_when_the_main_node_dies() {
         "the extra node becomes the active one",
         Duration::from_secs(30),
         || async {
-            metrics(msgr.port)
+            msgr.metrics()
                 .await
+                .unwrap_or_default()
                 .contains(r#"venus_messager_node_active{node="node-1"} 1"#)
         },
     )
     .await
     .unwrap_or_else(|e| panic!("{e}\n{}", stack.log("messager")));
-    for i in 10..20 {
-        ids.push(
-            c.call(m::PUSH_MESSAGE, (send(from, to, 1 + i), None))
-                .await
-                .unwrap(),
-        );
-    }
-    eventually(
-        "the messages pushed after the failover land",
-        Duration::from_secs(120),
-        || landed(&c, &ids),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}\n{}", stack.log("messager")));
-    let mut nonces = Vec::new();
-    for id in &ids {
-        nonces.push(
-            c.call(m::GET_MESSAGE_BY_UID, (id.clone(),))
-                .await
-                .unwrap()
-                .nonce,
-        );
-    }
+    let after: Vec<_> = (10..20).map(|i| transfer_atto(from, to, 1 + i)).collect();
+    records.extend(
+        stack
+            .push_and_wait(&c, after, Duration::from_secs(120))
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "the messages pushed after the failover land: {e}\n{}",
+                    stack.log("messager")
+                )
+            }),
+    );
+    let mut nonces: Vec<u64> = records.iter().map(|r| r.nonce).collect();
     nonces.sort_unstable();
     assert_eq!(nonces, (0..20).collect::<Vec<u64>>());
 }
 
 fn chrono_epoch() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::<chrono::Utc>::UNIX_EPOCH
-}
-
-fn send(from: Address, to: Address, value: u64) -> venus_types::Message {
-    venus_e2e::stack::transfer(from, to, TokenAmount::from_atto(value))
 }

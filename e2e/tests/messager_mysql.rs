@@ -5,13 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use venus_api::messager::{self as m, MessageState, MsgQueryParams};
-use venus_e2e::stack::{Stack, StackOptions, eventually, wait_http};
+use venus_e2e::stack::{
+    Stack, StackOptions, check_gap_free, eventually, transfer_atto, wait_http, wait_on_chain,
+};
 use venus_rpc::Client;
-use venus_types::{Address, TokenAmount};
 
 /// `mysql://u:p@h:port/` → (URL of database `db`, the same in the Go driver's DSN form).
 fn database(server: &str, db: &str) -> (String, String) {
@@ -25,18 +25,6 @@ fn database(server: &str, db: &str) -> (String, String) {
             "{cred}@({hostport})/{db}?parseTime=true&loc=Local&readTimeout=10s&writeTimeout=10s"
         ),
     )
-}
-
-async fn metrics(port: u16) -> String {
-    let http = venus_rpc::tls::http_client_builder().build().unwrap();
-    match http
-        .get(format!("http://127.0.0.1:{port}/metrics"))
-        .send()
-        .await
-    {
-        Ok(r) => r.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
-    }
 }
 
 fn is_holder(text: &str) -> bool {
@@ -68,7 +56,7 @@ async fn two_instances_on_mariadb_fail_over_without_losing_or_repeating_a_nonce(
         .await
         .expect("a");
     eventually("a holds the lease", Duration::from_secs(30), || async {
-        is_holder(&metrics(a.port).await)
+        is_holder(&a.metrics().await.unwrap_or_default())
     })
     .await
     .unwrap();
@@ -81,7 +69,7 @@ async fn two_instances_on_mariadb_fail_over_without_losing_or_repeating_a_nonce(
         .await
         .expect("b");
     assert!(
-        !is_holder(&metrics(b.port).await),
+        !is_holder(&b.metrics().await.unwrap_or_default()),
         "b must stand by while a holds the lease"
     );
 
@@ -105,7 +93,7 @@ async fn two_instances_on_mariadb_fail_over_without_losing_or_repeating_a_nonce(
         let c = if i % 2 == 0 { &ca } else { &cb };
         let (from, to) = if i % 3 == 0 { (y, x) } else { (x, y) };
         ids.push(
-            c.call(m::PUSH_MESSAGE, (send(from, to, 1 + i), None))
+            c.call(m::PUSH_MESSAGE, (transfer_atto(from, to, 1 + i), None))
                 .await
                 .unwrap(),
         );
@@ -131,7 +119,7 @@ async fn two_instances_on_mariadb_fail_over_without_losing_or_repeating_a_nonce(
     eventually(
         "b takes over within 10 s",
         Duration::from_secs(15),
-        || async { is_holder(&metrics(b.port).await) },
+        || async { is_holder(&b.metrics().await.unwrap_or_default()) },
     )
     .await
     .unwrap_or_else(|e| panic!("{e}\n{}", stack.log("messager-b")));
@@ -139,39 +127,16 @@ async fn two_instances_on_mariadb_fail_over_without_losing_or_repeating_a_nonce(
     for i in 60..100u64 {
         let (from, to) = if i % 3 == 0 { (y, x) } else { (x, y) };
         ids.push(
-            cb.call(m::PUSH_MESSAGE, (send(from, to, 1 + i), None))
+            cb.call(m::PUSH_MESSAGE, (transfer_atto(from, to, 1 + i), None))
                 .await
                 .unwrap(),
         );
     }
-    eventually("every message on chain", Duration::from_secs(240), || {
-        let c = cb.clone();
-        let ids = ids.clone();
-        async move {
-            for id in ids {
-                match c.call(m::GET_MESSAGE_BY_UID, (id,)).await {
-                    Ok(r) if r.state == MessageState::OnChainMsg => {}
-                    _ => return false,
-                }
-            }
-            true
-        }
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}\n{}", stack.log("messager-b")));
-    let mut per: BTreeMap<Address, Vec<u64>> = BTreeMap::new();
-    for id in &ids {
-        let r = cb.call(m::GET_MESSAGE_BY_UID, (id.clone(),)).await.unwrap();
-        per.entry(r.from).or_default().push(r.nonce);
-    }
-    for (from, mut n) in per {
-        n.sort_unstable();
-        assert_eq!(
-            n,
-            (0..n.len() as u64).collect::<Vec<_>>(),
-            "nonces of {from}"
-        );
-    }
+    let records = wait_on_chain(&cb, &ids, Duration::from_secs(240))
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", stack.log("messager-b")));
+    let node = stack.node_client().await.unwrap();
+    check_gap_free(&node, &records).await.unwrap();
     // a comes back as the standby.
     stack.restart("messager-a").unwrap();
     wait_http(
@@ -180,10 +145,6 @@ async fn two_instances_on_mariadb_fail_over_without_losing_or_repeating_a_nonce(
     )
     .await
     .unwrap();
-    assert!(!is_holder(&metrics(a.port).await));
-    assert!(is_holder(&metrics(b.port).await));
-}
-
-fn send(from: Address, to: Address, value: u64) -> venus_types::Message {
-    venus_e2e::stack::transfer(from, to, TokenAmount::from_atto(value))
+    assert!(!is_holder(&a.metrics().await.unwrap_or_default()));
+    assert!(is_holder(&b.metrics().await.unwrap_or_default()));
 }

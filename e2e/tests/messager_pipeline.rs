@@ -4,14 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use venus_api::full_node as node_api;
 use venus_api::messager::{self as m, MessageState, MsgQueryParams};
-use venus_e2e::stack::{Stack, StackOptions, eventually};
+use venus_e2e::stack::{
+    Stack, StackOptions, check_gap_free, eventually, transfer_atto, wait_on_chain,
+};
 use venus_rpc::Client;
-use venus_types::{Address, TokenAmount};
 
 fn opts(senders: usize) -> StackOptions {
     StackOptions {
@@ -42,35 +41,17 @@ async fn all_on_chain(c: &Client, n: usize) -> bool {
         .unwrap_or(false)
 }
 
-/// Every message on chain exactly once, nonces 0..k per sender without a gap, and the
-/// chain's nonce of each sender equal to k.
-async fn check_gap_free(stack: &Stack, c: &Client, ids: &[String]) {
-    let mut per_sender: BTreeMap<Address, Vec<u64>> = BTreeMap::new();
-    for id in ids {
-        let r = c.call(m::GET_MESSAGE_BY_UID, (id.clone(),)).await.unwrap();
-        assert_eq!(r.state, MessageState::OnChainMsg, "message {id}: {r:?}");
-        let receipt = r.receipt.as_ref().expect("a receipt");
-        assert_eq!(receipt.exit_code, 0, "message {id} failed on chain");
-        assert!(r.height > 0 && r.signed_cid.is_some());
-        per_sender.entry(r.from).or_default().push(r.nonce);
-    }
+/// Every message on chain exactly once with a receipt, nonces 0..k per sender without a gap,
+/// and the chain's nonce of each sender equal to k.
+async fn check_all_landed_gap_free(stack: &Stack, c: &Client, ids: &[String]) {
+    let records = wait_on_chain(c, ids, Duration::from_secs(5)).await.unwrap();
+    assert!(
+        records
+            .iter()
+            .all(|r| r.height > 0 && r.signed_cid.is_some())
+    );
     let node = stack.node_client().await.unwrap();
-    for (from, mut nonces) in per_sender {
-        nonces.sort_unstable();
-        let expected: Vec<u64> = (0..nonces.len() as u64).collect();
-        assert_eq!(
-            nonces, expected,
-            "nonces of {from} have a gap or a duplicate"
-        );
-        let actor = node
-            .call(
-                node_api::STATE_GET_ACTOR,
-                (from, venus_types::TipSetKey::default()),
-            )
-            .await
-            .unwrap();
-        assert_eq!(actor.nonce, nonces.len() as u64, "chain nonce of {from}");
-    }
+    check_gap_free(&node, &records).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -98,9 +79,12 @@ async fn messages_from_several_addresses_land_with_gap_free_nonces_across_a_kill
         let from = stack.senders[i % stack.senders.len()];
         let to = stack.senders[(i + 1) % stack.senders.len()];
         ids.push(
-            c.call(m::PUSH_MESSAGE, (send(from, to, 1 + i as u64), None))
-                .await
-                .unwrap(),
+            c.call(
+                m::PUSH_MESSAGE,
+                (transfer_atto(from, to, 1 + i as u64), None),
+            )
+            .await
+            .unwrap(),
         );
     }
     // Some of them get signed and pushed; then the messager dies mid-run.
@@ -137,26 +121,20 @@ async fn messages_from_several_addresses_land_with_gap_free_nonces_across_a_kill
         let from = stack.senders[i % stack.senders.len()];
         let to = stack.senders[(i + 1) % stack.senders.len()];
         ids.push(
-            c.call(m::PUSH_MESSAGE, (send(from, to, 1 + i as u64), None))
-                .await
-                .unwrap(),
+            c.call(
+                m::PUSH_MESSAGE,
+                (transfer_atto(from, to, 1 + i as u64), None),
+            )
+            .await
+            .unwrap(),
         );
     }
     let within = Duration::from_secs(60 + 2 * n as u64);
     if let Err(e) = eventually("every message on chain", within, || all_on_chain(&c, n)).await {
         panic!("{e}\nmessager log:\n{}", stack.log("messager"));
     }
-    check_gap_free(&stack, &c, &ids).await;
-    let metrics = reqwest_text(&format!("http://127.0.0.1:{}/metrics", msgr.port)).await;
+    check_all_landed_gap_free(&stack, &c, &ids).await;
+    let metrics = msgr.metrics().await.unwrap();
     assert!(metrics.contains("venus_messager_messages{"), "{metrics}");
     assert!(metrics.contains("venus_messager_lease_holder"), "{metrics}");
-}
-
-pub async fn reqwest_text(url: &str) -> String {
-    let http = venus_rpc::tls::http_client_builder().build().unwrap();
-    http.get(url).send().await.unwrap().text().await.unwrap()
-}
-
-fn send(from: Address, to: Address, value: u64) -> venus_types::Message {
-    venus_e2e::stack::transfer(from, to, TokenAmount::from_atto(value))
 }

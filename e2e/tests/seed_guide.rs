@@ -35,7 +35,6 @@ use venus_api::messager as msgr;
 use venus_e2e::binaries::workspace_binaries;
 use venus_e2e::command::{run, run_expecting_failure};
 use venus_e2e::fixture::free_port;
-use venus_e2e::tools::in_ci;
 use venus_rpc::Client;
 use venus_types::{Address, Message, Signature, SignatureType, SignedMessage, TokenAmount};
 
@@ -223,20 +222,6 @@ where
     }
 }
 
-/// The test MariaDB's URL, `None` to skip (a failure under CI).
-fn mysql_server() -> Option<String> {
-    match std::env::var("VENUS_TEST_MYSQL_URL") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ if in_ci() => panic!("VENUS_TEST_MYSQL_URL is not set and CI is: cannot skip"),
-        _ => {
-            eprintln!(
-                "SKIP: VENUS_TEST_MYSQL_URL is not set (eval \"$(bash scripts/mariadb-test.sh start)\")"
-            );
-            None
-        }
-    }
-}
-
 /// `<USER>:<PASSWORD>@(127.0.0.1:<port>)/<db>` — the Go-driver form the guide writes.
 fn go_dsn_prefix(server: &str, db: &str) -> String {
     let url = reqwest::Url::parse(server).expect("VENUS_TEST_MYSQL_URL is a URL");
@@ -339,7 +324,9 @@ fn auth_commands(g: &Guide) -> AuthPart {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_guide_verbatim() {
-    let Some(mysql) = mysql_server() else { return };
+    let Some(mysql) = venus_e2e::stack::test_mysql_server() else {
+        return;
+    };
     let g = Guide::new();
     let home = g.home().to_path_buf();
     let (pa, pg, pn, pm, pmi, pw) = (
@@ -696,7 +683,9 @@ async fn seed_guide_verbatim() {
 /// venus-auth with no local store still knows every token).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_guide_auth_mysql() {
-    let Some(mysql) = mysql_server() else { return };
+    let Some(mysql) = venus_e2e::stack::test_mysql_server() else {
+        return;
+    };
     let g = Guide::new();
     let pa = free_port().unwrap();
     let dsn = format!(

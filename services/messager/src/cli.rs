@@ -52,6 +52,9 @@ enum Command {
     /// Extra chain nodes (pushed to, and failed over to).
     #[command(subcommand)]
     Node(NodeCmd),
+    /// Fee spec per (actor code, method).
+    #[command(subcommand)]
+    Actor(ActorCmd),
     /// Send funds (or call a method) through the messager.
     Send(SendArgs),
 }
@@ -117,6 +120,25 @@ enum MsgCmd {
         from: Option<String>,
         ids: Vec<String>,
     },
+    /// Look a signed message up on chain now and record it if it landed.
+    UpdateFilledMsg {
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long = "signed_cid", alias = "s_cid")]
+        signed_cid: Option<String>,
+        #[arg(long = "unsigned_cid", alias = "u_cid")]
+        unsigned_cid: Option<String>,
+    },
+    /// Look every signed message up on chain now.
+    UpdateAllFilledMsg,
+    /// Put failed messages that were signed with a nonce the chain has not used back in flight.
+    RecoverFailedMsg {
+        #[arg(long)]
+        really_do_it: bool,
+        #[arg(long)]
+        from: Option<String>,
+        ids: Vec<String>,
+    },
     /// Waiting messages whose last estimation failed.
     ListFail,
     /// Messages not yet on chain older than --time.
@@ -125,6 +147,62 @@ enum MsgCmd {
         time: String,
         #[arg(long)]
         from: Option<String>,
+    },
+}
+
+/// The fee flags of `actor add` and `actor update-fee-params`.
+#[derive(clap::Args)]
+struct ActorFeeArgs {
+    #[arg(long)]
+    gas_overestimation: Option<f64>,
+    #[arg(long)]
+    gas_over_premium: Option<f64>,
+    /// attoFIL.
+    #[arg(long)]
+    gas_feecap: Option<String>,
+    /// attoFIL.
+    #[arg(long)]
+    max_fee: Option<String>,
+    /// attoFIL.
+    #[arg(long)]
+    base_fee: Option<String>,
+}
+
+impl ActorFeeArgs {
+    fn change(&self) -> anyhow::Result<m::ChangeGasSpecParams> {
+        let amount = |v: &Option<String>, what| v.as_deref().map(|s| atto(s, what)).transpose();
+        Ok(m::ChangeGasSpecParams {
+            gas_over_estimation: self.gas_overestimation,
+            max_fee: amount(&self.max_fee, "--max-fee")?,
+            gas_fee_cap: amount(&self.gas_feecap, "--gas-feecap")?,
+            gas_over_premium: self.gas_over_premium,
+            base_fee: amount(&self.base_fee, "--base-fee")?,
+        })
+    }
+}
+
+#[derive(Subcommand)]
+enum ActorCmd {
+    /// Every actor config.
+    List,
+    /// One actor config by id.
+    Get { id: String },
+    /// A fee spec for messages to actors of `code` calling `method`.
+    Add {
+        /// The actor code CID.
+        code: String,
+        /// The method number.
+        method: u64,
+        #[arg(long, default_value_t = 0)]
+        version: i64,
+        #[command(flatten)]
+        fee: ActorFeeArgs,
+    },
+    /// Change an actor config's fee spec (only the flags given).
+    UpdateFeeParams {
+        id: String,
+        #[command(flatten)]
+        fee: ActorFeeArgs,
     },
 }
 
@@ -235,6 +313,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 Command::Address(x) => address_cmd(&c, x).await,
                 Command::ShareParams(x) => share_params_cmd(&c, x).await,
                 Command::Node(x) => node_cmd(&c, x).await,
+                Command::Actor(x) => actor_cmd(&c, x).await,
                 Command::Send(x) => send_cmd(&c, x).await,
             }
         }
@@ -452,6 +531,61 @@ async fn msg_cmd(c: &venus_rpc::Client, cmd: MsgCmd) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        MsgCmd::UpdateFilledMsg {
+            id,
+            signed_cid,
+            unsigned_cid,
+        } => {
+            let id = match (id, signed_cid, unsigned_cid) {
+                (Some(id), _, _) => id,
+                (None, Some(cid), _) => {
+                    let cid: Cid = cid.parse().context("--signed_cid")?;
+                    c.call(m::GET_MESSAGE_BY_SIGNED_CID, (cid,)).await?.id
+                }
+                (None, None, Some(cid)) => {
+                    let cid: Cid = cid.parse().context("--unsigned_cid")?;
+                    c.call(m::GET_MESSAGE_BY_UNSIGNED_CID, (cid,)).await?.id
+                }
+                (None, None, None) => bail!("give --id, --signed_cid or --unsigned_cid"),
+            };
+            println!("{}", c.call(m::UPDATE_FILLED_MESSAGE_BY_ID, (id,)).await?);
+            Ok(())
+        }
+        MsgCmd::UpdateAllFilledMsg => {
+            let n = c.call(m::UPDATE_ALL_FILLED_MESSAGE, ()).await?;
+            println!("{n} messages found on chain");
+            Ok(())
+        }
+        MsgCmd::RecoverFailedMsg {
+            really_do_it,
+            from,
+            ids,
+        } => {
+            if !really_do_it {
+                bail!("recovered messages are pushed again: pass --really-do-it");
+            }
+            if let Some(f) = from {
+                for id in c.call(m::RECOVER_FAILED_MSG, (addr(&f)?,)).await? {
+                    println!("{id} recovered");
+                }
+            }
+            for id in ids {
+                let r = c.call(m::GET_MESSAGE_BY_UID, (id.clone(),)).await?;
+                if r.state != MessageState::FailedMsg || r.signed_cid.is_none() {
+                    bail!(
+                        "message {id} is not a signed failed message ({:?})",
+                        r.state
+                    );
+                }
+                c.call(
+                    m::UPDATE_MESSAGE_STATE_BY_ID,
+                    (id.clone(), MessageState::FillMsg),
+                )
+                .await?;
+                println!("{id} recovered");
+            }
+            Ok(())
+        }
         MsgCmd::ListFail => print_json(&c.call(m::LIST_FAILED_MESSAGE, ()).await?),
         MsgCmd::ListBlocked { time, from } => {
             let a = venus_types::MaybeAddress(from.as_deref().map(addr).transpose()?);
@@ -459,6 +593,42 @@ async fn msg_cmd(c: &venus_rpc::Client, cmd: MsgCmd) -> anyhow::Result<()> {
                 &c.call(m::LIST_BLOCKED_MESSAGE, (a, duration_ns(&time)?))
                     .await?,
             )
+        }
+    }
+}
+
+async fn actor_cmd(c: &venus_rpc::Client, cmd: ActorCmd) -> anyhow::Result<()> {
+    match cmd {
+        ActorCmd::List => print_json(&c.call(m::LIST_ACTOR_CFG, ()).await?),
+        ActorCmd::Get { id } => print_json(&c.call(m::GET_ACTOR_CFG_BY_ID, (id,)).await?),
+        ActorCmd::Add {
+            code,
+            method,
+            version,
+            fee,
+        } => {
+            let change = fee.change()?;
+            let cfg = m::ActorCfg {
+                id: String::new(),
+                actor_version: version,
+                code: code.parse().context("the actor code CID")?,
+                method,
+                fee: m::FeeSpec {
+                    gas_over_estimation: change.gas_over_estimation.unwrap_or(0.0),
+                    max_fee: change.max_fee.unwrap_or_else(TokenAmount::zero),
+                    gas_fee_cap: change.gas_fee_cap.unwrap_or_else(TokenAmount::zero),
+                    gas_over_premium: change.gas_over_premium.unwrap_or(0.0),
+                    base_fee: change.base_fee.unwrap_or_else(TokenAmount::zero),
+                },
+                created_at: chrono::Utc::now(),
+                updated_at: chrono::Utc::now(),
+            };
+            c.call(m::SAVE_ACTOR_CFG, (cfg,)).await?;
+            Ok(())
+        }
+        ActorCmd::UpdateFeeParams { id, fee } => {
+            c.call(m::UPDATE_ACTOR_CFG, (id, fee.change()?)).await?;
+            Ok(())
         }
     }
 }
