@@ -263,6 +263,12 @@ pub type SectorsUnsealPieceParams = (Address, Cid, u64, u64, u64, String);
 pub const SECTORS_UNSEAL_PIECE: Method<SectorsUnsealPieceParams, UnsealState> =
     Method::new("Gateway.SectorsUnsealPiece", Permission::Admin);
 
+/// `RegisterReverse(hostKey, address)`: the header reverse proxy's target for `VENUS`,
+/// `MESSAGER`, `MINER`, `DROPLET` or `AUTH` (an empty address removes it); per gateway, not
+/// persisted.
+pub const REGISTER_REVERSE: Method<(String, String), ()> =
+    Method::new("Gateway.RegisterReverse", Permission::Admin);
+
 // --- /rpc/v1 shapes: one account first ---
 
 pub const V1_WALLET_HAS: Method<(String, Address), bool> =

@@ -33,7 +33,7 @@ pub struct Config {
     pub trace: Option<toml::Table>,
     #[serde(rename = "RateLimit", skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<toml::Table>,
-    /// Reverse-proxy targets of the original (`Node`, `Messager`, …): accepted, not served.
+    /// Targets of the header reverse proxy (multiaddr or URL), see [`crate::proxy`].
     #[serde(rename = "Node", skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
     #[serde(rename = "Messager", skip_serializing_if = "Option::is_none")]
@@ -218,13 +218,6 @@ impl Config {
                 .is_some_and(|s| !s.is_empty())
         }) {
             out.push("[RateLimit] Redis");
-        }
-        if self.node.is_some()
-            || self.messager.is_some()
-            || self.miner.is_some()
-            || self.droplet.is_some()
-        {
-            out.push("Node/Messager/Miner/Droplet (reverse proxy)");
         }
         out
     }

@@ -9,5 +9,6 @@ pub mod directory;
 pub mod events;
 pub mod metrics;
 pub mod miners;
+pub mod proxy;
 pub mod service;
 pub mod wallets;

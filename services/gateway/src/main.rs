@@ -17,6 +17,7 @@ use venus_auth_client::AuthClient;
 use venus_gateway::config::{Config, DEFAULT_LISTEN};
 use venus_gateway::directory::{AuthDirectory, Directory, NoAuthToken};
 use venus_gateway::metrics::GatewayMetrics;
+use venus_gateway::proxy::{self, HostKey, Proxy, ProxyHook};
 use venus_gateway::{api as routes, service::Gateway};
 use venus_rpc::observe::{Health, Metrics};
 use venus_rpc::{ChainVerifier, LocalVerifier, Permission, TokenVerifier};
@@ -60,6 +61,22 @@ enum Command {
     /// Connected markets, by miner.
     #[command(subcommand)]
     Market(MarketCmd),
+    /// The header reverse proxy's targets.
+    #[command(subcommand)]
+    Proxy(ProxyCmd),
+}
+
+#[derive(Subcommand)]
+enum ProxyCmd {
+    /// Set (or with no --url, remove) the target of a host key on the running gateway.
+    Set {
+        /// VENUS, MESSAGER, MINER, DROPLET or AUTH.
+        #[arg(long = "type")]
+        host_key: String,
+        /// URL or multiaddr of the component; empty removes the target.
+        #[arg(long, default_value = "")]
+        url: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -150,6 +167,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let c = client(&source, cli.listen).await?;
             print_json(&c.call(api::LIST_MARKET_CONNECTIONS_STATE, ()).await?)
         }
+        Command::Proxy(ProxyCmd::Set { host_key, url }) => {
+            let c = client(&source, cli.listen).await?;
+            c.call(api::REGISTER_REVERSE, (host_key, url)).await?;
+            Ok(())
+        }
     }
 }
 
@@ -237,23 +259,43 @@ async fn run(source: &Source<'_>, listen: Option<String>, args: RunArgs) -> anyh
         cfg.request.clone(),
         GatewayMetrics::register(&metrics),
     );
-    let v2 = venus_rpc::Server::new(routes::v2(&gw), verifier.clone())
+    let proxy = Arc::new(Proxy::new().map_err(anyhow::Error::msg)?);
+    for (key, target) in [
+        (HostKey::Node, &cfg.node),
+        (HostKey::Messager, &cfg.messager),
+        (HostKey::Miner, &cfg.miner),
+        (HostKey::Droplet, &cfg.droplet),
+        (HostKey::Auth, &Some(cfg.auth.url.clone())),
+    ] {
+        if let Some(address) = target.as_deref().filter(|a| !a.trim().is_empty()) {
+            proxy.register(key, address).map_err(anyhow::Error::msg)?;
+        }
+    }
+    let mut v2_routes = routes::v2(&gw);
+    let mut v1_routes = routes::v1(&gw);
+    proxy::register_methods(&mut v2_routes, &proxy);
+    proxy::register_methods(&mut v1_routes, &proxy);
+    let v2 = venus_rpc::Server::new(v2_routes, verifier.clone())
         .paths(&["/rpc/v2"])
         .metrics(&metrics)
         .into_app();
-    let v1 = venus_rpc::Server::new(routes::v1(&gw), verifier)
+    let v1 = venus_rpc::Server::new(v1_routes, verifier)
         .paths(&["/rpc/v1"])
         .metrics(&metrics)
         .into_app();
     let health = Health::new()
         .live("rpc", || async { Ok::<(), String>(()) })
         .router();
-    let app = v2.merge(v1).merge(
-        metrics
-            .router()
-            .merge(health)
-            .route("/healthcheck", axum::routing::get(|| async { "ok" })),
-    );
+    let app = v2
+        .merge(v1)
+        .merge(
+            metrics
+                .router()
+                .merge(health)
+                .route("/healthcheck", axum::routing::get(|| async { "ok" })),
+        )
+        // Ahead of every route: a request for another component's API is forwarded.
+        .pre_route(ProxyHook(proxy));
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await

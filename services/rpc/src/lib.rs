@@ -35,7 +35,7 @@ pub use router::Router;
 pub use serve::{
     App, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_REQUEST_TIMEOUT, DirectFuture,
-    DirectHandler, ServeOptions, serve, serve_with,
+    DirectHandler, PreRoute, ServeOptions, serve, serve_with,
 };
 pub use server::{
     DEFAULT_MAX_BATCH_LEN, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_REVERIFY_INTERVAL, Server,

@@ -38,6 +38,19 @@ where
     }
 }
 
+/// A look at every request before any route (direct or axum): answer it (`Ok`), or hand it
+/// back untouched (`Err`) for the routes. For what is decided by a header rather than the
+/// path, such as the gateway's reverse proxy keyed on `X-VENUS-API-NAMESPACE`.
+pub trait PreRoute: Send + Sync + 'static {
+    // `Err` hands the request back to the routes (moved, not boxed: this runs per request).
+    #[allow(clippy::result_large_err)]
+    fn pre_route(
+        &self,
+        req: http::Request<AxumBody>,
+        remote: SocketAddr,
+    ) -> Result<DirectFuture, http::Request<AxumBody>>;
+}
+
 #[derive(Clone)]
 struct DirectRoute {
     method: http::Method,
@@ -51,6 +64,7 @@ struct DirectRoute {
 pub struct App {
     routes: axum::Router,
     direct: Vec<DirectRoute>,
+    pre: Option<Arc<dyn PreRoute>>,
 }
 
 impl App {
@@ -58,7 +72,14 @@ impl App {
         Self {
             routes,
             direct: Vec::new(),
+            pre: None,
         }
+    }
+
+    /// Show every request to `hook` first (one hook; a later call replaces it).
+    pub fn pre_route(mut self, hook: impl PreRoute) -> Self {
+        self.pre = Some(Arc::new(hook));
+        self
     }
 
     /// Answer `method path` with `handler`, ahead of the axum routes. Whatever the axum
@@ -77,6 +98,9 @@ impl App {
     pub fn merge(mut self, other: impl Into<App>) -> Self {
         let other = other.into();
         self.routes = self.routes.merge(other.routes);
+        if other.pre.is_some() {
+            self.pre = other.pre;
+        }
         for route in other.direct {
             self.insert(route);
         }
@@ -111,6 +135,12 @@ impl App {
         remote: SocketAddr,
         signal: Option<&ShutdownSignal>,
     ) -> impl Future<Output = Response> + Send + use<> {
+        if let Some(pre) = &self.pre {
+            match pre.pre_route(req, remote) {
+                Ok(answer) => return Either::Left(answer),
+                Err(handed_back) => req = handed_back,
+            }
+        }
         let direct = self
             .direct
             .iter()
@@ -591,6 +621,54 @@ mod tests {
         assert_eq!(
             app.call(request("PUT", "/rpc/v1"), remote).await.status(),
             405
+        );
+    }
+
+    /// Takes requests carrying `x-to: hook`, hands the rest back.
+    struct HeaderHook;
+
+    impl PreRoute for HeaderHook {
+        fn pre_route(
+            &self,
+            req: http::Request<AxumBody>,
+            remote: SocketAddr,
+        ) -> Result<DirectFuture, http::Request<AxumBody>> {
+            if req.headers().get("x-to").is_some_and(|v| v == "hook") {
+                Ok(echo("hook").call(req, remote))
+            } else {
+                Err(req)
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pre_route_hook_sees_requests_before_direct_and_axum_routes() {
+        let routes = axum::Router::new().route("/a", get(|| async { "axum" }));
+        let app = App::new(routes)
+            .direct(http::Method::POST, "/rpc/v1", echo("direct"))
+            .merge(App::default().pre_route(HeaderHook));
+        let remote: SocketAddr = ([10, 0, 0, 7], 4000).into();
+        let to_hook = |method: &str, path: &str| {
+            let mut req = request(method, path);
+            req.headers_mut()
+                .insert("x-to", http::HeaderValue::from_static("hook"));
+            req
+        };
+        for (method, path) in [("POST", "/rpc/v1"), ("GET", "/a"), ("GET", "/nowhere")] {
+            assert_eq!(
+                text(app.call(to_hook(method, path), remote).await).await,
+                (200, "hook 10.0.0.7:4000 body".to_owned()),
+                "{method} {path}"
+            );
+        }
+        // Handed back untouched: the routes answer as without the hook.
+        assert_eq!(
+            text(app.call(request("POST", "/rpc/v1"), remote).await).await,
+            (200, "direct 10.0.0.7:4000 body".to_owned())
+        );
+        assert_eq!(
+            text(app.call(request("GET", "/a"), remote).await).await,
+            (200, "axum".to_owned())
         );
     }
 

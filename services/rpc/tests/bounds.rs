@@ -281,9 +281,16 @@ async fn a_peer_that_never_reads_its_answer_is_dropped() {
     tcp.write_all(request(&token, &call("Filecoin.Echo", json!([big]))).as_bytes())
         .await
         .unwrap();
-    // Stop reading for longer than the idle limit plus the closing grace.
+    // Wait for the answer to start (on a loaded machine decoding 48 MiB takes a while), then
+    // stop reading for longer than the idle limit plus the closing grace.
+    let mut first = vec![0u8; 4096];
+    let started = tokio::time::timeout(Duration::from_secs(120), tcp.read(&mut first))
+        .await
+        .expect("the answer starts")
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(7)).await;
-    let (raw, closed) = read_until_closed(&mut tcp, Duration::from_secs(10)).await;
+    let (rest, closed) = read_until_closed(&mut tcp, Duration::from_secs(10)).await;
+    let raw = [&first[..started], &rest[..]].concat();
     assert!(closed);
     assert!(
         raw.len() < big.len(),
