@@ -389,7 +389,7 @@ pub async fn run_register(args: &RegisterArgs) -> anyhow::Result<()> {
     loop {
         match register(&client, args, &miners).await {
             Ok(()) => break,
-            Err(e) if Instant::now() < deadline => {
+            Err(e) if Instant::now() < deadline && e.downcast_ref::<Permanent>().is_none() => {
                 eprintln!("venus-auth at {} not ready yet: {e:#}", args.auth_url);
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
@@ -447,11 +447,16 @@ async fn register(
     Ok(())
 }
 
+/// A failure waiting does not cure (as opposed to venus-auth not answering yet).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Permanent(String);
+
 /// Make venus-auth know a token the operator signed: `genToken` with the same claims signs
 /// the same bytes with the same secret.
 async fn register_token(c: &AuthClient, what: &str, token: &str) -> anyhow::Result<()> {
     let claims = venus_rpc::jwt::decode_unverified(token)
-        .map_err(|e| anyhow::anyhow!("the {what} token is not a JWT: {e}"))?;
+        .map_err(|e| Permanent(format!("the {what} token is not a JWT: {e}")))?;
     if c.get_token(token).await.is_ok_and(|t| !t.is_empty()) {
         return Ok(());
     }
@@ -461,10 +466,13 @@ async fn register_token(c: &AuthClient, what: &str, token: &str) -> anyhow::Resu
         .await
         .with_context(|| format!("registering the {what} token of user {}", claims.name))?;
     if issued != token {
-        bail!(
+        // Nobody holds the token venus-auth just issued: take it back.
+        let _ = c.remove_token(&issued).await;
+        return Err(Permanent(format!(
             "venus-auth signed the {what} token of user {} differently: it does not use this chain service's JWT secret",
             claims.name
-        );
+        ))
+        .into());
     }
     Ok(())
 }
