@@ -7,6 +7,10 @@ pub const MANAGER: &str = "venus-operator";
 /// Finalizer that runs [`crate::reconcile`]'s cleanup before a ChainService goes.
 pub const FINALIZER: &str = "venus.filecoin.io/cleanup";
 
+/// Between the pod name and the pod UID in a role Lease's holder identity
+/// (`VENUS_LEASE_IDENTITY=$(POD_NAME)_$(POD_UID)`, client-go's `<host>_<uuid>` convention).
+pub const LEASE_IDENTITY_SEPARATOR: &str = "_";
+
 /// Label keys (the recommended `app.kubernetes.io/*` set plus the role).
 pub mod label {
     pub const NAME: &str = "app.kubernetes.io/name";

@@ -258,9 +258,15 @@ fn env(ctx: &BuildContext, component: Component) -> Vec<EnvVar> {
             value: Some("$(POD_NAMESPACE)".into()),
             ..Default::default()
         });
+        // The pod's name and UID: a recreated pod (same name) is a new contender, never taken
+        // for the holder it replaces — that one may still run on a lost node.
+        env.push(field_env("POD_UID", "metadata.uid"));
         env.push(EnvVar {
             name: "VENUS_LEASE_IDENTITY".into(),
-            value: Some("$(POD_NAME)".into()),
+            value: Some(format!(
+                "$(POD_NAME){}$(POD_UID)",
+                crate::keys::LEASE_IDENTITY_SEPARATOR
+            )),
             ..Default::default()
         });
     }

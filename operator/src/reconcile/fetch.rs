@@ -91,6 +91,7 @@ pub async fn fetch(
             .leases
             .get(&key)
             .and_then(|l| live_holder(&l, &names.component(c)))
+            .and_then(|h| holder_pod(stores, ns, &h))
         {
             primaries.insert(c, holder);
         }
@@ -142,7 +143,10 @@ fn config_map_keys(cm: &ConfigMap) -> BTreeSet<String> {
 pub fn live_holder(lease: &Lease, pod_prefix: &str) -> Option<String> {
     let spec = lease.spec.as_ref()?;
     let holder = spec.holder_identity.clone().filter(|h| !h.is_empty())?;
-    let ordinal = holder.strip_prefix(pod_prefix)?.strip_prefix('-')?;
+    let pod = holder
+        .split_once(crate::keys::LEASE_IDENTITY_SEPARATOR)
+        .map_or(holder.as_str(), |(pod, _uid)| pod);
+    let ordinal = pod.strip_prefix(pod_prefix)?.strip_prefix('-')?;
     if ordinal.is_empty() || !ordinal.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -150,6 +154,19 @@ pub fn live_holder(lease: &Lease, pod_prefix: &str) -> Option<String> {
     let renewed = spec.renew_time.as_ref().or(spec.acquire_time.as_ref())?;
     let expires = renewed.0.as_second() + duration;
     (k8s_openapi::jiff::Timestamp::now().as_second() < expires).then_some(holder)
+}
+
+/// The pod a holder identity names: `<pod>` (as the test lease loops use), or `<pod>_<uid>`
+/// (what the operator renders) when that pod still has that UID — the holder of a pod that
+/// was replaced is no pod's.
+fn holder_pod(stores: &Stores, ns: &str, holder: &str) -> Option<String> {
+    let Some((pod, uid)) = holder.split_once(crate::keys::LEASE_IDENTITY_SEPARATOR) else {
+        return Some(holder.to_owned());
+    };
+    let current = stores
+        .pods
+        .get(&ObjectRef::<k8s_openapi::api::core::v1::Pod>::new(pod).within(ns))?;
+    (current.metadata.uid.as_deref() == Some(uid)).then(|| pod.to_owned())
 }
 
 /// Pods of one component from the watch cache.
@@ -170,4 +187,36 @@ pub fn component_pods(
                 && l.get(label::COMPONENT).map(String::as_str) == Some(c.name())
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease(holder: &str) -> Lease {
+        let now = k8s_openapi::jiff::Timestamp::now();
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "cs-messager"},
+            "spec": {"holderIdentity": holder, "leaseDurationSeconds": 8,
+                     "renewTime": now.to_string()}
+        }))
+        .expect("lease")
+    }
+
+    #[test]
+    fn holders_are_pods_of_the_component_with_or_without_their_uid() {
+        for (holder, expected) in [
+            ("cs-messager-1", Some("cs-messager-1")),
+            ("cs-messager-1_0b5d-uid", Some("cs-messager-1_0b5d-uid")),
+            ("cs-miner-0_uid", None),
+            ("cs-messager-x_uid", None),
+            ("", None),
+        ] {
+            assert_eq!(
+                live_holder(&lease(holder), "cs-messager").as_deref(),
+                expected,
+                "{holder}"
+            );
+        }
+    }
 }
