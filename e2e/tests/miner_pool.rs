@@ -300,8 +300,10 @@ async fn the_seed_commands_mine_through_the_gateway() {
             let s = state_of(&m, &miner_id);
             async move {
                 s["Err"].as_array().is_some_and(|e| {
-                    e.iter()
-                        .any(|x| x.as_str().is_some_and(|x| x.contains("ticket")))
+                    e.iter().any(|x| {
+                        x.as_str()
+                            .is_some_and(|x| x.contains("signing the election proof"))
+                    })
                 })
             }
         },
@@ -901,4 +903,63 @@ async fn a_prover_outage_stops_only_its_miners() {
     })
     .await
     .unwrap();
+}
+
+/// The main node and a `[[SubmitNodes]]` entry on one genesis (the miner submits every block
+/// to both; nodes do not sync from each other): when the main node is killed the miner takes
+/// its base from the other by itself — no config edit, no restart — and the chain keeps
+/// rising there without any (miner, epoch) twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mining_moves_to_a_submit_node_when_the_main_node_dies() {
+    let stack = Stack::start(StackOptions {
+        produce_blocks: false,
+        extra_binaries: vec![("venus-miner", "venus-miner")],
+        extra_nodes: 1,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let node = stack.node_client().await.unwrap();
+    let other_port = stack.extra_node_urls[0].rsplit('/').next().unwrap();
+    let other = Client::builder(&format!("http://127.0.0.1:{other_port}/rpc/v1"))
+        .token(Some(stack.admin_token.clone()))
+        .connect()
+        .await
+        .unwrap();
+    let m = start_miner(
+        &stack,
+        "miner",
+        &format!(
+            "[[SubmitNodes]]\nAddr = \"{}\"\nToken = \"{}\"",
+            stack.extra_node_urls[0], stack.admin_token
+        ),
+    )
+    .await;
+    let start = height(&node).await;
+    eventually("both nodes to rise by 3", Duration::from_secs(90), || {
+        let (node, other) = (&node, &other);
+        async move { height(node).await >= start + 3 && height(other).await >= start + 3 }
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}; miner log:\n{}", stack.log(&m.name)));
+
+    stack.kill("node").unwrap();
+    let killed_at = height(&other).await;
+    eventually(
+        "the submit node's chain to rise by 3 without the main node",
+        Duration::from_secs(90),
+        || {
+            let other = &other;
+            async move { height(other).await >= killed_at + 3 }
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}; miner log:\n{}", stack.log(&m.name)));
+    let s = state_of(&m, &testnet(&stack.miner));
+    assert_eq!(s["IsMining"], true, "{s}");
+    let blocks = chain_blocks(&other).await;
+    let mut seen = std::collections::BTreeSet::new();
+    for b in &blocks {
+        assert!(seen.insert(*b), "two blocks of {} at {}", b.0, b.1);
+    }
 }

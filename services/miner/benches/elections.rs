@@ -177,6 +177,22 @@ fn histogram_mean(metrics: &str, name: &str) -> (f64, f64) {
     (if count > 0.0 { sum / count } else { 0.0 }, count)
 }
 
+/// Mean of a per-method RPC latency histogram of a service (`…rpc_request_duration_seconds`).
+fn method_mean(metrics: &str, method: &str) -> (f64, f64) {
+    let value = |suffix: &str| -> f64 {
+        metrics
+            .lines()
+            .find(|l| {
+                l.contains(&format!("rpc_request_duration_seconds_{suffix}{{"))
+                    && l.contains(&format!("method=\"{method}\""))
+            })
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let (sum, count) = (value("sum"), value("count"));
+    (if count > 0.0 { sum / count } else { 0.0 }, count)
+}
+
 async fn pool(n: usize, rounds: usize) -> anyhow::Result<()> {
     let started = Instant::now();
     let stack = Stack::start(StackOptions {
@@ -292,6 +308,24 @@ async fn pool(n: usize, rounds: usize) -> anyhow::Result<()> {
         ),
     ] {
         let (mean, count) = histogram_mean(&metrics, name);
+        println!("  {what}: mean {:.1} ms over {count}", mean * 1e3);
+    }
+    // Where an election's time goes, as the serving processes measured it.
+    let gateway_port = stack.gateway_url.rsplit('/').next().unwrap_or_default();
+    for (url, method, what) in [
+        (
+            format!("http://127.0.0.1:{}/metrics", stack.node_port),
+            "Filecoin.MinerGetBaseInfo",
+            "node: MinerGetBaseInfo",
+        ),
+        (
+            format!("http://127.0.0.1:{gateway_port}/metrics"),
+            "Gateway.WalletSign",
+            "gateway: WalletSign (to the wallet and back)",
+        ),
+    ] {
+        let text = http.get(url).send().await?.text().await?;
+        let (mean, count) = method_mean(&text, method);
         println!("  {what}: mean {:.1} ms over {count}", mean * 1e3);
     }
     let timeouts = metrics

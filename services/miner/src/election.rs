@@ -1,6 +1,6 @@
 //! One miner's election for one round, as sophon-miner's `mineOne`: base info from the node,
-//! ticket and election-proof VRFs by the worker key through the gateway, the win count
-//! (venus-consensus), and for a winner the WinningPoSt through the gateway.
+//! the election-proof VRF by the worker key through the gateway and the win count
+//! (venus-consensus); for a winner the ticket VRF and the WinningPoSt through the gateway.
 
 use std::time::Instant;
 
@@ -122,26 +122,9 @@ impl Round<'_> {
         let rbase = beacon_base(&info.beacon_entries, &info.prev_beacon_entry).clone();
         rec.set("beaconEpoch", rbase.round);
         let worker = info.worker_key;
-        let stage = Instant::now();
 
-        let ticket_in = ticket_params(
-            &rbase,
-            self.epoch,
-            &addr,
-            self.base.min_ticket().map(|t| t.vrf_proof.as_slice()),
-        );
-        let ticket = self
-            .gateways
-            .sign_vrf(worker, &miner.name, &ticket_in)
-            .await
-            .map_err(|e| {
-                StageError::new(
-                    Stage::Ticket,
-                    format!("signing the ticket with {worker}: {e}"),
-                )
-            })?;
-
-        rec.took("computeTicket", stage.elapsed());
+        // The election proof first, the ticket only for a winner (as Lotus): a pool signs one
+        // VRF per miner and epoch, not two (sophon-miner signs the ticket first, for everyone).
         let stage = Instant::now();
         let election_in = election_params(&rbase, self.epoch, &addr);
         let eproof = self
@@ -164,6 +147,25 @@ impl Round<'_> {
             rec.set("info", "not to be winner");
             return Ok(None);
         }
+
+        let stage = Instant::now();
+        let ticket_in = ticket_params(
+            &rbase,
+            self.epoch,
+            &addr,
+            self.base.min_ticket().map(|t| t.vrf_proof.as_slice()),
+        );
+        let ticket = self
+            .gateways
+            .sign_vrf(worker, &miner.name, &ticket_in)
+            .await
+            .map_err(|e| {
+                StageError::new(
+                    Stage::Ticket,
+                    format!("signing the ticket with {worker}: {e}"),
+                )
+            })?;
+        rec.took("computeTicket", stage.elapsed());
         rec.set("winCount", wins);
         self.metrics.won(&addr.to_string());
 

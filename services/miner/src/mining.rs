@@ -1,5 +1,5 @@
 //! The epoch loop (sophon-miner `mine`, reference 2.6): settle the base, run every open
-//! miner's election at once (each within `MinerOnceTimeout`), pick distinct message sets for
+//! miner's election (64 at a time, each within `MinerOnceTimeout`), pick distinct message sets for
 //! the winners, create and sign their blocks, claim (miner, epoch), then submit to every node.
 //!
 //! Null rounds come from the clock: on a base with timestamp `T`, the round mined at time
@@ -10,9 +10,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use futures::StreamExt;
 use futures::future::join_all;
 use tokio_util::sync::CancellationToken;
 use venus_api::full_node as api;
+use venus_api::miner::MinerInfo;
 use venus_types::{BlockMsg, BlockTemplate, ChainEpoch, SignedMessage, TipSet, TipSetKey};
 
 use crate::claims::{Claim, ClaimError, ClaimStore, Claimed, MineState};
@@ -22,6 +24,11 @@ use crate::metrics::{MinerMetrics, Stage};
 use crate::miners::Miners;
 use crate::nodes::Nodes;
 use crate::recorder::{MineRecorder, RecordBuilder};
+
+/// Elections in flight at once. The work is CPU-bound on the node (base info) and the wallet
+/// (VRFs), so more in flight only lengthens each one: with every miner of a large pool in
+/// flight, each election waits for all the others and runs into `MinerOnceTimeout`.
+const ELECTION_CONCURRENCY: usize = 64;
 
 /// Timings of the loop.
 #[derive(Debug, Clone)]
@@ -180,22 +187,16 @@ impl Miner {
         };
         let once = self.timing.miner_once_timeout;
         let base_delta = unix_now().saturating_sub(Duration::from_secs(base.min_timestamp()));
-        let results = join_all(miners.iter().map(|m| {
-            let round = &round;
-            async move {
-                let mut rec = RecordBuilder::default();
-                if self.recorder.is_some() {
-                    rec.now("start");
-                    rec.set("baseEpoch", base.height());
-                    rec.set("nullRounds", epoch - base.height() - 1);
-                    rec.took("baseDelta", base_delta);
-                    rec.set("lateStart", settled.elapsed() > self.timing.block_delay);
-                }
-                let r = tokio::time::timeout(once, round.elect(m, &mut rec)).await;
-                (m, r, rec)
-            }
-        }))
-        .await;
+        // Futures first, then the stream: a closure inside the stream trips rustc's Send
+        // check of the spawned loop (rust-lang/rust#102211).
+        let elections: Vec<_> = miners
+            .iter()
+            .map(|m| self.elect_one(&round, m, base_delta, settled))
+            .collect();
+        let results: Vec<_> = futures::stream::iter(elections)
+            .buffer_unordered(ELECTION_CONCURRENCY)
+            .collect()
+            .await;
         let elections_took = settled.elapsed();
         self.metrics.round_elections(elections_took);
         let mut winners: Vec<Won> = Vec::new();
@@ -315,6 +316,32 @@ impl Miner {
         if let Err(e) = recorder.record(epoch, &records) {
             tracing::warn!(epoch, error = %e, "mine recorder");
         }
+    }
+
+    /// One miner's election within `MinerOnceTimeout`, with its record so far.
+    async fn elect_one<'m>(
+        &self,
+        round: &Round<'_>,
+        m: &'m MinerInfo,
+        base_delta: Duration,
+        settled: Instant,
+    ) -> (
+        &'m MinerInfo,
+        Result<Result<Option<Won>, StageError>, tokio::time::error::Elapsed>,
+        RecordBuilder,
+    ) {
+        let mut rec = RecordBuilder::default();
+        if self.recorder.is_some() {
+            let base = round.base;
+            rec.now("start");
+            rec.set("baseEpoch", base.height());
+            rec.set("nullRounds", round.epoch - base.height() - 1);
+            rec.took("baseDelta", base_delta);
+            rec.set("lateStart", settled.elapsed() > self.timing.block_delay);
+        }
+        let once = self.timing.miner_once_timeout;
+        let r = tokio::time::timeout(once, round.elect(m, &mut rec)).await;
+        (m, r, rec)
     }
 
     fn fail(&self, miner: &venus_types::Address, epoch: ChainEpoch, e: &StageError) {
