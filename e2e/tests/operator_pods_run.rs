@@ -11,6 +11,11 @@
 //! files alike. Nothing else is rewritten: any other difference between what the operator
 //! renders and what a service accepts makes this test fail, and is to be fixed in the
 //! operator or the service, not here.
+//!
+//! venus-messager and venus-miner are not run here: they take their role Lease from the API
+//! server (also with one replica — see the operator README), so they run with the operator's
+//! exact args, env and config in the cluster tests instead, as the processes of their pods
+//! (`e2e/src/pods`, `tests/operator.rs` devnet-small and `tests/operator_failover.rs`).
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
