@@ -23,6 +23,9 @@ struct ChainFigures {
     expected_height: i64,
     head_timestamp: i64,
     synced: bool,
+    peer_height: i64,
+    sync_stage: i64,
+    sync_applied: i64,
 }
 
 impl ChainFigures {
@@ -33,11 +36,14 @@ impl ChainFigures {
             expected_height: node.expected_epoch(),
             head_timestamp: i64::try_from(head.min_timestamp()).unwrap_or(i64::MAX),
             synced: node.check_ready().is_ok(),
+            peer_height: node.sync.best_peer_height().unwrap_or(0),
+            sync_stage: node.sync.stage_number(),
+            sync_applied: i64::try_from(node.sync.applied_count()).unwrap_or(i64::MAX),
         }
     }
 
     /// (name, help, value) of each gauge, in output order.
-    fn gauges(&self) -> [(&'static str, &'static str, i64); 4] {
+    fn gauges(&self) -> [(&'static str, &'static str, i64); 7] {
         [
             (
                 "venus_node_head_height",
@@ -58,6 +64,21 @@ impl ChainFigures {
                 "venus_node_synced",
                 "1 when the head is within a few epochs of the expected epoch (what /readyz checks)",
                 i64::from(self.synced),
+            ),
+            (
+                "venus_node_sync_peer_height",
+                "Highest head a peer announced (hello or gossip); 0 before any",
+                self.peer_height,
+            ),
+            (
+                "venus_node_sync_stage",
+                "Stage of the last catch-up (SyncState numbers: 0 idle, 1 headers, 3 messages, 4 complete, 5 error)",
+                self.sync_stage,
+            ),
+            (
+                "venus_node_sync_applied_tipsets",
+                "Tipsets validated and applied by catch-ups since start",
+                self.sync_applied,
             ),
         ]
     }

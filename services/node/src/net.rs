@@ -91,3 +91,48 @@ pub async fn start(node: &Arc<Node>, repo: &Repo, plan: NetPlan) -> anyhow::Resu
     tokio::spawn(crate::sync::run(node.clone(), handle, events));
     Ok(addrs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(listen: &str, bootstrap: &[&str], protected: &[&str]) -> NetSettings {
+        NetSettings {
+            offline: false,
+            listen: listen.into(),
+            bootstrap: bootstrap.iter().map(|s| s.to_string()).collect(),
+            protected: protected.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn bad_addresses_name_the_field() {
+        let peer = PeerId::random().to_string();
+        let good = format!("/ip4/127.0.0.1/tcp/4001/p2p/{peer}");
+        assert!(NetPlan::new(&settings("/ip4/0.0.0.0/tcp/0", &[&good], &[&peer])).is_ok());
+        let e = NetPlan::new(&settings("0.0.0.0:1234", &[], &[]))
+            .err()
+            .expect("bad listen")
+            .to_string();
+        assert!(e.contains("swarm.address"), "{e}");
+        let e = NetPlan::new(&settings(
+            "/ip4/0.0.0.0/tcp/0",
+            &["/ip4/127.0.0.1/tcp/4001"],
+            &[],
+        ))
+        .err()
+        .expect("no peer id")
+        .to_string();
+        assert!(e.contains("/p2p/<peer ID>"), "{e}");
+        let e = NetPlan::new(&settings("/ip4/0.0.0.0/tcp/0", &["nonsense"], &[]))
+            .err()
+            .expect("garbage")
+            .to_string();
+        assert!(e.contains("bootstrap.addresses"), "{e}");
+        let e = NetPlan::new(&settings("/ip4/0.0.0.0/tcp/0", &[], &["not-a-peer"]))
+            .err()
+            .expect("bad peer id")
+            .to_string();
+        assert!(e.contains("swarm.protectedPeers"), "{e}");
+    }
+}

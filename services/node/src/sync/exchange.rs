@@ -100,3 +100,94 @@ pub fn serve<BS: fvm_ipld_blockstore::Blockstore>(cs: &ChainStore<BS>, req: &Req
     }
     Response::chain(chain, req.length)
 }
+
+#[cfg(test)]
+mod tests {
+    use venus_chain::testkit::Devnet;
+    use venus_p2p::xchg::{HEADERS, MESSAGES};
+
+    use super::*;
+
+    /// Genesis + three blocks, the first with two messages.
+    fn chain() -> (Devnet, Vec<TipSet>) {
+        let net = Devnet::new(7, 2).expect("devnet");
+        let mut tipsets = vec![net.cs.heaviest()];
+        for i in 0..3u64 {
+            let parent = tipsets.last().expect("parent").clone();
+            let to = net.accounts[1].address();
+            let msgs = if i == 0 {
+                vec![net.send(0, to, 0, 10), net.send(0, to, 1, 20)]
+            } else {
+                Vec::new()
+            };
+            let block = net
+                .produce(&parent, parent.height() + 1, msgs)
+                .expect("block");
+            net.submit(&block).expect("valid");
+            tipsets.push(TipSet::new(vec![block.header]).expect("tipset"));
+        }
+        (net, tipsets)
+    }
+
+    fn request(head: &TipSet, length: u64, options: u64) -> Request {
+        Request {
+            head: head.cids().to_vec(),
+            length,
+            options,
+        }
+    }
+
+    #[test]
+    fn serves_headers_and_compacted_messages_back_to_genesis() {
+        let (net, tipsets) = chain();
+        let top = tipsets.last().expect("head");
+        let r = serve(&net.cs, &request(top, 2, HEADERS | MESSAGES));
+        assert_eq!(r.status, Status::OK);
+        assert_eq!(r.chain.len(), 2);
+        assert_eq!(r.chain[0].blocks, top.blocks().to_vec());
+        assert_eq!(r.chain[1].blocks, tipsets[2].blocks().to_vec());
+
+        // Asking past genesis: Partial, genesis last; the first block's messages are there.
+        let r = serve(&net.cs, &request(top, 900, HEADERS | MESSAGES));
+        assert_eq!(r.status, Status::PARTIAL);
+        assert_eq!(r.chain.len(), 4);
+        let first = r.chain[2].messages.as_ref().expect("messages");
+        assert_eq!(first.secpk.len(), 2);
+        assert_eq!(first.secpk_includes, vec![vec![0, 1]]);
+        let (_, secp) = net
+            .cs
+            .block_messages(&tipsets[1].blocks()[0])
+            .expect("stored");
+        assert_eq!(first.expand(1).expect("expand")[0].secpk, secp);
+
+        // Messages only: no headers.
+        let r = serve(&net.cs, &request(top, 3, MESSAGES));
+        assert!(
+            r.chain
+                .iter()
+                .all(|t| t.blocks.is_empty() && t.messages.is_some())
+        );
+    }
+
+    #[test]
+    fn unknown_heads_and_bad_requests_are_refused() {
+        let (net, tipsets) = chain();
+        let other = Devnet::new(8, 1).expect("devnet");
+        let foreign = other
+            .produce(&other.cs.heaviest(), 1, Vec::new())
+            .expect("block");
+        let r = serve(
+            &net.cs,
+            &Request {
+                head: vec![foreign.header.cid()],
+                length: 1,
+                options: HEADERS,
+            },
+        );
+        assert_eq!(r.status, Status::NOT_FOUND);
+        let r = serve(&net.cs, &request(&tipsets[1], 901, HEADERS));
+        assert_eq!(r.status, Status::BAD_REQUEST);
+        let r = serve(&net.cs, &request(&tipsets[1], 1, 0));
+        assert_eq!(r.status, Status::BAD_REQUEST);
+    }
+}

@@ -73,6 +73,20 @@ impl SyncStatus {
         self.inner.lock().best_peer_height.as_ref().map(|(h, _)| *h)
     }
 
+    /// The last catch-up's stage (`Idle` before any).
+    pub fn stage_number(&self) -> i64 {
+        self.inner
+            .lock()
+            .worker
+            .as_ref()
+            .map_or(Stage::Idle, |w| w.stage) as i64
+    }
+
+    /// Tipsets applied by catch-ups since start.
+    pub fn applied_count(&self) -> u64 {
+        self.inner.lock().applied
+    }
+
     /// A catch-up from `base` to `target` starts, fetching headers.
     pub fn start(
         &self,
