@@ -298,7 +298,9 @@ async fn a_healed_partition_ends_on_the_heavier_chain_with_revert_and_apply() {
         .expect("key")
         .address();
     let msg = signed_transfer(&cb, &key, to, TokenAmount::from_whole(1)).await;
-    cb.call(api::MPOOL_PUSH, (msg.clone(),)).await.expect("push");
+    cb.call(api::MPOOL_PUSH, (msg.clone(),))
+        .await
+        .expect("push");
     produce(&cb, &key, vec![msg]).await;
     for _ in 0..3 {
         produce(&cb, &key, Vec::new()).await;
@@ -306,12 +308,9 @@ async fn a_healed_partition_ends_on_the_heavier_chain_with_revert_and_apply() {
     let b_head = head(&cb).await;
     assert_ne!(a_head.key(), b_head.key());
 
-    let ws = Client::connect(
-        &a.url.replace("http://", "ws://"),
-        Some(a.token.clone()),
-    )
-    .await
-    .expect("ws client");
+    let ws = Client::connect(&a.url.replace("http://", "ws://"), Some(a.token.clone()))
+        .await
+        .expect("ws client");
     let mut changes = ws.subscribe(api::CHAIN_NOTIFY, ()).await.expect("notify");
     let first = changes.next().await.expect("current");
     assert_eq!(first[0].change_type, HeadChangeType::Current);
@@ -321,7 +320,10 @@ async fn a_healed_partition_ends_on_the_heavier_chain_with_revert_and_apply() {
     ca.call(api::NET_CONNECT, (b_addrs.clone(),))
         .await
         .expect("connect");
-    eventually("A reorgs onto B's heavier chain", 60, || same_head(&ca, &b_head)).await;
+    eventually("A reorgs onto B's heavier chain", 60, || {
+        same_head(&ca, &b_head)
+    })
+    .await;
 
     let (mut reverted, mut applied) = (false, false);
     let deadline = Instant::now() + Duration::from_secs(30);
