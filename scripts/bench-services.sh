@@ -9,13 +9,15 @@
 # defaults so a `make run` stack can stay up. Prints one table per endpoint.
 #   SECONDS_PER_LEVEL=5 scripts/bench-services.sh      shorter runs
 #   ONLY="auth node" scripts/bench-services.sh          a subset (auth gateway proof node)
+#   PROFILE=image-check scripts/bench-services.sh      another cargo profile (default release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/venus-rs/target}
 load=${HTTP_LOAD:-$(cd .. && pwd)/shared/bench/http-load.sh}
 [ -x "$load" ] || { echo "http-load.sh not found at $load (set HTTP_LOAD)" >&2; exit 2; }
 only=${ONLY:-auth gateway proof node}
-bin=$CARGO_TARGET_DIR/release
+profile=${PROFILE:-release}
+bin=$CARGO_TARGET_DIR/$profile
 dir=$(mktemp -d /tmp/venus-bench.XXXXXX)
 pids=()
 cleanup() {
@@ -31,7 +33,7 @@ wait_http() { # url what
 }
 wants() { [[ " $only " == *" $1 "* ]]; }
 
-cargo build --locked --release --bin venus-auth --bin venus-gateway --bin venus \
+cargo build --locked --profile "$profile" --bin venus-auth --bin venus-gateway --bin venus \
   --bin venus-wallet --bin venus-prover >&2
 
 export RUST_LOG=warn
@@ -62,6 +64,10 @@ fi
 
 if wants gateway; then
   export VENUS_WALLET_PASSWORD=bench
+  # wrk signs the same raw bytes (`unknown`), which the wallet's default sign policy refuses.
+  mkdir -p "$dir/wallet"
+  printf '[SignPolicy]\nAllowedTypes = ["message", "block", "drawrandomparam", "verifyaddress", "unknown"]\n' \
+    >"$dir/wallet/config.toml"
   "$bin/venus-wallet" --repo "$dir/wallet" run --listen /ip4/127.0.0.1/tcp/15678/http \
     --gateway-api /ip4/127.0.0.1/tcp/45133 --gateway-token "$user_token" --support-accounts u1 \
     >"$dir/wallet.log" 2>&1 & pids+=($!)

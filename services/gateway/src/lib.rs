@@ -7,6 +7,7 @@ pub mod channel;
 pub mod config;
 pub mod directory;
 pub mod events;
+pub mod local;
 pub mod metrics;
 pub mod miners;
 pub mod proxy;

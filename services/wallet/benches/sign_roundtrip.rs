@@ -15,12 +15,8 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tokio_util::sync::CancellationToken;
 use venus_api::gateway as gw_api;
-use venus_gateway::config::RequestSection;
-use venus_gateway::directory::AllowAll;
-use venus_gateway::metrics::GatewayMetrics;
-use venus_gateway::service::Gateway;
-use venus_rpc::observe::Metrics;
-use venus_rpc::{Client, LocalVerifier, Permission, TokenVerifier};
+use venus_gateway::local::LocalGateway;
+use venus_rpc::{Client, LocalVerifier, Permission};
 use venus_types::{Address, KeyType, MsgMeta, MsgType};
 use venus_wallet::keystore::{KdfParams, Keystore};
 use venus_wallet::link::GatewayLink;
@@ -31,31 +27,17 @@ struct Setup {
     ws: Client,
     addr: Address,
     _stop: CancellationToken,
+    _gateway: LocalGateway,
     _dir: tempfile::TempDir,
 }
 
 async fn setup() -> Setup {
     let verifier = Arc::new(LocalVerifier::new(b"bench".to_vec()));
-    let metrics = Metrics::new();
-    let gw = Gateway::new(
-        Arc::new(AllowAll),
-        RequestSection::default(),
-        GatewayMetrics::register(&metrics),
-    );
-    let v: Arc<dyn TokenVerifier> = verifier.clone();
-    let app = venus_rpc::Server::new(venus_gateway::api::v2(&gw), v)
-        .paths(&["/rpc/v2"])
-        .metrics(&metrics)
-        .into_router();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    let local = LocalGateway::start(verifier.clone())
         .await
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
+        .expect("gateway");
+    let (gw, port) = (local.gateway.clone(), local.port);
     let stop = CancellationToken::new();
-    let s = stop.clone();
-    tokio::spawn(async move {
-        venus_rpc::serve(listener, app, async move { s.cancelled().await }).await
-    });
 
     let dir = tempfile::tempdir().expect("tempdir");
     let ks = Keystore::open(
@@ -109,6 +91,7 @@ async fn setup() -> Setup {
         ws,
         addr,
         _stop: stop,
+        _gateway: local,
         _dir: dir,
     }
 }
