@@ -1216,7 +1216,6 @@ fn ready_targets(o: &Observation) -> Vec<String> {
 ///    A failed node: its pod is evicted (the spec tolerates a not-ready node for 5 s only) and
 ///    comes back on a healthy node. Transient states are caught by watches, not by polling.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails: after a node failure the status never showed NodeReady=False (2026-12-02 run; pod chaos part passes) — to investigate"]
 async fn chaos_pod_and_node_failures() -> anyhow::Result<()> {
     let Some(env) = OperatorEnv::shared("chaos_pod_and_node_failures") else {
         return Ok(());
@@ -1227,24 +1226,38 @@ async fn chaos_pod_and_node_failures() -> anyhow::Result<()> {
         {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 5},
         {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 5}
     ]});
-    let cs = json!({
+    // The pods run the real binaries: a replacement pod is Ready only once its process says
+    // so. (With kwok's instant readiness a pod evicted from a failed node was replaced and
+    // Ready again before the operator's reconcile read the StatefulSet: kwok's NotReady node
+    // does not mark its pods NotReady as a kubelet would, so NodeReady=False was never seen.)
+    let cs = run_by_harness(json!({
         "apiVersion": "venus.filecoin.io/v1alpha1",
         "kind": "ChainService",
         "metadata": {"name": "chaos"},
         "spec": {
-            "network": {"name": "calibrationnet"},
+            "network": {"name": "2k", "genesis": {"configMap": "devnet-genesis", "key": "genesis.car"}},
             "profile": "small",
             "storage": {"className": "kwok-volume", "retention": {"whenDeleted": "Delete", "whenScaled": "Delete"}},
             "gateway": {"replicas": 2, "scheduling": tolerate_briefly},
             "node": {"replicas": 2, "scheduling": tolerate_briefly}
         }
-    });
+    }));
+    let bin_dir = service_binaries()?;
+    let genesis_dir = tempfile::tempdir()?;
+    let car = devnet_genesis(&bin_dir, genesis_dir.path(), Duration::from_secs(3600))?;
+    create_genesis(env, &ns, &cs, &car)?;
+    let processes = PodProcesses::start(&env.cluster, &client, &ns, &bin_dir).await?;
     apply(env, &ns, &cs)?;
-    let _holders = hold_role_leases(env, &client, &ns, "chaos", &|_| 1).await?;
     let api = objects::chainservices(&client, &ns);
     objects::wait_ready(&api, "chaos", READY_TIMEOUT)
         .await
-        .map_err(|e| e.context(env.operator_log_tail(30)))?;
+        .map_err(|e| {
+            e.context(format!(
+                "{}\n{}",
+                env.operator_log_tail(30),
+                processes.describe(10)
+            ))
+        })?;
     let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
     let slices: Api<EndpointSlice> = Api::namespaced(client.clone(), &ns);
     let ready_endpoints = |service: &'static str| {
@@ -1301,6 +1314,12 @@ async fn chaos_pod_and_node_failures() -> anyhow::Result<()> {
     })
     .await?;
     let obj = objects::wait_ready(&api, "chaos", READY_TIMEOUT).await?;
+    assert!(
+        processes.incarnations("chaos-gateway-0") >= 2
+            && processes.pid_of("chaos-gateway-0").is_some(),
+        "the replaced gateway pod runs a new process: {}",
+        processes.describe(5)
+    );
     eprintln!(
         "E2E-TIMING pod chaos → pod replaced, Ready again: {}",
         ts(started)
@@ -1385,6 +1404,12 @@ async fn chaos_pod_and_node_failures() -> anyhow::Result<()> {
             ts(started)
         );
         assert_eq!(obj.data["status"]["components"]["node"]["readyReplicas"], 2);
+        assert!(
+            processes.incarnations("chaos-node-0") >= 2
+                && processes.pid_of("chaos-node-0").is_some(),
+            "the moved node pod runs a new process: {}",
+            processes.describe(5)
+        );
         wait::until(SHORT, "both node endpoints ready", || async {
             Ok((ready_endpoints("chaos-node").await?.len() == 2).then_some(()))
         })
