@@ -44,7 +44,8 @@ async fn actor_configs_filled_lookups_and_failed_recovery() {
         .await
         .unwrap()
         .code;
-    let fee_cap = TokenAmount::from_atto(123_456u64);
+    // Above the devnet's base fee (it starts at 10^8), below the shared max fee per gas.
+    let fee_cap = TokenAmount::from_atto(1_234_567_890u64);
     let cfg = ActorCfg {
         id: String::new(),
         actor_version: 0,
