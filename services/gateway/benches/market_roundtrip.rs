@@ -76,18 +76,8 @@ async fn setup() -> Setup {
     let miner: Address = "t01000".parse().expect("miner");
     let market = market_side(port, verifier.issue("m1", Permission::Read), miner).await;
     let admin = verifier.issue("admin", Permission::Admin);
-    let http = Client::builder(&format!("http://127.0.0.1:{port}/rpc/v2"))
-        .token(Some(admin.clone()))
-        .timeout(Duration::from_secs(30))
-        .connect()
-        .await
-        .expect("http");
-    let ws = Client::builder(&format!("ws://127.0.0.1:{port}/rpc/v2"))
-        .token(Some(admin))
-        .timeout(Duration::from_secs(30))
-        .connect()
-        .await
-        .expect("ws");
+    let http = gateway.client(admin.clone(), false).await.expect("http");
+    let ws = gateway.client(admin, true).await.expect("ws");
     let piece: Cid = "baga6ea4seaqao7s73y24kcutaosvacpdjgfe5pw76ooefnyqw4ynr3d2y6x2mpq"
         .parse()
         .expect("piece cid");

@@ -44,6 +44,20 @@ impl LocalGateway {
             stop,
         })
     }
+
+    /// A caller of `/rpc/v2` with `token`, over HTTP or a WebSocket.
+    pub async fn client(
+        &self,
+        token: String,
+        websocket: bool,
+    ) -> Result<venus_rpc::Client, venus_rpc::ClientError> {
+        let scheme = if websocket { "ws" } else { "http" };
+        venus_rpc::Client::builder(&format!("{scheme}://127.0.0.1:{}/rpc/v2", self.port))
+            .token(Some(token))
+            .timeout(std::time::Duration::from_secs(30))
+            .connect()
+            .await
+    }
 }
 
 impl Drop for LocalGateway {

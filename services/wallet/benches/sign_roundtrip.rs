@@ -76,16 +76,8 @@ async fn setup() -> Setup {
         "wallet did not register"
     );
     let admin = verifier.issue("admin", Permission::Admin);
-    let http = Client::builder(&format!("http://127.0.0.1:{port}/rpc/v2"))
-        .token(Some(admin.clone()))
-        .connect()
-        .await
-        .expect("http");
-    let ws = Client::builder(&format!("ws://127.0.0.1:{port}/rpc/v2"))
-        .token(Some(admin))
-        .connect()
-        .await
-        .expect("ws");
+    let http = local.client(admin.clone(), false).await.expect("http");
+    let ws = local.client(admin, true).await.expect("ws");
     Setup {
         http,
         ws,
