@@ -9,7 +9,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use futures::StreamExt;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
-use libp2p::swarm::{ConnectionId, SwarmEvent, dial_opts::DialOpts};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm, gossipsub, multiaddr::Protocol};
 use tokio::sync::{mpsc, oneshot};
 
@@ -621,7 +622,14 @@ impl Task {
             let _ = reply.send(Ok(peer));
             return;
         }
-        let opts = DialOpts::unknown_peer_id().address(addr.clone()).build();
+        // With the address's `/p2p/` id the swarm checks the remote is that peer.
+        let opts = match peer_of(&addr) {
+            Some(peer) => DialOpts::peer_id(peer)
+                .addresses(vec![addr.clone()])
+                .condition(PeerCondition::Always)
+                .build(),
+            None => DialOpts::unknown_peer_id().address(addr.clone()).build(),
+        };
         let id = opts.connection_id();
         match self.swarm.dial(opts) {
             Ok(()) => {
@@ -692,16 +700,21 @@ impl Task {
     fn dial_bootstrap(&mut self) {
         let addrs = self.config.bootstrap.clone();
         for addr in addrs {
-            let wanted = match peer_of(&addr) {
-                Some(peer) => {
-                    !self.connected.contains_key(&peer)
-                        && !self.banned.contains_key(&peer)
-                        && peer != *self.swarm.local_peer_id()
+            let opts = match peer_of(&addr) {
+                Some(peer) if self.connected.contains_key(&peer) => continue,
+                Some(peer) if self.banned.contains_key(&peer) => continue,
+                Some(peer) if peer == *self.swarm.local_peer_id() => continue,
+                Some(peer) => DialOpts::peer_id(peer)
+                    .addresses(vec![addr.clone()])
+                    .condition(PeerCondition::DisconnectedAndNotDialing)
+                    .build(),
+                None if self.connected.is_empty() => {
+                    DialOpts::unknown_peer_id().address(addr.clone()).build()
                 }
-                None => self.connected.is_empty(),
+                None => continue,
             };
-            if wanted && let Err(error) = self.swarm.dial(addr.clone()) {
-                tracing::debug!(%addr, %error, "bootstrap dial failed");
+            if let Err(error) = self.swarm.dial(opts) {
+                tracing::debug!(%addr, %error, "bootstrap dial not started");
             }
         }
     }

@@ -347,3 +347,51 @@ async fn a_peer_on_another_genesis_is_dropped_without_a_hello() {
         + other.handle.stats().await.unwrap().wrong_genesis;
     assert!(refused >= 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_node_keeps_its_identity_and_its_peers_redial_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_path = dir.path().join("keystore").join("libp2p-host");
+    let chain = FakeChain::new(4, 1, 1, 6);
+    let start_a = |listen: venus_p2p::Multiaddr| {
+        let chain = chain.clone();
+        let key_path = key_path.clone();
+        async move {
+            let mut config = support::config(&chain, vec![], venus_p2p::Limits::default());
+            config.keypair = venus_p2p::load_or_create_identity(&key_path).unwrap();
+            config.listen = vec![listen];
+            let (handle, events) =
+                venus_p2p::P2pService::start(config, std::sync::Arc::new(chain.clone()))
+                    .await
+                    .unwrap();
+            Node {
+                handle,
+                events,
+                chain: std::sync::Arc::new(chain),
+            }
+        }
+    };
+    let a = start_a(support::loopback()).await;
+    let a_id = a.handle.peer_id();
+    let a_listen = a.handle.listen_addrs().await.unwrap().remove(0);
+    let a_addr = a.addr().await;
+    let mut b = Node::start(FakeChain::new(4, 1, 1, 6), vec![a_addr]).await;
+    b.expect("A's hello", DEADLINE, |e| {
+        matches!(e, NetEvent::Hello { peer, .. } if *peer == a_id).then_some(())
+    })
+    .await;
+
+    // A stops (its last handle dropped) and starts again on the same address and key file.
+    drop(a);
+    b.expect("A gone", DEADLINE, |e| {
+        matches!(e, NetEvent::PeerDisconnected(p) if *p == a_id).then_some(())
+    })
+    .await;
+    let a = start_a(a_listen).await;
+    assert_eq!(a.handle.peer_id(), a_id, "same identity after a restart");
+    // B re-dials its bootstrap peer by itself.
+    b.expect("A's hello again", DEADLINE, |e| {
+        matches!(e, NetEvent::Hello { peer, .. } if *peer == a_id).then_some(())
+    })
+    .await;
+}
