@@ -22,7 +22,6 @@ pub mod gossip;
 mod handle;
 pub mod hello;
 mod service;
-mod tuple;
 pub mod xchg;
 
 pub use config::{Limits, P2pConfig, load_or_create_identity};

@@ -7,7 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use venus_types::{BlockHeader, Cid, Message, SignedMessage, TipSetKey};
 
-use crate::tuple::cbor_tuple;
+use fvm_ipld_encoding::tuple::{Deserialize_tuple, Serialize_tuple, serde_tuple};
 
 /// The chain-exchange protocol id.
 pub const PROTOCOL: &str = "/fil/chain/xchg/0.0.1";
@@ -24,17 +24,15 @@ pub const MESSAGES: u64 = 2;
 /// headroom for forks of a local network).
 pub const MAX_BLOCKS_PER_TIPSET: usize = 100;
 
-cbor_tuple! {
-    /// A chain-exchange request.
-    #[derive(Clone, Debug, PartialEq, Eq)]
-    pub struct Request {
-        /// The CIDs of the tipset to start from (its key), going back to its parents.
-        pub head: Vec<Cid>,
-        /// How many tipsets, `head` included: 1 ..= [`MAX_REQUEST_LENGTH`].
-        pub length: u64,
-        /// [`HEADERS`] | [`MESSAGES`].
-        pub options: u64,
-    }
+/// A chain-exchange request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
+pub struct Request {
+    /// The CIDs of the tipset to start from (its key), going back to its parents.
+    pub head: Vec<Cid>,
+    /// How many tipsets, `head` included: 1 ..= [`MAX_REQUEST_LENGTH`].
+    pub length: u64,
+    /// [`HEADERS`] | [`MESSAGES`].
+    pub options: u64,
 }
 
 impl Request {
@@ -109,17 +107,15 @@ impl fmt::Display for Status {
     }
 }
 
-cbor_tuple! {
-    /// A chain-exchange response.
-    #[derive(Clone, Debug, PartialEq)]
-    pub struct Response {
-        /// How it went.
-        pub status: Status,
-        /// Why, when it went wrong.
-        pub error_message: String,
-        /// The tipsets, `head` first, each next one the previous one's parent.
-        pub chain: Vec<BsTipSet>,
-    }
+/// A chain-exchange response.
+#[derive(Clone, Debug, PartialEq, Serialize_tuple, Deserialize_tuple)]
+pub struct Response {
+    /// How it went.
+    pub status: Status,
+    /// Why, when it went wrong.
+    pub error_message: String,
+    /// The tipsets, `head` first, each next one the previous one's parent.
+    pub chain: Vec<BsTipSet>,
 }
 
 impl Response {
@@ -147,30 +143,26 @@ impl Response {
     }
 }
 
-cbor_tuple! {
-    /// One tipset of a response: its headers and/or its messages (each empty when not asked).
-    #[derive(Clone, Debug, Default, PartialEq)]
-    pub struct BsTipSet {
-        /// The tipset's block headers (empty when headers were not asked for).
-        pub blocks: Vec<BlockHeader>,
-        /// The tipset's messages (`None`, CBOR null, when messages were not asked for).
-        pub messages: Option<CompactedMessages>,
-    }
+/// One tipset of a response: its headers and/or its messages (each empty when not asked).
+#[derive(Clone, Debug, Default, PartialEq, Serialize_tuple, Deserialize_tuple)]
+pub struct BsTipSet {
+    /// The tipset's block headers (empty when headers were not asked for).
+    pub blocks: Vec<BlockHeader>,
+    /// The tipset's messages (`None`, CBOR null, when messages were not asked for).
+    pub messages: Option<CompactedMessages>,
 }
 
-cbor_tuple! {
-    /// A tipset's messages, each once, with per-block index lists into them.
-    #[derive(Clone, Debug, Default, PartialEq)]
-    pub struct CompactedMessages {
-        /// The BLS messages of all the tipset's blocks, each once.
-        pub bls: Vec<Message>,
-        /// Per block (in tipset order), indexes into `bls`.
-        pub bls_includes: Vec<Vec<u64>>,
-        /// The secp256k1 messages of all the tipset's blocks, each once.
-        pub secpk: Vec<SignedMessage>,
-        /// Per block (in tipset order), indexes into `secpk`.
-        pub secpk_includes: Vec<Vec<u64>>,
-    }
+/// A tipset's messages, each once, with per-block index lists into them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize_tuple, Deserialize_tuple)]
+pub struct CompactedMessages {
+    /// The BLS messages of all the tipset's blocks, each once.
+    pub bls: Vec<Message>,
+    /// Per block (in tipset order), indexes into `bls`.
+    pub bls_includes: Vec<Vec<u64>>,
+    /// The secp256k1 messages of all the tipset's blocks, each once.
+    pub secpk: Vec<SignedMessage>,
+    /// Per block (in tipset order), indexes into `secpk`.
+    pub secpk_includes: Vec<Vec<u64>>,
 }
 
 /// One block's messages, in the block's order.

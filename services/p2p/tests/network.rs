@@ -156,83 +156,40 @@ async fn fetch_chain_returns_headers_and_messages_within_the_limits() {
             .all(|ts| ts.blocks.is_empty() && ts.messages.is_some())
     );
 
+    // A raw request, whatever its status.
+    let ask = |head: Vec<venus_types::Cid>, length: u64, options: u64| {
+        let handle = b.handle.clone();
+        async move {
+            let request = xchg::Request {
+                head,
+                length,
+                options,
+            };
+            handle.chain_exchange(a_id, request).await.unwrap()
+        }
+    };
     // Asking past genesis: a Partial answer with what there is, down to genesis.
-    let raw = b
-        .handle
-        .chain_exchange(
-            a_id,
-            xchg::Request {
-                head: head.cids().to_vec(),
-                length: 50,
-                options: both,
-            },
-        )
-        .await
-        .unwrap();
+    let raw = ask(head.cids().to_vec(), 50, both).await;
     assert_eq!(raw.status, Status::PARTIAL);
     assert_eq!(raw.chain.len(), 20);
     assert_eq!(raw.chain.last().unwrap().blocks[0].height, 0);
 
     // Lotus's limits, answered by A with Lotus's status and words.
-    let over = b
-        .handle
-        .chain_exchange(
-            a_id,
-            xchg::Request {
-                head: head.cids().to_vec(),
-                length: 901,
-                options: both,
-            },
-        )
-        .await
-        .unwrap();
+    let over = ask(head.cids().to_vec(), 901, both).await;
     assert_eq!(over.status, Status::BAD_REQUEST);
     assert_eq!(
         over.error_message,
         "request length over maximum allowed (900)"
     );
     assert!(over.chain.is_empty());
-    let no_options = b
-        .handle
-        .chain_exchange(
-            a_id,
-            xchg::Request {
-                head: head.cids().to_vec(),
-                length: 1,
-                options: 0,
-            },
-        )
-        .await
-        .unwrap();
+    let no_options = ask(head.cids().to_vec(), 1, 0).await;
     assert_eq!(
         (no_options.status, no_options.error_message.as_str()),
         (Status::BAD_REQUEST, "no options set")
     );
-    let zero = b
-        .handle
-        .chain_exchange(
-            a_id,
-            xchg::Request {
-                head: head.cids().to_vec(),
-                length: 0,
-                options: both,
-            },
-        )
-        .await
-        .unwrap();
+    let zero = ask(head.cids().to_vec(), 0, both).await;
     assert_eq!(zero.status, Status::BAD_REQUEST);
-    let no_head = b
-        .handle
-        .chain_exchange(
-            a_id,
-            xchg::Request {
-                head: vec![],
-                length: 1,
-                options: both,
-            },
-        )
-        .await
-        .unwrap();
+    let no_head = ask(vec![], 1, both).await;
     assert_eq!(
         (no_head.status, no_head.error_message.as_str()),
         (Status::BAD_REQUEST, "no cids in request")
