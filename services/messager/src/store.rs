@@ -131,6 +131,23 @@ pub struct MessageRow {
     pub updated_at: i64,
 }
 
+/// A FeeSpec from its five stored columns (addresses, actor_cfg, shared_params).
+fn fee_spec(
+    gas_over_estimation: f64,
+    max_fee: &str,
+    gas_fee_cap: &str,
+    gas_over_premium: f64,
+    base_fee: &str,
+) -> Result<FeeSpec> {
+    Ok(FeeSpec {
+        gas_over_estimation,
+        max_fee: amount(max_fee)?,
+        gas_fee_cap: amount(gas_fee_cap)?,
+        gas_over_premium,
+        base_fee: amount(base_fee)?,
+    })
+}
+
 fn amount(s: &str) -> Result<TokenAmount> {
     s.parse::<num_bigint::BigInt>()
         .map(TokenAmount::from_atto)
@@ -274,13 +291,13 @@ impl AddressRow {
             weight: self.weight,
             state: AddressState::from_i64(self.state),
             sel_msg_num: self.sel_msg_num as u64,
-            fee: FeeSpec {
-                gas_over_estimation: self.gas_over_estimation,
-                max_fee: amount(&self.max_fee)?,
-                gas_fee_cap: amount(&self.gas_fee_cap)?,
-                gas_over_premium: self.gas_over_premium,
-                base_fee: amount(&self.base_fee)?,
-            },
+            fee: fee_spec(
+                self.gas_over_estimation,
+                &self.max_fee,
+                &self.gas_fee_cap,
+                self.gas_over_premium,
+                &self.base_fee,
+            )?,
             is_deleted: self.is_deleted as i32,
             created_at: time_of(self.created_at),
             updated_at: time_of(self.updated_at),
@@ -340,13 +357,13 @@ impl ActorCfgRow {
                 .parse()
                 .map_err(|e| StoreError::Corrupt(format!("actor_cfg code: {e}")))?,
             method: self.method as u64,
-            fee: FeeSpec {
-                gas_over_estimation: self.gas_over_estimation,
-                max_fee: amount(&self.max_fee)?,
-                gas_fee_cap: amount(&self.gas_fee_cap)?,
-                gas_over_premium: self.gas_over_premium,
-                base_fee: amount(&self.base_fee)?,
-            },
+            fee: fee_spec(
+                self.gas_over_estimation,
+                &self.max_fee,
+                &self.gas_fee_cap,
+                self.gas_over_premium,
+                &self.base_fee,
+            )?,
             created_at: time_of(self.created_at),
             updated_at: time_of(self.updated_at),
         })
@@ -1016,13 +1033,13 @@ impl Store {
         Ok(SharedSpec {
             id: 1,
             sel_msg_num: r.sel_msg_num as u64,
-            fee: FeeSpec {
-                gas_over_estimation: r.gas_over_estimation,
-                max_fee: amount(&r.max_fee)?,
-                gas_fee_cap: amount(&r.gas_fee_cap)?,
-                gas_over_premium: r.gas_over_premium,
-                base_fee: amount(&r.base_fee)?,
-            },
+            fee: fee_spec(
+                r.gas_over_estimation,
+                &r.max_fee,
+                &r.gas_fee_cap,
+                r.gas_over_premium,
+                &r.base_fee,
+            )?,
         })
     }
 
