@@ -238,15 +238,7 @@ async fn undecodable_and_oversized_gossip_is_rejected() {
     };
     let e = Node::start_with(FakeChain::new(3, 1, 1, 8), vec![a_addr], loose).await;
     let a_id = a.handle.peer_id();
-    eventually("E sees A on the topics", DEADLINE, || async {
-        e.handle
-            .gossip_peers()
-            .await
-            .unwrap()
-            .contains(&a_id)
-            .then_some(())
-    })
-    .await;
+    e.wait_gossip_peer(a_id).await;
 
     // Garbage on the blocks topic, and a message over A's 64 KiB cap on the messages topic.
     e.handle

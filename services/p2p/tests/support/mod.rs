@@ -222,6 +222,19 @@ impl Node {
         addr.with(venus_p2p::multiaddr::Protocol::P2p(self.handle.peer_id()))
     }
 
+    /// Waits until `peer` is subscribed to our blocks topic (so a publish reaches it).
+    pub async fn wait_gossip_peer(&self, peer: venus_p2p::PeerId) {
+        eventually("a gossip peer", Duration::from_secs(30), || async {
+            self.handle
+                .gossip_peers()
+                .await
+                .unwrap()
+                .contains(&peer)
+                .then_some(())
+        })
+        .await
+    }
+
     /// The first event `pick` maps to `Some`, within `deadline`; other events are skipped.
     pub async fn expect<T>(
         &mut self,
