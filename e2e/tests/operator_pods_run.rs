@@ -51,6 +51,13 @@ fn example() -> ChainService {
     let mut cs: ChainService = serde_yaml_ng::from_str(&text)
         .unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
     cs.metadata.namespace = Some(NAMESPACE.into());
+    // The user's genesis ConfigMap (made below), not the operator's devnet Job: this test
+    // runs the pods of the chain service itself.
+    cs.spec.network.devnet = None;
+    cs.spec.network.genesis = Some(venus_operator::crd::GenesisSource {
+        config_map: "devnet-genesis".into(),
+        key: "genesis.car".into(),
+    });
     cs.metadata.uid = Some("11111111-2222-3333-4444-555555555555".into());
     cs
 }
