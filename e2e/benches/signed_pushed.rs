@@ -48,13 +48,9 @@ async fn main() {
     let n = env_u64("VENUS_BENCH_MESSAGES", 2000) as usize;
     let senders = env_u64("VENUS_BENCH_SENDERS", 8).max(1) as usize;
 
-    let stack = Stack::start(StackOptions {
-        senders,
-        extra_binaries: vec![("venus-messager", "venus-messager")],
-        ..Default::default()
-    })
-    .await
-    .expect("stack");
+    let stack = Stack::start(StackOptions::with_messager(senders))
+        .await
+        .expect("stack");
     let msgr = stack.start_quick_messager().await.expect("messager");
     // One round may select every message of an address (the default selMsgNum is 20).
     let admin = msgr.client(&msgr.local_token().unwrap()).await.unwrap();

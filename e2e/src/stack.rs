@@ -1113,3 +1113,14 @@ impl Stack {
         .await
     }
 }
+
+impl StackOptions {
+    /// `senders` funded senders, with the venus-messager binary built beside the stack's.
+    pub fn with_messager(senders: usize) -> Self {
+        Self {
+            senders,
+            extra_binaries: vec![("venus-messager", "venus-messager")],
+            ..Default::default()
+        }
+    }
+}

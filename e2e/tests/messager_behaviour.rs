@@ -30,13 +30,9 @@ async fn state_of(c: &Client, id: &str) -> MessageState {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bad_input_wallet_offline_and_replacing_a_stuck_message() {
-    let stack = Stack::start(StackOptions {
-        senders: 2,
-        extra_binaries: vec![("venus-messager", "venus-messager")],
-        ..Default::default()
-    })
-    .await
-    .expect("stack");
+    let stack = Stack::start(StackOptions::with_messager(2))
+        .await
+        .expect("stack");
     let config =
         "[messageService]\nWaitingChainHeadStableDuration = \"1s\"\nreplaceStuckAfterEpochs = 3\n";
     let msgr = stack

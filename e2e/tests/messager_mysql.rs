@@ -39,13 +39,9 @@ async fn two_instances_on_mariadb_fail_over_without_losing_or_repeating_a_nonce(
     };
     let db = format!("venus_messager_e2e_{}", std::process::id());
     let (url, go_dsn) = database(&server, &db);
-    let stack = Stack::start(StackOptions {
-        senders: 2,
-        extra_binaries: vec![("venus-messager", "venus-messager")],
-        ..Default::default()
-    })
-    .await
-    .expect("stack");
+    let stack = Stack::start(StackOptions::with_messager(2))
+        .await
+        .expect("stack");
     let config = "[messageService]\nWaitingChainHeadStableDuration = \"1s\"\n";
     let a = stack
         .start_messager(

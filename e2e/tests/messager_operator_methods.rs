@@ -18,13 +18,9 @@ use venus_types::TokenAmount;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn actor_configs_filled_lookups_and_failed_recovery() {
-    let stack = Stack::start(StackOptions {
-        senders: 2,
-        extra_binaries: vec![("venus-messager", "venus-messager")],
-        ..Default::default()
-    })
-    .await
-    .expect("stack");
+    let stack = Stack::start(StackOptions::with_messager(2))
+        .await
+        .expect("stack");
     let msgr = stack.start_quick_messager().await.expect("messager");
     let admin = msgr.client(&msgr.local_token().unwrap()).await.unwrap();
     let write = msgr

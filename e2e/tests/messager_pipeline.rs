@@ -12,14 +12,6 @@ use venus_e2e::stack::{
 };
 use venus_rpc::Client;
 
-fn opts(senders: usize) -> StackOptions {
-    StackOptions {
-        senders,
-        extra_binaries: vec![("venus-messager", "venus-messager")],
-        ..Default::default()
-    }
-}
-
 /// How many messages the bulk test pushes (at least 200 are always checked).
 fn message_count() -> usize {
     std::env::var("VENUS_MESSAGER_E2E_MESSAGES")
@@ -56,7 +48,9 @@ async fn check_all_landed_gap_free(stack: &Stack, c: &Client, ids: &[String]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn messages_from_several_addresses_land_with_gap_free_nonces_across_a_kill_9() {
-    let stack = Stack::start(opts(3)).await.expect("stack");
+    let stack = Stack::start(StackOptions::with_messager(3))
+        .await
+        .expect("stack");
     let config = "[messageService]\nWaitingChainHeadStableDuration = \"1s\"\n";
     let msgr = stack
         .start_messager("messager", config, &[])

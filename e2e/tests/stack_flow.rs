@@ -16,13 +16,9 @@ use venus_types::TokenAmount;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn messages_land_with_receipts_that_the_node_confirms() {
-    let stack = Stack::start(StackOptions {
-        senders: 2,
-        extra_binaries: vec![("venus-messager", "venus-messager")],
-        ..Default::default()
-    })
-    .await
-    .expect("stack");
+    let stack = Stack::start(StackOptions::with_messager(2))
+        .await
+        .expect("stack");
     let msgr = stack.start_quick_messager().await.expect("messager");
     let write = stack.user_token_with("write").unwrap();
     let messager = msgr.client(&write).await.unwrap();
