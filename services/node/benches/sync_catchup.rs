@@ -27,15 +27,6 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn write_config(repo: &std::path::Path) {
-    std::fs::create_dir_all(repo).expect("repo dir");
-    std::fs::write(
-        repo.join("config.json"),
-        r#"{"api":{"apiAddress":"/ip4/127.0.0.1/tcp/0"},"swarm":{"address":"/ip4/127.0.0.1/tcp/0"}}"#,
-    )
-    .expect("config");
-}
-
 /// Peak resident set of a process (`VmHWM`), in MiB.
 fn peak_rss_mib(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -52,19 +43,8 @@ async fn main() {
     let tipsets = env_or("SYNC_BENCH_TIPSETS", 1000);
     let per_block = env_or("SYNC_BENCH_MSGS", 3);
     let dir = tempfile::tempdir().expect("tempdir");
-    let (tpl, key) = seed_network(dir.path());
     // Genesis far enough back that every block can be made at once (null rounds included).
-    let text = std::fs::read_to_string(&tpl).expect("template");
-    let mut v: serde_json::Value = serde_json::from_str(&text).expect("json");
-    v["Timestamp"] = serde_json::json!(venus_node::node::now_secs() - (tipsets * 2 + 100) * 4);
-    std::fs::write(&tpl, serde_json::to_vec(&v).expect("json")).expect("template");
-
-    let car = dir.path().join("devgen.car");
-    let repo_a = dir.path().join("a");
-    write_config(&repo_a);
-    let make = format!("--make-genesis={}", car.display());
-    let gt = format!("--genesis-template={}", tpl.display());
-    let a = start_daemon(&repo_a, &["daemon", "--network=2k", &make, &gt]);
+    let NetworkSeed { key, car, first: a } = start_network(dir.path(), tipsets * 2 + 100);
     let ca = Client::connect(&a.url, Some(a.token.clone()))
         .await
         .expect("client");
@@ -98,7 +78,7 @@ async fn main() {
     let boot = format!("--bootstrap-peers={}/p2p/{}", listen.addrs[0], listen.id);
     let genesis = format!("--genesisfile={}", car.display());
     let repo_b = dir.path().join("b");
-    write_config(&repo_b);
+    write_net_config(&repo_b);
     let started = Instant::now();
     let b = start_daemon(&repo_b, &["daemon", "--network=2k", &genesis, &boot]);
     let cb = Client::connect(&b.url, Some(b.token.clone()))

@@ -87,34 +87,28 @@ pub fn register(r: &mut Router, node: Arc<Node>) {
             Err(err(format!("failed to dial {id}: {last}")))
         }
     });
-    let n = node.clone();
-    r.method(
-        api::NET_PROTECT_ADD,
-        move |_ctx: Ctx, (ids,): (Vec<String>,)| {
+    for (method, add) in [
+        (api::NET_PROTECT_ADD, true),
+        (api::NET_PROTECT_REMOVE, false),
+    ] {
+        let n = node.clone();
+        r.method(method, move |_ctx: Ctx, (ids,): (Vec<String>,)| {
             let h = net(&n);
             async move {
+                let h = h?;
                 let peers = ids
                     .iter()
                     .map(|s| parse_peer(s))
-                    .collect::<Result<_, _>>()?;
-                h?.protect_add(peers).await.map_err(err)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let done = if add {
+                    h.protect_add(peers).await
+                } else {
+                    h.protect_remove(peers).await
+                };
+                done.map_err(err)
             }
-        },
-    );
-    let n = node.clone();
-    r.method(
-        api::NET_PROTECT_REMOVE,
-        move |_ctx: Ctx, (ids,): (Vec<String>,)| {
-            let h = net(&n);
-            async move {
-                let peers = ids
-                    .iter()
-                    .map(|s| parse_peer(s))
-                    .collect::<Result<_, _>>()?;
-                h?.protect_remove(peers).await.map_err(err)
-            }
-        },
-    );
+        });
+    }
     r.method(api::NET_PROTECT_LIST, move |_ctx: Ctx, ()| {
         let h = net(&node);
         async move {

@@ -7,7 +7,6 @@
 mod common;
 mod mining;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -19,25 +18,6 @@ use venus_types::{TipSet, TokenAmount};
 
 /// Epochs the genesis lies in the past: blocks up to the wall clock can be made at once.
 const GENESIS_EPOCHS_AGO: u64 = 40;
-
-/// API on a free port, libp2p on loopback with a port the kernel picks.
-fn write_config(repo: &Path) {
-    std::fs::create_dir_all(repo).expect("repo dir");
-    std::fs::write(
-        repo.join("config.json"),
-        r#"{"api":{"apiAddress":"/ip4/127.0.0.1/tcp/0"},"swarm":{"address":"/ip4/127.0.0.1/tcp/0"}}"#,
-    )
-    .expect("config");
-}
-
-/// The template's genesis time set `GENESIS_EPOCHS_AGO` block delays back.
-fn backdate_genesis(tpl: &Path) {
-    let text = std::fs::read_to_string(tpl).expect("template");
-    let mut v: serde_json::Value = serde_json::from_str(&text).expect("template json");
-    let now = venus_node::node::now_secs();
-    v["Timestamp"] = serde_json::json!(now - GENESIS_EPOCHS_AGO * 4);
-    std::fs::write(tpl, serde_json::to_vec_pretty(&v).expect("json")).expect("write template");
-}
 
 async fn client(d: &Daemon) -> Client {
     Client::connect(&d.url, Some(d.token.clone()))
@@ -88,16 +68,9 @@ async fn readyz(d: &Daemon) -> (u16, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_follow_gossip_share_messages_and_catch_up_after_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (tpl, key) = seed_network(dir.path());
-    backdate_genesis(&tpl);
-    let car = dir.path().join("devgen.car");
-
     // Node A makes the network.
-    let repo_a = dir.path().join("a");
-    write_config(&repo_a);
-    let make = format!("--make-genesis={}", car.display());
-    let gt = format!("--genesis-template={}", tpl.display());
-    let a = start_daemon(&repo_a, &["daemon", "--network=2k", &make, &gt]);
+    let NetworkSeed { key, car, first: a } = start_network(dir.path(), GENESIS_EPOCHS_AGO);
+    let repo_a = a.repo.clone();
     let ca = client(&a).await;
     let listen = ca.call(api::NET_ADDRS_LISTEN, ()).await.expect("listen");
     let id_a = ca.call(api::ID, ()).await.expect("id");
@@ -120,7 +93,7 @@ async fn three_nodes_follow_gossip_share_messages_and_catch_up_after_a_restart()
     let bootstrap = format!("--bootstrap-peers={boot}");
     let start_follower = |name: &str| {
         let repo = dir.path().join(name);
-        write_config(&repo);
+        write_net_config(&repo);
         start_daemon(&repo, &["daemon", "--network=2k", &genesis, &bootstrap])
     };
     let b = start_follower("b");
@@ -273,16 +246,9 @@ async fn a_healed_partition_ends_on_the_heavier_chain_with_revert_and_apply() {
     use venus_types::HeadChangeType;
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let (tpl, key) = seed_network(dir.path());
-    backdate_genesis(&tpl);
-    let car = dir.path().join("devgen.car");
-    let repo_a = dir.path().join("a");
-    write_config(&repo_a);
-    let make = format!("--make-genesis={}", car.display());
-    let gt = format!("--genesis-template={}", tpl.display());
-    let a = start_daemon(&repo_a, &["daemon", "--network=2k", &make, &gt]);
+    let NetworkSeed { key, car, first: a } = start_network(dir.path(), GENESIS_EPOCHS_AGO);
     let repo_b = dir.path().join("b");
-    write_config(&repo_b);
+    write_net_config(&repo_b);
     let genesis = format!("--genesisfile={}", car.display());
     let b = start_daemon(&repo_b, &["daemon", "--network=2k", &genesis]);
     let ca = client(&a).await;

@@ -173,3 +173,38 @@ pub async fn signed_transfer(
         message: msg,
     }
 }
+
+/// A devnet of several nodes on loopback: the seed files with the genesis time set
+/// `epochs_ago` block delays back (blocks up to the wall clock can be made at once), and the
+/// node that makes the network, its genesis CAR at `<dir>/devgen.car`.
+pub struct NetworkSeed {
+    pub key: PrivateKey,
+    pub car: std::path::PathBuf,
+    pub first: crate::common::Daemon,
+}
+
+/// config.json of a networked node: API on a free port, libp2p on loopback, any port.
+pub fn write_net_config(repo: &Path) {
+    std::fs::create_dir_all(repo).expect("repo dir");
+    std::fs::write(
+        repo.join("config.json"),
+        r#"{"api":{"apiAddress":"/ip4/127.0.0.1/tcp/0"},"swarm":{"address":"/ip4/127.0.0.1/tcp/0"}}"#,
+    )
+    .expect("config");
+}
+
+/// Seeds a network in `dir` and starts its first node in `<dir>/a`.
+pub fn start_network(dir: &Path, epochs_ago: u64) -> NetworkSeed {
+    let (tpl, key) = seed_network(dir);
+    let text = std::fs::read_to_string(&tpl).expect("template");
+    let mut v: serde_json::Value = serde_json::from_str(&text).expect("template json");
+    v["Timestamp"] = serde_json::json!(venus_node::node::now_secs() - epochs_ago * 4);
+    std::fs::write(&tpl, serde_json::to_vec_pretty(&v).expect("json")).expect("write template");
+    let car = dir.join("devgen.car");
+    let repo = dir.join("a");
+    write_net_config(&repo);
+    let make = format!("--make-genesis={}", car.display());
+    let gt = format!("--genesis-template={}", tpl.display());
+    let first = crate::common::start_daemon(&repo, &["daemon", "--network=2k", &make, &gt]);
+    NetworkSeed { key, car, first }
+}
