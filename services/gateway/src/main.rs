@@ -265,11 +265,15 @@ async fn run(source: &Source<'_>, listen: Option<String>, args: RunArgs) -> anyh
         (HostKey::Messager, &cfg.messager),
         (HostKey::Miner, &cfg.miner),
         (HostKey::Droplet, &cfg.droplet),
-        (HostKey::Auth, &Some(cfg.auth.url.clone())),
     ] {
         if let Some(address) = target.as_deref().filter(|a| !a.trim().is_empty()) {
             proxy.register(key, address).map_err(anyhow::Error::msg)?;
         }
+    }
+    // venus-auth's URL serves the proxy too, as the original; a bad one is already reported
+    // by the venus-auth client (or unused without a token), so it does not stop the gateway.
+    if let Err(e) = proxy.register(HostKey::Auth, &cfg.auth.url) {
+        tracing::warn!(error = %e, "[Auth] URL is not a proxy target");
     }
     let mut v2_routes = routes::v2(&gw);
     let mut v1_routes = routes::v1(&gw);
