@@ -35,6 +35,8 @@ pub struct Limits {
     pub max_connections_per_peer: u32,
     /// Connections being set up (handshakes) at once, each way.
     pub max_pending_connections: u32,
+    /// Yamux streams open at once on one connection (the protocols' own caps are lower).
+    pub max_streams_per_connection: usize,
     /// Largest hello or latency frame read.
     pub max_hello_bytes: usize,
     /// Largest chain-exchange request read.
@@ -65,6 +67,7 @@ impl Default for Limits {
             max_peers: 200,
             max_connections_per_peer: 2,
             max_pending_connections: 64,
+            max_streams_per_connection: 64,
             max_hello_bytes: 16 << 10,
             max_xchg_request_bytes: 16 << 10,
             max_xchg_response_bytes: 64 << 20,

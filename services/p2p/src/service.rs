@@ -72,12 +72,17 @@ impl P2pService {
             &[blocks_topic.clone(), msgs_topic.clone()],
             &bad_frames,
         )?;
+        let max_streams = config.limits.max_streams_per_connection.max(1);
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair.clone())
             .with_tokio()
             .with_tcp(
                 libp2p::tcp::Config::default().nodelay(true),
                 libp2p::noise::Config::new,
-                libp2p::yamux::Config::default,
+                || {
+                    let mut yamux = libp2p::yamux::Config::default();
+                    yamux.set_max_num_streams(max_streams);
+                    yamux
+                },
             )
             .context("building the TCP transport")?
             .with_dns()
