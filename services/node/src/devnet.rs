@@ -141,6 +141,7 @@ pub fn make(
     }
     let sector_size = seed::parse_sector_size(sector_size)
         .with_context(|| format!("--sector-size {sector_size}"))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let template = dir.join("localnet.json");
     seed::genesis_new(&template, None, 0)?;
     let sectors = dir.join("sectors");
@@ -499,7 +500,8 @@ mod tests {
     #[test]
     fn make_pre_seals_each_miner_and_builds_a_genesis_the_node_can_import() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let devnet = make(dir.path(), 2, "2KiB", 2).expect("devnet");
+        // A scratch directory that does not exist yet, as `seed devnet` passes.
+        let devnet = make(&dir.path().join("scratch"), 2, "2KiB", 2).expect("devnet");
         assert_eq!(
             devnet
                 .miners
