@@ -106,6 +106,14 @@ fn toml_table(ctx: &BuildContext, component: Component) -> Table {
                 table([("ListenAddress", s(listen_multiaddr))]),
             );
             t.insert("Auth".into(), table([("URL", s(names.auth_url()))]));
+            // Targets of the header reverse proxy (`X-VENUS-API-NAMESPACE`), as sophon-gateway's
+            // clients expect them: the node Service, and the primaries of messager and miner.
+            t.insert("Node".into(), s(names.multiaddr(Component::Node)));
+            t.insert(
+                "Messager".into(),
+                s(names.primary_multiaddr(Component::Messager)),
+            );
+            t.insert("Miner".into(), s(names.primary_multiaddr(Component::Miner)));
         }
         Component::Messager => {
             t.insert("api".into(), table([("Address", s(listen_multiaddr))]));
