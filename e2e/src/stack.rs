@@ -428,6 +428,13 @@ impl Stack {
         )?;
 
         let mut node_urls = vec![stack.node_rpc_url()];
+        // Extra nodes follow the main node over libp2p (as replicas of the node tier do), so
+        // they hold the messages and blocks the main node has, whoever submitted them.
+        let bootstrap = if opts.extra_nodes > 0 {
+            Some(stack.node_p2p_address().await?)
+        } else {
+            None
+        };
         for i in 1..=opts.extra_nodes {
             let name = format!("node-{i}");
             let port = free_port()?;
@@ -449,6 +456,10 @@ impl Stack {
                         format!("--genesisfile={}", d.join("devgen.car").display()),
                         format!("--auth-url={}", stack.auth_url),
                         format!("--auth-token={}", stack.admin_token),
+                        format!(
+                            "--bootstrap-peers={}",
+                            bootstrap.clone().unwrap_or_default()
+                        ),
                     ],
                     env: Vec::new(),
                     log: d.join(format!("{name}.log")),
@@ -482,6 +493,23 @@ impl Stack {
     /// `http://127.0.0.1:<node port>/rpc/v1`.
     pub fn node_rpc_url(&self) -> String {
         format!("http://127.0.0.1:{}/rpc/v1", self.node_port)
+    }
+
+    /// The main node's libp2p address on loopback, `/ip4/127.0.0.1/tcp/<port>/p2p/<peer id>`.
+    pub async fn node_p2p_address(&self) -> anyhow::Result<String> {
+        let info = self
+            .node_client()
+            .await?
+            .call(api::NET_ADDRS_LISTEN, ())
+            .await?;
+        let addr = info
+            .addrs
+            .iter()
+            .find(|a| a.starts_with("/ip4/127.0.0.1/tcp/"))
+            .with_context(|| {
+                format!("the node listens on no loopback address: {:?}", info.addrs)
+            })?;
+        Ok(format!("{addr}/p2p/{}", info.id))
     }
 
     /// A client of the node with the shared admin token.

@@ -906,7 +906,7 @@ async fn a_prover_outage_stops_only_its_miners() {
 }
 
 /// The main node and a `[[SubmitNodes]]` entry on one genesis (the miner submits every block
-/// to both; nodes do not sync from each other): when the main node is killed the miner takes
+/// to both, and the nodes also sync over libp2p): when the main node is killed the miner takes
 /// its base from the other by itself — no config edit, no restart — and the chain keeps
 /// rising there without any (miner, epoch) twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
