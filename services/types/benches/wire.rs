@@ -1,5 +1,5 @@
 //! CBOR encode/decode of a full block (header + 1,000 messages), and per-operation secp256k1 and
-//! BLS signing / verification. Figures go to docs/bench/types.md.
+//! BLS signing / verification. Figures go to docs/benchmarks.md.
 
 use std::hint::black_box;
 use std::time::Duration;
