@@ -1,6 +1,7 @@
 //! Running the command-line tools (kubectl, helm, the scripts) with useful errors.
 
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
 
 use anyhow::{Context, bail};
 
@@ -88,5 +89,38 @@ fn run_stdin(cmd: &mut Command, input: &str, want_success: bool) -> anyhow::Resu
             "`{}` succeeded but was expected to fail:\n{stdout}",
             describe(cmd)
         ),
+    }
+}
+
+/// A child process of a test, killed on drop, its stdout and stderr kept in a log file for
+/// failure messages.
+pub struct LoggedChild {
+    pub child: Child,
+    log: PathBuf,
+}
+
+impl LoggedChild {
+    /// Starts `cmd` with its output going to `log`; panics (in the test) if it cannot start.
+    #[allow(clippy::expect_used)]
+    pub fn spawn(cmd: &mut Command, log: PathBuf) -> Self {
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = cmd
+            .stdout(Stdio::from(file.try_clone().expect("log")))
+            .stderr(Stdio::from(file))
+            .spawn()
+            .expect("spawn");
+        Self { child, log }
+    }
+
+    /// What the process has written so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for LoggedChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -7,9 +7,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+use venus_e2e::command::LoggedChild;
 
 use venus_api::gateway as gw;
 use venus_e2e::binaries::workspace_binaries;
@@ -28,39 +30,11 @@ const BINS: &[(&str, &str)] = &[
     ("venus-prover", "venus-prover"),
 ];
 
-struct Proc {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Proc {
-    fn spawn(cmd: &mut Command, log: PathBuf) -> Self {
-        let file = std::fs::File::create(&log).expect("log file");
-        let child = cmd
-            .stdout(Stdio::from(file.try_clone().expect("log")))
-            .stderr(Stdio::from(file))
-            .spawn()
-            .expect("spawn");
-        Proc { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn free_port() -> u16 {
     venus_e2e::fixture::free_port().expect("a free port")
 }
 
-async fn wait_http(url: &str, p: &Proc) {
+async fn wait_http(url: &str, p: &LoggedChild) {
     let http = venus_rpc::tls::http_client_builder().build().unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);
     while Instant::now() < deadline {
@@ -206,7 +180,7 @@ async fn devnet_wallet_and_prover_register_with_the_operators_tokens() {
         );
         std::thread::spawn(move || register(&bin, &auth_url, &keys, &admin, &w, &p))
     };
-    let auth = Proc::spawn(
+    let auth = LoggedChild::spawn(
         Command::new(bin.join("venus-auth"))
             .arg("--repo")
             .arg(&auth_repo)
@@ -253,7 +227,7 @@ async fn devnet_wallet_and_prover_register_with_the_operators_tokens() {
     let gw_repo = dir.join("gateway");
     std::fs::create_dir_all(&gw_repo).unwrap();
     std::fs::write(gw_repo.join("config.toml"), "").unwrap();
-    let gateway = Proc::spawn(
+    let gateway = LoggedChild::spawn(
         Command::new(bin.join("venus-gateway"))
             .arg("--repo")
             .arg(&gw_repo)
@@ -278,7 +252,7 @@ async fn devnet_wallet_and_prover_register_with_the_operators_tokens() {
     )
     .unwrap();
     let wallet_port = free_port();
-    let wallet = Proc::spawn(
+    let wallet = LoggedChild::spawn(
         Command::new(bin.join("venus-wallet"))
             .arg("--repo")
             .arg(&wallet_repo)
@@ -296,7 +270,7 @@ async fn devnet_wallet_and_prover_register_with_the_operators_tokens() {
             .env("VENUS_WALLET_PASSWORD", "devnet-password"),
         dir.join("wallet.log"),
     );
-    let prover = Proc::spawn(
+    let prover = LoggedChild::spawn(
         Command::new(bin.join("venus-prover"))
             .args(["run", "--gateway-url", &gw_addr])
             .arg("--sector-store")
@@ -334,7 +308,7 @@ async fn devnet_wallet_and_prover_register_with_the_operators_tokens() {
     }
     // A restarted wallet (same repo, as after a container restart) keeps the key it holds.
     drop(wallet);
-    let again = Proc::spawn(
+    let again = LoggedChild::spawn(
         Command::new(bin.join("venus-wallet"))
             .arg("--repo")
             .arg(&wallet_repo)

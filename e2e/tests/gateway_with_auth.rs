@@ -6,8 +6,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+use venus_e2e::command::LoggedChild;
 
 use venus_api::gateway as gw;
 use venus_api::proof::ExtendedSectorInfo;
@@ -26,35 +28,6 @@ fn free_port() -> u16 {
     venus_e2e::fixture::free_port().expect("a free port")
 }
 
-/// A child process killed on drop, with its log kept for failure messages.
-struct Proc {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Proc {
-    fn spawn(cmd: &mut Command, log: PathBuf) -> Self {
-        let file = std::fs::File::create(&log).expect("log file");
-        let child = cmd
-            .stdout(Stdio::from(file.try_clone().expect("log")))
-            .stderr(Stdio::from(file))
-            .spawn()
-            .expect("spawn");
-        Proc { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn run_ok(cmd: &mut Command) -> String {
     let out = cmd.output().expect("run");
     assert!(
@@ -66,7 +39,7 @@ fn run_ok(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-async fn wait_http(url: &str, proc_: &Proc) {
+async fn wait_http(url: &str, proc_: &LoggedChild) {
     let http = venus_rpc::tls::http_client_builder().build().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
@@ -129,7 +102,7 @@ fn wallet(
     gateways: &[String],
     token: &str,
     accounts: &str,
-) -> (Proc, PathBuf) {
+) -> (LoggedChild, PathBuf) {
     let repo = dir.join(name);
     std::fs::create_dir_all(&repo).unwrap();
     // Cheap scrypt for tests; production keeps the default.
@@ -151,7 +124,10 @@ fn wallet(
     for g in gateways {
         cmd.args(["--gateway-api", g]);
     }
-    (Proc::spawn(&mut cmd, dir.join(format!("{name}.log"))), repo)
+    (
+        LoggedChild::spawn(&mut cmd, dir.join(format!("{name}.log"))),
+        repo,
+    )
 }
 
 fn new_key(bin_dir: &Path, repo: &Path, kind: &str) -> Address {
@@ -209,10 +185,10 @@ async fn start_cluster(
     bin_dir: &Path,
     dir: &Path,
     request: &str,
-) -> (Auth, Proc, String, Vec<u16>, Vec<Proc>) {
+) -> (Auth, LoggedChild, String, Vec<u16>, Vec<LoggedChild>) {
     let auth_port = free_port();
     let listen = format!("127.0.0.1:{auth_port}");
-    let auth_proc = Proc::spawn(
+    let auth_proc = LoggedChild::spawn(
         Command::new(bin_dir.join("venus-auth"))
             .arg("--repo")
             .arg(dir.join("auth"))
@@ -236,7 +212,7 @@ async fn start_cluster(
         let repo = dir.join(format!("gateway{i}"));
         std::fs::create_dir_all(&repo).unwrap();
         std::fs::write(repo.join("config.toml"), format!("[Request]\n{request}\n")).unwrap();
-        let p = Proc::spawn(
+        let p = LoggedChild::spawn(
             Command::new(bin_dir.join("venus-gateway"))
                 .arg("--repo")
                 .arg(&repo)
@@ -481,7 +457,7 @@ async fn wallets_and_provers_answer_only_for_what_venus_auth_grants() {
         cmd.args(["--gateway-token", token])
             .arg("--sector-store")
             .arg(&store);
-        Proc::spawn(&mut cmd, dir.join(format!("{name}.log")))
+        LoggedChild::spawn(&mut cmd, dir.join(format!("{name}.log")))
     };
     let intruder = prover("prover-u2", &u2);
     let _p1 = prover("prover-u1", &u1);
