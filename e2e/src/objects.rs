@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use serde_json::Value;
 
 use crate::wait;
@@ -128,4 +129,23 @@ pub fn apply(
         }
     }
     crate::command::run_with_stdin(cmd.args(["apply", "-n", namespace, "-f", "-"]), &yaml)
+}
+
+/// The pods a Service's EndpointSlices list as ready, sorted: whom the Service sends to.
+pub async fn ready_endpoint_targets(
+    slices: &Api<EndpointSlice>,
+    service: &str,
+) -> anyhow::Result<Vec<String>> {
+    let list = slices
+        .list(&ListParams::default().labels(&format!("kubernetes.io/service-name={service}")))
+        .await?;
+    let mut names: Vec<String> = list
+        .items
+        .iter()
+        .flat_map(|s| s.endpoints.iter())
+        .filter(|e| e.conditions.as_ref().and_then(|c| c.ready) == Some(true))
+        .filter_map(|e| e.target_ref.as_ref().and_then(|r| r.name.clone()))
+        .collect();
+    names.sort();
+    Ok(names)
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::api::{Api, DeleteParams, ListParams};
+use kube::api::{Api, DeleteParams};
 use serde_json::json;
 use venus_e2e::command::run;
 use venus_e2e::fixture::OperatorEnv;
@@ -61,21 +61,6 @@ async fn holder_of(leases: &Api<Lease>, name: &str) -> anyhow::Result<Option<Str
         .map(|h| h.split('_').next().unwrap_or_default().to_owned()))
 }
 
-async fn ready_targets(slices: &Api<EndpointSlice>, service: &str) -> anyhow::Result<Vec<String>> {
-    let list = slices
-        .list(&ListParams::default().labels(&format!("kubernetes.io/service-name={service}")))
-        .await?;
-    let mut names: Vec<String> = list
-        .items
-        .iter()
-        .flat_map(|s| s.endpoints.iter())
-        .filter(|e| e.conditions.as_ref().and_then(|c| c.ready) == Some(true))
-        .filter_map(|e| e.target_ref.as_ref().and_then(|r| r.name.clone()))
-        .collect();
-    names.sort();
-    Ok(names)
-}
-
 struct World<'a> {
     env: &'a OperatorEnv,
     name: String,
@@ -105,7 +90,8 @@ impl World<'_> {
                 };
                 let agreed = role_of(&self.pods, &primary).await?.as_deref() == Some("primary")
                     && role_of(&self.pods, &standby).await?.as_deref() == Some("standby")
-                    && ready_targets(&self.slices, &rw).await? == [primary.clone()];
+                    && objects::ready_endpoint_targets(&self.slices, &rw).await?
+                        == [primary.clone()];
                 Ok(agreed.then_some((primary, standby)))
             },
         )
@@ -162,7 +148,8 @@ impl World<'_> {
             }
             if leased.is_some()
                 && routed.is_none()
-                && ready_targets(&self.slices, &rw).await? == [new_primary.clone()]
+                && objects::ready_endpoint_targets(&self.slices, &rw).await?
+                    == [new_primary.clone()]
             {
                 routed = Some(killed.elapsed());
             }

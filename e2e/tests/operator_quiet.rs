@@ -81,21 +81,6 @@ async fn role_of(pods: &Api<Pod>, name: &str) -> anyhow::Result<Option<String>> 
         .and_then(|l| l.get(ROLE).cloned()))
 }
 
-async fn rw_targets(slices: &Api<EndpointSlice>, service: &str) -> anyhow::Result<Vec<String>> {
-    let list = slices
-        .list(&ListParams::default().labels(&format!("kubernetes.io/service-name={service}")))
-        .await?;
-    let mut names: Vec<String> = list
-        .items
-        .iter()
-        .flat_map(|s| s.endpoints.iter())
-        .filter(|e| e.conditions.as_ref().and_then(|c| c.ready) == Some(true))
-        .filter_map(|e| e.target_ref.as_ref().and_then(|r| r.name.clone()))
-        .collect();
-    names.sort();
-    Ok(names)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn production_ha_is_quiet_at_rest_and_fails_over() -> anyhow::Result<()> {
     let Some(env) = OperatorEnv::shared("production_ha_is_quiet_at_rest_and_fails_over") else {
@@ -151,7 +136,11 @@ async fn production_ha_is_quiet_at_rest_and_fails_over() -> anyhow::Result<()> {
         Duration::from_secs(30),
         "the -rw Service selects the primary",
         || async {
-            Ok((rw_targets(&slices, &rw).await? == [messager_primary.clone()]).then_some(()))
+            Ok(
+                (objects::ready_endpoint_targets(&slices, &rw).await?
+                    == [messager_primary.clone()])
+                .then_some(()),
+            )
         },
     )
     .await?;
@@ -216,7 +205,12 @@ async fn production_ha_is_quiet_at_rest_and_fails_over() -> anyhow::Result<()> {
     wait::until(
         Duration::from_secs(30),
         "-rw EndpointSlice on the new primary",
-        || async { Ok((rw_targets(&slices, &rw).await? == [standby.clone()]).then_some(())) },
+        || async {
+            Ok(
+                (objects::ready_endpoint_targets(&slices, &rw).await? == [standby.clone()])
+                    .then_some(()),
+            )
+        },
     )
     .await?;
     let routed = killed.elapsed();
