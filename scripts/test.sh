@@ -7,6 +7,7 @@
 #     source only when that wheel can't be had
 #   - npm packages of the JSON-RPC interop test (a go-jsonrpc-style client we did not write)
 #   - the Kubernetes test cluster's tools, built from Go modules into ~/.cache (e2e/cluster/build-tools.sh)
+#   - the Go client of the gateway test (e2e/go/build.sh), built the same way
 # then checks formatting and lints, and runs the whole suite with nextest plus the doc tests.
 #
 #   scripts/test.sh               everything
@@ -78,6 +79,9 @@ if [ -z "${VENUS_SKIP_CLUSTER_BUILD:-}" ] && [ -x e2e/cluster/build-tools.sh ]; 
   step "Kubernetes test-cluster tools (Go modules, cached in ~/.cache)"
   bash e2e/cluster/build-tools.sh
 fi
+step "Go test client of the gateway (venus-shared's original clients, cached in ~/.cache)"
+# Fails under CI without Go; elsewhere the test that runs it says it skipped.
+bash e2e/go/build.sh >/dev/null || { rc=$?; [ "$rc" = 2 ] || exit "$rc"; }
 # The cluster's own kubectl (the server's version) first on PATH; the tests call `kubectl`.
 export PATH="${VENUS_E2E_CACHE:-$HOME/.cache/venus-e2e}/bin/current:$PATH"
 
