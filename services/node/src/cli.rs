@@ -95,6 +95,11 @@ pub struct DaemonArgs {
     /// config.json's bootstrap.addresses.
     #[arg(long = "bootstrap-peers", value_delimiter = ',')]
     pub bootstrap_peers: Vec<String>,
+    /// The libp2p identity (a protobuf-encoded private key, as <repo>/libp2p.key holds) to
+    /// use instead of <repo>/libp2p.key — e.g. one mounted from a Secret, so the peer ID is
+    /// known before the node starts. It must exist; it is never written.
+    #[arg(long = "libp2p-key-file")]
+    pub libp2p_key_file: Option<PathBuf>,
     /// Log level (trace, debug, info, warn, error).
     #[arg(long = "log-level", default_value = "info", env = "GOLOG_LOG_LEVEL")]
     pub log_level: String,

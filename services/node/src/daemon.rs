@@ -32,6 +32,8 @@ pub struct NetSettings {
     pub bootstrap: Vec<String>,
     /// `swarm.protectedPeers`.
     pub protected: Vec<String>,
+    /// `--libp2p-key-file`: the identity to load instead of `<repo>/libp2p.key`.
+    pub identity: Option<std::path::PathBuf>,
 }
 
 /// What `settle` decided: the settings, the effective config, and the config to save in the
@@ -106,6 +108,7 @@ pub fn settle(repo: &Repo, args: &DaemonArgs) -> anyhow::Result<Settled> {
             .unwrap_or_else(|| cfg.swarm.address.clone()),
         bootstrap,
         protected: cfg.swarm.protected_peers.clone(),
+        identity: args.libp2p_key_file.clone(),
     };
     #[cfg(feature = "chain")]
     if !net.offline {

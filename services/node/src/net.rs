@@ -19,6 +19,8 @@ pub struct NetPlan {
     listen: Multiaddr,
     bootstrap: Vec<Multiaddr>,
     protected: Vec<PeerId>,
+    /// `--libp2p-key-file`, read and decoded up front.
+    identity: Option<venus_p2p::Keypair>,
 }
 
 impl NetPlan {
@@ -52,19 +54,39 @@ impl NetPlan {
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let identity = s.identity.as_deref().map(load_identity).transpose()?;
         Ok(NetPlan {
             listen,
             bootstrap,
             protected,
+            identity,
         })
     }
+}
+
+/// A given identity file (`--libp2p-key-file`): it must exist and hold a key; never created.
+fn load_identity(path: &std::path::Path) -> anyhow::Result<venus_p2p::Keypair> {
+    let bytes = std::fs::read(path).with_context(|| {
+        format!(
+            "cannot read the libp2p identity {} (--libp2p-key-file)",
+            path.display()
+        )
+    })?;
+    venus_p2p::Keypair::from_protobuf_encoding(&bytes).with_context(|| {
+        format!(
+            "{} (--libp2p-key-file): not a protobuf-encoded libp2p private key",
+            path.display()
+        )
+    })
 }
 
 /// Starts libp2p and the sync loop; prints venus's start-up lines. Returns the listen
 /// addresses.
 pub async fn start(node: &Arc<Node>, repo: &Repo, plan: NetPlan) -> anyhow::Result<Vec<Multiaddr>> {
-    let key_path = repo.path(IDENTITY_FILE);
-    let keypair = venus_p2p::load_or_create_identity(&key_path)?;
+    let keypair = match plan.identity {
+        Some(keypair) => keypair,
+        None => venus_p2p::load_or_create_identity(&repo.path(IDENTITY_FILE))?,
+    };
     let config = P2pConfig {
         listen: vec![plan.listen],
         bootstrap: plan.bootstrap,
@@ -102,6 +124,7 @@ mod tests {
             listen: listen.into(),
             bootstrap: bootstrap.iter().map(|s| s.to_string()).collect(),
             protected: protected.iter().map(|s| s.to_string()).collect(),
+            identity: None,
         }
     }
 
@@ -134,5 +157,28 @@ mod tests {
             .expect("bad peer id")
             .to_string();
         assert!(e.contains("swarm.protectedPeers"), "{e}");
+    }
+
+    #[test]
+    fn a_given_key_file_is_the_identity_and_must_exist() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = venus_p2p::Keypair::generate_ed25519();
+        let path = dir.path().join("cs-node-1.key");
+        std::fs::write(&path, key.to_protobuf_encoding().expect("encode")).expect("write");
+        let mut s = settings("/ip4/0.0.0.0/tcp/0", &[], &[]);
+        s.identity = Some(path.clone());
+        let plan = NetPlan::new(&s).expect("plan");
+        let loaded = plan.identity.expect("identity loaded");
+        assert_eq!(loaded.public().to_peer_id(), key.public().to_peer_id());
+
+        s.identity = Some(dir.path().join("missing.key"));
+        let e = NetPlan::new(&s).err().expect("missing file").to_string();
+        assert!(e.contains("--libp2p-key-file"), "{e}");
+        assert!(!dir.path().join("missing.key").exists(), "never created");
+
+        std::fs::write(&path, b"garbage").expect("write");
+        s.identity = Some(path);
+        let e = format!("{:#}", NetPlan::new(&s).err().expect("garbage"));
+        assert!(e.contains("not a protobuf-encoded"), "{e}");
     }
 }
