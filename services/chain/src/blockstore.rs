@@ -1,14 +1,22 @@
 //! Content-addressed block storage: a crash-safe redb store for the node, an in-memory one for
 //! tests, and a write buffer so that a whole tipset's state lands in one transaction.
+//!
+//! Durability: every commit is durable (fsync) unless a [`WriteBatch`] is open on the
+//! database; then commits are made without fsync (redb `Durability::None`) and the batch's end
+//! makes them all durable at once. redb keeps commits in order and a crash restores the last
+//! durable one, so what survives a crash is always a prefix of the commits: data written
+//! before the metadata naming it (the chain store's order) can never be lost while that
+//! metadata survives.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cid::Cid;
 use fvm_ipld_blockstore::Blockstore;
 use parking_lot::RwLock;
-use redb::{Database, ReadableDatabase, TableDefinition};
+use redb::{Database, Durability, ReadTransaction, ReadableDatabase, TableDefinition};
 
 pub use fvm_ipld_blockstore::MemoryBlockstore;
 
@@ -39,11 +47,86 @@ impl StoreError {
     }
 }
 
+/// The redb database behind the blockstore and the chain store's metadata, with the
+/// durability its commits get (see the module docs).
+pub struct ChainDb {
+    db: Database,
+    /// Open [`WriteBatch`]es: while above zero, commits are not fsynced.
+    batches: AtomicUsize,
+}
+
+impl ChainDb {
+    /// A write transaction, durable unless a batch is open. The durability is decided once
+    /// the transaction holds redb's single writer slot, so a batch's closing sync (a write
+    /// transaction too) always comes after every commit made without fsync.
+    pub fn begin_write(&self) -> Result<redb::WriteTransaction, redb::Error> {
+        let mut txn = self.db.begin_write()?;
+        if self.batches.load(Ordering::SeqCst) > 0 {
+            // Refused only in multi-process modes, which this database never uses; the
+            // commit is then simply durable.
+            let _ = txn.set_durability(Durability::None);
+        }
+        Ok(txn)
+    }
+
+    pub fn begin_read(&self) -> Result<ReadTransaction, redb::Error> {
+        Ok(self.db.begin_read()?)
+    }
+
+    /// Opens a write batch: commits are not fsynced until the last open batch ends.
+    pub fn batch(self: &Arc<Self>) -> WriteBatch {
+        self.batches.fetch_add(1, Ordering::SeqCst);
+        WriteBatch {
+            db: self.clone(),
+            open: true,
+        }
+    }
+
+    /// Makes every commit so far durable (an empty durable commit).
+    fn sync(&self) -> Result<(), redb::Error> {
+        // A new write transaction is durable (`Durability::Immediate`) by default.
+        self.db.begin_write()?.commit()?;
+        Ok(())
+    }
+}
+
+/// Commits made while this is open are fsynced together when it ends (`finish`, or drop);
+/// batches nest, and only the last one to end syncs.
+pub struct WriteBatch {
+    db: Arc<ChainDb>,
+    open: bool,
+}
+
+impl WriteBatch {
+    /// Ends the batch; when it was the last open one, makes every commit durable.
+    pub fn finish(mut self) -> Result<(), StoreError> {
+        self.end()
+    }
+
+    fn end(&mut self) -> Result<(), StoreError> {
+        if !std::mem::replace(&mut self.open, false) {
+            return Ok(());
+        }
+        if self.db.batches.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.db.sync().map_err(|e| StoreError::db("sync", e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for WriteBatch {
+    fn drop(&mut self) {
+        if let Err(e) = self.end() {
+            tracing::error!(error = %e, "cannot make the chain database's last writes durable");
+        }
+    }
+}
+
 /// A blockstore in a redb database file. Every `put_many_keyed` is one ACID write
 /// transaction, so a crash leaves either all of a batch or none of it on disk.
 #[derive(Clone)]
 pub struct RedbBlockstore {
-    db: Arc<Database>,
+    db: Arc<ChainDb>,
 }
 
 impl RedbBlockstore {
@@ -53,7 +136,12 @@ impl RedbBlockstore {
             path: path.display().to_string(),
             source,
         })?;
-        let store = RedbBlockstore { db: Arc::new(db) };
+        let store = RedbBlockstore {
+            db: Arc::new(ChainDb {
+                db,
+                batches: AtomicUsize::new(0),
+            }),
+        };
         // Make sure the table exists so read transactions never see "table does not exist".
         let txn = store
             .db
@@ -66,7 +154,7 @@ impl RedbBlockstore {
     }
 
     /// The underlying database, shared with the chain store's index tables.
-    pub fn database(&self) -> &Arc<Database> {
+    pub fn database(&self) -> &Arc<ChainDb> {
         &self.db
     }
 }
@@ -182,6 +270,28 @@ mod tests {
         assert_eq!(store.get(&cid).expect("get"), Some(b"\x43abc".to_vec()));
         let missing = Cid::default();
         assert!(!store.has(&missing).expect("has missing"));
+    }
+
+    #[test]
+    fn writes_in_a_batch_are_read_at_once_and_kept_once_it_ends() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("chain.redb");
+        let store = RedbBlockstore::open(&path).expect("open");
+        let outer = store.database().batch();
+        let inner = store.database().batch();
+        let a = Block::new(fvm_ipld_encoding::DAG_CBOR, b"\x41a".as_slice());
+        let cid_a = store.put(Code::Blake2b256, &a).expect("put");
+        assert!(store.has(&cid_a).expect("has"), "visible before the sync");
+        inner.finish().expect("inner end");
+        assert_eq!(store.database().batches.load(Ordering::SeqCst), 1);
+        // An error path drops the batch instead of finishing it: it still ends.
+        drop(outer);
+        assert_eq!(store.database().batches.load(Ordering::SeqCst), 0);
+        let b = Block::new(fvm_ipld_encoding::DAG_CBOR, b"\x41b".as_slice());
+        let cid_b = store.put(Code::Blake2b256, &b).expect("put after");
+        drop(store);
+        let store = RedbBlockstore::open(&path).expect("reopen");
+        assert!(store.has(&cid_a).expect("has a") && store.has(&cid_b).expect("has b"));
     }
 
     #[test]

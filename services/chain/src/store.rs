@@ -13,13 +13,13 @@ use fvm_ipld_blockstore::Blockstore;
 use fvm_ipld_encoding::CborStore;
 use multihash_codetable::Code;
 use parking_lot::{Mutex, RwLock};
-use redb::{Database, ReadableDatabase, TableDefinition};
+use redb::TableDefinition;
 use tokio::sync::broadcast;
 use venus_types::{
     BigInt, BlockHeader, Cid, HeadChange, HeadChangeType, Message, SignedMessage, TipSet, TipSetKey,
 };
 
-use crate::blockstore::{RedbBlockstore, StoreError};
+use crate::blockstore::{BufferedBlockstore, ChainDb, RedbBlockstore, StoreError, WriteBatch};
 
 const META: TableDefinition<&[u8], &[u8]> = TableDefinition::new("chain_meta");
 const HEAD_KEY: &[u8] = b"head";
@@ -54,13 +54,21 @@ fn data_err(e: impl std::fmt::Display) -> ChainError {
 /// The metadata table: redb next to the blockstore, or memory for tests.
 #[derive(Clone)]
 pub enum MetaStore {
-    Redb(Arc<Database>),
+    Redb(Arc<ChainDb>),
     Memory(Arc<RwLock<HashMap<Vec<u8>, Vec<u8>>>>),
 }
 
 impl MetaStore {
     pub fn memory() -> Self {
         MetaStore::Memory(Arc::default())
+    }
+
+    /// A write batch on the database (none in memory): see [`ChainStore::write_batch`].
+    fn batch(&self) -> Option<WriteBatch> {
+        match self {
+            MetaStore::Redb(db) => Some(db.batch()),
+            MetaStore::Memory(_) => None,
+        }
     }
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
@@ -160,6 +168,19 @@ impl ChainMessage {
     }
 }
 
+/// An open [`ChainStore::write_batch`]; `finish` (or drop) ends it.
+pub struct StoreBatch(Option<WriteBatch>);
+
+impl StoreBatch {
+    /// Ends the batch: the last open one makes every write so far durable.
+    pub fn finish(self) -> Result<(), ChainError> {
+        match self.0 {
+            Some(b) => Ok(b.finish()?),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The chain store over a blockstore.
 pub struct ChainStore<BS> {
     bs: BS,
@@ -227,6 +248,15 @@ impl<BS: Blockstore> ChainStore<BS> {
         &self.bs
     }
 
+    /// Defers the fsync of every write (blocks and metadata, from any caller) until the
+    /// returned batch ends; one fsync then covers them all. Writes stay in commit order and a
+    /// crash keeps a prefix of them, so the stored head never names data that was lost: the
+    /// head of a window applied in a batch becomes durable together with its data, at the
+    /// batch's end. Batches nest.
+    pub fn write_batch(&self) -> StoreBatch {
+        StoreBatch(self.meta.batch())
+    }
+
     pub fn genesis(&self) -> &BlockHeader {
         &self.genesis
     }
@@ -242,6 +272,15 @@ impl<BS: Blockstore> ChainStore<BS> {
 
     pub fn put_block(&self, header: &BlockHeader) -> Result<Cid, ChainError> {
         put_header(&self.bs, header).map_err(data_err)
+    }
+
+    /// Stores headers in one write.
+    pub fn put_blocks(&self, headers: &[BlockHeader]) -> Result<(), ChainError> {
+        let buf = BufferedBlockstore::new(&self.bs);
+        for h in headers {
+            put_header(&buf, h).map_err(data_err)?;
+        }
+        buf.flush().map_err(data_err)
     }
 
     pub fn get_block(&self, cid: &Cid) -> Result<BlockHeader, ChainError> {
@@ -260,23 +299,24 @@ impl<BS: Blockstore> ChainStore<BS> {
     }
 
     /// Stores a block's messages and returns the TxMeta root for its `Messages` field.
+    /// All of it in one write (one transaction).
     pub fn put_messages(&self, bls: &[Message], secp: &[SignedMessage]) -> Result<Cid, ChainError> {
+        let buf = BufferedBlockstore::new(&self.bs);
         let mut bls_cids = Vec::with_capacity(bls.len());
         for m in bls {
-            bls_cids.push(self.bs.put_cbor(m, Code::Blake2b256).map_err(data_err)?);
+            bls_cids.push(buf.put_cbor(m, Code::Blake2b256).map_err(data_err)?);
         }
         let mut secp_cids = Vec::with_capacity(secp.len());
         for m in secp {
-            secp_cids.push(self.bs.put_cbor(m, Code::Blake2b256).map_err(data_err)?);
+            secp_cids.push(buf.put_cbor(m, Code::Blake2b256).map_err(data_err)?);
             // The unsigned message too, as Lotus's message pool stores it: clients (and
             // venus-messager's records) look secp messages up by their unsigned CID as well.
-            self.bs
-                .put_cbor(&m.message, Code::Blake2b256)
+            buf.put_cbor(&m.message, Code::Blake2b256)
                 .map_err(data_err)?;
         }
-        crate::msgmeta::put_msg_meta(&self.bs, &bls_cids, &secp_cids)
-            .map(Cid)
-            .map_err(data_err)
+        let root = crate::msgmeta::put_msg_meta(&buf, &bls_cids, &secp_cids).map_err(data_err)?;
+        buf.flush().map_err(data_err)?;
+        Ok(Cid(root))
     }
 
     /// A block's messages: (BLS unsigned, secp signed), in block order.
@@ -371,7 +411,9 @@ impl<BS: Blockstore> ChainStore<BS> {
     /// (ties go to the smaller minimum ticket, as Lotus). Returns true if the head changed.
     pub fn add_tipset(&self, ts: &TipSet, weight: &BigInt) -> Result<bool, ChainError> {
         for b in ts.blocks() {
-            self.put_block(b)?;
+            if !self.has_block(&b.cid())? {
+                self.put_block(b)?;
+            }
         }
         let _guard = self.head_lock.lock();
         let mut pairs = vec![(weight_key(ts.key()), weight.0.to_signed_bytes_be())];

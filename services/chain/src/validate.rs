@@ -174,6 +174,14 @@ impl<BS: Blockstore> BlockValidator<'_, BS> {
             .cs
             .load_tipset(&TipSetKey::new(h.parents.clone()))
             .map_err(|e| fail(Step::Parents)(format!("parent tipset unknown: {e}")))?;
+        // Stored is not enough (sync stores headers before validating them): the parent must
+        // have been validated, which gave it its weight.
+        if !matches!(self.cs.weight(parent.key()), Ok(Some(_))) {
+            return Err(fail(Step::Parents)(format!(
+                "parent tipset {} is not validated",
+                parent.key()
+            )));
+        }
         if h.height <= parent.height() {
             return Err(fail(Step::Parents)(format!(
                 "height {} is not above the parents' {}",
@@ -245,55 +253,55 @@ impl<BS: Blockstore> BlockValidator<'_, BS> {
             h.height - 1,
             &ticket_entropy,
         );
-        verify_vrf(&worker, &ticket_input, ticket.vrf_proof.as_slice())
-            .map_err(|e| fail(Step::Ticket)(format!("ticket VRF: {e}")))?;
-
-        // Election proof VRF and win count.
+        // Election proof VRF input.
         let election_input = draw_randomness(
             rbase.as_slice(),
             DomainSeparationTag::ElectionProofProduction as i64,
             h.height,
             &miner_entropy,
         );
-        verify_vrf(&worker, &election_input, eproof.vrf_proof.as_slice())
-            .map_err(|e| fail(Step::Election)(format!("election VRF: {e}")))?;
-        let wins = compute_win_count(
-            eproof.vrf_proof.as_slice(),
-            &power.miner.quality_adj_power,
-            &power.total.quality_adj_power,
-        );
-        if wins < 1 {
-            return Err(fail(Step::Election)(
-                "the election proof does not win".into(),
-            ));
-        }
-        if wins != eproof.win_count {
-            return Err(fail(Step::Election)(format!(
-                "win count {} should be {wins}",
-                eproof.win_count
-            )));
-        }
-
-        // WinningPoSt.
-        let post_randomness = draw_randomness(
-            rbase.as_slice(),
-            DomainSeparationTag::WinningPoStChallengeSeed as i64,
-            h.height,
-            &miner_entropy,
-        );
-        let sectors = query::miner_sectors(&mut tree, &h.miner.0)
-            .map_err(|e| fail(Step::WinningPoSt)(e.to_string()))?;
-        self.post
-            .verify(&h.miner, &post_randomness, &sectors, &h.win_post_proof)
-            .map_err(fail(Step::WinningPoSt))?;
-
-        // Block signature by the worker key.
-        verify(block_sig, &h.signing_bytes(), &worker)
-            .map_err(|e| fail(Step::BlockSignature)(e.to_string()))?;
-
-        // Messages.
-        self.check_messages(block, bls_aggregate, &mut tree)
-            .map_err(fail(Step::Messages))?;
+        let signing_bytes = h.signing_bytes();
+        // The three BLS checks by the worker key (ticket VRF, election VRF, block signature;
+        // most of a block's validation time) run on another core while this one does the
+        // election, PoSt, message and state checks. Errors are still reported in step order.
+        let bls_checks = || {
+            (
+                verify_vrf(&worker, &ticket_input, ticket.vrf_proof.as_slice()),
+                verify_vrf(&worker, &election_input, eproof.vrf_proof.as_slice()),
+                verify(block_sig, &signing_bytes, &worker),
+            )
+        };
+        let (bls, election_and_post, messages) = std::thread::scope(|scope| {
+            let side = std::thread::Builder::new().spawn_scoped(scope, bls_checks);
+            let post_randomness = draw_randomness(
+                rbase.as_slice(),
+                DomainSeparationTag::WinningPoStChallengeSeed as i64,
+                h.height,
+                &miner_entropy,
+            );
+            let election_and_post =
+                self.check_election_and_post(h, eproof, &power, &post_randomness, &mut tree);
+            // The message checks only matter when everything before them passed.
+            let messages = match &election_and_post {
+                Ok(()) => self.check_messages(block, bls_aggregate, &mut tree),
+                Err(_) => Ok(()),
+            };
+            let bls = match side {
+                Ok(handle) => match handle.join() {
+                    Ok(found) => found,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                },
+                // No thread to be had (resource limits): check here instead.
+                Err(_) => bls_checks(),
+            };
+            (bls, election_and_post, messages)
+        });
+        let (ticket_ok, election_ok, signature_ok) = bls;
+        ticket_ok.map_err(|e| fail(Step::Ticket)(format!("ticket VRF: {e}")))?;
+        election_ok.map_err(|e| fail(Step::Election)(format!("election VRF: {e}")))?;
+        election_and_post.map_err(|(step, reason)| fail(step)(reason))?;
+        signature_ok.map_err(|e| fail(Step::BlockSignature)(e.to_string()))?;
+        messages.map_err(fail(Step::Messages))?;
 
         // Parent state, receipts, weight, base fee recomputed.
         let state_fail = fail(Step::State);
@@ -324,6 +332,36 @@ impl<BS: Blockstore> BlockValidator<'_, BS> {
             )));
         }
         Ok(())
+    }
+
+    /// The win count the election proof claims, and the WinningPoSt; the failing step and why.
+    fn check_election_and_post<S: Blockstore>(
+        &self,
+        h: &BlockHeader,
+        eproof: &venus_types::ElectionProof,
+        power: &query::MinerPowerView,
+        post_randomness: &[u8; 32],
+        tree: &mut StateTree<S>,
+    ) -> Result<(), (Step, String)> {
+        let wins = compute_win_count(
+            eproof.vrf_proof.as_slice(),
+            &power.miner.quality_adj_power,
+            &power.total.quality_adj_power,
+        );
+        if wins < 1 {
+            return Err((Step::Election, "the election proof does not win".into()));
+        }
+        if wins != eproof.win_count {
+            return Err((
+                Step::Election,
+                format!("win count {} should be {wins}", eproof.win_count),
+            ));
+        }
+        let sectors = query::miner_sectors(tree, &h.miner.0)
+            .map_err(|e| (Step::WinningPoSt, e.to_string()))?;
+        self.post
+            .verify(&h.miner, post_randomness, &sectors, &h.win_post_proof)
+            .map_err(|e| (Step::WinningPoSt, e))
     }
 
     fn check_messages<S: Blockstore>(

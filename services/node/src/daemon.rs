@@ -200,7 +200,7 @@ pub async fn run(cli: &Cli, args: DaemonArgs) -> anyhow::Result<()> {
     repo.write_api(&maddr)?;
     repo.write_token(&node_auth.local_token)?;
     if !settings.network.params().is_local {
-        tracing::warn!(network = %settings.network, "public network: no peers are reachable from here; the node serves its genesis and does not claim to be synced");
+        tracing::warn!(network = %settings.network, "public network: the node is only synced through its peers and says so while none is reachable");
     }
     start_network(&node, &repo, &settings.net).await?;
     println!("API server listening on {maddr}");

@@ -21,6 +21,8 @@ pub struct NetPlan {
     protected: Vec<PeerId>,
     /// `--libp2p-key-file`, read and decoded up front.
     identity: Option<venus_p2p::Keypair>,
+    /// For the "no peer reachable" log line.
+    bootstrap_count: usize,
 }
 
 impl NetPlan {
@@ -57,10 +59,39 @@ impl NetPlan {
         let identity = s.identity.as_deref().map(load_identity).transpose()?;
         Ok(NetPlan {
             listen,
+            bootstrap_count: bootstrap.len(),
             bootstrap,
             protected,
             identity,
         })
+    }
+}
+
+/// How often the peer count is checked for the "no peer reachable" log line.
+const REACHABILITY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Says plainly in the log when no peer is reachable (and when one is again): checked every
+/// `every`, logged on each change.
+async fn watch_reachability(
+    handle: venus_p2p::P2pHandle,
+    bootstrap: usize,
+    every: std::time::Duration,
+) {
+    let mut reachable = true;
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let peers = handle.connected_peers();
+        if peers == 0 && reachable {
+            tracing::warn!(
+                bootstrap_peers = bootstrap,
+                "no peer reachable: this node is connected to no peer and cannot follow the network"
+            );
+        } else if peers > 0 && !reachable {
+            tracing::info!(peers, "peers reachable again");
+        }
+        reachable = peers > 0;
     }
 }
 
@@ -110,6 +141,14 @@ pub async fn start(node: &Arc<Node>, repo: &Repo, plan: NetPlan) -> anyhow::Resu
     tracing::info!(peer = %handle.peer_id(), addrs = ?addrs.iter().map(ToString::to_string).collect::<Vec<_>>(), "libp2p started");
     node.set_announcer(Box::new(crate::sync::Announcer::spawn(handle.clone())));
     node.set_net(handle.clone());
+    // A lone local devnet node has no peer by design; anything else needs peers.
+    if plan.bootstrap_count > 0 || !node.params.is_local {
+        tokio::spawn(watch_reachability(
+            handle.clone(),
+            plan.bootstrap_count,
+            REACHABILITY_INTERVAL,
+        ));
+    }
     tokio::spawn(crate::sync::run(node.clone(), handle, events));
     Ok(addrs)
 }

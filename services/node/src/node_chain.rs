@@ -104,6 +104,15 @@ impl Node {
         let dir = repo.path(CHAIN_DIR);
         let existing = dir.exists();
         if !existing {
+            crate::network::check_genesis_flags(
+                network,
+                matches!(
+                    genesis,
+                    GenesisSource::Car(_) | GenesisSource::Snapshot { .. }
+                ),
+                matches!(genesis, GenesisSource::Template { .. }),
+            )
+            .map_err(anyhow::Error::msg)?;
             init_chain(repo, &dir, network, &params, &genesis)?;
         }
         let db = dir.join(CHAIN_DB);
@@ -112,6 +121,14 @@ impl Node {
         if existing {
             check_existing(&cs, &genesis)?;
         }
+        // A chain made before this check (or copied in) must be the network's too: ChainHead
+        // never answers from an invented chain.
+        crate::network::check_genesis_cid(
+            network,
+            &cs.genesis().cid().to_string(),
+            &format!("the chain in {}", db.display()),
+        )
+        .map_err(anyhow::Error::msg)?;
         let network_name = network_name(&cs)?;
         let head = cs.heaviest();
         tracing::info!(height = head.height(), head = %head.key(), "chain loaded");
@@ -221,14 +238,23 @@ impl Node {
             .map_err(|e| format!("chain store: {e}"))
     }
 
-    /// `/readyz`: synced within a few epochs of the expected epoch. A public network can
-    /// never be synced from here, and says so.
+    /// `/readyz`: synced within a few epochs of the expected epoch. A public network's node
+    /// with no peer connected says so plainly (it can only be synced through peers).
     pub fn check_ready(&self) -> Result<(), String> {
         if !self.params.is_local {
-            return Err(format!(
-                "no peers reachable: {} is a public network and this node has no route to it",
-                self.network
-            ));
+            let why = match self.net() {
+                None => "libp2p is off (--offline)",
+                Some(net) if net.connected_peers() == 0 => {
+                    "no peer is connected (none of the bootstrap peers answered)"
+                }
+                Some(_) => "",
+            };
+            if !why.is_empty() {
+                return Err(format!(
+                    "no peers reachable: {} is a public network and {why}",
+                    self.network
+                ));
+            }
         }
         let head = self.head().height();
         if let Some(why) = self.sync.behind_peers(head) {
@@ -267,7 +293,11 @@ impl Node {
             params: &self.params,
             post: &self.post,
         };
+        // The block's writes (messages, header, execution, head) are fsynced once, at the
+        // end; inside a catch-up window they join the window's batch.
+        let batch = self.cs.write_batch();
         let changed = self.builder.submit(&validator, block, now_secs())?;
+        batch.finish()?;
         if changed {
             match self.head_view() {
                 Ok(view) => {
@@ -391,6 +421,12 @@ fn build_chain(
         }
         GenesisSource::Car(path) => {
             let block = read_genesis_car(&bs, path)?;
+            crate::network::check_genesis_cid(
+                network,
+                &block.cid().to_string(),
+                &format!("genesis file {}", path.display()),
+            )
+            .map_err(anyhow::Error::msg)?;
             tracing::info!(genesis = %block.cid(), file = %path.display(), "genesis imported");
             ChainStore::open(bs, meta, Some(block))?
         }
@@ -403,6 +439,12 @@ fn build_chain(
             let file = open_file(car, "snapshot")?;
             let snap = venus_chain::car::import_snapshot(&bs, &mut std::io::BufReader::new(file))
                 .with_context(|| format!("cannot import snapshot {}", car.display()))?;
+            crate::network::check_genesis_cid(
+                network,
+                &snap.genesis.cid().to_string(),
+                &format!("snapshot {}", car.display()),
+            )
+            .map_err(anyhow::Error::msg)?;
             if let Some((expected, gpath)) = expected {
                 let (expected, found) = (expected.cid(), snap.genesis.cid());
                 if expected != found {

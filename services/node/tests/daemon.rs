@@ -44,12 +44,81 @@ fn bad_flags_and_config_fail_with_a_clear_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("is the daemon running?"));
 }
 
+const CALIBNET_GENESIS: &str = "bafy2bzacecyaggy24wol5ruvs6qm73gjibs2l2iyhcqmvi7r7a4ph7zx3yqd4";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_network_serves_but_never_claims_to_be_synced() {
     let dir = tempfile::tempdir().expect("tempdir");
+    // A public network's node never makes up a genesis: it needs the network's own.
+    let repo = dir.path().join("calib");
+    write_free_port_config(&repo);
+    let out = venus(&repo, &["daemon", "--network=calibnet"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--genesisfile") && err.contains(CALIBNET_GENESIS),
+        "{err}"
+    );
+    assert!(!repo.join("chain").exists(), "no chain made");
+    let out = venus(
+        &repo,
+        &[
+            "daemon",
+            "--network=mainnet",
+            "--make-genesis=g.car",
+            "--genesis-template=t.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("never makes one"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A genesis made here (a local template named after butterflynet, a test network that
+    // is reset and so has no fixed genesis CID).
+    let tpl = dir.path().join("template.json");
+    let out = venus(
+        dir.path(),
+        &["seed", "genesis", "new", tpl.to_str().expect("utf8")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&tpl).expect("template")).expect("json");
+    v["NetworkName"] = serde_json::json!("butterflynet");
+    std::fs::write(&tpl, serde_json::to_vec(&v).expect("json")).expect("write");
+    let car = dir.path().join("genesis.car");
+    let maker = dir.path().join("maker");
+    write_free_port_config(&maker);
+    drop(start_daemon(
+        &maker,
+        &[
+            "daemon",
+            "--network=2k",
+            &format!("--make-genesis={}", car.display()),
+            &format!("--genesis-template={}", tpl.display()),
+        ],
+    ));
+    let genesis_flag = format!("--genesisfile={}", car.display());
+
+    // Calibnet refuses it: not calibnet's genesis.
+    let out = venus(&repo, &["daemon", "--network=calibnet", &genesis_flag]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(CALIBNET_GENESIS) && err.contains("refusing"),
+        "{err}"
+    );
+    assert!(!repo.join("chain").exists(), "no chain kept");
+
     let repo = dir.path().join("repo");
     write_free_port_config(&repo);
-    let d = start_daemon(&repo, &["daemon", "--network=calibnet"]);
+    let d = start_daemon(&repo, &["daemon", "--network=butterflynet", &genesis_flag]);
 
     // Every request needs a token, as venus answers.
     let (status, _) = rpc(&d.url, None, "Filecoin.Version", serde_json::json!([])).await;
@@ -81,7 +150,7 @@ async fn public_network_serves_but_never_claims_to_be_synced() {
     )
     .await;
     assert_eq!(body["result"]["BlockDelaySecs"], 30, "{body}");
-    assert_eq!(body["result"]["NetworkName"], "calibrationnet", "{body}");
+    assert_eq!(body["result"]["NetworkName"], "butterflynet", "{body}");
 
     // A method venus has but this node does not serve: "method not found", never a made-up result.
     let (_, body) = rpc(

@@ -2,7 +2,7 @@
 //! first's genesis CAR and bootstrapped to it over libp2p: blocks produced through the first
 //! reach the others by gossip; a message pushed to one node reaches the other pools; a node
 //! killed while the chain grows catches up by chain exchange when restarted, and `/readyz`,
-//! `SyncState` and `venus sync status` say so.
+//! `SyncState` and `venus sync status` say so; peers serving invalid blocks are dropped.
 
 mod common;
 mod mining;
@@ -14,7 +14,7 @@ use mining::*;
 use venus_api::full_node as api;
 use venus_rpc::Client;
 use venus_types::crypto::{KeyType, PrivateKey};
-use venus_types::{TipSet, TokenAmount};
+use venus_types::{BlockHeader, TipSet, TokenAmount};
 
 /// Epochs the genesis lies in the past: blocks up to the wall clock can be made at once.
 const GENESIS_EPOCHS_AGO: u64 = 40;
@@ -311,4 +311,201 @@ async fn a_healed_partition_ends_on_the_heavier_chain_with_revert_and_apply() {
     let peers = cb.call(api::NET_PEERS, ()).await.expect("peers");
     let id_a = ca.call(api::ID, ()).await.expect("id");
     assert!(peers.iter().any(|p| p.id == id_a), "{peers:?}");
+}
+
+/// Serves an invalid chain: A's blocks and one tampered block on top, which its hello claims
+/// as a far heavier head. The node's own p2p crate and chain-exchange server, in this process
+/// on loopback; only the data is bad.
+struct BadChain {
+    cs: venus_chain::store::ChainStore<venus_chain::blockstore::RedbBlockstore>,
+    hello: venus_p2p::HelloMessage,
+}
+
+impl venus_p2p::ChainProvider for BadChain {
+    fn hello(&self) -> venus_p2p::HelloMessage {
+        self.hello.clone()
+    }
+
+    fn chain_exchange(&self, request: &venus_p2p::xchg::Request) -> venus_p2p::xchg::Response {
+        venus_node::sync::exchange::serve(&self.cs, request)
+    }
+}
+
+/// A's chain from genesis to `head`: each block with its messages.
+async fn read_blocks(c: &Client, head: &TipSet) -> Vec<(BlockHeader, api::BlockMessages)> {
+    let mut out = Vec::new();
+    let mut ts = head.clone();
+    while ts.height() > 0 {
+        for b in ts.blocks() {
+            let m = c
+                .call(api::CHAIN_GET_BLOCK_MESSAGES, (b.cid(),))
+                .await
+                .expect("block messages");
+            out.push((b.clone(), m));
+        }
+        ts = c
+            .call(api::CHAIN_GET_TIP_SET, (ts.parents(),))
+            .await
+            .expect("parent");
+    }
+    out
+}
+
+/// Starts a peer serving `chain` plus `bad` as its head; returns its handle and address.
+async fn start_bad_peer(
+    dir: &std::path::Path,
+    genesis: &BlockHeader,
+    network_name: &str,
+    chain: &[(BlockHeader, api::BlockMessages)],
+    bad: &BlockHeader,
+) -> (venus_p2p::P2pHandle, api::AddrInfo) {
+    std::fs::create_dir_all(dir).expect("dir");
+    let cs =
+        venus_chain::store::ChainStore::open_redb(&dir.join("chain.redb"), Some(genesis.clone()))
+            .expect("store");
+    for (header, m) in chain {
+        cs.put_messages(&m.bls_messages, &m.secpk_messages)
+            .expect("messages");
+        cs.put_block(header).expect("header");
+    }
+    cs.put_block(bad).expect("bad header");
+    let hello = venus_p2p::HelloMessage {
+        heaviest_tipset: vec![bad.cid()],
+        heaviest_tipset_height: bad.height,
+        heaviest_tipset_weight: venus_types::BigInt::from(1u64 << 40),
+        genesis_hash: genesis.cid(),
+    };
+    let config = venus_p2p::P2pConfig {
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("multiaddr")],
+        bootstrap: Vec::new(),
+        keypair: venus_p2p::Keypair::generate_ed25519(),
+        network_name: network_name.to_owned(),
+        genesis: genesis.cid(),
+        limits: venus_p2p::Limits::default(),
+    };
+    // Its events (B's hello) are not needed: dropping the receiver discards them.
+    let (handle, _events) =
+        venus_p2p::P2pService::start(config, std::sync::Arc::new(BadChain { cs, hello }))
+            .await
+            .expect("p2p service");
+    let addrs = handle.listen_addrs().await.expect("addrs");
+    let info = api::AddrInfo {
+        id: handle.peer_id().to_string(),
+        addrs: addrs.iter().map(ToString::to_string).collect(),
+    };
+    (handle, info)
+}
+
+/// Peers that serve invalid blocks during a catch-up (a bad block signature, a wrong parent
+/// state root, a parent they cannot serve) are reported, banned and disconnected one after
+/// the other; the node never takes their head and ends on A's valid chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_serving_invalid_blocks_are_dropped_and_the_node_stays_on_the_valid_chain() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let NetworkSeed { key, car, first: a } = start_network(dir.path(), GENESIS_EPOCHS_AGO);
+    let ca = client(&a).await;
+    for _ in 0..3 {
+        produce(&ca, &key, Vec::new()).await;
+    }
+    let a_head = head(&ca).await;
+    let genesis = ca.call(api::CHAIN_GET_GENESIS, ()).await.expect("genesis");
+    let genesis = genesis.blocks()[0].clone();
+    let network_name = ca.call(api::STATE_NETWORK_NAME, ()).await.expect("name");
+    let chain = read_blocks(&ca, &a_head).await;
+    let top = a_head.blocks()[0].clone();
+
+    // Three ways to tamper with A's head block (the last two re-signed by the worker, so
+    // only the named fault is wrong).
+    let resign = |mut h: BlockHeader| {
+        h.block_sig = Some(key.sign(&h.signing_bytes()));
+        h
+    };
+    let mut bad_sig = top.clone();
+    if let Some(sig) = bad_sig.block_sig.as_mut() {
+        let last = sig.data.len() - 1;
+        sig.data[last] ^= 1;
+    }
+    let mut bad_state = top.clone();
+    bad_state.parent_state_root = top.messages;
+    let bad_state = resign(bad_state);
+    let mut bad_parent = top.clone();
+    bad_parent.parents = vec![venus_types::cbor::cid_of_cbor_bytes(b"\x43bad")];
+    let bad_parent = resign(bad_parent);
+
+    let repo_b = dir.path().join("b");
+    write_net_config(&repo_b);
+    let genesis_flag = format!("--genesisfile={}", car.display());
+    let b = start_daemon(&repo_b, &["daemon", "--network=2k", &genesis_flag]);
+    let cb = client(&b).await;
+    let log_b = dir.path().join("b.log");
+    let mut reported = 0;
+    for (name, bad, reason) in [
+        ("bad block signature", &bad_sig, "step block-signature"),
+        ("wrong parent state root", &bad_state, "step state"),
+        (
+            "a parent it cannot serve",
+            &bad_parent,
+            "cannot serve a tipset it named",
+        ),
+    ] {
+        let (m, info) =
+            start_bad_peer(&dir.path().join(name), &genesis, &network_name, &chain, bad).await;
+        cb.call(api::NET_CONNECT, (info.clone(),))
+            .await
+            .expect("connect to the bad peer");
+        reported += 1;
+        eventually(
+            &format!("b reports the peer serving a {name}"),
+            45,
+            || async {
+                let log = std::fs::read_to_string(&log_b).unwrap_or_default();
+                let lines = log
+                    .lines()
+                    .filter(|l| l.contains("peer served an invalid chain"))
+                    .collect::<Vec<_>>();
+                (lines.len() >= reported && lines.iter().any(|l| l.contains(reason))).then_some(())
+            },
+        )
+        .await;
+        eventually(
+            &format!("the peer serving a {name} is disconnected"),
+            30,
+            || async {
+                let peers = cb.call(api::NET_PEERS, ()).await.ok()?;
+                (m.connected_peers() == 0 && !peers.iter().any(|p| p.id == info.id)).then_some(())
+            },
+        )
+        .await;
+        let h = head(&cb).await;
+        assert!(
+            !h.cids().contains(&bad.cid()),
+            "b took the {name} block as its head"
+        );
+    }
+    // The valid blocks b took from the first bad peer are A's; with A connected, b ends on
+    // A's head.
+    let h = head(&cb).await;
+    assert!(
+        h.height() > 0 && h.height() < a_head.height(),
+        "{}",
+        h.height()
+    );
+    assert_eq!(
+        ca.call(
+            api::CHAIN_GET_TIP_SET_BY_HEIGHT,
+            (h.height(), a_head.key().clone())
+        )
+        .await
+        .expect("a's tipset")
+        .key(),
+        h.key()
+    );
+    let a_info = ca.call(api::NET_ADDRS_LISTEN, ()).await.expect("listen");
+    cb.call(api::NET_CONNECT, (a_info,))
+        .await
+        .expect("connect to a");
+    eventually("b catches up to A's valid head", 45, || {
+        same_head(&cb, &a_head)
+    })
+    .await;
 }

@@ -85,9 +85,16 @@ pub(crate) enum Command {
 pub struct P2pHandle {
     pub(crate) peer_id: PeerId,
     pub(crate) commands: mpsc::Sender<Command>,
+    /// Peers connected now (kept by the service's task).
+    pub(crate) connected: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl P2pHandle {
+    /// How many peers are connected now, without a round trip to the service.
+    pub fn connected_peers(&self) -> usize {
+        self.connected.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     async fn ask<T>(
         &self,
         make: impl FnOnce(oneshot::Sender<T>) -> Command,

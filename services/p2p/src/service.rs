@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
@@ -116,9 +116,11 @@ impl P2pService {
             inbound_per_peer: HashMap::new(),
             inbound_total: 0,
             connected: HashMap::new(),
+            connected_count: Arc::default(),
             protected: HashSet::new(),
             banned: HashMap::new(),
         };
+        let connected_count = task.connected_count.clone();
         task.dial_bootstrap();
         tokio::spawn(task.run());
         tracing::info!(%peer_id, "p2p service started");
@@ -126,6 +128,7 @@ impl P2pService {
             P2pHandle {
                 peer_id,
                 commands: commands_tx,
+                connected: connected_count,
             },
             events_rx,
         ))
@@ -204,6 +207,8 @@ struct Task {
     inbound_total: usize,
     /// Accepted peers and their connections' remote addresses.
     connected: HashMap<PeerId, HashMap<ConnectionId, Multiaddr>>,
+    /// `connected.len()`, readable from handles without asking the task.
+    connected_count: Arc<AtomicUsize>,
     protected: HashSet<PeerId>,
     /// Peers reported bad, until when.
     banned: HashMap<PeerId, Instant>,
@@ -263,6 +268,8 @@ impl Task {
                     conns.remove(&connection_id);
                     if num_established == 0 {
                         self.connected.remove(&peer_id);
+                        self.connected_count
+                            .store(self.connected.len(), Ordering::Relaxed);
                         self.emit(NetEvent::PeerDisconnected(peer_id));
                     }
                 }
@@ -314,6 +321,8 @@ impl Task {
             .entry(peer)
             .or_default()
             .insert(connection, addr);
+        self.connected_count
+            .store(self.connected.len(), Ordering::Relaxed);
         if first {
             self.emit(NetEvent::PeerConnected(peer));
             let hello = self.provider.hello();

@@ -12,11 +12,17 @@ use venus_types::{TipSet, TipSetKey};
 use super::status::Stage;
 use crate::node::Node;
 /// Tipsets per message request: bounded so one answer stays small (Lotus fetches messages
-/// in windows of a few hundred too).
+/// in windows of a few hundred too). Also the durability window: one fsync per window.
 pub const MESSAGE_WINDOW: u64 = 200;
-/// The most tipsets one catch-up holds in memory before applying (headers only, ≈1 KiB
-/// each): a peer claiming a longer chain is followed in several catch-ups.
-pub const MAX_CATCHUP_TIPSETS: usize = 200_000;
+
+/// A run of stored, not yet applied headers: the newest tipset's key and how many tipsets
+/// (it and its ancestors). A catch-up holds one of these per `MESSAGE_WINDOW` tipsets, so its
+/// memory does not grow with the range (≈1 KiB per 200 tipsets).
+#[derive(Debug, Clone)]
+struct Window {
+    top: TipSetKey,
+    len: usize,
+}
 
 /// Fetches tipsets from one peer (the libp2p chain exchange in the daemon).
 #[async_trait::async_trait]
@@ -39,6 +45,21 @@ pub enum Fault {
     /// The request failed (timeout, disconnect) or the node could not store: retry later.
     #[error("{0}")]
     Local(String),
+    /// The peer does not have the tipset asked for: the peer's fault when it named that
+    /// tipset itself (a parent in the headers it served), else (a head heard of, perhaps
+    /// through a relay) a local one.
+    #[error("{0}")]
+    NotFound(String),
+}
+
+impl Fault {
+    /// A not-found answer for a tipset the peer itself served or named: its fault.
+    fn served(self) -> Fault {
+        match self {
+            Fault::NotFound(e) => Fault::Peer(format!("cannot serve a tipset it named: {e}")),
+            other => other,
+        }
+    }
 }
 
 /// Whether this node has validated `key` (genesis included).
@@ -61,9 +82,6 @@ pub async fn catch_up(
     tracing::info!(%peer, target = %target, head = base.height(), "catch-up: fetching headers");
     let result = async {
         let chain = fetch_headers(node, fetch, target).await?;
-        if let Some(top) = chain.last() {
-            node.sync.set_target(top.clone());
-        }
         apply_with_messages(node, fetch, &chain).await
     }
     .await;
@@ -81,19 +99,31 @@ pub async fn catch_up(
     result
 }
 
-/// Headers from `target` down to (excluding) the first known tipset, returned oldest first.
+/// Headers from `target` down to (excluding) the first known tipset, stored as they arrive
+/// (not yet validated, as Lotus does); returns them as windows, oldest first.
 async fn fetch_headers(
     node: &Arc<Node>,
     fetch: &dyn ChainFetch,
     target: &TipSetKey,
-) -> Result<Vec<TipSet>, Fault> {
-    let mut chain: Vec<TipSet> = Vec::new();
+) -> Result<Vec<Window>, Fault> {
+    let mut windows: Vec<Window> = Vec::new();
+    let mut fetched = 0usize;
     let mut cursor = target.clone();
+    let mut last_height = None;
+    // Nothing above the wall clock's epoch can be valid: this bounds what a peer can make
+    // us fetch and store.
+    let newest_valid = node.expected_epoch() + 1;
     'fetch: loop {
-        let batch = fetch.fetch(&cursor, MAX_REQUEST_LENGTH, false).await?;
+        let batch = match fetch.fetch(&cursor, MAX_REQUEST_LENGTH, false).await {
+            // Past the first request the cursor is a parent the peer served.
+            Err(e) if fetched > 0 => return Err(e.served()),
+            other => other?,
+        };
         if batch.is_empty() {
             return Err(Fault::Peer(format!("no tipsets for {cursor}")));
         }
+        let mut headers = Vec::new();
+        let mut reached_known = false;
         for f in batch {
             let ts = TipSet::new(f.blocks).map_err(|e| Fault::Peer(format!("bad tipset: {e}")))?;
             if ts.key() != &cursor {
@@ -103,13 +133,19 @@ async fn fetch_headers(
                     ts.height()
                 )));
             }
-            if let Some(child) = chain.last()
-                && ts.height() >= child.height()
+            if let Some(child) = last_height
+                && ts.height() >= child
             {
                 return Err(Fault::Peer(format!(
-                    "parent at height {} is not below its child at {}",
+                    "parent at height {} is not below its child at {child}",
+                    ts.height()
+                )));
+            }
+            if ts.height() > newest_valid {
+                return Err(Fault::Peer(format!(
+                    "tipset at height {} is in the future (the clock is at epoch {})",
                     ts.height(),
-                    child.height()
+                    newest_valid - 1
                 )));
             }
             if ts.height() == 0 {
@@ -120,42 +156,72 @@ async fn fetch_headers(
                     node.cs.genesis().cid()
                 )));
             }
+            if fetched == 0 {
+                node.sync.set_target(ts.clone());
+            }
+            fetched += 1;
+            last_height = Some(ts.height());
             cursor = ts.parents();
             node.sync.progress(Stage::Headers, ts.height());
-            chain.push(ts);
-            if chain.len() > MAX_CATCHUP_TIPSETS {
-                // Apply the newest window later; keep memory bounded. (The next hello
-                // starts another catch-up from where this one ends.)
-                return Err(Fault::Local(format!(
-                    "peer chain is more than {MAX_CATCHUP_TIPSETS} tipsets ahead"
-                )));
+            match windows.last_mut() {
+                Some(w) if w.len < MESSAGE_WINDOW as usize => w.len += 1,
+                _ => windows.push(Window {
+                    top: ts.key().clone(),
+                    len: 1,
+                }),
             }
+            headers.extend(ts.blocks().iter().cloned());
             if is_known(node, &cursor) {
-                break 'fetch;
+                reached_known = true;
+                break;
             }
         }
-        if let Some(t) = chain.last() {
-            tracing::info!(
-                height = t.height(),
-                fetched = chain.len(),
-                "catch-up: headers"
-            );
+        node.cs
+            .put_blocks(&headers)
+            .map_err(|e| Fault::Local(format!("cannot store headers: {e}")))?;
+        if let Some(h) = last_height {
+            tracing::info!(height = h, fetched, "catch-up: headers");
+        }
+        if reached_known {
+            break 'fetch;
         }
     }
-    chain.reverse();
-    Ok(chain)
+    // Cut from the newest end: the oldest window may be short.
+    windows.reverse();
+    Ok(windows)
+}
+
+/// Loads a window's tipsets from the store, oldest first.
+fn load_window(node: &Node, w: &Window) -> Result<Vec<TipSet>, Fault> {
+    let mut out = Vec::with_capacity(w.len);
+    let mut key = w.top.clone();
+    for _ in 0..w.len {
+        let ts = node
+            .cs
+            .load_tipset(&key)
+            .map_err(|e| Fault::Local(format!("stored headers: {e}")))?;
+        key = ts.parents();
+        out.push(ts);
+    }
+    out.reverse();
+    Ok(out)
 }
 
 /// Fetches messages window by window (oldest first) and applies each tipset.
 async fn apply_with_messages(
     node: &Arc<Node>,
     fetch: &dyn ChainFetch,
-    chain: &[TipSet],
+    windows: &[Window],
 ) -> Result<usize, Fault> {
+    let total: usize = windows.iter().map(|w| w.len).sum();
     let mut applied = 0;
-    for window in chain.chunks(MESSAGE_WINDOW as usize) {
+    for w in windows {
+        let window = load_window(node, w)?;
         let Some(top) = window.last() else { continue };
-        let answer = fetch.fetch(top.key(), window.len() as u64, true).await?;
+        let answer = fetch
+            .fetch(top.key(), window.len() as u64, true)
+            .await
+            .map_err(Fault::served)?;
         if answer.len() != window.len() {
             return Err(Fault::Peer(format!(
                 "asked for messages of {} tipsets, got {}",
@@ -163,6 +229,10 @@ async fn apply_with_messages(
                 answer.len()
             )));
         }
+        // One fsync for the window (see `ChainStore::write_batch`): a crash loses at most
+        // the window, and the stored head always has its data. A failure ends the batch too,
+        // keeping the tipsets applied before it.
+        let batch = node.cs.write_batch();
         // The answer is newest first.
         for (ts, f) in window.iter().zip(answer.iter().rev()) {
             let msgs = f
@@ -173,12 +243,10 @@ async fn apply_with_messages(
             applied += 1;
             node.sync.applied(ts.height());
         }
-        tracing::info!(
-            height = top.height(),
-            applied,
-            total = chain.len(),
-            "catch-up: applied"
-        );
+        batch
+            .finish()
+            .map_err(|e| Fault::Local(format!("cannot make the applied tipsets durable: {e}")))?;
+        tracing::info!(height = top.height(), applied, total, "catch-up: applied");
     }
     Ok(applied)
 }

@@ -54,9 +54,16 @@ impl ChainFetch for PeerFetch {
         self.handle
             .fetch_chain(self.peer, head, length, options)
             .await
-            .map_err(|e| match e {
-                P2pError::InvalidResponse { .. } => Fault::Peer(e.to_string()),
-                other => Fault::Local(other.to_string()),
+            .map_err(|e| {
+                let not_found = matches!(
+                    &e,
+                    P2pError::Status { status, .. } if *status == xchg::Status::NOT_FOUND
+                );
+                match e {
+                    P2pError::InvalidResponse { .. } => Fault::Peer(e.to_string()),
+                    _ if not_found => Fault::NotFound(e.to_string()),
+                    other => Fault::Local(other.to_string()),
+                }
             })
     }
 }
@@ -251,7 +258,9 @@ async fn catch_up_loop(node: Arc<Node>, handle: P2pHandle, pending: Arc<Pending>
                     tracing::warn!(error = %e, "cannot report the peer");
                 }
             }
-            Err(Fault::Local(reason)) if target.attempts + 1 < MAX_ATTEMPTS => {
+            Err(Fault::Local(reason) | Fault::NotFound(reason))
+                if target.attempts + 1 < MAX_ATTEMPTS =>
+            {
                 tracing::info!(%peer, %reason, attempt = target.attempts + 1, "catch-up will be retried");
                 tokio::time::sleep(RETRY_DELAY).await;
                 pending.offer(Target {
@@ -259,7 +268,7 @@ async fn catch_up_loop(node: Arc<Node>, handle: P2pHandle, pending: Arc<Pending>
                     ..target
                 });
             }
-            Err(Fault::Local(reason)) => {
+            Err(Fault::Local(reason) | Fault::NotFound(reason)) => {
                 tracing::warn!(%peer, %reason, "catch-up gave up");
             }
         }
