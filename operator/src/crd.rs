@@ -38,6 +38,12 @@ pub const GROUP: &str = "venus.filecoin.io";
     ),
     printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
     printcolumn(
+        name = "Head",
+        type_ = "integer",
+        description = "height of the chain's head as the node pods report it (read at most every 30 s)",
+        json_path = ".status.chain.headHeight"
+    ),
+    printcolumn(
         name = "Messager",
         type_ = "string",
         description = "messager primary (holder of its role Lease)",
@@ -584,6 +590,23 @@ pub struct ChainServiceStatus {
     /// Not for clients: they get their own named tokens from venus-auth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_token_secret: Option<String>,
+    /// The chain as the node pods report it. Written by the operator's head reader (its own
+    /// field manager, at most once per interval and only when the head moved), not by the
+    /// reconcile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<ChainStatus>,
+}
+
+/// `status.chain`: the head of the highest ready node pod, from its unauthenticated `/metrics`.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainStatus {
+    /// Height (epoch) of the head tipset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_height: Option<i64>,
+    /// When the head tipset was made (its timestamp, RFC 3339): how stale the head is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_time: Option<String>,
 }
 
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]

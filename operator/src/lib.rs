@@ -7,6 +7,7 @@
 //! conditions, reasons, roles); [`triggers`] decides which watch events wake the reconcile.
 
 pub mod build;
+pub mod chain_head;
 pub mod component;
 pub mod crd;
 pub mod error;

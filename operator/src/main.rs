@@ -64,6 +64,10 @@ struct RunArgs {
         default_value = "0.0.0.0:8080"
     )]
     metrics_address: SocketAddr,
+    /// Seconds between readings of the node pods' heads (`status.chain`, the `Head` column);
+    /// a ChainService's status is written at most this often, and only when its head moved.
+    #[arg(long, env = "VENUS_OPERATOR_HEAD_INTERVAL", default_value_t = 30, value_parser = clap::value_parser!(u64).range(5..=3600))]
+    head_interval_seconds: u64,
     #[arg(long, env = "VENUS_OPERATOR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
     /// tracing EnvFilter directive, e.g. `info,kube=debug`.
@@ -128,6 +132,7 @@ fn main() -> ExitCode {
             retry: run::retry_period(lease_duration),
         }),
         metrics_address: args.metrics_address,
+        head_interval: Duration::from_secs(args.head_interval_seconds),
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

@@ -37,6 +37,8 @@ pub struct RunConfig {
     pub namespace: Option<String>,
     pub leader: Option<LeaderConfig>,
     pub metrics_address: SocketAddr,
+    /// How often the node pods' heads are read into `status.chain` ([`crate::chain_head`]).
+    pub head_interval: Duration,
 }
 
 #[derive(Clone)]
@@ -199,6 +201,14 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
             leases: lease_store,
             pods: pod_store,
         },
+    ));
+    // The heads in status.chain: read from the node pods, written at most once per interval.
+    // (The task ends with the runtime when `run` returns.)
+    tokio::spawn(crate::chain_head::run(
+        client.clone(),
+        cs_store.clone(),
+        ctx.stores.pods.clone(),
+        cfg.head_interval,
     ));
     let controller = Controller::for_stream(chain_services, cs_store)
         .owns_stream(stateful_sets)

@@ -271,6 +271,8 @@ pub fn compute(input: &StatusInput) -> ChainServiceStatus {
         conditions,
         components,
         admin_token_secret: Some(input.names.admin_token_secret()),
+        // The head reader's (crate::chain_head); kept so an unchanged status compares equal.
+        chain: input.previous.and_then(|p| p.chain.clone()),
     }
 }
 
@@ -557,6 +559,24 @@ mod tests {
         });
         assert_eq!(first, second);
         assert!(transitions(Some(&first), &second).is_empty());
+        // The head the reader wrote survives a reconcile's status.
+        let mut with_head = first.clone();
+        with_head.chain = Some(crate::crd::ChainStatus {
+            head_height: Some(42),
+            head_time: None,
+        });
+        let third = compute(&StatusInput {
+            spec: &spec,
+            generation: Some(3),
+            names: &names,
+            previous: Some(&with_head),
+            validation: Ok(()),
+            observed: &obs,
+            waiting_at: None,
+            paused: false,
+            now: t(3000),
+        });
+        assert_eq!(third, with_head);
         assert_eq!(transitions(None, &first).len(), first.conditions.len());
     }
 

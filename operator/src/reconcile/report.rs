@@ -47,7 +47,7 @@ pub async fn update_status(
         let patch = json!({
             "apiVersion": ChainService::api_version(&()),
             "kind": ChainService::kind(&()),
-            "status": next,
+            "status": without_chain(&next),
         });
         api.patch_status(
             &cs.name_any(),
@@ -58,6 +58,15 @@ pub async fn update_status(
         .map_err(Error::UpdateStatus)?;
     }
     Ok(next)
+}
+
+/// The status as the reconcile applies it: `chain` belongs to the head reader's field manager
+/// ([`crate::chain_head`]), so leaving it out neither claims nor removes it.
+pub fn without_chain(status: &ChainServiceStatus) -> ChainServiceStatus {
+    ChainServiceStatus {
+        chain: None,
+        ..status.clone()
+    }
 }
 
 /// The Events a status change deserves — pure.
