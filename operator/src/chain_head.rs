@@ -125,10 +125,7 @@ fn is_ready(pod: &Pod) -> bool {
             .status
             .as_ref()
             .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|cs| {
-                cs.iter()
-                    .any(|c| c.type_ == "Ready" && c.status == "True")
-            })
+            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 /// Ready node pods of one ChainService, from the watch cache (sorted by name).

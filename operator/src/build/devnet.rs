@@ -21,7 +21,7 @@ use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy}
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
     Container, ContainerPort, EmptyDirVolumeSource, EnvVar, KeyToPath, LocalObjectReference,
-    PodSpec, PodTemplateSpec, SecretVolumeSource, ServiceAccount, Volume, VolumeMount,
+    PodSpec, PodTemplateSpec, SecretVolumeSource, ServiceAccount, Toleration, Volume, VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -99,6 +99,17 @@ fn image(ctx: &BuildContext, binary: &str) -> (String, Option<String>) {
     (
         format!("{}/{binary}:{tag}", repo.trim_end_matches('/')),
         policy,
+    )
+}
+
+/// The devnet's pods are placed as the node's are (`spec.node.scheduling`'s node selector and
+/// tolerations; its affinity and spread constraints select the node's own pods, so they stay
+/// the node's).
+fn placement(ctx: &BuildContext) -> (Option<BTreeMap<String, String>>, Option<Vec<Toleration>>) {
+    let s = &ctx.spec().node.scheduling;
+    (
+        (!s.node_selector.is_empty()).then(|| s.node_selector.clone()),
+        (!s.tolerations.is_empty()).then(|| s.tolerations.clone()),
     )
 }
 
@@ -237,6 +248,7 @@ pub fn genesis_job(ctx: &BuildContext) -> Option<Job> {
         args.push(format!("--owner-uid={uid}"));
     }
     let labels = devnet_labels(ctx, "genesis", Component::Node.binary());
+    let (node_selector, tolerations) = placement(ctx);
     Some(Job {
         metadata: meta(
             ctx,
@@ -272,6 +284,8 @@ pub fn genesis_job(ctx: &BuildContext) -> Option<Job> {
                     volumes: Some(vec![tmp]),
                     image_pull_secrets: pull_secrets(ctx),
                     security_context: Some(pod_security_context()),
+                    node_selector,
+                    tolerations,
                     ..Default::default()
                 }),
             },
@@ -333,6 +347,7 @@ fn deployment(
     main: Container,
     volumes: Vec<Volume>,
 ) -> Deployment {
+    let (node_selector, tolerations) = placement(ctx);
     Deployment {
         metadata: meta(ctx, ctx.names.devnet_part(part), part, binary),
         spec: Some(DeploymentSpec {
@@ -358,6 +373,8 @@ fn deployment(
                     automount_service_account_token: Some(false),
                     image_pull_secrets: pull_secrets(ctx),
                     security_context: Some(pod_security_context()),
+                    node_selector,
+                    tolerations,
                     ..Default::default()
                 }),
             },
@@ -473,6 +490,12 @@ mod tests {
     fn devnet_cs(miners: i32) -> ChainService {
         let mut cs = chain_service();
         cs.spec.network.name = NetworkName::TwoK;
+        cs.spec.node.scheduling.tolerations = vec![Toleration {
+            key: Some("dedicated".into()),
+            operator: Some("Exists".into()),
+            ..Default::default()
+        }];
+        cs.spec.node.scheduling.node_selector = BTreeMap::from([("pool".into(), "chain".into())]);
         cs.spec.network.devnet = Some(DevnetSpec {
             miners,
             ..Default::default()
@@ -482,6 +505,18 @@ mod tests {
 
     fn args_of(c: &Container) -> Vec<String> {
         c.args.clone().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_devnets_node_is_ready_once_it_serves_others_once_synced() {
+        use crate::build::workload::readiness_path;
+        context_for(&devnet_cs(1), |ctx| {
+            assert_eq!(readiness_path(ctx, Component::Node), "/livez");
+            assert_eq!(readiness_path(ctx, Component::Miner), "/readyz");
+        });
+        context_for(&chain_service(), |ctx| {
+            assert_eq!(readiness_path(ctx, Component::Node), "/readyz");
+        });
     }
 
     #[test]
@@ -642,6 +677,25 @@ mod tests {
                 .map(|i| i.key.as_str())
                 .collect();
             assert_eq!(items, ["pre-seal-t01000.json", "pre-seal-t01001.json"]);
+            // Placed as the node is.
+            let toleration = |pod: &PodSpec| {
+                pod.tolerations
+                    .as_ref()
+                    .map(|t| t[0].key.clone())
+                    .unwrap_or_default()
+            };
+            assert_eq!(toleration(pod), Some("dedicated".to_string()));
+            assert_eq!(
+                pod.node_selector.as_ref().map(|n| n["pool"].as_str()),
+                Some("chain")
+            );
+            let job = genesis_job(ctx).expect("job");
+            let job_pod = job
+                .spec
+                .as_ref()
+                .and_then(|s| s.template.spec.as_ref())
+                .expect("job pod");
+            assert_eq!(toleration(job_pod), Some("dedicated".to_string()));
             for d in [&w.metadata, &p.metadata] {
                 assert_eq!(d.labels.as_ref().expect("labels")[label::DEVNET], "true");
                 assert_eq!(

@@ -407,6 +407,31 @@ fn default_affinity(ctx: &BuildContext, component: Component) -> Option<Affinity
     })
 }
 
+fn container_ports(component: Component) -> Vec<ContainerPort> {
+    let port = |name: &str, number: i32| ContainerPort {
+        name: Some(name.into()),
+        container_port: number,
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    };
+    let mut ports = vec![port("api", component.port())];
+    if component == Component::Node {
+        ports.push(port("swarm", super::NODE_SWARM_PORT));
+    }
+    ports
+}
+
+/// `/readyz`, except for a devnet's node: "synced" there means "within a few epochs of the
+/// wall clock", which its own miner — started only once the node is ready, and reaching it
+/// only through the ready endpoints — must first make true. Its node is ready once it serves.
+pub(super) fn readiness_path(ctx: &BuildContext, component: Component) -> &'static str {
+    if component == Component::Node && ctx.spec().network.devnet.is_some() {
+        "/livez"
+    } else {
+        "/readyz"
+    }
+}
+
 fn pod_spec(ctx: &BuildContext, component: Component) -> PodSpec {
     let cs = component.spec(ctx.spec());
     let (image, pull_policy) = image(ctx, component);
@@ -435,7 +460,7 @@ fn pod_spec(ctx: &BuildContext, component: Component) -> PodSpec {
         startup_probe: Some(probe("/livez", 10, startup_failures)),
         liveness_probe: Some(probe("/livez", 10, 6)),
         // The node's /readyz means "synced": a syncing node gets no traffic.
-        readiness_probe: Some(probe("/readyz", 5, 3)),
+        readiness_probe: Some(probe(readiness_path(ctx, component), 5, 3)),
         volume_mounts: Some(mounts),
         security_context: Some(container_security_context()),
         ..Default::default()
