@@ -407,20 +407,6 @@ fn default_affinity(ctx: &BuildContext, component: Component) -> Option<Affinity
     })
 }
 
-fn container_ports(component: Component) -> Vec<ContainerPort> {
-    let port = |name: &str, number: i32| ContainerPort {
-        name: Some(name.into()),
-        container_port: number,
-        protocol: Some("TCP".into()),
-        ..Default::default()
-    };
-    let mut ports = vec![port("api", component.port())];
-    if component == Component::Node {
-        ports.push(port("swarm", super::NODE_SWARM_PORT));
-    }
-    ports
-}
-
 /// `/readyz`, except for a devnet's node: "synced" there means "within a few epochs of the
 /// wall clock", which its own miner — started only once the node is ready, and reaching it
 /// only through the ready endpoints — must first make true. Its node is ready once it serves.
