@@ -97,18 +97,23 @@ pub fn miner_power<BS: Blockstore>(
 ) -> Result<MinerPowerView, StateError> {
     let claim = miner_claim(tree, miner)?;
     let power = power_state(tree)?;
+    Ok(power_view(claim, &power, params))
+}
+
+/// A miner's claim next to the power actor's totals, with the consensus-minimum verdict.
+pub fn power_view(claim: Claim, power: &PowerState, params: &NetworkParams) -> MinerPowerView {
     let min = StoragePower::from(params.consensus_miner_min_power);
     let has_min_power = if power.miner_above_min_power_count < CONSENSUS_MINER_MIN_MINERS {
         claim.raw_byte_power > StoragePower::from(0)
     } else {
         claim.raw_byte_power >= min
     };
-    Ok(MinerPowerView {
+    MinerPowerView {
         miner: claim,
         total: Claim {
-            raw_byte_power: power.total_raw_byte_power,
-            quality_adj_power: power.total_quality_adj_power,
+            raw_byte_power: power.total_raw_byte_power.clone(),
+            quality_adj_power: power.total_quality_adj_power.clone(),
         },
         has_min_power,
-    })
+    }
 }

@@ -225,10 +225,18 @@ pub fn register(r: &mut Router, node: Arc<Node>) {
         node,
         api::MINER_GET_BASE_INFO,
         |n, (miner, epoch, tsk)| {
-            let ts = n.tipset(&tsk).map_err(err)?;
-            let info: Option<MiningBaseInfo> =
-                venus_chain::mining::base_info(&n.cs, &n.params, &miner, epoch, ts.key())
-                    .map_err(err)?;
+            // A pool asks once per miner on one base: the base's common part is computed
+            // once (venus_chain::mining::BaseInfoCache), each call is the miner's lookups.
+            let tsk: TipSetKey = tsk;
+            let key = if tsk.is_empty() {
+                n.head().key().clone()
+            } else {
+                tsk
+            };
+            let info: Option<MiningBaseInfo> = n
+                .base_infos
+                .base_info(&n.cs, &n.params, &miner, epoch, &key)
+                .map_err(err)?;
             Ok(info)
         }
     );

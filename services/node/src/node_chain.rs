@@ -52,6 +52,8 @@ pub struct Node {
     announcer: std::sync::OnceLock<Box<dyn Announce>>,
     /// The libp2p service (`Net*`, `ID`); unset offline.
     net: std::sync::OnceLock<venus_p2p::P2pHandle>,
+    /// `MinerGetBaseInfo`: what every miner's answer on one base shares, computed once.
+    pub base_infos: venus_chain::mining::BaseInfoCache,
 }
 
 /// Publishes what this node accepted to its peers.
@@ -146,6 +148,7 @@ impl Node {
             sync: Default::default(),
             announcer: std::sync::OnceLock::new(),
             net: std::sync::OnceLock::new(),
+            base_infos: Default::default(),
         });
         // Local messages come back after a restart, re-checked against the head state.
         let restored = {
