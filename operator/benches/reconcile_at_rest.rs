@@ -228,6 +228,8 @@ fn status_at_rest(cs: &ChainService) -> venus_operator::ChainServiceStatus {
                     ready: 1,
                     rolled_out: true,
                     primary,
+                    updated: 1,
+                    rollout: None,
                 },
             )
         })

@@ -652,6 +652,9 @@ pub struct ComponentStatus {
     pub replicas: i32,
     #[serde(default)]
     pub ready_replicas: i32,
+    /// Pods running the current template (an upgrade is done when it equals `replicas`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_replicas: Option<i32>,
     /// Pod holding the role Lease (messager, miner).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<String>,

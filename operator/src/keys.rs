@@ -67,6 +67,13 @@ pub mod reason {
     pub const NOT_READY: &str = "NotReady";
     pub const PAUSED: &str = "Paused";
     pub const RUNNING: &str = "Running";
+    /// A primary/standby component is being upgraded (waiting for a pod, or replacing the
+    /// only one).
+    pub const UPGRADING: &str = "Upgrading";
+    /// A standby is being replaced by one on the new revision (before the primary).
+    pub const UPGRADING_STANDBY: &str = "UpgradingStandby";
+    /// The primary is stopped gracefully so an updated standby takes over.
+    pub const SWITCHOVER: &str = "Switchover";
 }
 
 /// Reasons of the Kubernetes Events the operator publishes besides condition changes.
@@ -80,4 +87,8 @@ pub mod event {
     pub const PAUSED: &str = "ReconciliationPaused";
     pub const RESUMED: &str = "ReconciliationResumed";
     pub const DELETED: &str = "Deleted";
+    /// A standby (or a lone pod) deleted so it starts on the new revision.
+    pub const UPGRADE_STANDBY: &str = "UpgradeStandby";
+    /// The primary stopped gracefully for an updated standby to take over.
+    pub const SWITCHOVER: &str = "Switchover";
 }

@@ -21,6 +21,18 @@ pub struct Observed {
     pub rolled_out: bool,
     /// Holder of the role Lease (messager, miner).
     pub primary: Option<String>,
+    /// Pods on the StatefulSet's update revision.
+    pub updated: i32,
+    /// A primary/standby upgrade under way (see [`crate::reconcile`]'s `upgrade`).
+    pub rollout: Option<RolloutNote>,
+}
+
+/// What an operator-driven upgrade step says in the status: the reason of the component's
+/// condition and of `Progressing`, and a message naming the pods.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RolloutNote {
+    pub reason: String,
+    pub message: String,
 }
 
 impl Observed {
@@ -41,6 +53,8 @@ impl Observed {
             ready: st.ready_replicas.unwrap_or(0),
             rolled_out: generation_seen && (revision_current || updated >= desired),
             primary,
+            updated,
+            rollout: None,
         }
     }
 
@@ -110,6 +124,7 @@ pub fn compute(input: &StatusInput) -> ChainServiceStatus {
         st.replicas = observed.desired;
         st.ready_replicas = observed.ready;
         st.primary = observed.primary.clone();
+        st.updated_replicas = observed.exists.then_some(observed.updated);
         st.endpoint = observed.exists.then(|| input.names.endpoint(c));
 
         let ready = observed.is_ready(mode);
@@ -131,6 +146,8 @@ pub fn compute(input: &StatusInput) -> ChainServiceStatus {
                 reason::READY,
                 format!("{}/{} replicas ready", observed.ready, observed.desired),
             )
+        } else if let Some(note) = &observed.rollout {
+            (note.reason.as_str(), note.message.clone())
         } else if mode == HaMode::PrimaryStandby
             && observed.primary.is_none()
             && observed.desired > 0
@@ -171,9 +188,16 @@ pub fn compute(input: &StatusInput) -> ChainServiceStatus {
             ));
         }
         Ok(()) => {
-            let progressing = !all_ready;
-            phase = if all_ready && degraded.is_empty() {
+            let upgrading: Vec<&RolloutNote> = input
+                .observed
+                .iter()
+                .filter_map(|(_, o)| o.rollout.as_ref())
+                .collect();
+            let progressing = !all_ready || !upgrading.is_empty();
+            phase = if all_ready && degraded.is_empty() && upgrading.is_empty() {
                 Phase::Ready
+            } else if !upgrading.is_empty() {
+                Phase::Progressing
             } else if any_serving && !degraded.is_empty() && input.waiting_at.is_none() {
                 Phase::Degraded
             } else if input.observed.iter().all(|(_, o)| !o.exists) {
@@ -206,10 +230,23 @@ pub fn compute(input: &StatusInput) -> ChainServiceStatus {
                 },
                 ready_msg,
             ));
-            let progress_msg = match input.waiting_at {
+            let mut progress_msg = match input.waiting_at {
                 Some(c) => format!("waiting for {} to be ready before {c}", waiting_for(c)),
                 None if progressing => "rolling out".into(),
                 None => "up to date".into(),
+            };
+            // An upgrade step says where it is (a GitOps tool shows this message).
+            let progress_reason = match upgrading.first() {
+                Some(first) => {
+                    let steps: Vec<&str> = upgrading.iter().map(|n| n.message.as_str()).collect();
+                    progress_msg = match input.waiting_at {
+                        Some(_) => format!("{}; {progress_msg}", steps.join("; ")),
+                        None => steps.join("; "),
+                    };
+                    first.reason.as_str()
+                }
+                None if progressing => reason::ROLLING_OUT,
+                None => reason::UP_TO_DATE,
             };
             if input.paused {
                 conditions.push(cond(
@@ -222,11 +259,7 @@ pub fn compute(input: &StatusInput) -> ChainServiceStatus {
                 conditions.push(cond(
                     condition::PROGRESSING,
                     progressing,
-                    if progressing {
-                        reason::ROLLING_OUT
-                    } else {
-                        reason::UP_TO_DATE
-                    },
+                    progress_reason,
                     progress_msg,
                 ));
             }
@@ -371,6 +404,8 @@ mod tests {
             ready: desired,
             rolled_out: true,
             primary: primary.map(Into::into),
+            updated: desired,
+            rollout: None,
         }
     }
 
@@ -460,6 +495,8 @@ mod tests {
                 ready: 0,
                 rolled_out: true,
                 primary: None,
+                updated: 1,
+                rollout: None,
             },
         )];
         let s = run(&obs, Some(Component::Gateway), None, Ok(()));
@@ -578,6 +615,34 @@ mod tests {
         });
         assert_eq!(third, with_head);
         assert_eq!(transitions(None, &first).len(), first.conditions.len());
+    }
+
+    #[test]
+    fn an_upgrade_step_is_progressing_with_its_reason_and_message() {
+        let mut obs = all_ready();
+        obs[3].1.rolled_out = false;
+        obs[3].1.updated = 1;
+        obs[3].1.rollout = Some(RolloutNote {
+            reason: reason::SWITCHOVER.into(),
+            message: "messager: switchover from primary cs-messager-0 to the updated standby \
+                      cs-messager-1 (1/2 on the new revision)"
+                .into(),
+        });
+        let s = run(&obs, Some(Component::Miner), None, Ok(()));
+        assert_eq!(s.phase, Some(Phase::Progressing));
+        let progressing = condition(&s, condition::PROGRESSING);
+        assert_eq!(
+            (progressing.status.as_str(), progressing.reason.as_str()),
+            ("True", reason::SWITCHOVER)
+        );
+        assert!(
+            progressing.message.starts_with("messager: switchover from primary cs-messager-0"),
+            "{}",
+            progressing.message
+        );
+        assert_eq!(condition(&s, "MessagerReady").reason, reason::SWITCHOVER);
+        assert_eq!(s.components.messager.updated_replicas, Some(1));
+        assert_eq!(condition(&s, "Ready").status, "False");
     }
 
     #[test]

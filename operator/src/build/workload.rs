@@ -59,10 +59,7 @@ pub fn stateful_set(ctx: &BuildContext, component: Component, config: &ConfigMap
                 ..Default::default()
             },
             template: pod,
-            update_strategy: Some(StatefulSetUpdateStrategy {
-                type_: Some("RollingUpdate".into()),
-                ..Default::default()
-            }),
+            update_strategy: Some(update_strategy(component.ha_mode(spec))),
             persistent_volume_claim_retention_policy: Some(
                 StatefulSetPersistentVolumeClaimRetentionPolicy {
                     when_deleted: Some(retention.when_deleted.as_str().into()),
@@ -72,6 +69,23 @@ pub fn stateful_set(ctx: &BuildContext, component: Component, config: &ConfigMap
             volume_claim_templates: Some(vec![data_claim(ctx, component)]),
             ..Default::default()
         }),
+        ..Default::default()
+    }
+}
+
+/// Load-balanced and single components roll as StatefulSets do. A primary/standby one is
+/// `OnDelete`: the operator replaces its pods itself, standbys first, then a switchover from the
+/// primary (`reconcile/upgrade.rs`) — the StatefulSet controller would replace the highest
+/// ordinal first, whichever pod is the primary.
+pub fn update_strategy(mode: HaMode) -> StatefulSetUpdateStrategy {
+    StatefulSetUpdateStrategy {
+        type_: Some(
+            match mode {
+                HaMode::PrimaryStandby => "OnDelete",
+                HaMode::LoadBalanced | HaMode::Single => "RollingUpdate",
+            }
+            .into(),
+        ),
         ..Default::default()
     }
 }
@@ -541,6 +555,25 @@ mod tests {
                     .any(|e| e.name == "VENUS_LEASE_NAME"
                         && e.value.as_deref() == Some("cs-messager"))
             );
+        });
+    }
+
+    #[test]
+    fn primary_standby_components_are_replaced_by_the_operator_the_others_roll() {
+        context_for(&chain_service(), |ctx| {
+            for c in Component::ALL {
+                let config = super::super::config::config_map(ctx, c);
+                let strategy = stateful_set(ctx, c, &config)
+                    .spec
+                    .and_then(|s| s.update_strategy)
+                    .and_then(|u| u.type_)
+                    .unwrap_or_default();
+                let expected = match c {
+                    Component::Messager | Component::Miner => "OnDelete",
+                    _ => "RollingUpdate",
+                };
+                assert_eq!(strategy, expected, "{c}");
+            }
         });
     }
 

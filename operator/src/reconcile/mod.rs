@@ -6,7 +6,10 @@
 //! 3. build — pure: [`crate::build::build`];
 //! 4. [`apply`] — the generated Secrets, server-side apply in deployment order (only objects
 //!    whose desired content changed, plus a periodic drift resync), role labels;
-//! 5. [`report`] — status, condition and role-change Events;
+//! 5. [`upgrade`] — the messager's and miner's pods replaced one at a time after a template
+//!    change, standbys first, then a switchover from the primary (their StatefulSets are
+//!    `OnDelete`);
+//! 6. [`report`] — status, condition and role-change Events;
 //!
 //! and [`cleanup`] on deletion. Only fetch, apply, report and cleanup talk to the API server.
 
@@ -17,6 +20,7 @@ mod fetch;
 mod report;
 #[cfg(test)]
 mod tests;
+pub mod upgrade;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -149,8 +153,15 @@ async fn reconcile_live(cs: &ChainService, ctx: &Context) -> Result<Action> {
     let desired = build::build(cs, &valid);
     apply::ensure_secrets(cs, &names, &ctx.client, &fetched).await?;
     devnet::ensure_tokens(cs, &names, &ctx.client, fetched.devnet).await?;
-    let (observed, waiting_at) = apply::apply_in_order(cs, ctx, &desired, &fetched).await?;
+    let (mut observed, waiting_at) = apply::apply_in_order(cs, ctx, &desired, &fetched).await?;
     apply::label_roles(ctx, &names, cs, &fetched.primaries).await?;
+    // Only components the rollout has reached (not held back by a predecessor).
+    let reached = |c: crate::component::Component| waiting_at.is_none_or(|w| c < w);
+    for (c, note) in upgrade::advance(cs, ctx, &names, &fetched, reached).await? {
+        if let Some((_, o)) = observed.iter_mut().find(|(oc, _)| *oc == c) {
+            o.rollout = Some(note);
+        }
+    }
     let status = report::update_status(cs, ctx, &names, Ok(()), &observed, waiting_at).await?;
 
     let ready = status

@@ -189,7 +189,7 @@ pub async fn run(repo: &Path, file: Option<&Path>, opts: RunOptions) -> anyhow::
     tokio::spawn(poll_miners(miners.clone(), shutdown.clone()));
     let mining = tokio::spawn(crate::ha::mine_while_leader(
         miner.clone(),
-        leadership,
+        leadership.clone(),
         shutdown.clone(),
     ));
 
@@ -215,6 +215,11 @@ pub async fn run(repo: &Path, file: Option<&Path>, opts: RunOptions) -> anyhow::
         .context("serving")?;
     shutdown.cancel();
     let _ = mining.await;
+    // Give the Lease up before exiting (a graceful stop hands over to the standby at once,
+    // instead of after the term runs out); bounded, as the messager does.
+    tokio::time::timeout(std::time::Duration::from_secs(3), leadership.stopped())
+        .await
+        .ok();
     Ok(())
 }
 
