@@ -28,8 +28,6 @@ use venus_e2e::pods::{PodProcesses, run_by_harness};
 use venus_e2e::recorder::{self, Observation, Timeline};
 use venus_e2e::wait;
 
-mod operator_support;
-use operator_support::hold_role_leases;
 
 /// Generous: the machine is shared and kwok pods turn Ready in about a second.
 const READY_TIMEOUT: Duration = Duration::from_secs(180);
@@ -402,8 +400,8 @@ async fn apply_and_verify(
     label: &str,
     cs: &Value,
     expected: &Expected,
-    processes: Option<&PodProcesses>,
-) -> anyhow::Result<BTreeMap<String, venus_lease::test_support::Instance>> {
+    processes: &PodProcesses,
+) -> anyhow::Result<()> {
     let name = cs["metadata"]["name"]
         .as_str()
         .unwrap_or_default()
@@ -411,19 +409,14 @@ async fn apply_and_verify(
     let timeline = Timeline::start(client, namespace, &kinds()).await?;
     let started = Instant::now();
     apply(env, namespace, cs)?;
-    // Without processes in the pods, venus-lease loops stand in for the messager's and miner's.
-    let holders = match processes {
-        Some(_) => BTreeMap::new(),
-        None => hold_role_leases(env, client, namespace, &name, &|c| replicas_of(cs, c)).await?,
-    };
     let api = objects::chainservices(client, namespace);
     let ready = objects::wait_ready(&api, &name, READY_TIMEOUT)
         .await
         .map_err(|e| {
-            let pods = processes.map(|p| p.describe(15)).unwrap_or_default();
             e.context(format!(
-                "operator log:\n{}\npods:\n{pods}",
-                env.operator_log_tail(30)
+                "operator log:\n{}\npods:\n{}",
+                env.operator_log_tail(30),
+                processes.describe(15)
             ))
         })?;
     eprintln!("E2E-TIMING apply→Ready {label}: {}", ts(started));
@@ -454,17 +447,28 @@ async fn apply_and_verify(
         !events_for(client, namespace, &name).await?.is_empty(),
         "{label}: no Events recorded for the ChainService"
     );
+    assert_leases_held_by_processes(client, namespace, &name, processes).await?;
     env.check_operator()?;
-    Ok(holders)
+    Ok(())
 }
 
-fn create_dsn_secrets(env: &OperatorEnv, namespace: &str, cs: &Value) -> anyhow::Result<()> {
+/// The DSN Secrets `cs` names, each a database of its own on the test MariaDB (`mysql`, a
+/// `mysql://u:p@h:port/` URL) in the Go driver's form the services read.
+fn create_dsn_secrets(
+    env: &OperatorEnv,
+    namespace: &str,
+    cs: &Value,
+    mysql: &str,
+) -> anyhow::Result<()> {
+    let rest = mysql.trim_start_matches("mysql://").trim_end_matches('/');
+    let (cred, hostport) = rest.rsplit_once('@').unwrap_or(("", rest));
     for component in ["auth", "messager"] {
         if let Some(secret) = cs["spec"][component]["database"]["dsnSecret"]["name"].as_str() {
             let key = cs["spec"][component]["database"]["dsnSecret"]["key"]
                 .as_str()
                 .unwrap_or("dsn");
-            // Pods are simulated by kwok, so this DSN is never dialled.
+            let db = format!("venus_{component}_{namespace}_{}", std::process::id())
+                .replace('-', "_");
             run(env.kubectl().args([
                 "create",
                 "secret",
@@ -472,7 +476,7 @@ fn create_dsn_secrets(env: &OperatorEnv, namespace: &str, cs: &Value) -> anyhow:
                 secret,
                 "-n",
                 namespace,
-                &format!("--from-literal={key}=venus:e2e@(mysql.{namespace}.svc:3306)/venus_{component}?parseTime=true"),
+                &format!("--from-literal={key}={cred}@({hostport})/{db}?parseTime=true&loc=Local"),
             ]))?;
         }
     }
@@ -668,11 +672,10 @@ async fn devnet_small_lifecycle() -> anyhow::Result<()> {
         "devnet-small (processes in the pods)",
         &cs,
         &expected,
-        Some(&processes),
+        &processes,
     )
     .await?;
     let name = "devnet";
-    assert_leases_held_by_processes(&client, &ns, name, &processes).await?;
     let api = objects::chainservices(&client, &ns);
     let sts_api: Api<StatefulSet> = Api::namespaced(client.clone(), &ns);
     let pvc_api: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &ns);
@@ -771,24 +774,48 @@ async fn devnet_small_lifecycle() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// 2 + 5. production-ha (two of each, mysql for auth and messager) on kwok storage: ordered
-///    creation, production sizing; a spec change rolls component by component, and an operator
-///    killed mid-rollout resumes it; deletion keeps the PVCs (whenDeleted: Retain).
+/// 2 + 5. production-ha (two of each, mysql for auth and messager) on kwok storage, the real
+///    binaries as the pods' processes (their own lease loops take the role Leases): ordered
+///    creation, production sizing; a spec change rolls component by component (the messager's
+///    and miner's pods replaced by the operator, standby first), and an operator killed
+///    mid-rollout resumes it; deletion keeps the PVCs (whenDeleted: Retain).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn production_ha_lifecycle() -> anyhow::Result<()> {
     let Some(env) = OperatorEnv::shared("production_ha_lifecycle") else {
         return Ok(());
     };
+    let Some(mysql) = venus_e2e::stack::test_mysql_server() else {
+        return Ok(());
+    };
     let client = env.cluster.client().await?;
     let ns = env.namespace("e2e-production")?;
-    let cs = on_kwok_storage(example("production-ha"));
-    create_dsn_secrets(env, &ns, &cs)?;
+    // The pods run the real binaries, auth and messager on the test MariaDB. One change to the
+    // example: a 2k devnet with a genesis ConfigMap (our `venus` cannot sync mainnet from here,
+    // and its /readyz, the pod's readiness, says so).
+    let bin_dir = service_binaries()?;
+    let genesis_dir = tempfile::tempdir()?;
+    let car = devnet_genesis(&bin_dir, genesis_dir.path(), Duration::from_secs(3600))?;
+    let mut cs = on_kwok_storage(example("production-ha"));
+    cs["spec"]["network"] =
+        json!({"name": "2k", "genesis": {"configMap": "devnet-genesis", "key": "genesis.car"}});
+    let cs = run_by_harness(cs);
+    create_dsn_secrets(env, &ns, &cs, &mysql)?;
+    create_genesis(env, &ns, &cs, &car)?;
+    let processes = PodProcesses::start(&env.cluster, &client, &ns, &bin_dir).await?;
     let expected = Expected {
         template_class: Some("kwok-volume"),
         production: true,
     };
-    let _holders =
-        apply_and_verify(env, &client, &ns, "production-ha", &cs, &expected, None).await?;
+    apply_and_verify(
+        env,
+        &client,
+        &ns,
+        "production-ha (processes in the pods)",
+        &cs,
+        &expected,
+        &processes,
+    )
+    .await?;
     let name = "mainnet";
     let api = objects::chainservices(&client, &ns);
 

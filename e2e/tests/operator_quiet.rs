@@ -1,30 +1,30 @@
-//! production-ha on the real control plane with its role Leases held, then: the operator at rest
-//! (its API requests per minute, from its own `venus_operator_api_requests_total`), and a
-//! messager failover (role labels and the `-rw` EndpointSlice follow the new Lease holder).
+//! production-ha on the real control plane with the real binaries as the processes of its pods
+//! (e2e/src/pods: their own lease loops take and renew the role Leases every 2 s under the pods'
+//! ServiceAccount, their `/readyz` is the pods' readiness), then: the operator at rest (its API
+//! requests per minute, from its own `venus_operator_api_requests_total`), and a messager
+//! failover (role labels, the `-rw` EndpointSlice and a Failover Event follow the new holder).
 //!
-//! The Leases are held by venus-lease's Kubernetes loop — the code venus-messager and
-//! venus-miner run — authenticated as the pods' ServiceAccount (`<cs>-venus`), so with exactly
-//! the RBAC the operator grants the pods, and with the pods' names as identities. They stand in
-//! for the messager/miner processes, which kwok does not run (see e2e/README.md).
+//! One change to the example: a 2k devnet with a genesis ConfigMap (our `venus` cannot sync
+//! mainnet from here); auth and messager on the test MariaDB (`VENUS_TEST_MYSQL_URL`).
 //!
 //! Figures are printed as `E2E-TIMING …` lines (`--nocapture`); docs/benchmarks.md has them.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Event, Pod};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::api::{Api, ListParams};
-use serde_json::Value;
+use kube::api::{Api, DeleteParams, ListParams};
+use serde_json::{Value, json};
 use venus_e2e::command::run;
 use venus_e2e::fixture::OperatorEnv;
 use venus_e2e::objects::{self, example, on_kwok_storage};
+use venus_e2e::pods::genesis::{devnet_genesis, service_binaries};
+use venus_e2e::pods::{PodProcesses, run_by_harness};
 use venus_e2e::wait;
 
-mod operator_support;
-use operator_support::hold_role_leases;
-
-const READY_TIMEOUT: Duration = Duration::from_secs(180);
+const READY_TIMEOUT: Duration = Duration::from_secs(240);
 const ROLE: &str = "venus.filecoin.io/role";
 
 /// `venus_operator_api_requests_total` by (client, verb), from the operator's /metrics.
@@ -86,18 +86,35 @@ async fn production_ha_is_quiet_at_rest_and_fails_over() -> anyhow::Result<()> {
     let Some(env) = OperatorEnv::shared("production_ha_is_quiet_at_rest_and_fails_over") else {
         return Ok(());
     };
+    let Some(mysql) = venus_e2e::stack::test_mysql_server() else {
+        return Ok(());
+    };
     let client = env.cluster.client().await?;
     let ns = env.namespace("e2e-quiet")?;
-    let cs = on_kwok_storage(example("production-ha"));
+    let bin_dir = service_binaries()?;
+    let genesis_dir = tempfile::tempdir()?;
+    let car = devnet_genesis(&bin_dir, genesis_dir.path(), Duration::from_secs(3600))?;
+    let car_file = genesis_dir.path().join("genesis.car");
+    std::fs::write(&car_file, car)?;
+    run(env
+        .kubectl()
+        .args(["create", "configmap", "devnet-genesis", "-n", &ns])
+        .arg(format!("--from-file=genesis.car={}", car_file.display())))?;
+    let mut cs = on_kwok_storage(example("production-ha"));
+    cs["spec"]["network"] =
+        json!({"name": "2k", "genesis": {"configMap": "devnet-genesis", "key": "genesis.car"}});
+    let cs = run_by_harness(cs);
     let name = cs["metadata"]["name"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    for (component, secret) in [("auth", "auth-dsn"), ("messager", "messager-dsn")] {
+    let rest = mysql.trim_start_matches("mysql://").trim_end_matches('/');
+    let (cred, hostport) = rest.rsplit_once('@').unwrap_or(("", rest));
+    for component in ["auth", "messager"] {
         let secret = cs["spec"][component]["database"]["dsnSecret"]["name"]
             .as_str()
-            .unwrap_or(secret);
-        // Pods are simulated by kwok, so this DSN is never dialled.
+            .unwrap_or_default();
+        let db = format!("venus_{component}_quiet_{}", std::process::id());
         run(env.kubectl().args([
             "create",
             "secret",
@@ -105,19 +122,24 @@ async fn production_ha_is_quiet_at_rest_and_fails_over() -> anyhow::Result<()> {
             secret,
             "-n",
             &ns,
-            "--from-literal=dsn=venus:e2e@(mysql:3306)/venus?parseTime=true",
+            &format!("--from-literal=dsn={cred}@({hostport})/{db}?parseTime=true&loc=Local"),
         ]))?;
     }
+    let processes = PodProcesses::start(&env.cluster, &client, &ns, &bin_dir).await?;
     let started = Instant::now();
     objects::apply(&env.kubectl(), &ns, &cs)?;
-
-    let mut holders = hold_role_leases(env, &client, &ns, &name, &|_| 2).await?;
     let api = objects::chainservices(&client, &ns);
     let ready = objects::wait_ready(&api, &name, READY_TIMEOUT)
         .await
-        .map_err(|e| e.context(env.operator_log_tail(40)))?;
+        .map_err(|e| {
+            e.context(format!(
+                "{}\n{}",
+                env.operator_log_tail(40),
+                processes.describe(15)
+            ))
+        })?;
     eprintln!(
-        "E2E-TIMING apply→Ready production-ha (Leases held by venus-lease): {:.1}s",
+        "E2E-TIMING apply→Ready production-ha (10 real processes): {:.1}s",
         started.elapsed().as_secs_f64()
     );
     let messager_primary = ready.data["status"]["components"]["messager"]["primary"]
@@ -145,8 +167,18 @@ async fn production_ha_is_quiet_at_rest_and_fails_over() -> anyhow::Result<()> {
     )
     .await?;
 
-    // At rest: a minute of the operator's own requests.
+    // At rest: a minute of the operator's own requests, while the processes renew their
+    // Leases (every 2 s) and the harness probes their /readyz.
     tokio::time::sleep(Duration::from_secs(5)).await;
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
+    let renewed_at = |lease: Option<Lease>| {
+        lease
+            .and_then(|l| l.spec)
+            .and_then(|s| s.renew_time)
+            .map(|t| t.0)
+    };
+    let lease_name = format!("{name}-messager");
+    let renewed_before = renewed_at(leases.get_opt(&lease_name).await?);
     let before = request_counts(env.metrics_port)
         .await
         .map_err(|e| e.context(env.operator_log_tail(60)))?;
@@ -156,6 +188,12 @@ async fn production_ha_is_quiet_at_rest_and_fails_over() -> anyhow::Result<()> {
     let after = request_counts(env.metrics_port)
         .await
         .map_err(|e| e.context(env.operator_log_tail(60)))?;
+    let renewed_after = renewed_at(leases.get_opt(&lease_name).await?);
+    assert!(
+        renewed_before.is_some() && renewed_after > renewed_before,
+        "the messager's process renewed its Lease during the window ({renewed_before:?} → \
+         {renewed_after:?}), so the quiet figure is measured against a live lease loop"
+    );
     let per_minute = 60.0 / window.as_secs_f64();
     let controller = delta(&before, &after, |c, v| c == "controller" && v != "WATCH");
     let writes = delta(&before, &after, |c, v| {
@@ -164,7 +202,7 @@ async fn production_ha_is_quiet_at_rest_and_fails_over() -> anyhow::Result<()> {
     let watches = delta(&before, &after, |c, v| c == "controller" && v == "WATCH");
     let leader = delta(&before, &after, |c, _| c == "leader");
     eprintln!(
-        "E2E-TIMING at rest (production-ha Ready, one ChainService): controller {:.1} requests/min \
+        "E2E-TIMING at rest (production-ha Ready, 10 real processes renewing 2 Leases): controller {:.1} requests/min \
          ({writes} writes, {watches} watch restarts), leader election {:.1} requests/min",
         controller * per_minute,
         leader * per_minute
@@ -181,20 +219,34 @@ async fn production_ha_is_quiet_at_rest_and_fails_over() -> anyhow::Result<()> {
         "the operator made {total:.1} requests/min at rest (controller {controller}, leader {leader} in {window:?})"
     );
 
-    // Failover: the messager primary's lease loop dies without releasing (a crash).
-    let standby = if messager_primary.ends_with("-0") {
-        format!("{name}-messager-1")
-    } else {
-        format!("{name}-messager-0")
-    };
+    // Failover: the messager primary's pod deleted with grace 0 (its process SIGKILLed, no
+    // release). The standby or the recreated pod's new process takes over once the term is out.
+    let old_identity = leases
+        .get(&lease_name)
+        .await?
+        .spec
+        .and_then(|s| s.holder_identity);
     let killed = Instant::now();
-    holders
-        .get_mut(&messager_primary)
-        .expect("an instance per pod")
-        .kill();
+    pods.delete(&messager_primary, &DeleteParams::default().grace_period(0))
+        .await?;
+    let standby = wait::until(
+        Duration::from_secs(60),
+        "another process holds the messager Lease",
+        || async {
+            let holder = leases
+                .get_opt(&lease_name)
+                .await?
+                .and_then(|l| l.spec)
+                .and_then(|s| s.holder_identity)
+                .filter(|h| !h.is_empty() && Some(h) != old_identity.as_ref());
+            Ok(holder.map(|h| h.split('_').next().unwrap_or_default().to_owned()))
+        },
+    )
+    .await
+    .map_err(|e| e.context(processes.describe(15)))?;
     wait::until(
         Duration::from_secs(30),
-        "the standby labelled primary",
+        "the new holder labelled primary",
         || async {
             Ok((role_of(&pods, &standby).await?.as_deref() == Some("primary")).then_some(()))
         },
@@ -215,15 +267,10 @@ async fn production_ha_is_quiet_at_rest_and_fails_over() -> anyhow::Result<()> {
     .await?;
     let routed = killed.elapsed();
     eprintln!(
-        "E2E-TIMING messager failover (holder killed → standby labelled primary / -rw \
-         EndpointSlice on it): {:.1}s / {:.1}s",
+        "E2E-TIMING messager failover (primary's pod deleted, grace 0 → {standby} labelled \
+         primary / -rw EndpointSlice on it): {:.1}s / {:.1}s",
         labelled.as_secs_f64(),
         routed.as_secs_f64()
-    );
-    assert_eq!(
-        role_of(&pods, &messager_primary).await?.as_deref(),
-        Some("standby"),
-        "the old primary keeps no primary label"
     );
     let events: Api<Event> = Api::namespaced(client.clone(), &ns);
     let failover = events
@@ -234,11 +281,24 @@ async fn production_ha_is_quiet_at_rest_and_fails_over() -> anyhow::Result<()> {
         .items
         .into_iter()
         .any(|e| {
-            e.reason.as_deref() == Some("Failover")
+            // The standby took over (Failover to it), or the recreated pod of the old primary's
+            // name did after the term ran out (the primary was lost in between).
+            let expected = if standby == messager_primary {
+                "PrimaryLost"
+            } else {
+                "Failover"
+            };
+            e.reason.as_deref() == Some(expected)
                 && e.message.as_deref().is_some_and(|m| m.contains(&standby))
         });
-    assert!(failover, "no Failover Event naming {standby}");
-    let obj = api.get(&name).await?;
+    assert!(failover, "no Failover/PrimaryLost Event naming {standby}");
+    let obj = wait::until(Duration::from_secs(30), "status names the new primary", || async {
+        let obj = api.get(&name).await?;
+        let current = obj.data["status"]["components"]["messager"]["primary"].as_str()
+            == Some(standby.as_str());
+        Ok(current.then_some(obj))
+    })
+    .await?;
     let primary: &Value = &obj.data["status"]["components"]["messager"]["primary"];
     assert_eq!(primary.as_str(), Some(standby.as_str()));
     env.check_operator()?;
