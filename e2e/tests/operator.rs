@@ -28,7 +28,6 @@ use venus_e2e::pods::{PodProcesses, run_by_harness};
 use venus_e2e::recorder::{self, Observation, Timeline};
 use venus_e2e::wait;
 
-
 /// Generous: the machine is shared and kwok pods turn Ready in about a second.
 const READY_TIMEOUT: Duration = Duration::from_secs(180);
 const SHORT: Duration = Duration::from_secs(60);
@@ -467,8 +466,8 @@ fn create_dsn_secrets(
             let key = cs["spec"][component]["database"]["dsnSecret"]["key"]
                 .as_str()
                 .unwrap_or("dsn");
-            let db = format!("venus_{component}_{namespace}_{}", std::process::id())
-                .replace('-', "_");
+            let db =
+                format!("venus_{component}_{namespace}_{}", std::process::id()).replace('-', "_");
             run(env.kubectl().args([
                 "create",
                 "secret",

@@ -292,12 +292,16 @@ async fn production_ha_is_quiet_at_rest_and_fails_over() -> anyhow::Result<()> {
                 && e.message.as_deref().is_some_and(|m| m.contains(&standby))
         });
     assert!(failover, "no Failover/PrimaryLost Event naming {standby}");
-    let obj = wait::until(Duration::from_secs(30), "status names the new primary", || async {
-        let obj = api.get(&name).await?;
-        let current = obj.data["status"]["components"]["messager"]["primary"].as_str()
-            == Some(standby.as_str());
-        Ok(current.then_some(obj))
-    })
+    let obj = wait::until(
+        Duration::from_secs(30),
+        "status names the new primary",
+        || async {
+            let obj = api.get(&name).await?;
+            let current = obj.data["status"]["components"]["messager"]["primary"].as_str()
+                == Some(standby.as_str());
+            Ok(current.then_some(obj))
+        },
+    )
     .await?;
     let primary: &Value = &obj.data["status"]["components"]["messager"]["primary"];
     assert_eq!(primary.as_str(), Some(standby.as_str()));

@@ -29,11 +29,11 @@ use kube::runtime::watcher;
 use serde_json::{Value, json};
 use venus_api::messager as messager_api;
 use venus_e2e::command::run;
+use venus_e2e::fixture::OperatorEnv;
 use venus_e2e::objects::{self, example, on_kwok_storage};
 use venus_e2e::pods::genesis::{devnet_genesis, service_binaries};
 use venus_e2e::pods::{PodProcesses, run_by_harness};
 use venus_e2e::wait;
-use venus_e2e::fixture::OperatorEnv;
 use venus_rpc::Client;
 use venus_types::{Address, Base64Bytes, TokenAmount};
 
@@ -277,8 +277,7 @@ fn time_without_primary(leases: &[LeaseSeen], lease: &str, primary: &str) -> (Du
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn image_bump_rolls_standby_first_then_switches_over() -> anyhow::Result<()> {
-    let Some(env) = OperatorEnv::shared("image_bump_rolls_standby_first_then_switches_over")
-    else {
+    let Some(env) = OperatorEnv::shared("image_bump_rolls_standby_first_then_switches_over") else {
         return Ok(());
     };
     let Some(mysql) = venus_e2e::stack::test_mysql_server() else {
@@ -306,7 +305,10 @@ async fn image_bump_rolls_standby_first_then_switches_over() -> anyhow::Result<(
     let pid = std::process::id();
     for (secret, db) in [
         ("venus-auth-mysql", format!("venus_auth_upgrade_{pid}")),
-        ("venus-messager-mysql", format!("venus_messager_upgrade_{pid}")),
+        (
+            "venus-messager-mysql",
+            format!("venus_messager_upgrade_{pid}"),
+        ),
     ] {
         run(env.kubectl().args([
             "create",
@@ -352,7 +354,12 @@ async fn image_bump_rolls_standby_first_then_switches_over() -> anyhow::Result<(
         let primary = wait::until(
             Duration::from_secs(30),
             &format!("{lease} held"),
-            || async { Ok(leases.get_opt(&lease).await?.and_then(|l| lease_seen(&l).holder)) },
+            || async {
+                Ok(leases
+                    .get_opt(&lease)
+                    .await?
+                    .and_then(|l| lease_seen(&l).holder))
+            },
         )
         .await?;
         let standby = if primary.ends_with("-0") {
@@ -455,7 +462,8 @@ async fn image_bump_rolls_standby_first_then_switches_over() -> anyhow::Result<(
     let pod_log = pod_log.seen();
     let lease_log = lease_log.seen();
     for (component, lease, primary, standby) in &roles {
-        let primary_deleted = assert_standby_first(&pod_log, component, primary, standby, &old_uids);
+        let primary_deleted =
+            assert_standby_first(&pod_log, component, primary, standby, &old_uids);
         let holder = lease_seen(&leases.get(lease).await?).holder;
         assert_eq!(
             holder.as_deref(),

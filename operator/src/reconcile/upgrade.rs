@@ -56,7 +56,10 @@ pub enum Step {
     RollStandby(String),
     /// Every other pod runs the new revision and is Ready: stop the primary gracefully, a
     /// standby takes the Lease.
-    Switchover { primary: String, standbys: Vec<String> },
+    Switchover {
+        primary: String,
+        standbys: Vec<String>,
+    },
     /// The only replica runs the old revision: replace it (no standby to hand over to).
     ReplaceSingle(String),
 }
@@ -88,7 +91,10 @@ pub fn plan(
         ));
     }
     if let Some(p) = pods.iter().find(|p| !outdated(p) && !p.ready) {
-        return Step::Wait(format!("waiting for {} to be ready on the new revision", p.name));
+        return Step::Wait(format!(
+            "waiting for {} to be ready on the new revision",
+            p.name
+        ));
     }
     let is_primary = |p: &PodState| primary == Some(p.name.as_str());
     // Standbys first; a broken one (not Ready) before a serving one.
@@ -126,7 +132,10 @@ pub fn note(component: Component, step: &Step, updated: i32, desired: i32) -> Op
     let progress = format!("{updated}/{desired} on the new revision");
     let (reason, message) = match step {
         Step::UpToDate | Step::NotObserved => return None,
-        Step::Wait(why) => (reason::UPGRADING, format!("{component}: {why} ({progress})")),
+        Step::Wait(why) => (
+            reason::UPGRADING,
+            format!("{component}: {why} ({progress})"),
+        ),
         Step::RollStandby(pod) => (
             reason::UPGRADING_STANDBY,
             format!("{component}: updating standby {pod} first ({progress})"),
@@ -141,7 +150,9 @@ pub fn note(component: Component, step: &Step, updated: i32, desired: i32) -> Op
         ),
         Step::ReplaceSingle(pod) => (
             reason::UPGRADING,
-            format!("{component}: replacing its only pod {pod}, no standby to hand over to ({progress})"),
+            format!(
+                "{component}: replacing its only pod {pod}, no standby to hand over to ({progress})"
+            ),
         ),
     };
     Some(RolloutNote {
@@ -293,7 +304,10 @@ mod tests {
     fn the_standby_rolls_first_then_the_primary_hands_over() {
         let primary = Some("cs-messager-0");
         // Both on the old revision: the standby goes first, whichever ordinal it has.
-        let both_old = [pod("cs-messager-0", "old", true), pod("cs-messager-1", "old", true)];
+        let both_old = [
+            pod("cs-messager-0", "old", true),
+            pod("cs-messager-1", "old", true),
+        ];
         assert_eq!(
             plan(NEW, 2, &both_old, primary),
             Step::RollStandby("cs-messager-1".into())
@@ -306,14 +320,23 @@ mod tests {
         let mut stopping = both_old.clone();
         stopping[1].terminating = true;
         assert!(matches!(plan(NEW, 2, &stopping, primary), Step::Wait(_)));
-        assert!(matches!(plan(NEW, 2, &both_old[..1], primary), Step::Wait(_)));
-        let starting = [pod("cs-messager-0", "old", true), pod("cs-messager-1", "new", false)];
+        assert!(matches!(
+            plan(NEW, 2, &both_old[..1], primary),
+            Step::Wait(_)
+        ));
+        let starting = [
+            pod("cs-messager-0", "old", true),
+            pod("cs-messager-1", "new", false),
+        ];
         assert_eq!(
             plan(NEW, 2, &starting, primary),
             Step::Wait("waiting for cs-messager-1 to be ready on the new revision".into())
         );
         // The standby is Ready on the new revision: switchover.
-        let standby_done = [pod("cs-messager-0", "old", true), pod("cs-messager-1", "new", true)];
+        let standby_done = [
+            pod("cs-messager-0", "old", true),
+            pod("cs-messager-1", "new", true),
+        ];
         assert_eq!(
             plan(NEW, 2, &standby_done, primary),
             Step::Switchover {
@@ -322,7 +345,10 @@ mod tests {
             }
         );
         // The old primary is back as a standby on the new revision: done.
-        let done = [pod("cs-messager-0", "new", true), pod("cs-messager-1", "new", true)];
+        let done = [
+            pod("cs-messager-0", "new", true),
+            pod("cs-messager-1", "new", true),
+        ];
         assert_eq!(plan(NEW, 2, &done, Some("cs-messager-1")), Step::UpToDate);
     }
 
@@ -343,12 +369,18 @@ mod tests {
             pod("cs-miner-1", "old", true),
             pod("cs-miner-2", "new", false),
         ];
-        assert!(matches!(plan(NEW, 3, &stuck, Some("cs-miner-0")), Step::Wait(_)));
+        assert!(matches!(
+            plan(NEW, 3, &stuck, Some("cs-miner-0")),
+            Step::Wait(_)
+        ));
     }
 
     #[test]
     fn without_a_primary_every_pod_is_a_standby_and_one_replica_is_replaced() {
-        let pods = [pod("cs-miner-0", "old", true), pod("cs-miner-1", "old", true)];
+        let pods = [
+            pod("cs-miner-0", "old", true),
+            pod("cs-miner-1", "old", true),
+        ];
         assert_eq!(
             plan(NEW, 2, &pods, None),
             Step::RollStandby("cs-miner-0".into())
@@ -366,10 +398,16 @@ mod tests {
 
     #[test]
     fn nothing_happens_before_the_controller_saw_the_template_or_when_current() {
-        let pods = [pod("cs-miner-0", "old", true), pod("cs-miner-1", "old", true)];
+        let pods = [
+            pod("cs-miner-0", "old", true),
+            pod("cs-miner-1", "old", true),
+        ];
         assert_eq!(plan(None, 2, &pods, Some("cs-miner-0")), Step::NotObserved);
         assert_eq!(note(Component::Miner, &Step::NotObserved, 0, 2), None);
-        assert_eq!(plan(Some("old"), 2, &pods, Some("cs-miner-0")), Step::UpToDate);
+        assert_eq!(
+            plan(Some("old"), 2, &pods, Some("cs-miner-0")),
+            Step::UpToDate
+        );
         // A terminating pod on the old revision while every live pod is current: nothing left.
         let mut leaving = pods.clone();
         leaving[0].revision = Some("new".into());
