@@ -83,8 +83,8 @@ fn network_params(node: &Node) -> NetworkParams {
         consensus_miner_min_power: StoragePower::from(p.consensus_miner_min_power),
         supported_proof_types: p.supported_proofs.iter().map(|&s| i64::from(s)).collect(),
         pre_commit_challenge_delay: p.pre_commit_challenge_delay,
-        // Every upgrade is active at genesis on the networks this node runs.
-        fork_upgrade_params: Default::default(),
+        // Empty on the local networks: every upgrade is active at genesis.
+        fork_upgrade_params: crate::upgrades::fork_upgrade_params(p.kind),
         eip155_chain_id: i64::try_from(p.eip155_chain_id).unwrap_or(i64::MAX),
     }
 }

@@ -17,6 +17,7 @@ use venus_types::{
 
 use crate::client_cmds::{STAGE_COMPLETE, STAGE_ERROR, STAGE_IDLE};
 use crate::gas;
+use crate::mpool::Origin;
 use crate::node::Node;
 
 fn err(e: impl std::fmt::Display) -> RpcError {
@@ -183,14 +184,15 @@ pub fn register(r: &mut Router, node: Arc<Node>) {
             .map_err(err)?;
         Ok(miner_info(&st.info))
     });
-    let n = node.clone();
-    r.method(
-        api::STATE_NETWORK_VERSION,
-        move |_ctx: Ctx, (_tsk,): (TipSetKey,)| {
-            let nv = u32::from(n.params.genesis_network_version);
-            async move { Ok(nv) }
-        },
-    );
+    // The version the network runs at the tipset's height (its upgrade schedule).
+    blocking!(r, node, api::STATE_NETWORK_VERSION, |n, (tsk,)| {
+        let tsk: TipSetKey = tsk;
+        let ts = n.tipset(&tsk).map_err(err)?;
+        Ok(u32::from(crate::upgrades::network_version(
+            &n.params,
+            ts.height(),
+        )))
+    });
     let n = node.clone();
     r.method(
         api::STATE_SEARCH_MSG,
@@ -259,15 +261,29 @@ pub fn register(r: &mut Router, node: Arc<Node>) {
     );
     blocking!(r, node, api::SYNC_STATE, |n, ()| Ok(sync_state(&n)));
 
-    for m in [api::MPOOL_PUSH, api::MPOOL_PUSH_UNTRUSTED] {
-        blocking!(r, node, m, |n, (msg,)| push_and_announce(&n, msg));
-    }
-    for m in [api::MPOOL_BATCH_PUSH, api::MPOOL_BATCH_PUSH_UNTRUSTED] {
+    blocking!(r, node, api::MPOOL_PUSH, |n, (msg,)| push_and_announce(
+        &n, msg
+    ));
+    // Untrusted pushes: no nonce gap, at most 100 pending per sender, not kept across
+    // restarts (mpool::Origin::Untrusted). Batches stop at the first refusal.
+    blocking!(r, node, api::MPOOL_PUSH_UNTRUSTED, |n, (msg,)| {
+        let out = n.push_messages(vec![msg], Origin::Untrusted);
+        match (out.cids.into_iter().next(), out.error) {
+            (Some(cid), None) => Ok(cid),
+            (_, e) => Err(err(e.unwrap_or_else(|| "not added".into()))),
+        }
+    });
+    for (m, origin) in [
+        (api::MPOOL_BATCH_PUSH, Origin::Local),
+        (api::MPOOL_BATCH_PUSH_UNTRUSTED, Origin::Untrusted),
+    ] {
         blocking!(r, node, m, |n, (msgs,)| {
             let msgs: Vec<SignedMessage> = msgs;
-            msgs.into_iter()
-                .map(|m| push_and_announce(&n, m))
-                .collect::<Result<Vec<_>, _>>()
+            let out = n.push_messages(msgs, origin);
+            match out.error {
+                None => Ok(out.cids),
+                Some(e) => Err(err(e)),
+            }
         });
     }
     blocking!(r, node, api::MPOOL_GET_NONCE, |n, (addr,)| n
@@ -325,13 +341,15 @@ pub fn register(r: &mut Router, node: Arc<Node>) {
     )| {
         let ts = n.tipset(&tsk).map_err(err)?;
         let list: Vec<api::EstimateMessage> = list;
+        // State root, base fee and premium once for the whole batch.
+        let estimator = gas::Estimator::new(&n, &ts).map_err(err)?;
         Ok(list
             .into_iter()
             .enumerate()
             .map(|(i, e)| {
                 let mut msg = e.msg;
                 msg.nonce = from_nonce + i as u64;
-                match gas::estimate_message_gas(&n, msg, e.spec.unwrap_or_default(), &ts) {
+                match estimator.message_gas(msg, e.spec.unwrap_or_default()) {
                     Ok(m) => api::EstimateResult {
                         msg: Some(m),
                         err: String::new(),

@@ -37,3 +37,4 @@ pub mod seed;
 pub mod server;
 #[cfg(feature = "chain")]
 pub mod sync;
+pub mod upgrades;

@@ -23,6 +23,30 @@ pub const BLOCK_MESSAGE_LIMIT: usize = 10_000;
 pub const MINIMUM_BASE_FEE: u64 = 100;
 /// Replace-by-fee: the new premium must be at least 125 % of the old one, plus one.
 pub const RBF_PERCENT: u64 = 125;
+/// Pending messages one sender may have from untrusted pushes (`MpoolPushUntrusted`,
+/// `MpoolBatchPushUntrusted`): venus's `MaxUntrustedActorPendingMessages` (Lotus: 10).
+pub const MAX_UNTRUSTED_ACTOR_PENDING: usize = 100;
+
+/// Where a message comes from: what it is checked against and whether it is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Trusted push through this node's API (`MpoolPush`, `MpoolBatchPush`): queued up to
+    /// `maxNonceGap` ahead, no per-sender cap, saved across restarts and never pruned for size.
+    Local,
+    /// Untrusted push through the API (`MpoolPushUntrusted`, `MpoolBatchPushUntrusted`): the
+    /// strict checks of venus/Lotus `msgSet.add(strict, untrusted)` — no nonce gap (the nonce
+    /// is at most the sender's next one), at most [`MAX_UNTRUSTED_ACTOR_PENDING`] pending
+    /// messages per sender — and not saved (the pusher re-pushes; venus#5662).
+    Untrusted,
+    /// Received from peers (gossip): `maxNonceGap`, not saved, pruned first.
+    Remote,
+}
+
+impl Origin {
+    fn is_local(self) -> bool {
+        self == Origin::Local
+    }
+}
 
 /// What the pool needs from a signed message.
 pub trait PoolMessage: Clone + Send + Sync + Serialize + DeserializeOwned + 'static {
@@ -114,6 +138,14 @@ pub enum PoolError {
     },
     #[error("message already in the pool")]
     Duplicate,
+    #[error(
+        "too many pending messages from {sender}: {pending} (at most {limit} from untrusted pushes)"
+    )]
+    TooManyPending {
+        sender: String,
+        pending: usize,
+        limit: usize,
+    },
 }
 
 struct Entry<M> {
@@ -240,6 +272,42 @@ impl<M: PoolMessage> MessagePool<M> {
     /// Check and add a message; `local` messages (pushed through this node) survive
     /// restarts and size pruning. Returns the CID.
     pub fn add(&mut self, msg: M, local: bool, state: &dyn StateView) -> Result<Cid, PoolError> {
+        let origin = if local { Origin::Local } else { Origin::Remote };
+        let cid = self.insert(msg, origin, state)?;
+        if local {
+            self.save_local();
+        }
+        Ok(cid)
+    }
+
+    /// Checks and adds `msgs` in order, as venus's `MpoolBatchPush*`: stops at the first
+    /// refusal and returns the CIDs added before it with that error. The saved local
+    /// messages are written once for the whole batch.
+    pub fn add_batch(
+        &mut self,
+        msgs: Vec<M>,
+        origin: Origin,
+        state: &dyn StateView,
+    ) -> (Vec<Cid>, Option<PoolError>) {
+        let mut added = Vec::with_capacity(msgs.len());
+        let mut error = None;
+        for m in msgs {
+            match self.insert(m, origin, state) {
+                Ok(cid) => added.push(cid),
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            }
+        }
+        if origin.is_local() && !added.is_empty() {
+            self.save_local();
+        }
+        (added, error)
+    }
+
+    fn insert(&mut self, msg: M, origin: Origin, state: &dyn StateView) -> Result<Cid, PoolError> {
+        let local = origin.is_local();
         let cid = msg.cid();
         if self.by_cid.contains_key(&cid) {
             return Err(PoolError::Duplicate);
@@ -276,15 +344,31 @@ impl<M: PoolMessage> MessagePool<M> {
             });
         }
         let next = self.next_nonce(&from, state);
-        if msg.nonce() > next + self.config.max_nonce_gap {
+        let max_gap = if origin == Origin::Untrusted {
+            0
+        } else {
+            self.config.max_nonce_gap
+        };
+        if msg.nonce() > next + max_gap {
             return Err(PoolError::NonceGap {
                 got: msg.nonce(),
                 next,
-                gap: self.config.max_nonce_gap,
+                gap: max_gap,
             });
         }
         let queue = self.by_sender.get(&from);
-        if let Some(old) = queue.and_then(|q| q.get(&msg.nonce())) {
+        let replaces = queue.and_then(|q| q.get(&msg.nonce()));
+        if origin == Origin::Untrusted && replaces.is_none() {
+            let pending = queue.map_or(0, BTreeMap::len);
+            if pending >= MAX_UNTRUSTED_ACTOR_PENDING {
+                return Err(PoolError::TooManyPending {
+                    sender: from.to_string(),
+                    pending,
+                    limit: MAX_UNTRUSTED_ACTOR_PENDING,
+                });
+            }
+        }
+        if let Some(old) = replaces {
             let min = min_rbf_premium(&old.msg.gas_premium());
             if msg.gas_premium() < min {
                 return Err(PoolError::ReplaceByFeeTooLow {
@@ -315,9 +399,6 @@ impl<M: PoolMessage> MessagePool<M> {
         }
         self.by_cid.insert(cid, (from, nonce));
         self.prune_to_size();
-        if local {
-            self.save_local();
-        }
         Ok(cid)
     }
 
@@ -742,6 +823,79 @@ mod tests {
         let again: MessagePool<TestMsg> =
             MessagePool::with_persistence(PoolConfig::default(), path, &st);
         assert!(again.is_empty(), "applied local messages are forgotten");
+    }
+
+    #[test]
+    fn untrusted_pushes_take_no_gap_and_at_most_the_untrusted_cap_per_sender() {
+        let st = State(
+            [(1, (0, u64::MAX)), (2, (0, u64::MAX))]
+                .into_iter()
+                .collect(),
+        );
+        let mut pool = MessagePool::new(PoolConfig::default());
+        // A gap of one is refused untrusted, accepted trusted (maxNonceGap 100).
+        let (added, err) = pool.add_batch(vec![msg(1, 1, 10)], Origin::Untrusted, &st);
+        assert!(added.is_empty());
+        assert_eq!(
+            err,
+            Some(PoolError::NonceGap {
+                got: 1,
+                next: 0,
+                gap: 0
+            })
+        );
+        let (added, err) = pool.add_batch(vec![msg(2, 1, 10)], Origin::Local, &st);
+        assert_eq!((added.len(), err), (1, None));
+        // In order, the untrusted cap: 100 accepted, the 101st refused, the batch stops there.
+        let batch: Vec<TestMsg> = (0..105).map(|n| msg(1, n, 10)).collect();
+        let (added, err) = pool.add_batch(batch, Origin::Untrusted, &st);
+        assert_eq!(added.len(), MAX_UNTRUSTED_ACTOR_PENDING);
+        assert_eq!(
+            err,
+            Some(PoolError::TooManyPending {
+                sender: Address::new_id(1).to_string(),
+                pending: 100,
+                limit: 100
+            })
+        );
+        assert_eq!(pool.next_nonce(&Address::new_id(1), &st), 100);
+        // A replacement of a pending nonce is no new pending message: allowed at the cap.
+        let (added, err) = pool.add_batch(vec![msg(1, 50, 13)], Origin::Untrusted, &st);
+        assert_eq!((added.len(), err), (1, None));
+        // Trusted pushes have no per-sender cap.
+        let (added, err) = pool.add_batch(vec![msg(1, 100, 10)], Origin::Local, &st);
+        assert_eq!((added.len(), err), (1, None));
+        // Once the state moves on (messages applied), untrusted pushes fit again.
+        let applied = State(
+            [(1, (60, u64::MAX)), (2, (0, u64::MAX))]
+                .into_iter()
+                .collect(),
+        );
+        assert_eq!(pool.prune_applied(&applied), 60);
+        let (added, err) = pool.add_batch(vec![msg(1, 101, 10)], Origin::Untrusted, &applied);
+        assert_eq!((added.len(), err), (1, None));
+    }
+
+    #[test]
+    fn a_batch_saves_the_local_messages_once_and_untrusted_ones_never() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("mpool.json");
+        let st = state();
+        let mut pool = MessagePool::with_persistence(PoolConfig::default(), path.clone(), &st);
+        let (added, err) = pool.add_batch(vec![msg(1, 5, 10), msg(1, 6, 10)], Origin::Local, &st);
+        assert_eq!((added.len(), err), (2, None));
+        let (added, err) = pool.add_batch(vec![msg(2, 0, 10)], Origin::Untrusted, &st);
+        assert_eq!((added.len(), err), (1, None));
+        drop(pool);
+        let restored: MessagePool<TestMsg> =
+            MessagePool::with_persistence(PoolConfig::default(), path, &st);
+        let mut kept: Vec<(u64, u64)> = restored
+            .pending()
+            .iter()
+            .map(|m| (m.from, m.nonce))
+            .collect();
+        kept.sort_unstable();
+        assert_eq!(kept, vec![(1, 5), (1, 6)]);
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub struct Node {
     pub cs: Store,
     builder: TipSetBuilder,
     post: DevnetPoSt,
-    mpool: Mutex<MessagePool<SignedMessage>>,
+    pub(crate) mpool: Mutex<MessagePool<SignedMessage>>,
     /// Serialises block submission (validation + head update) so mpool pruning follows.
     submit_lock: tokio::sync::Mutex<()>,
     /// Catch-up progress and the best head peers announced (`SyncState`, `/readyz`).

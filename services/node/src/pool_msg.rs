@@ -7,6 +7,65 @@ use venus_types::SignedMessage;
 
 use crate::mpool::PoolMessage;
 
+#[cfg(feature = "chain")]
+mod push {
+    use venus_types::{Cid, SignedMessage};
+
+    use crate::mpool::Origin;
+    use crate::node::Node;
+
+    /// What a batch push did: the CIDs accepted, in order, and the refusal that stopped it.
+    pub struct Pushed {
+        pub cids: Vec<Cid>,
+        pub error: Option<String>,
+    }
+
+    impl Node {
+        /// Checks and adds `msgs` to the pool in order against one view of the head state,
+        /// stops at the first refusal (venus's `MpoolBatchPush*`), stores the accepted ones
+        /// in one write so blocks can reference them, and announces them to peers.
+        pub fn push_messages(&self, msgs: Vec<SignedMessage>, origin: Origin) -> Pushed {
+            let view = match self.view_at(&self.head()) {
+                Ok(v) => v,
+                Err(e) => {
+                    return Pushed {
+                        cids: Vec::new(),
+                        error: Some(e),
+                    };
+                }
+            };
+            let (added, error) = self.mpool.lock().add_batch(msgs.clone(), origin, &view);
+            let accepted = &msgs[..added.len()];
+            let (bls, secp): (Vec<&SignedMessage>, Vec<&SignedMessage>) =
+                accepted.iter().partition(|m| m.is_bls());
+            let bls: Vec<_> = bls.into_iter().map(|m| m.message.clone()).collect();
+            let secp: Vec<_> = secp.into_iter().cloned().collect();
+            if !accepted.is_empty()
+                && let Err(e) = self.cs.put_messages(&bls, &secp)
+            {
+                tracing::warn!(error = %e, count = accepted.len(), "cannot store pooled messages");
+            }
+            for m in accepted {
+                self.announce_message(m);
+            }
+            Pushed {
+                cids: added.into_iter().map(Cid).collect(),
+                error: error.map(|e| {
+                    let m = &msgs[accepted.len()];
+                    format!(
+                        "message {} from {} with nonce {}: {e}",
+                        m.cid(),
+                        m.message.from,
+                        m.message.nonce
+                    )
+                }),
+            }
+        }
+    }
+}
+#[cfg(feature = "chain")]
+pub use push::Pushed;
+
 impl PoolMessage for SignedMessage {
     fn cid(&self) -> Cid {
         SignedMessage::cid(self).into()

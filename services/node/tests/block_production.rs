@@ -124,4 +124,71 @@ async fn blocks_through_the_api_rejections_transfer_and_restart() {
         String::from_utf8_lossy(&out.stdout)
             .contains(&format!("\"Height\": {}", head_after.height()))
     );
+
+    // The devnet runs every upgrade from genesis: network version 26 at genesis and head.
+    let genesis = c
+        .call(
+            api::CHAIN_GET_TIP_SET_BY_HEIGHT,
+            (0, head_after.key().clone()),
+        )
+        .await
+        .expect("genesis");
+    for tsk in [
+        genesis.key().clone(),
+        head_after.key().clone(),
+        Default::default(),
+    ] {
+        let nv = c
+            .call(api::STATE_NETWORK_VERSION, (tsk,))
+            .await
+            .expect("network version");
+        assert_eq!(nv, 26);
+    }
+
+    // Untrusted pushes: at most 100 pending per sender, no nonce gap; the trusted push takes
+    // both. A batch stops at the first refusal, keeping what it added before.
+    let from = key.address();
+    let next = c.call(api::MPOOL_GET_NONCE, (from,)).await.expect("nonce");
+    let template = signed_transfer(&c, &key, to, TokenAmount::from_atto(1u64)).await;
+    let at = |nonce: u64| {
+        let mut m = template.message.clone();
+        m.nonce = nonce;
+        venus_types::SignedMessage {
+            signature: key.sign(&m.signing_bytes()),
+            message: m,
+        }
+    };
+    let batch: Vec<_> = (next..next + 101).map(at).collect();
+    let e = c
+        .call(api::MPOOL_BATCH_PUSH_UNTRUSTED, (batch,))
+        .await
+        .expect_err("the 101st untrusted message");
+    assert!(e.to_string().contains("too many pending messages"), "{e}");
+    let pending = c
+        .call(api::MPOOL_PENDING, (Default::default(),))
+        .await
+        .expect("pending");
+    let ours: Vec<u64> = pending
+        .iter()
+        .filter(|m| m.message.from == from)
+        .map(|m| m.message.nonce)
+        .collect();
+    assert_eq!(ours, (next..next + 100).collect::<Vec<_>>());
+    let gapped = at(next + 101);
+    let e = c
+        .call(api::MPOOL_PUSH_UNTRUSTED, (gapped.clone(),))
+        .await
+        .expect_err("a nonce gap, untrusted");
+    assert!(
+        e.to_string().contains("ahead of the sender's next nonce"),
+        "{e}"
+    );
+    let e = c
+        .call(api::MPOOL_PUSH_UNTRUSTED, (at(next + 100),))
+        .await
+        .expect_err("the cap, one by one too");
+    assert!(e.to_string().contains("too many pending messages"), "{e}");
+    c.call(api::MPOOL_BATCH_PUSH, (vec![at(next + 100), gapped],))
+        .await
+        .expect("trusted: past the untrusted cap");
 }
