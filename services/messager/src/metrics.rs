@@ -26,6 +26,11 @@ pub struct NodeLabels {
     pub node: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PhaseLabels {
+    pub phase: String,
+}
+
 #[derive(Clone)]
 pub struct MessagerMetrics {
     pub messages: Family<AddressStateLabels, Gauge>,
@@ -33,6 +38,7 @@ pub struct MessagerMetrics {
     pub oldest_fill_age_epochs: Family<AddressLabels, Gauge>,
     pub sign_duration: Histogram,
     pub push_duration: Histogram,
+    pub round_phase: Family<PhaseLabels, Histogram>,
     pub sign_errors: Family<AddressLabels, Counter>,
     pub push_errors: Family<NodeLabels, Counter>,
     pub pushed: Counter,
@@ -55,6 +61,7 @@ impl MessagerMetrics {
             oldest_fill_age_epochs: Family::default(),
             sign_duration: latency(),
             push_duration: latency(),
+            round_phase: Family::new_with_constructor(latency),
             sign_errors: Family::default(),
             push_errors: Family::default(),
             pushed: Counter::default(),
@@ -86,6 +93,11 @@ impl MessagerMetrics {
             "venus_messager_push_duration_seconds",
             "MpoolBatchPushUntrusted latency per node",
             s.push_duration.clone(),
+        );
+        m.register(
+            "venus_messager_round_phase_seconds",
+            "Time of each step of an address's selection round (select, estimate, sign, persist, push, repush)",
+            s.round_phase.clone(),
         );
         m.register(
             "venus_messager_sign_errors",
@@ -128,6 +140,16 @@ impl MessagerMetrics {
 
     pub fn observe_sign(&self, d: Duration) {
         self.sign_duration.observe(d.as_secs_f64());
+    }
+
+    /// One step of an address's round: `select`, `estimate`, `sign`, `persist`, `push`,
+    /// `repush`.
+    pub fn observe_phase(&self, phase: &str, d: Duration) {
+        self.round_phase
+            .get_or_create(&PhaseLabels {
+                phase: phase.into(),
+            })
+            .observe(d.as_secs_f64());
     }
 
     pub fn observe_push(&self, d: Duration) {

@@ -23,6 +23,11 @@ use crate::wallets::SignError;
 
 /// Messages estimated per address per round at most (the original caps at 100).
 pub const MAX_SELECT: u64 = 1000;
+/// Messages of one address in flight (signed, not on chain) at most, whatever its selMsgNum:
+/// the pushes are `MpoolBatchPushUntrusted` (as the original's), and a node takes at most
+/// this many pending messages per sender from untrusted pushes (venus's
+/// `MaxUntrustedActorPendingMessages`, the node's `mpool::MAX_UNTRUSTED_ACTOR_PENDING`).
+pub const MAX_IN_FLIGHT: u64 = 100;
 /// Concurrent WalletSign calls per address round.
 const SIGN_CONCURRENCY: usize = 16;
 /// The block gas limit: an estimate above it can never be included.
@@ -120,8 +125,19 @@ impl Pipeline {
         }
     }
 
-    /// One round over every Alive address on `head`, while `still_primary` holds.
-    pub async fn round(&self, head: &TipSet, still_primary: &(dyn Fn() -> bool + Sync)) {
+    pub fn messager(&self) -> &Messager {
+        &self.m
+    }
+
+    /// One round over every Alive address on `head`, while `still_primary` holds. A round
+    /// for newly accepted messages (`new_only`, between head changes) only selects, signs
+    /// and pushes: stuck messages and re-pushes wait for the next head.
+    pub async fn round(
+        &self,
+        head: &TipSet,
+        new_only: bool,
+        still_primary: &(dyn Fn() -> bool + Sync),
+    ) {
         let addresses = match self.m.store.addresses().await {
             Ok(a) => a,
             Err(e) => {
@@ -162,7 +178,7 @@ impl Pipeline {
                 async move {
                     let addr = a.addr;
                     if let Err(e) = self
-                        .address_round(head, a, shared, in_head, still_primary)
+                        .address_round(head, a, shared, in_head, new_only, still_primary)
                         .await
                     {
                         tracing::warn!(address = %addr, error = %e, "selection round failed");
@@ -205,6 +221,7 @@ impl Pipeline {
         addr: AddressInfo,
         shared: &SharedSpec,
         in_head: Option<u64>,
+        new_only: bool,
         still_primary: &(dyn Fn() -> bool + Sync),
     ) -> Result<(), RoundError> {
         let from = addr.addr;
@@ -237,19 +254,35 @@ impl Pipeline {
             .into_iter()
             .filter(|r| r.nonce as u64 >= chain_nonce)
             .collect();
-        if self.opts.replace_after_epochs > 0 {
+        if self.opts.replace_after_epochs > 0 && !new_only {
             self.replace_stuck(head, &addr, shared, &fills, still_primary)
                 .await;
         }
-        let mut pushed = Vec::new();
+        // Re-push the head of the line first (a node may have dropped or never got it): the
+        // node takes untrusted pushes without a nonce gap, so the older ones go before the
+        // new batch.
+        let repush: Vec<SignedMessage> = fills
+            .iter()
+            .take(REPUSH_PER_ROUND)
+            .filter_map(|r| signed_of(r).ok())
+            .collect();
+        if !repush.is_empty() && !new_only && still_primary() {
+            let t = Instant::now();
+            self.push(&repush, false).await;
+            self.m.metrics.observe_phase("repush", t.elapsed());
+        }
         let gap = addr.nonce.saturating_sub(chain_nonce);
-        let sel = if addr.sel_msg_num > 0 {
+        let configured = if addr.sel_msg_num > 0 {
             addr.sel_msg_num
         } else {
             shared.sel_msg_num
         };
+        let sel = configured.min(MAX_IN_FLIGHT);
         if gap < sel && still_primary() {
-            pushed = self
+            if configured > sel {
+                tracing::debug!(address = %from, sel_msg_num = configured, in_flight_cap = MAX_IN_FLIGHT, "selMsgNum above what a node takes untrusted: capped");
+            }
+            let pushed = self
                 .fill_new(
                     head,
                     &addr,
@@ -258,23 +291,14 @@ impl Pipeline {
                     still_primary,
                 )
                 .await?;
+            if !pushed.is_empty() {
+                let t = Instant::now();
+                self.push(&pushed, true).await;
+                self.m.metrics.observe_phase("push", t.elapsed());
+                tracing::debug!(address = %from, count = pushed.len(), push_ms = t.elapsed().as_millis() as u64, "pushed");
+            }
         } else if gap >= sel {
             tracing::debug!(address = %from, gap, sel, "selMsgNum messages in flight: only re-pushing");
-        }
-        if !pushed.is_empty() {
-            self.push(&pushed, true).await;
-        }
-        // Re-push the head of the line (a node may have dropped or never got it).
-        let fresh: std::collections::HashSet<u64> =
-            pushed.iter().map(|m| m.message.nonce).collect();
-        let repush: Vec<SignedMessage> = fills
-            .iter()
-            .filter(|r| !fresh.contains(&(r.nonce as u64)))
-            .take(REPUSH_PER_ROUND)
-            .filter_map(|r| signed_of(r).ok())
-            .collect();
-        if !repush.is_empty() && still_primary() {
-            self.push(&repush, false).await;
         }
         Ok(())
     }
@@ -289,10 +313,12 @@ impl Pipeline {
         still_primary: &(dyn Fn() -> bool + Sync),
     ) -> Result<Vec<SignedMessage>, RoundError> {
         let from = addr.addr;
+        let t_select = Instant::now();
         let mut waiting = self.m.store.waiting_messages(&from, wanted).await?;
         if waiting.is_empty() {
             return Ok(Vec::new());
         }
+        self.m.metrics.observe_phase("select", t_select.elapsed());
         if !self.m.wallets.has(&from).await {
             let n = self.m.store.set_wallet_wait(&from, true).await?;
             if n > 0 {
@@ -307,6 +333,7 @@ impl Pipeline {
             .node_client()
             .await
             .map_err(|e| RoundError::Node(e.message))?;
+        let t_estimate = Instant::now();
         let parent_base_fee = head.blocks().first().map(|b| b.parent_base_fee.clone());
         let mut estimates = Vec::with_capacity(waiting.len());
         let mut kept = Vec::with_capacity(waiting.len());
@@ -383,10 +410,16 @@ impl Pipeline {
         for (i, (_, m)) in ready.iter_mut().enumerate() {
             m.nonce = addr.nonce + i as u64;
         }
+        let estimate_time = t_estimate.elapsed();
+        self.m.metrics.observe_phase("estimate", estimate_time);
+        let t_sign = Instant::now();
         let filled = self.sign_prefix(&from, ready).await;
+        let sign_time = t_sign.elapsed();
+        self.m.metrics.observe_phase("sign", sign_time);
         if filled.is_empty() || !still_primary() {
             return Ok(Vec::new());
         }
+        let t_persist = Instant::now();
         // Waiting messages were NoWallet perhaps: they are signable now.
         let committed = self
             .m
@@ -399,7 +432,12 @@ impl Pipeline {
             tracing::warn!(address = %from, "the address nonce or its messages changed during the round (or the lease was lost): nothing committed; the next round retries");
             return Ok(Vec::new());
         }
-        tracing::info!(address = %from, from_nonce = addr.nonce, count = filled.len(), "signed messages");
+        let persist_time = t_persist.elapsed();
+        self.m.metrics.observe_phase("persist", persist_time);
+        tracing::info!(address = %from, from_nonce = addr.nonce, count = filled.len(),
+            select_ms = t_select.elapsed().saturating_sub(estimate_time + sign_time + persist_time).as_millis() as u64,
+            estimate_ms = estimate_time.as_millis() as u64, sign_ms = sign_time.as_millis() as u64,
+            persist_ms = persist_time.as_millis() as u64, "signed messages");
         Ok(filled
             .into_iter()
             .map(|f| SignedMessage {

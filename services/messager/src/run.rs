@@ -207,6 +207,9 @@ pub async fn primary_loop(
     }
 }
 
+/// How long a burst of accepted messages gathers before a between-heads round selects it.
+const GATHER: Duration = Duration::from_millis(200);
+
 async fn work(
     pipeline: &Pipeline,
     tracker: &mut Tracker,
@@ -215,9 +218,26 @@ async fn work(
     still: &(dyn Fn() -> bool + Sync),
 ) {
     heads.mark_changed();
+    // The head the last round ran on (settled): new messages accepted meanwhile are selected
+    // on it at once instead of waiting for the next head.
+    let mut settled: Option<TipSet> = None;
     loop {
-        if heads.changed().await.is_err() {
-            return;
+        let accepted = pipeline.messager().accepted.notified();
+        tokio::select! {
+            r = heads.changed() => {
+                if r.is_err() {
+                    return;
+                }
+            }
+            _ = accepted, if settled.is_some() && !opts.skip_push => {
+                tokio::time::sleep(GATHER).await;
+                if let Some(head) = settled.as_ref()
+                    && still()
+                {
+                    pipeline.round(head, true, still).await;
+                }
+                continue;
+            }
         }
         let Some(mut head) = heads.borrow_and_update().clone() else {
             continue;
@@ -249,7 +269,8 @@ async fn work(
             }
         }
         if still() {
-            pipeline.round(&head, still).await;
+            pipeline.round(&head, false, still).await;
+            settled = Some(head);
         }
     }
 }

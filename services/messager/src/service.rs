@@ -32,6 +32,9 @@ pub struct Messager {
     /// ID address → key address, resolved once.
     key_addresses: DashMap<Address, Address>,
     balances: DashMap<Address, (Instant, TokenAmount)>,
+    /// Woken by every accepted message: the primary selects new messages between head
+    /// changes too (run::work).
+    pub accepted: tokio::sync::Notify,
 }
 
 pub fn store_err(e: StoreError) -> RpcError {
@@ -58,6 +61,7 @@ impl Messager {
             head_height: AtomicI64::new(0),
             key_addresses: DashMap::new(),
             balances: DashMap::new(),
+            accepted: tokio::sync::Notify::new(),
         }
     }
 
@@ -161,6 +165,7 @@ impl Messager {
             state: MessageState::UnFillMsg,
         };
         self.store.insert_message(&new).await.map_err(store_err)?;
+        self.accepted.notify_one();
         Ok(id)
     }
 
