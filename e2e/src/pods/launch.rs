@@ -93,14 +93,21 @@ pub async fn prepare(pod: &Pod, ctx: Setting<'_>) -> anyhow::Result<Launch> {
     let config_maps: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), ctx.namespace);
     let volume_dir = |volume: &str| ctx.dir.join("volumes").join(volume);
     let mounts = container.volume_mounts.as_deref().unwrap_or_default();
-    let container_port = container
+    let local = ctx.local;
+    // The `api` port is the pod's port; any other container port (the node's `swarm`) gets a
+    // local port of its own, the one other pods' addresses of it map to.
+    let own: Vec<(i32, u16)> = container
         .ports
         .iter()
         .flatten()
-        .find(|p| p.name.as_deref() == Some("api"))
-        .map(|p| p.container_port);
-    let own = container_port.map(|p| (p, ctx.port));
-    let local = ctx.local;
+        .filter_map(|p| {
+            if p.name.as_deref() == Some("api") {
+                Some((p.container_port, ctx.port))
+            } else {
+                local(&Target::Pod(name.clone(), p.container_port)).map(|l| (p.container_port, l))
+            }
+        })
+        .collect();
     let paths = Rewriter::new(
         mounts
             .iter()
@@ -116,7 +123,7 @@ pub async fn prepare(pod: &Pod, ctx: Setting<'_>) -> anyhow::Result<Launch> {
             })
             .collect(),
     );
-    let mut rewrite = |text: &str| map_addresses(&paths.rewrite(text), ctx.namespace, own, local);
+    let mut rewrite = |text: &str| map_addresses(&paths.rewrite(text), ctx.namespace, &own, local);
 
     // Volumes.
     let mut read_only_dirs = Vec::new();

@@ -2,17 +2,18 @@
 //!
 //! [`PodProcesses`] watches the pods of one namespace. A pod that carries the toleration
 //! [`TOLERATION_KEY`] is made Running — but not Ready — by kwok (the stage
-//! `e2e/cluster/stages/pod-run-by-harness.yaml`); the harness then starts the binary its
-//! container names with what the kubelet would give it ([`launch`]): volumes, env, Secret-backed
-//! values from the API server, a kubeconfig holding a token of the pod's ServiceAccount, and
-//! in-cluster addresses mapped to local ports (one stable port per pod name; a listener per
+//! `e2e/cluster/stages/pod-run-by-harness.yaml`); the harness then starts the binary its container
+//! names with what the kubelet would give it ([`launch`]): volumes, env, Secret-backed values from
+//! the API server, a kubeconfig holding a token of the pod's ServiceAccount, and in-cluster
+//! addresses mapped to local ports (one stable port per pod name and container port, so the node
+//! pods' libp2p addresses through the headless Service reach their processes; a listener per
 //! Service that forwards to the Service's ready endpoints, see [`proxy`]). It reflects the
 //! process's `/readyz` into the pod's Ready condition, so the StatefulSet controller, the
-//! EndpointSlice controller and the operator see real readiness. A pod deleted or failed →
-//! its process is stopped (SIGTERM with a grace period, SIGKILL without one); a recreated pod
-//! (new UID) → a new process; a process that exits while its pod lives is restarted, as the
-//! kubelet would. Dropping the harness kills every process; the cluster's watchdog kills them
-//! too if the test process dies.
+//! EndpointSlice controller and the operator see real readiness. A pod deleted or failed → its
+//! process is stopped (SIGTERM with a grace period, SIGKILL without one); a recreated pod (new UID)
+//! → a new process; a process that exits while its pod lives is restarted, as the kubelet would.
+//! Dropping the harness kills every process; the cluster's watchdog kills them too if the test
+//! process dies.
 
 pub mod genesis;
 mod launch;
@@ -88,6 +89,9 @@ struct Shared {
     ca: PathBuf,
     owned_pids: PathBuf,
     pod_ports: PodPorts,
+    /// (pod, container port) → local port, for every port an address names (the `api` one
+    /// is also the pod's entry in `pod_ports`).
+    container_ports: Mutex<BTreeMap<(String, i32), u16>>,
     proxies: ServiceProxies,
     running: Mutex<BTreeMap<String, Running>>,
     incarnations: Mutex<BTreeMap<String, usize>>,
@@ -134,6 +138,7 @@ impl PodProcesses {
             owned_pids: cluster.owned_pids_file(),
             proxies: ServiceProxies::new(slices.clone(), Arc::clone(&pod_ports)),
             pod_ports,
+            container_ports: Mutex::default(),
             running: Mutex::default(),
             incarnations: Mutex::default(),
             events: Mutex::default(),
@@ -252,22 +257,34 @@ impl Shared {
         }
     }
 
-    fn pod_port(&self, pod: &str) -> anyhow::Result<u16> {
+    /// The stable local port of `pod`'s container port `port`.
+    fn container_port(&self, pod: &str, port: i32) -> anyhow::Result<u16> {
         let mut ports = self
-            .pod_ports
+            .container_ports
             .lock()
             .map_err(|_| anyhow::anyhow!("port table poisoned"))?;
-        if let Some(p) = ports.get(pod) {
+        let key = (pod.to_owned(), port);
+        if let Some(p) = ports.get(&key) {
             return Ok(*p);
         }
-        let port = crate::fixture::free_port()?;
-        ports.insert(pod.to_owned(), port);
+        let local = crate::fixture::free_port()?;
+        ports.insert(key, local);
+        Ok(local)
+    }
+
+    /// The local port of `pod`'s `api` container port (`api`: its number, if it has one).
+    fn pod_port(&self, pod: &str, api: Option<i32>) -> anyhow::Result<u16> {
+        let port = self.container_port(pod, api.unwrap_or(0))?;
+        self.pod_ports
+            .lock()
+            .map_err(|_| anyhow::anyhow!("port table poisoned"))?
+            .insert(pod.to_owned(), port);
         Ok(port)
     }
 
     fn local_port(&self, target: &Target) -> Option<u16> {
         match target {
-            Target::Pod(pod) => self.pod_port(pod).ok(),
+            Target::Pod(pod, port) => self.container_port(pod, *port).ok(),
             Target::Service(service) => self.proxies.port(service).ok(),
         }
     }
@@ -342,7 +359,14 @@ async fn start(shared: &Arc<Shared>, pod: &Pod, name: &str, uid: &str) -> anyhow
     std::fs::create_dir_all(&dir)?;
     let claims = shared.root.join("claims");
     std::fs::create_dir_all(&claims)?;
-    let port = shared.pod_port(name)?;
+    let api = pod
+        .spec
+        .iter()
+        .flat_map(|s| s.containers.iter())
+        .flat_map(|c| c.ports.iter().flatten())
+        .find(|p| p.name.as_deref() == Some("api"))
+        .map(|p| p.container_port);
+    let port = shared.pod_port(name, api)?;
     let mut local = |t: &Target| shared.local_port(t);
     let launch = launch::prepare(
         pod,

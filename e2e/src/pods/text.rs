@@ -77,33 +77,36 @@ fn host_char(c: char) -> bool {
 }
 
 /// An in-cluster host name of `namespace`, split: `<svc>.<ns>.svc` is a Service,
-/// `<pod>.<svc>.<ns>.svc` a pod through its headless Service.
+/// `<pod>.<svc>.<ns>.svc` a pod through its headless Service — with the port the address names
+/// (a pod's container ports each get their own local port).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
     Service(String),
-    Pod(String),
+    Pod(String, i32),
 }
 
 /// Replaces every in-cluster address of `namespace` that carries a port — `/dns/<host>/tcp/<p>`
 /// (also `/dns4/`), `<host>:<p>` — by 127.0.0.1 and the local port `local` gives for it, and
-/// the container's own listen addresses `0.0.0.0:<own>` / `/ip4/0.0.0.0/tcp/<own>` by its
-/// local port. Hosts whose `local` is `None` are left as they are.
+/// the container's own listen addresses `0.0.0.0:<port>` / `/ip4/0.0.0.0/tcp/<port>` of each
+/// `(container port, local port)` in `own` by its local port. Hosts whose `local` is `None` are
+/// left as they are.
 pub fn map_addresses(
     text: &str,
     namespace: &str,
-    own: Option<(i32, u16)>,
+    own: &[(i32, u16)],
     local: &mut dyn FnMut(&Target) -> Option<u16>,
 ) -> String {
     let mut text = text.to_owned();
-    if let Some((port, mapped)) = own {
-        text = Rewriter::new(vec![
-            (
+    if !own.is_empty() {
+        let mut pairs = Vec::new();
+        for (port, mapped) in own {
+            pairs.push((
                 format!("/ip4/0.0.0.0/tcp/{port}"),
                 format!("/ip4/127.0.0.1/tcp/{mapped}"),
-            ),
-            (format!("0.0.0.0:{port}"), format!("127.0.0.1:{mapped}")),
-        ])
-        .rewrite(&text);
+            ));
+            pairs.push((format!("0.0.0.0:{port}"), format!("127.0.0.1:{mapped}")));
+        }
+        text = Rewriter::new(pairs).rewrite(&text);
     }
     let suffix = format!(".{namespace}.svc");
     let mut out = String::with_capacity(text.len());
@@ -120,10 +123,6 @@ pub fn map_addresses(
             host_end += ".cluster.local".len();
         }
         let name = &rest[host_start..at];
-        let target = match name.split_once('.') {
-            Some((pod, _service)) => Target::Pod(pod.to_owned()),
-            None => Target::Service(name.to_owned()),
-        };
         let before = &rest[..host_start];
         let after = &rest[host_end..];
         let multiaddr = ["/dns/", "/dns4/", "/dnsaddr/"]
@@ -137,7 +136,16 @@ pub fn map_addresses(
             .strip_prefix(port_prefix)
             .map(|a| a.chars().take_while(char::is_ascii_digit).count())
             .unwrap_or(0);
-        match (digits, local(&target)) {
+        let port: i32 = after
+            .get(port_prefix.len()..port_prefix.len() + digits)
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(0);
+        let target = match name.split_once('.') {
+            Some((pod, _service)) => Target::Pod(pod.to_owned(), port),
+            None => Target::Service(name.to_owned()),
+        };
+        let mapped = if digits > 0 { local(&target) } else { None };
+        match (digits, mapped) {
             (n, Some(port)) if n > 0 => {
                 out.push_str(head);
                 if multiaddr.is_some() {
@@ -181,16 +189,33 @@ mod tests {
         let mut local = |t: &Target| match t {
             Target::Service(s) if s == "cs-auth" => Some(1001),
             Target::Service(s) if s == "cs-node" => Some(1002),
-            Target::Pod(p) if p == "cs-gateway-1" => Some(1003),
+            Target::Pod(p, 45132) if p == "cs-gateway-1" => Some(1003),
             _ => None,
         };
         let text = "http://cs-auth.ns.svc:8989 /dns/cs-node.ns.svc/tcp/3453 \
                     /dns/cs-gateway-1.cs-gateway-headless.ns.svc/tcp/45132 \
                     /ip4/0.0.0.0/tcp/39812 mysql.ns.svc:3306 other.x.svc:1";
         assert_eq!(
-            map_addresses(text, "ns", Some((39812, 2000)), &mut local),
+            map_addresses(text, "ns", &[(39812, 2000)], &mut local),
             "http://127.0.0.1:1001 /ip4/127.0.0.1/tcp/1002 /ip4/127.0.0.1/tcp/1003 \
              /ip4/127.0.0.1/tcp/2000 mysql.ns.svc:3306 other.x.svc:1"
+        );
+    }
+
+    #[test]
+    fn each_container_port_of_a_pod_has_its_own_local_port() {
+        let mut local = |t: &Target| match t {
+            Target::Pod(p, 3453) if p == "cs-node-1" => Some(1001),
+            Target::Pod(p, 1347) if p == "cs-node-1" => Some(1002),
+            _ => None,
+        };
+        let text = "/dns4/cs-node-1.cs-node-headless.ns.svc.cluster.local/tcp/1347/p2p/12D3KooW,\
+                    /dns4/cs-node-1.cs-node-headless.ns.svc/tcp/3453 /ip4/0.0.0.0/tcp/1347 \
+                    /ip4/0.0.0.0/tcp/3453";
+        assert_eq!(
+            map_addresses(text, "ns", &[(3453, 2000), (1347, 2001)], &mut local),
+            "/ip4/127.0.0.1/tcp/1002/p2p/12D3KooW,/ip4/127.0.0.1/tcp/1001 \
+             /ip4/127.0.0.1/tcp/2001 /ip4/127.0.0.1/tcp/2000"
         );
     }
 }
