@@ -438,6 +438,8 @@ async fn devnet_small_pods_start_with_the_operators_args() {
     let generated: Vec<Secret> = vec![
         secrets::jwt_secret(meta(names.jwt_secret()), &material),
         secrets::admin_token_secret(meta(names.admin_token_secret()), &material),
+        secrets::node_identities_secret(meta(names.node_identities()), &names)
+            .expect("node identities"),
     ];
     let secrets: BTreeMap<_, _> = generated
         .iter()
@@ -466,7 +468,9 @@ async fn devnet_small_pods_start_with_the_operators_args() {
     )]);
     let ports = [Component::Auth, Component::Gateway, Component::Node]
         .iter()
-        .map(|c| (c.port(), free_port()))
+        .map(|c| c.port())
+        .chain([venus_operator::build::NODE_SWARM_PORT])
+        .map(|p| (p, free_port()))
         .collect();
     let cluster = Cluster {
         names,

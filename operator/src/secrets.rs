@@ -145,6 +145,43 @@ pub fn read_jwt_secret(s: &Secret) -> Option<Vec<u8>> {
     hex::decode(std::str::from_utf8(&bytes.0).ok()?.trim()).ok()
 }
 
+/// Node ordinals with an identity in the node-identity Secret: every ordinal `spec.node.replicas`
+/// may reach (validation caps replicas at 16), so scaling never needs a new key.
+pub const NODE_IDENTITIES: i32 = 16;
+
+/// Key of pod `pod`'s libp2p private key in the node-identity Secret (protobuf-encoded, as the
+/// node's `<repo>/libp2p.key`).
+pub fn node_key_key(pod: &str) -> String {
+    format!("{pod}.key")
+}
+
+/// Key of pod `pod`'s peer ID (text) in the node-identity Secret.
+pub fn node_peer_key(pod: &str) -> String {
+    format!("{pod}.id")
+}
+
+/// The node-identity Secret: for each node ordinal an ed25519 libp2p key and its peer ID, so the
+/// nodes' bootstrap addresses are known before any pod starts. Made once (immutable).
+pub fn node_identities_secret(
+    meta: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    names: &Names,
+) -> Result<Secret, String> {
+    let mut data = BTreeMap::new();
+    for i in 0..NODE_IDENTITIES {
+        let pod = names.pod(Component::Node, i);
+        let key = libp2p_identity::Keypair::generate_ed25519();
+        let bytes = key
+            .to_protobuf_encoding()
+            .map_err(|e| format!("encoding a libp2p key: {e}"))?;
+        data.insert(node_key_key(&pod), ByteString(bytes));
+        data.insert(
+            node_peer_key(&pod),
+            ByteString(key.public().to_peer_id().to_string().into_bytes()),
+        );
+    }
+    Ok(secret(meta, data))
+}
+
 pub fn names(names: &Names) -> (String, String) {
     (names.jwt_secret(), names.admin_token_secret())
 }
@@ -182,6 +219,31 @@ mod tests {
         for c in TOKEN_COMPONENTS {
             assert_eq!(data[token_key(c)].0, m.token(c).expect("token").as_bytes());
         }
+    }
+
+    #[test]
+    fn node_identities_cover_every_ordinal_with_matching_peer_ids() {
+        let names = Names::new("cs", "ns");
+        let s = node_identities_secret(Default::default(), &names).expect("generated");
+        assert_eq!(s.immutable, Some(true));
+        let data = s.data.as_ref().expect("data");
+        assert_eq!(data.len(), 2 * NODE_IDENTITIES as usize);
+        let mut peers = std::collections::BTreeSet::new();
+        for i in 0..NODE_IDENTITIES {
+            let pod = format!("cs-node-{i}");
+            let key =
+                libp2p_identity::Keypair::from_protobuf_encoding(&data[&node_key_key(&pod)].0)
+                    .expect("a protobuf-encoded key, as the node reads it");
+            let id = std::str::from_utf8(&data[&node_peer_key(&pod)].0).expect("text");
+            assert_eq!(key.public().to_peer_id().to_string(), id);
+            assert!(peers.insert(id.to_owned()), "{pod} shares a peer ID");
+        }
+        // Every ordinal validation lets through has a key.
+        let mut spec = crate::crd::ChainServiceSpec::default();
+        spec.node.replicas = Some(NODE_IDENTITIES);
+        assert!(crate::validate::validate(&spec, &Default::default()).is_ok());
+        spec.node.replicas = Some(NODE_IDENTITIES + 1);
+        assert!(crate::validate::validate(&spec, &Default::default()).is_err());
     }
 
     #[test]

@@ -146,6 +146,7 @@ pub fn check_references(spec: &ChainServiceSpec, names: &Names, found: &Lookups)
     let generated = [
         names.jwt_secret(),
         names.admin_token_secret(),
+        names.node_identities(),
         names.devnet_keys(),
         names.devnet_tokens(),
     ];

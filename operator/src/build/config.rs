@@ -177,6 +177,9 @@ fn node_json(ctx: &BuildContext) -> String {
         },
         // venus records the network as its numeric `types.NetworkType`.
         "parameters": { "networkType": ctx.spec().network.name.network_type() },
+        // A fixed libp2p port, published by the headless Service: the other node pods dial it
+        // (their bootstrap addresses are flags, see workload.rs).
+        "swarm": { "address": format!("/ip4/0.0.0.0/tcp/{}", super::NODE_SWARM_PORT) },
     });
     // The original writes config.json tab-indented; any JSON parser reads this.
     serde_json::to_string_pretty(&value).unwrap_or_default()
@@ -212,6 +215,7 @@ mod tests {
             assert_eq!(v["api"]["apiAddress"], "/ip4/0.0.0.0/tcp/3453");
             assert_eq!(v["api"]["venusAuthURL"], "http://cs-auth.ns.svc:8989");
             assert_eq!(v["parameters"]["networkType"], 1, "mainnet, as a number");
+            assert_eq!(v["swarm"]["address"], "/ip4/0.0.0.0/tcp/1347");
         });
     }
 

@@ -25,7 +25,7 @@ use crate::crd::ChainService;
 use crate::validate::Validated;
 
 pub use config::config_file;
-pub use names::Names;
+pub use names::{NODE_SWARM_PORT, Names};
 
 pub use crate::keys::MANAGER;
 use crate::keys::label;

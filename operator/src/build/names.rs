@@ -2,6 +2,9 @@
 
 use crate::component::Component;
 
+/// The node pods' fixed libp2p port (container port `swarm`, on the headless Service).
+pub const NODE_SWARM_PORT: i32 = 1347;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Names {
     pub instance: String,
@@ -34,6 +37,16 @@ impl Names {
     /// Lease the component's pods contend for (messager, miner).
     pub fn lease(&self, c: Component) -> String {
         format!("{}-{}", self.instance, c.name())
+    }
+
+    /// Pod `i` of a component's StatefulSet.
+    pub fn pod(&self, c: Component, i: i32) -> String {
+        format!("{}-{i}", self.component(c))
+    }
+
+    /// The Secret with the node pods' libp2p identities (made once by the operator).
+    pub fn node_identities(&self) -> String {
+        format!("{}-node-identities", self.instance)
     }
 
     pub fn service_account(&self) -> String {
@@ -119,6 +132,17 @@ impl Names {
                 )
             })
             .collect()
+    }
+
+    /// libp2p address of node pod `i` through the headless Service, its peer ID written as
+    /// `peer` (a `$(VAR)` the kubelet expands).
+    pub fn node_swarm_multiaddr(&self, i: i32, peer: &str) -> String {
+        let c = Component::Node;
+        format!(
+            "/dns4/{}.{}/tcp/{NODE_SWARM_PORT}/p2p/{peer}",
+            self.pod(c, i),
+            self.service_host(&self.headless(c)),
+        )
     }
 
     /// Endpoint reported in status.

@@ -1,5 +1,5 @@
 //! One NetworkPolicy per component (ingress only): each accepts only its callers on its API
-//! port. venus-auth: the chain service's own pods (and the monitoring peers). The gateway, node,
+//! port, and the node its other pods on its libp2p port. venus-auth: the chain service's own pods (and the monitoring peers). The gateway, node,
 //! messager and miner: the chain service's pods and the clients named in
 //! `spec.networkPolicy.clients` (the mining clusters' wallets, provers, tools) — or anyone when
 //! that list is empty. Off with `spec.networkPolicy.enabled: false`.
@@ -46,6 +46,35 @@ pub fn callers(ctx: &BuildContext, component: Component) -> Option<Vec<NetworkPo
     }
 }
 
+fn tcp(port: i32) -> Option<Vec<NetworkPolicyPort>> {
+    Some(vec![NetworkPolicyPort {
+        port: Some(IntOrString::Int(port)),
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    }])
+}
+
+/// The API port for the callers; for the node also its libp2p port, from the other node pods.
+fn ingress(ctx: &BuildContext, component: Component) -> Vec<NetworkPolicyIngressRule> {
+    let mut rules = vec![NetworkPolicyIngressRule {
+        from: callers(ctx, component),
+        ports: tcp(component.port()),
+    }];
+    if component == Component::Node {
+        rules.push(NetworkPolicyIngressRule {
+            from: Some(vec![NetworkPolicyPeer {
+                pod_selector: Some(LabelSelector {
+                    match_labels: Some(ctx.selector_labels(Component::Node)),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }]),
+            ports: tcp(super::NODE_SWARM_PORT),
+        });
+    }
+    rules
+}
+
 pub fn policy(ctx: &BuildContext, component: Component) -> Option<NetworkPolicy> {
     if !ctx.spec().network_policy.enabled {
         return None;
@@ -58,14 +87,7 @@ pub fn policy(ctx: &BuildContext, component: Component) -> Option<NetworkPolicy>
                 ..Default::default()
             }),
             policy_types: Some(vec!["Ingress".into()]),
-            ingress: Some(vec![NetworkPolicyIngressRule {
-                from: callers(ctx, component),
-                ports: Some(vec![NetworkPolicyPort {
-                    port: Some(IntOrString::Int(component.port())),
-                    protocol: Some("TCP".into()),
-                    ..Default::default()
-                }]),
-            }]),
+            ingress: Some(ingress(ctx, component)),
             ..Default::default()
         }),
     })
@@ -126,6 +148,26 @@ mod tests {
             assert_eq!(from[1], wallets);
             // Clients never reach auth.
             assert_eq!(callers(ctx, Component::Auth).expect("restricted").len(), 1);
+        });
+        context_for(&cs, |ctx| {
+            // The node's libp2p port: only from the other node pods.
+            let node = policy(ctx, Component::Node).expect("policy");
+            let rules = node.spec.expect("spec").ingress.expect("ingress");
+            assert_eq!(rules.len(), 2);
+            assert_eq!(
+                rules[1].ports.as_ref().expect("ports")[0].port,
+                Some(IntOrString::Int(1347))
+            );
+            let from = rules[1].from.as_ref().expect("restricted");
+            let labels = from[0]
+                .pod_selector
+                .as_ref()
+                .and_then(|s| s.match_labels.clone())
+                .expect("pod selector");
+            assert_eq!(
+                labels.get(label::COMPONENT).map(String::as_str),
+                Some("node")
+            );
         });
         cs.spec.network_policy.enabled = false;
         context_for(&cs, |ctx| assert!(policy(ctx, Component::Node).is_none()));

@@ -39,15 +39,25 @@ pub fn client(ctx: &BuildContext, component: Component) -> Service {
 }
 
 /// Headless Service: per-pod DNS names, also for pods not ready yet (gateway registration,
-/// StatefulSet identity).
+/// StatefulSet identity, the node pods' libp2p addresses — a syncing node is dialled too).
 pub fn headless(ctx: &BuildContext, component: Component) -> Service {
+    let mut ports = ports(component);
+    if component == Component::Node {
+        ports.push(ServicePort {
+            name: Some("swarm".into()),
+            port: super::NODE_SWARM_PORT,
+            target_port: Some(IntOrString::String("swarm".into())),
+            protocol: Some("TCP".into()),
+            ..Default::default()
+        });
+    }
     Service {
         metadata: ctx.meta(ctx.names.headless(component), Some(component)),
         spec: Some(ServiceSpec {
             cluster_ip: Some("None".into()),
             publish_not_ready_addresses: Some(true),
             selector: Some(ctx.selector_labels(component)),
-            ports: Some(ports(component)),
+            ports: Some(ports),
             ..Default::default()
         }),
         ..Default::default()
@@ -93,5 +103,34 @@ pub fn disruption_budget(ctx: &BuildContext, component: Component) -> PodDisrupt
             ..Default::default()
         }),
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::tests::{chain_service, context_for};
+
+    #[test]
+    fn only_the_node_headless_service_publishes_the_libp2p_port() {
+        context_for(&chain_service(), |ctx| {
+            let node = headless(ctx, Component::Node).spec.expect("spec");
+            let ports = node.ports.expect("ports");
+            assert_eq!(
+                ports
+                    .iter()
+                    .map(|p| (p.name.as_deref(), p.port))
+                    .collect::<Vec<_>>(),
+                [(Some("api"), 3453), (Some("swarm"), 1347)]
+            );
+            // Peers dial pods that are still syncing.
+            assert_eq!(node.publish_not_ready_addresses, Some(true));
+            // Callers reach only the API, and only on ready (synced) nodes.
+            let client = client(ctx, Component::Node).spec.expect("spec");
+            assert_eq!(client.ports.expect("ports").len(), 1);
+            assert_eq!(client.publish_not_ready_addresses, None);
+            let gw = headless(ctx, Component::Gateway).spec.expect("spec");
+            assert_eq!(gw.ports.expect("ports").len(), 1);
+        });
     }
 }

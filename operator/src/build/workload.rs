@@ -28,6 +28,13 @@ use crate::keys::annotation;
 const DATA_DIR: &str = "/data";
 const CONFIG_DIR: &str = "/etc/venus";
 const GENESIS_DIR: &str = "/etc/venus/genesis";
+/// Where the node-identity Secret is mounted in node pods (`<pod>.key` per node pod).
+const NODE_IDENTITY_DIR: &str = "/var/run/secrets/venus/node-identity";
+
+/// The env var holding node pod `i`'s peer ID (from the node-identity Secret).
+fn node_peer_env(i: i32) -> String {
+    format!("VENUS_NODE_PEER_{i}")
+}
 /// Non-root user the images run as.
 const RUN_AS: i64 = 10001;
 
@@ -203,6 +210,19 @@ fn args(ctx: &BuildContext, component: Component) -> Vec<String> {
             if let Some(g) = ctx.genesis() {
                 a.push(format!("--genesisfile={GENESIS_DIR}/{}", g.key));
             }
+            // Each pod's own identity from the Secret, so its peer ID is known in advance; the
+            // node pods dial each other through the headless Service (a pod skips itself).
+            a.push(format!(
+                "--libp2p-key-file={NODE_IDENTITY_DIR}/{}",
+                crate::secrets::node_key_key("$(POD_NAME)")
+            ));
+            let replicas = ctx.valid.component(Component::Node).replicas;
+            if replicas >= 2 {
+                let peers: Vec<String> = (0..replicas)
+                    .map(|i| names.node_swarm_multiaddr(i, &format!("$({})", node_peer_env(i))))
+                    .collect();
+                a.push(format!("--bootstrap-peers={}", peers.join(",")));
+            }
             a
         }
         Component::Messager => vec![
@@ -251,6 +271,18 @@ fn env(ctx: &BuildContext, component: Component) -> Vec<EnvVar> {
             &ctx.names.admin_token_secret(),
             crate::secrets::token_key(component),
         ));
+    }
+    let node_replicas = ctx.valid.component(Component::Node).replicas;
+    if component == Component::Node && node_replicas >= 2 {
+        let secret = ctx.names.node_identities();
+        for i in 0..node_replicas {
+            let pod = ctx.names.pod(Component::Node, i);
+            env.push(secret_env(
+                &node_peer_env(i),
+                &secret,
+                &crate::secrets::node_peer_key(&pod),
+            ));
+        }
     }
     if let Some(db) = &component.spec(ctx.spec()).database
         && let Some(dsn) = db
@@ -330,18 +362,22 @@ fn volumes(ctx: &BuildContext, component: Component) -> (Vec<Volume>, Vec<Volume
         mount("config", CONFIG_DIR),
         mount("tmp", "/tmp"),
     ];
-    if component == Component::Auth {
-        // Mode 0400 owned by root: the kubelet adds group read for the pod's fsGroup (see
-        // pod_spec), which is how the non-root venus-auth reads them.
-        let secret_volume = |name: &str, secret: String| Volume {
-            name: name.into(),
-            secret: Some(SecretVolumeSource {
-                secret_name: Some(secret),
-                default_mode: Some(0o400),
-                ..Default::default()
-            }),
+    // Mode 0400 owned by root: the kubelet adds group read for the pod's fsGroup (see
+    // pod_spec), which is how the non-root services read them.
+    let secret_volume = |name: &str, secret: String| Volume {
+        name: name.into(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(secret),
+            default_mode: Some(0o400),
             ..Default::default()
-        };
+        }),
+        ..Default::default()
+    };
+    if component == Component::Node {
+        volumes.push(secret_volume("node-identity", ctx.names.node_identities()));
+        mounts.push(mount("node-identity", NODE_IDENTITY_DIR));
+    }
+    if component == Component::Auth {
         volumes.push(secret_volume("jwt", ctx.names.jwt_secret()));
         mounts.push(mount("jwt", JWT_SECRET_DIR));
         volumes.push(secret_volume("admin-token", ctx.names.admin_token_secret()));
@@ -421,6 +457,20 @@ fn default_affinity(ctx: &BuildContext, component: Component) -> Option<Affinity
     })
 }
 
+fn container_ports(component: Component) -> Vec<ContainerPort> {
+    let port = |name: &str, number: i32| ContainerPort {
+        name: Some(name.into()),
+        container_port: number,
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    };
+    let mut ports = vec![port("api", component.port())];
+    if component == Component::Node {
+        ports.push(port("swarm", super::NODE_SWARM_PORT));
+    }
+    ports
+}
+
 /// `/readyz`, except for a devnet's node: "synced" there means "within a few epochs of the
 /// wall clock", which its own miner — started only once the node is ready, and reaching it
 /// only through the ready endpoints — must first make true. Its node is ready once it serves.
@@ -450,12 +500,7 @@ fn pod_spec(ctx: &BuildContext, component: Component) -> PodSpec {
         command: Some(vec![component.binary().into()]),
         args: Some(args(ctx, component)),
         env: Some(env(ctx, component)),
-        ports: Some(vec![ContainerPort {
-            name: Some("api".into()),
-            container_port: component.port(),
-            protocol: Some("TCP".into()),
-            ..Default::default()
-        }]),
+        ports: Some(container_ports(component)),
         resources: Some(ctx.valid.component(component).resources.clone()),
         startup_probe: Some(probe("/livez", 10, startup_failures)),
         liveness_probe: Some(probe("/livez", 10, 6)),
@@ -500,6 +545,25 @@ fn pod_spec(ctx: &BuildContext, component: Component) -> PodSpec {
 mod tests {
     use super::*;
     use crate::build::tests::{chain_service, context_for};
+
+    #[test]
+    fn primary_standby_components_are_replaced_by_the_operator_the_others_roll() {
+        context_for(&chain_service(), |ctx| {
+            for c in Component::ALL {
+                let config = super::super::config::config_map(ctx, c);
+                let strategy = stateful_set(ctx, c, &config)
+                    .spec
+                    .and_then(|s| s.update_strategy)
+                    .and_then(|u| u.type_)
+                    .unwrap_or_default();
+                let expected = match c {
+                    Component::Messager | Component::Miner => "OnDelete",
+                    _ => "RollingUpdate",
+                };
+                assert_eq!(strategy, expected, "{c}");
+            }
+        });
+    }
 
     #[test]
     fn image_defaults_and_per_component_override() {
@@ -559,25 +623,6 @@ mod tests {
     }
 
     #[test]
-    fn primary_standby_components_are_replaced_by_the_operator_the_others_roll() {
-        context_for(&chain_service(), |ctx| {
-            for c in Component::ALL {
-                let config = super::super::config::config_map(ctx, c);
-                let strategy = stateful_set(ctx, c, &config)
-                    .spec
-                    .and_then(|s| s.update_strategy)
-                    .and_then(|u| u.type_)
-                    .unwrap_or_default();
-                let expected = match c {
-                    Component::Messager | Component::Miner => "OnDelete",
-                    _ => "RollingUpdate",
-                };
-                assert_eq!(strategy, expected, "{c}");
-            }
-        });
-    }
-
-    #[test]
     fn tokens_reach_each_component_by_env_from_the_secret_never_by_argument() {
         context_for(&chain_service(), |ctx| {
             for c in Component::ALL {
@@ -602,6 +647,69 @@ mod tests {
                     ("cs-admin-token", c.name())
                 );
             }
+        });
+    }
+
+    #[test]
+    fn node_replicas_get_their_own_identity_and_bootstrap_to_each_other() {
+        let mut cs = chain_service();
+        context_for(&cs, |ctx| {
+            // One node: its identity from the Secret, nobody to dial.
+            let args = args(ctx, Component::Node);
+            assert!(args.contains(
+                &"--libp2p-key-file=/var/run/secrets/venus/node-identity/$(POD_NAME).key".into()
+            ));
+            assert!(!args.iter().any(|a| a.starts_with("--bootstrap-peers")));
+        });
+        cs.spec.node.replicas = Some(3);
+        context_for(&cs, |ctx| {
+            let args = args(ctx, Component::Node);
+            let peers = args
+                .iter()
+                .find_map(|a| a.strip_prefix("--bootstrap-peers="))
+                .expect("bootstrap peers");
+            let list: Vec<&str> = peers.split(',').collect();
+            assert_eq!(
+                list,
+                (0..3)
+                    .map(|i| format!(
+                        "/dns4/cs-node-{i}.cs-node-headless.ns.svc/tcp/1347/p2p/$(VENUS_NODE_PEER_{i})"
+                    ))
+                    .collect::<Vec<_>>()
+            );
+            // Each peer ID from its key of the identity Secret, never a literal.
+            let node_env = env(ctx, Component::Node);
+            for i in 0..3 {
+                let r = node_env
+                    .iter()
+                    .find(|e| e.name == format!("VENUS_NODE_PEER_{i}"))
+                    .and_then(|e| e.value_from.as_ref()?.secret_key_ref.as_ref())
+                    .expect("secret-backed peer ID");
+                assert_eq!(r.name, "cs-node-identities");
+                assert_eq!(r.key, format!("cs-node-{i}.id"));
+            }
+            let (vols, mounts) = volumes(ctx, Component::Node);
+            let v = vols
+                .iter()
+                .find(|v| v.name == "node-identity")
+                .expect("volume");
+            let s = v.secret.as_ref().expect("secret volume");
+            assert_eq!(s.secret_name.as_deref(), Some("cs-node-identities"));
+            assert_eq!(s.default_mode, Some(0o400));
+            let m = mounts
+                .iter()
+                .find(|m| m.name == "node-identity")
+                .expect("mount");
+            assert_eq!(m.read_only, Some(true));
+            let ports = container_ports(Component::Node);
+            assert_eq!(ports[1].name.as_deref(), Some("swarm"));
+            assert_eq!(ports[1].container_port, 1347);
+            // Other components neither dial nor mount it.
+            assert!(
+                !env(ctx, Component::Messager)
+                    .iter()
+                    .any(|e| e.name.starts_with("VENUS_NODE_PEER"))
+            );
         });
     }
 

@@ -65,17 +65,27 @@ pub fn observe_existing(fetched: &Fetched) -> Vec<(Component, Observed)> {
         .collect()
 }
 
-/// Create the JWT secret and the admin token once. Existing ones are never touched.
+/// Create the JWT secret, the admin token and the node identities once. Existing ones are
+/// never touched.
 pub async fn ensure_secrets(
     cs: &ChainService,
     names: &Names,
     client: &Client,
     fetched: &Fetched,
 ) -> Result<()> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), &names.namespace);
+    if !fetched.node_identities_exist {
+        let name = names.node_identities();
+        let secret = secrets::node_identities_secret(secret_meta(cs, names, name.clone()), names)
+            .map_err(|e| Error::Secrets {
+            name: name.clone(),
+            source: kube::Error::Service(e.into()),
+        })?;
+        create_once(&api, secret).await?;
+    }
     if fetched.jwt_secret_exists && fetched.admin_token_exists {
         return Ok(());
     }
-    let api: Api<Secret> = Api::namespaced(client.clone(), &names.namespace);
     // Re-sign a lost token with the existing secret, or start afresh.
     let existing = if fetched.jwt_secret_exists {
         api.get_opt(&names.jwt_secret())
@@ -91,17 +101,7 @@ pub async fn ensure_secrets(
         Some(secret) => Material::from_secret(secret),
         None => Material::generate(),
     };
-    let owner = cs.controller_owner_ref(&()).into_iter().collect::<Vec<_>>();
-    let meta = |name: String| k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
-        name: Some(name),
-        namespace: Some(names.namespace.clone()),
-        owner_references: Some(owner.clone()),
-        labels: Some(BTreeMap::from([
-            (label::INSTANCE.to_string(), names.instance.clone()),
-            (label::MANAGED_BY.to_string(), MANAGER.to_string()),
-        ])),
-        ..Default::default()
-    };
+    let meta = |name: String| secret_meta(cs, names, name);
     let mut to_create = Vec::new();
     if existing.is_none() && !fetched.jwt_secret_exists {
         to_create.push(secrets::jwt_secret(meta(names.jwt_secret()), &material));
@@ -113,13 +113,37 @@ pub async fn ensure_secrets(
         ));
     }
     for secret in to_create {
-        let name = secret.name_any();
-        match api.create(&PostParams::default(), &secret).await {
-            Ok(_) => info!(secret = %name, "created"),
-            // Another reconcile won the race; theirs stands.
-            Err(kube::Error::Api(e)) if e.code == 409 => {}
-            Err(source) => return Err(Error::Secrets { name, source }),
-        }
+        create_once(&api, secret).await?;
+    }
+    Ok(())
+}
+
+/// A generated Secret's metadata: owned by the ChainService, labelled as the operator's.
+fn secret_meta(
+    cs: &ChainService,
+    names: &Names,
+    name: String,
+) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+    k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        name: Some(name),
+        namespace: Some(names.namespace.clone()),
+        owner_references: Some(cs.controller_owner_ref(&()).into_iter().collect()),
+        labels: Some(BTreeMap::from([
+            (label::INSTANCE.to_string(), names.instance.clone()),
+            (label::MANAGED_BY.to_string(), MANAGER.to_string()),
+        ])),
+        ..Default::default()
+    }
+}
+
+/// Create, never replace: a Secret another reconcile created first stands.
+async fn create_once(api: &Api<Secret>, secret: Secret) -> Result<()> {
+    let name = secret.name_any();
+    match api.create(&PostParams::default(), &secret).await {
+        Ok(_) => info!(secret = %name, "created"),
+        // Another reconcile won the race; theirs stands.
+        Err(kube::Error::Api(e)) if e.code == 409 => {}
+        Err(source) => return Err(Error::Secrets { name, source }),
     }
     Ok(())
 }

@@ -31,6 +31,8 @@ pub struct Fetched {
     /// The generated Secrets exist (their values are read only to re-sign a lost token).
     pub jwt_secret_exists: bool,
     pub admin_token_exists: bool,
+    /// The node pods' libp2p identities exist (never read back: the pods mount them).
+    pub node_identities_exist: bool,
     /// `spec.network.devnet`: what of it exists (`None` without a devnet).
     pub devnet: Option<super::devnet::DevnetState>,
 }
@@ -107,6 +109,11 @@ pub async fn fetch(
         .await
         .map_err(deref_err("Secret (admin token)".into()))?
         .is_some();
+    let node_identities_exist = secrets
+        .get_metadata_opt(&names.node_identities())
+        .await
+        .map_err(deref_err("Secret (node identities)".into()))?
+        .is_some();
 
     let devnet = super::devnet::fetch(cs, names, client).await?;
 
@@ -116,6 +123,7 @@ pub async fn fetch(
         primaries,
         jwt_secret_exists,
         admin_token_exists,
+        node_identities_exist,
         devnet,
     })
 }
