@@ -438,8 +438,7 @@ async fn peers_serving_invalid_blocks_are_dropped_and_the_node_stays_on_the_vali
     let b = start_daemon(&repo_b, &["daemon", "--network=2k", &genesis_flag]);
     let cb = client(&b).await;
     let log_b = dir.path().join("b.log");
-    let mut reported = 0;
-    for (name, bad, reason) in [
+    for (index, (name, bad, reason)) in [
         ("bad block signature", &bad_sig, "step block-signature"),
         ("wrong parent state root", &bad_state, "step state"),
         (
@@ -447,13 +446,16 @@ async fn peers_serving_invalid_blocks_are_dropped_and_the_node_stays_on_the_vali
             &bad_parent,
             "cannot serve a tipset it named",
         ),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let (m, info) =
             start_bad_peer(&dir.path().join(name), &genesis, &network_name, &chain, bad).await;
         cb.call(api::NET_CONNECT, (info.clone(),))
             .await
             .expect("connect to the bad peer");
-        reported += 1;
+        let reported = index + 1;
         eventually(
             &format!("b reports the peer serving a {name}"),
             45,
