@@ -76,7 +76,8 @@ pub fn plan(
     let Some(update) = update_revision else {
         return Step::NotObserved;
     };
-    let outdated = |p: &PodState| p.revision.as_deref() != Some(update);
+    // A pod without a revision label is not known to be outdated: never deleted for it.
+    let outdated = |p: &PodState| p.revision.as_deref().is_some_and(|r| r != update);
     if !pods.iter().any(|p| outdated(p) && !p.terminating) {
         return Step::UpToDate;
     }
