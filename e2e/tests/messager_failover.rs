@@ -1,16 +1,17 @@
 //! Node failover: the messager knows an extra node (`node add`); when the main node dies,
-//! reads and pushes move to the extra node by themselves and messages keep landing.
+//! reads and pushes move to the extra node by themselves and messages keep landing; when the
+//! main node is back (restarted, caught up), they move back to it by themselves.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
-use venus_api::messager::{self as m, NodeInfo};
+use venus_api::messager::{self as m, MessageState, NodeInfo};
 use venus_e2e::stack::{Stack, StackOptions, eventually, transfer_atto};
 use venus_types::Address;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn reads_and_pushes_move_to_the_extra_node_when_the_main_node_dies() {
+async fn reads_and_pushes_move_to_the_extra_node_when_the_main_node_dies_and_back() {
     let stack = Stack::start(StackOptions {
         senders: 1,
         extra_nodes: 1,
@@ -102,6 +103,53 @@ async fn reads_and_pushes_move_to_the_extra_node_when_the_main_node_dies() {
     let mut nonces: Vec<u64> = records.iter().map(|r| r.nonce).collect();
     nonces.sort_unstable();
     assert_eq!(nonces, (0..20).collect::<Vec<u64>>());
+
+    // Failback: the main node comes back; once it answers and is not behind, it is the
+    // active node again, and messages land through it.
+    stack.restart("node").unwrap();
+    eventually(
+        "the main node is the active one again",
+        Duration::from_secs(120),
+        || async {
+            msgr.metrics()
+                .await
+                .unwrap_or_default()
+                .contains(r#"venus_messager_node_active{node="main"} 1"#)
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", stack.log("messager")));
+    let back: Vec<_> = (20..30).map(|i| transfer_atto(from, to, 1 + i)).collect();
+    stack
+        .push_and_wait(&c, back, Duration::from_secs(180))
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "the messages pushed after the failback land: {e}\n{}",
+                stack.log("messager")
+            )
+        });
+    // Every message on chain, nonces without a gap or a repeat (a reorg onto the main node's
+    // chain puts messages back in flight; they land again with the same nonces).
+    eventually(
+        "all 30 messages on chain with nonces 0..30",
+        Duration::from_secs(120),
+        || async {
+            let all = c
+                .call(m::LIST_MESSAGE_BY_ADDRESS, (from,))
+                .await
+                .unwrap_or_default();
+            let mut nonces: Vec<u64> = all
+                .iter()
+                .filter(|r| r.state == MessageState::OnChainMsg)
+                .map(|r| r.nonce)
+                .collect();
+            nonces.sort_unstable();
+            all.len() == 30 && nonces == (0..30).collect::<Vec<u64>>()
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", stack.log("messager")));
 }
 
 fn chrono_epoch() -> chrono::DateTime<chrono::Utc> {
