@@ -2,11 +2,14 @@
 //! venus-messager, venus-miner) under steady message load for several minutes. Every few seconds
 //! it samples, from /proc, the resident memory (VmRSS) and open file handles (fd count) of every
 //! process, and the size of the wallet's repo (its keystore plus the record of signed block
-//! headers, which must stay bounded). Prints start / end / max per process and the message
-//! throughput; a measurement, not a test (nothing is asserted).
+//! headers, which must stay bounded). Every sample is printed as it is taken (one line: RSS MiB /
+//! fds per process); at the end a table per process (start, the maximum of each quarter of the
+//! run, end) shows whether a figure levelled off or kept rising, then the series per process every
+//! `VENUS_SOAK_SERIES_SECS` (60 s) and the message throughput. A measurement, not a test
+//! (nothing is asserted).
 //!
 //!   cargo bench -p venus-e2e --bench soak                       # 300 s, 4 messages/s
-//!   VENUS_SOAK_SECS=600 VENUS_SOAK_RATE=8 cargo bench -p venus-e2e --bench soak
+//!   VENUS_SOAK_SECS=1200 VENUS_SOAK_RATE=8 cargo bench -p venus-e2e --bench soak
 //!   cargo bench --profile dev -p venus-e2e --bench soak         # debug binaries (no release build)
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
@@ -22,21 +25,22 @@ use venus_api::messager::{MessageState, MsgQueryParams};
 use venus_e2e::stack::{Stack, StackOptions, transfer};
 use venus_types::TokenAmount;
 
-#[derive(Default, Clone, Copy)]
-struct Series {
-    start: u64,
-    end: u64,
-    max: u64,
+/// One process's samples: (seconds since the load started, RSS KiB, fds).
+type Samples = Vec<(u64, u64, u64)>;
+
+fn mib(kib: u64) -> String {
+    format!("{:.1}", kib as f64 / 1024.0)
 }
 
-impl Series {
-    fn add(&mut self, v: u64, first: bool) {
-        if first {
-            self.start = v;
-        }
-        self.end = v;
-        self.max = self.max.max(v);
+/// The maximum of each quarter of the run (by sample index), for a figure picked by `f`.
+fn quarter_maxima(samples: &[(u64, u64, u64)], f: impl Fn(&(u64, u64, u64)) -> u64) -> [u64; 4] {
+    let n = samples.len();
+    let mut out = [0; 4];
+    for (i, s) in samples.iter().enumerate() {
+        let q = (i * 4 / n.max(1)).min(3);
+        out[q] = out[q].max(f(s));
     }
+    out
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -123,20 +127,23 @@ async fn main() {
     };
 
     let started = Instant::now();
-    let mut rss: BTreeMap<String, Series> = BTreeMap::new();
-    let mut fd: BTreeMap<String, Series> = BTreeMap::new();
-    let mut wallet = Series::default();
-    let mut first = true;
+    let mut samples: BTreeMap<String, Samples> = BTreeMap::new();
+    let mut wallet: Vec<(u64, u64)> = Vec::new();
     let wallet_repo = stack.path().join("wallet");
     while started.elapsed() < Duration::from_secs(secs) {
+        let t = started.elapsed().as_secs();
+        let mut line = format!("t={t:>5} s pushed {:>6}", pushed.load(Ordering::Relaxed));
         for (name, pid) in stack.pids() {
             if let (Some(r), Some(f)) = (rss_kib(pid), fds(pid)) {
-                rss.entry(name.clone()).or_default().add(r, first);
-                fd.entry(name).or_default().add(f, first);
+                samples.entry(name.clone()).or_default().push((t, r, f));
+                line.push_str(&format!(" | {name} {}M/{f}", mib(r)));
+            } else {
+                line.push_str(&format!(" | {name} gone"));
             }
         }
-        wallet.add(dir_bytes(&wallet_repo), first);
-        first = false;
+        let w = dir_bytes(&wallet_repo);
+        wallet.push((t, w));
+        println!("{line} | wallet repo {w} B");
         tokio::time::sleep(sample_every).await;
     }
     load.abort();
@@ -159,22 +166,69 @@ async fn main() {
         pushed.load(Ordering::Relaxed),
         refused.load(Ordering::Relaxed)
     );
-    println!("| process | RSS start | RSS end | RSS max | fds start | fds end | fds max |");
+    let series_every = env_u64("VENUS_SOAK_SERIES_SECS", 60).max(1);
+    println!();
+    println!(
+        "RSS (MiB), maximum of each quarter of the run ({} samples every {} s):",
+        samples.values().map(Vec::len).max().unwrap_or(0),
+        sample_every.as_secs()
+    );
+    println!("| process | start | max Q1 | max Q2 | max Q3 | max Q4 | end |");
     println!("|---|---|---|---|---|---|---|");
-    for (name, r) in &rss {
-        let f = fd.get(name).copied().unwrap_or_default();
+    for (name, s) in &samples {
+        let q = quarter_maxima(s, |x| x.1);
         println!(
-            "| {name} | {:.1} MiB | {:.1} MiB | {:.1} MiB | {} | {} | {} |",
-            r.start as f64 / 1024.0,
-            r.end as f64 / 1024.0,
-            r.max as f64 / 1024.0,
-            f.start,
-            f.end,
-            f.max
+            "| {name} | {} | {} | {} | {} | {} | {} |",
+            mib(s.first().map_or(0, |x| x.1)),
+            mib(q[0]),
+            mib(q[1]),
+            mib(q[2]),
+            mib(q[3]),
+            mib(s.last().map_or(0, |x| x.1))
         );
     }
+    println!();
+    println!("open file handles, maximum of each quarter of the run:");
+    println!("| process | start | max Q1 | max Q2 | max Q3 | max Q4 | end |");
+    println!("|---|---|---|---|---|---|---|");
+    for (name, s) in &samples {
+        let q = quarter_maxima(s, |x| x.2);
+        println!(
+            "| {name} | {} | {} | {} | {} | {} | {} |",
+            s.first().map_or(0, |x| x.2),
+            q[0],
+            q[1],
+            q[2],
+            q[3],
+            s.last().map_or(0, |x| x.2)
+        );
+    }
+    println!();
+    println!("series every {series_every} s (RSS MiB / fds):");
+    for (name, s) in &samples {
+        let mut next = 0;
+        let mut out = Vec::new();
+        for (t, r, f) in s {
+            if *t >= next {
+                out.push(format!("{}/{f}", mib(*r)));
+                next = t + series_every;
+            }
+        }
+        println!("{name}: {}", out.join(" "));
+    }
+    let w: Vec<String> = {
+        let mut next = 0;
+        let mut out = Vec::new();
+        for (t, b) in &wallet {
+            if *t >= next {
+                out.push(b.to_string());
+                next = t + series_every;
+            }
+        }
+        out
+    };
     println!(
-        "wallet repo (keystore + signed-blocks record): start {} B, end {} B, max {} B",
-        wallet.start, wallet.end, wallet.max
+        "wallet repo (keystore + signed-blocks record) B: {}",
+        w.join(" ")
     );
 }
