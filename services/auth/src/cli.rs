@@ -15,8 +15,9 @@ use venus_auth_client::types::{
 };
 use venus_rpc::Permission;
 
-use crate::config::{DEFAULT_LISTEN, parse_go_duration};
+use crate::config::DEFAULT_LISTEN;
 use crate::repo;
+use venus_goconf::parse_go_duration;
 
 #[derive(Parser, Debug)]
 #[command(

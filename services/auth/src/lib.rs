@@ -10,7 +10,6 @@ pub mod api;
 pub mod authority;
 pub mod cli;
 pub mod config;
-pub mod dsn;
 pub mod metrics;
 pub mod repo;
 pub mod server;

@@ -6,17 +6,16 @@
 //! the original); miners and signers are deleted for real.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sqlx::AssertSqlSafe;
-use sqlx::Connection;
-use sqlx::mysql::{MySqlConnection, MySqlPool, MySqlPoolOptions};
+use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
 use crate::config::{DbConfig, DbKind};
-use crate::dsn::parse_mysql_dsn;
+use venus_goconf::parse_mysql_dsn;
 
 /// The embedded store's file inside the repo.
 pub const SQLITE_FILE: &str = "auth.db";
@@ -238,65 +237,21 @@ impl Store {
         for w in &target.warnings {
             tracing::warn!("{w}");
         }
-        let pool_options = || {
-            MySqlPoolOptions::new()
-                .max_connections(db.max_open_conns.max(1))
-                .max_lifetime((!db.max_life_time.is_zero()).then_some(db.max_life_time))
-                .idle_timeout((!db.max_idle_time.is_zero()).then_some(db.max_idle_time))
-                .acquire_timeout(target.connect_timeout.unwrap_or(Duration::from_secs(10)))
-        };
-        let where_ = format!(
-            "{}:{}/{}",
-            target.options.get_host(),
-            target.options.get_port(),
-            target.database
-        );
-        let started = Instant::now();
-        let mut delay = Duration::from_millis(500);
-        let mut attempt = 1u32;
-        loop {
-            // One plain connection first: it fails fast (a pool would retry until its own
-            // acquire timeout and then hide the cause).
-            let err = match MySqlConnection::connect_with(&target.options).await {
-                Ok(conn) => {
-                    let _ = conn.close().await;
-                    let pool = pool_options().connect_with(target.options.clone()).await?;
-                    tracing::info!(database = %where_, "connected to MySQL");
-                    return Ok(Self {
-                        pool: Pool::MySql(pool),
-                    });
-                }
-                Err(e)
-                    if e.as_database_error()
-                        .is_some_and(|d| d.message().contains("Unknown database")) =>
-                {
-                    // A fresh server: create the database the DSN names, then connect again.
-                    let server = target.options.clone().database("information_schema");
-                    let mut admin = MySqlConnection::connect_with(&server).await?;
-                    let create = format!(
-                        "CREATE DATABASE IF NOT EXISTS `{}` CHARACTER SET utf8mb4",
-                        target.database.replace('`', "``")
-                    );
-                    sqlx::query(AssertSqlSafe(create))
-                        .execute(&mut admin)
-                        .await?;
-                    let _ = admin.close().await;
-                    tracing::info!(database = %where_, "created the MySQL database");
-                    continue;
-                }
-                Err(e) => e,
-            };
-            if started.elapsed() + delay > wait {
-                return Err(StoreError::Unavailable(format!(
-                    "cannot connect to MySQL at {where_} after {attempt} attempt(s) in {:.0?}: {err}",
-                    started.elapsed()
-                )));
-            }
-            tracing::warn!(database = %where_, attempt, error = %err, "MySQL is not reachable, retrying in {delay:?}");
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(5));
-            attempt += 1;
-        }
+        target
+            .wait_until_reachable(wait)
+            .await
+            .map_err(StoreError::Unavailable)?;
+        let pool = MySqlPoolOptions::new()
+            .max_connections(db.max_open_conns.max(1))
+            .max_lifetime((!db.max_life_time.is_zero()).then_some(db.max_life_time))
+            .idle_timeout((!db.max_idle_time.is_zero()).then_some(db.max_idle_time))
+            .acquire_timeout(target.connect_timeout.unwrap_or(Duration::from_secs(10)))
+            .connect_with(target.options.clone())
+            .await?;
+        tracing::info!(database = %target.describe(), "connected to MySQL");
+        Ok(Self {
+            pool: Pool::MySql(pool),
+        })
     }
 
     async fn migrate(&self) -> Result<()> {

@@ -376,7 +376,7 @@ fn fil(s: &str) -> anyhow::Result<TokenAmount> {
 }
 
 fn duration_ns(s: &str) -> anyhow::Result<i64> {
-    let d = venus_auth::config::parse_go_duration(s).map_err(|e| anyhow::anyhow!("{s:?}: {e}"))?;
+    let d = venus_goconf::parse_go_duration(s).map_err(|e| anyhow::anyhow!("{s:?}: {e}"))?;
     Ok(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
-use venus_auth::config::parse_go_duration;
+use venus_goconf::parse_go_duration;
 
 pub const DEFAULT_LISTEN: &str = "/ip4/127.0.0.1/tcp/39812";
 pub const CONFIG_FILE: &str = "config.toml";

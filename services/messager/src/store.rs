@@ -12,11 +12,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sqlx::AssertSqlSafe;
 use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{AssertSqlSafe, Connection};
 use venus_api::messager::{
     ActorCfg, AddressInfo, AddressState, ChangeGasSpecParams, FeeSpec, MessageRecord, MessageState,
     NodeInfo, SendSpec, SharedSpec,
@@ -430,47 +430,15 @@ impl Store {
     }
 
     async fn open_mysql(dsn: &str, wait: Duration) -> Result<Self> {
-        let target = venus_auth::dsn::parse_mysql_dsn(dsn)
+        let target = venus_goconf::parse_mysql_dsn(dsn)
             .map_err(|e| StoreError::Unavailable(format!("--mysql-dsn: {e}")))?;
         for w in &target.warnings {
             tracing::warn!("{w}");
         }
-        let started = std::time::Instant::now();
-        loop {
-            match sqlx::mysql::MySqlConnection::connect_with(&target.options).await {
-                Ok(conn) => {
-                    let _ = conn.close().await;
-                    break;
-                }
-                Err(e)
-                    if e.as_database_error()
-                        .is_some_and(|d| d.message().contains("Unknown database")) =>
-                {
-                    let server = target.options.clone().database("information_schema");
-                    let mut admin = sqlx::mysql::MySqlConnection::connect_with(&server).await?;
-                    let create = format!(
-                        "CREATE DATABASE IF NOT EXISTS `{}` CHARACTER SET utf8mb4",
-                        target.database.replace('`', "``")
-                    );
-                    sqlx::query(AssertSqlSafe(create))
-                        .execute(&mut admin)
-                        .await?;
-                    let _ = admin.close().await;
-                }
-                Err(e) => {
-                    if started.elapsed() > wait {
-                        return Err(StoreError::Unavailable(format!(
-                            "cannot connect to MySQL {}:{}/{}: {e}",
-                            target.options.get_host(),
-                            target.options.get_port(),
-                            target.database
-                        )));
-                    }
-                    tracing::warn!(error = %e, "MySQL is not reachable yet; retrying");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-            }
-        }
+        target
+            .wait_until_reachable(wait)
+            .await
+            .map_err(StoreError::Unavailable)?;
         let pool = MySqlPoolOptions::new()
             .max_connections(20)
             .acquire_timeout(target.connect_timeout.unwrap_or(Duration::from_secs(10)))

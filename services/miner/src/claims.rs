@@ -11,8 +11,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use sqlx::Row;
 use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
-use sqlx::{Connection, MySqlConnection, Row};
 use venus_api::miner::{BlocksQueryParams, MinedBlock};
 
 /// `miner_blocks.mine_state` values (sophon-miner `StateMining`).
@@ -266,25 +266,16 @@ impl MysqlClaims {
     /// Connects with the `[SlashFilter.MySQL] Conn` DSN (Go driver form or `mysql://`) and
     /// creates the table if it is missing.
     pub async fn connect(dsn: &str, max_open: u32) -> Result<Self, ClaimError> {
-        let target = venus_auth::dsn::parse_mysql_dsn(dsn)
+        let target = venus_goconf::parse_mysql_dsn(dsn)
             .map_err(|e| ClaimError::Store(format!("[SlashFilter.MySQL] Conn: {e}")))?;
         for w in &target.warnings {
             tracing::warn!("{w}");
         }
-        // One plain connection first: it fails fast with the cause.
-        MySqlConnection::connect_with(&target.options)
+        // One attempt: a miner with an unreachable slash filter must say so at once.
+        target
+            .wait_until_reachable(Duration::ZERO)
             .await
-            .map_err(|e| {
-                ClaimError::Store(format!(
-                    "connecting to MySQL {}:{}/{}: {e}",
-                    target.options.get_host(),
-                    target.options.get_port(),
-                    target.database
-                ))
-            })?
-            .close()
-            .await
-            .map_err(store_err)?;
+            .map_err(ClaimError::Store)?;
         let pool = MySqlPoolOptions::new()
             .max_connections(max_open.clamp(1, 100))
             .acquire_timeout(target.connect_timeout.unwrap_or(Duration::from_secs(10)))

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use venus_auth::config::parse_go_duration;
+use venus_goconf::parse_go_duration;
 
 pub const DEFAULT_LISTEN: &str = "/ip4/127.0.0.1/tcp/12308";
 /// Where the operator passes the shared admin token when the file carries none.

@@ -7,9 +7,10 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::mysql::MySqlConnectOptions;
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
+use sqlx::{AssertSqlSafe, Connection};
 
-use crate::config::parse_go_duration;
+use crate::duration::parse_go_duration;
 
 /// A parsed DSN: connection options plus what the operator should know.
 #[derive(Debug, Clone)]
@@ -29,6 +30,74 @@ pub fn parse_mysql_dsn(dsn: &str) -> Result<MysqlTarget, String> {
         return parse_url(dsn);
     }
     parse_go_dsn(dsn)
+}
+
+impl MysqlTarget {
+    /// `host:port/database`, for messages (never the user or password).
+    pub fn describe(&self) -> String {
+        format!(
+            "{}:{}/{}",
+            self.options.get_host(),
+            self.options.get_port(),
+            self.database
+        )
+    }
+
+    /// Waits until the server accepts a connection to the database, creating the database on
+    /// a fresh server, retrying with back-off for at most `wait` (zero: one attempt). One plain
+    /// connection rather than a pool: it fails fast with the cause, where a pool would retry
+    /// until its own acquire timeout and hide it.
+    pub async fn wait_until_reachable(&self, wait: Duration) -> Result<(), String> {
+        let started = std::time::Instant::now();
+        let mut delay = Duration::from_millis(500);
+        let mut attempt = 1u32;
+        loop {
+            let err = match MySqlConnection::connect_with(&self.options).await {
+                Ok(conn) => {
+                    let _ = conn.close().await;
+                    return Ok(());
+                }
+                Err(e)
+                    if e.as_database_error()
+                        .is_some_and(|d| d.message().contains("Unknown database")) =>
+                {
+                    match self.create_database().await {
+                        Ok(()) => {
+                            tracing::info!(database = %self.describe(), "created the MySQL database");
+                            continue;
+                        }
+                        Err(e) => e,
+                    }
+                }
+                Err(e) => e,
+            };
+            if started.elapsed() + delay > wait {
+                return Err(format!(
+                    "cannot connect to MySQL at {} after {attempt} attempt(s) in {:.0?}: {err}",
+                    self.describe(),
+                    started.elapsed()
+                ));
+            }
+            tracing::warn!(database = %self.describe(), attempt, error = %err, "MySQL is not reachable, retrying in {delay:?}");
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+            attempt += 1;
+        }
+    }
+
+    async fn create_database(&self) -> Result<(), sqlx::Error> {
+        let server = self.options.clone().database("information_schema");
+        let mut admin = MySqlConnection::connect_with(&server).await?;
+        let create = format!(
+            "CREATE DATABASE IF NOT EXISTS `{}` CHARACTER SET utf8mb4",
+            self.database.replace('`', "``")
+        );
+        sqlx::query(AssertSqlSafe(create))
+            .execute(&mut admin)
+            .await?;
+        let _ = admin.close().await;
+        Ok(())
+    }
 }
 
 fn parse_url(dsn: &str) -> Result<MysqlTarget, String> {
