@@ -67,7 +67,7 @@ fn gauge(text: &str, name: &str) -> Option<f64> {
 /// The head in a node's `/metrics` text; `None` when it carries no head height.
 pub fn parse_metrics(text: &str) -> Option<HeadReading> {
     let height = gauge(text, HEIGHT_METRIC)?;
-    if height < 0.0 || height > 9.0e15 {
+    if !(0.0..=9.0e15).contains(&height) {
         return None;
     }
     #[allow(clippy::cast_possible_truncation)]

@@ -636,7 +636,9 @@ mod tests {
             ("True", reason::SWITCHOVER)
         );
         assert!(
-            progressing.message.starts_with("messager: switchover from primary cs-messager-0"),
+            progressing
+                .message
+                .starts_with("messager: switchover from primary cs-messager-0"),
             "{}",
             progressing.message
         );

@@ -51,7 +51,7 @@ fn crd_has_the_required_shape() {
     assert_eq!(
         columns,
         [
-            "Ready", "Phase", "Messager", "Miner", "Paused", "Network", "Age"
+            "Ready", "Phase", "Head", "Messager", "Miner", "Paused", "Network", "Age"
         ]
     );
     let text = committed();

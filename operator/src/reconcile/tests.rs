@@ -217,6 +217,7 @@ async fn new_chain_service_creates_secrets_shared_objects_then_auth_only() {
     let expected_prefix = [
         format!("POST {ns}/secrets"),
         format!("POST {ns}/secrets"),
+        format!("POST {ns}/secrets"),
         format!("PATCH {ns}/serviceaccounts/cs-venus"),
         "PATCH /apis/rbac.authorization.k8s.io/v1/namespaces/ns/roles/cs-venus".to_string(),
         "PATCH /apis/rbac.authorization.k8s.io/v1/namespaces/ns/rolebindings/cs-venus".to_string(),
@@ -360,10 +361,15 @@ fn pod(component: &str, name: &str, role: Option<&str>) -> Pod {
 }
 
 /// The quiet operator: once everything is applied and ready, a reconcile (a resync, or one
-/// woken by an unrelated change) reads two Secrets' metadata and writes nothing.
+/// woken by an unrelated change) reads three Secrets' metadata and writes nothing.
 #[tokio::test]
 async fn at_rest_a_reconcile_writes_nothing() {
-    let mut h = Harness::new(&["/secrets/cs-auth-jwt", "/secrets/cs-admin-token", READY_STS]);
+    let mut h = Harness::new(&[
+        "/secrets/cs-auth-jwt",
+        "/secrets/cs-admin-token",
+        "/secrets/cs-node-identities",
+        READY_STS,
+    ]);
     for c in ["auth", "gateway", "node", "messager", "miner"] {
         h.writers
             .stateful_sets
@@ -403,8 +409,8 @@ async fn at_rest_a_reconcile_writes_nothing() {
     assert!(writes(&second).is_empty(), "{:#?}", writes(&second));
     assert_eq!(
         second.len(),
-        2,
-        "only the two Secrets' metadata: {second:#?}"
+        3,
+        "only the three Secrets' metadata: {second:#?}"
     );
 
     // A failover: the standby takes the Lease → one role relabel each, the status, an Event.

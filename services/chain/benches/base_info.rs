@@ -24,7 +24,7 @@ use venus_chain::mining::{BaseInfoCache, base_info};
 use venus_chain::network::NetworkKind;
 use venus_chain::store::{ChainStore, MetaStore};
 use venus_chain::testkit::template;
-use venus_types::{Address, Cid, KeyType, PrivateKey, TokenAmount};
+use venus_types::{Address, Cid, KeyType, PrivateKey};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
