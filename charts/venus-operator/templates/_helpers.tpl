@@ -81,10 +81,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - apiGroups: [rbac.authorization.k8s.io]
   resources: [roles, rolebindings]
   verbs: [get, create, patch]
-# Pods: watched for readiness, the primary/standby role label written.
+# Pods: watched for readiness, the primary/standby role label written, and deleted one at a
+# time by the messager's and miner's upgrade (their StatefulSets are OnDelete: standby first,
+# then the primary as a switchover).
 - apiGroups: [""]
   resources: [pods]
-  verbs: [get, list, watch, patch]
+  verbs: [get, list, watch, patch, delete]
 # Data PVCs: deleted one by one when the retention policy says Delete.
 - apiGroups: [""]
   resources: [persistentvolumeclaims]
