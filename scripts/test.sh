@@ -99,6 +99,11 @@ export RUSTC_WORKSPACE_WRAPPER
 RUSTC_WORKSPACE_WRAPPER=$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)
 export CLIPPY_ARGS="-Dwarnings__CLIPPY_HACKERY__"
 cargo build --workspace --all-targets --locked
+# The tests that run the services as processes take them from this build. Left to themselves
+# they would each `cargo build -p <service> --bin …` a subset of the workspace, whose features
+# unify differently (no dev-dependencies): sqlx and its dependants compiled again, and every
+# such test waiting on the target directory's lock.
+export VENUS_SERVICE_BIN_DIR="${VENUS_SERVICE_BIN_DIR:-$CARGO_TARGET_DIR/debug}"
 
 step "doc tests"
 cargo test --workspace --doc --locked
