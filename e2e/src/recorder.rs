@@ -113,14 +113,18 @@ fn record(log: &Mutex<Vec<Observation>>, kind: &str, obj: &DynamicObject, delete
 }
 
 /// Ready as a rollout is: observed the current generation, every replica updated and ready.
+/// An `OnDelete` StatefulSet (the messager's and miner's, rolled by the operator) never moves
+/// `currentRevision` to the update revision (kubernetes/kubernetes#73492): its updated pods
+/// are counted by `updatedReplicas` alone.
 fn statefulset_ready(obj: &DynamicObject) -> bool {
     let spec_replicas = obj.data["spec"]["replicas"].as_i64().unwrap_or(1);
     let status = &obj.data["status"];
     let generation = obj.metadata.generation.unwrap_or(0);
+    let on_delete = obj.data["spec"]["updateStrategy"]["type"] == "OnDelete";
     status["observedGeneration"].as_i64() == Some(generation)
         && status["readyReplicas"].as_i64().unwrap_or(0) >= spec_replicas
         && status["updatedReplicas"].as_i64().unwrap_or(0) >= spec_replicas
-        && status["currentRevision"] == status["updateRevision"]
+        && (on_delete || status["currentRevision"] == status["updateRevision"])
 }
 
 /// The first (lowest-revision) observation matching `pred`.
