@@ -630,6 +630,37 @@ impl TipSetBuilder {
         tracing::info!(block = %block.header.cid(), height = block.header.height, "block accepted");
         Ok(v.cs.add_tipset(&ts, &weight)?)
     }
+
+    /// Records `ts` itself once each of its blocks was submitted here (sync's path). The
+    /// builder groups a block with every validated sibling of its parents and height, this
+    /// node's own included; a peer's later blocks name the tipset as the peer formed it, and
+    /// their parent must be validated, i.e. have a weight. Returns true when the head changed.
+    pub fn add_validated<BS: Blockstore>(
+        &self,
+        cs: &ChainStore<BS>,
+        ts: &TipSet,
+    ) -> Result<bool, SubmitError> {
+        if cs.weight(ts.key())?.is_some() {
+            return Ok(false);
+        }
+        {
+            let pending = self.pending.lock();
+            let group = pending.get(&(ts.parents(), ts.height()));
+            if let Some(missing) = ts
+                .blocks()
+                .iter()
+                .find(|b| group.is_none_or(|g| !g.iter().any(|v| v.cid() == b.cid())))
+            {
+                return Err(SubmitError::Other(format!(
+                    "block {} of tipset {} was not validated",
+                    missing.cid(),
+                    ts.key()
+                )));
+            }
+        }
+        let weight = tipset_weight(cs, ts).map_err(|e| SubmitError::Other(e.to_string()))?;
+        Ok(cs.add_tipset(ts, &weight)?)
+    }
 }
 
 #[cfg(test)]

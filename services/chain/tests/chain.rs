@@ -312,3 +312,49 @@ fn an_included_secp_message_is_found_by_its_signed_and_its_unsigned_cid() {
         assert_eq!(found.message(), &msg.message, "{cid:?}");
     }
 }
+
+/// Two sides of a partition mine on one parent at one height: this node groups the peer's
+/// block with its own, yet the peer's next block names the peer's one-block tipset as its
+/// parent. Sync adds that tipset as served (`add_validated`), so the child validates.
+#[test]
+fn a_served_tipset_is_added_as_served_beside_the_local_grouping() {
+    let net = Devnet::new(8, 1).expect("devnet");
+    let genesis = net.cs.heaviest();
+    let ours = net.produce(&genesis, 1, vec![]).expect("ours");
+    net.submit(&ours).expect("ours");
+    // The peer's block: same parent and height, different content.
+    let send = net.send(0, Address::new_id(MINER_ID), 0, 1);
+    let theirs = net
+        .produce(&genesis, ours.header.height, vec![send])
+        .expect("theirs");
+    assert_eq!(theirs.header.height, ours.header.height);
+    assert_ne!(theirs.header.cid(), ours.header.cid());
+    net.submit(&theirs).expect("theirs");
+    let served = venus_types::TipSet::new(vec![theirs.header.clone()]).expect("tipset");
+    assert_eq!(
+        net.cs.weight(served.key()).expect("weight"),
+        None,
+        "the builder grouped it with ours only"
+    );
+    let child = net
+        .produce(&served, theirs.header.height + 1, vec![])
+        .expect("child");
+    assert_eq!(rejected_at(&net, &child), Step::Parents);
+
+    net.builder
+        .add_validated(&net.cs, &served)
+        .expect("every block of it was validated");
+    assert!(net.cs.weight(served.key()).expect("weight").is_some());
+    net.submit(&child).expect("the child of the served tipset");
+
+    // A tipset with a block never submitted here is refused.
+    let other = net
+        .produce(&genesis, child.header.height + 5, vec![])
+        .expect("other");
+    let unvalidated = venus_types::TipSet::new(vec![other.header.clone()]).expect("tipset");
+    let err = net
+        .builder
+        .add_validated(&net.cs, &unvalidated)
+        .expect_err("not validated");
+    assert!(err.to_string().contains("was not validated"), "{err}");
+}

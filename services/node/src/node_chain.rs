@@ -302,13 +302,41 @@ impl Node {
         let changed = self.builder.submit(&validator, block, now_secs())?;
         batch.finish()?;
         if changed {
-            match self.head_view() {
-                Ok(view) => {
-                    let pruned = self.mpool.lock().prune_applied(&view);
-                    tracing::debug!(pruned, "mpool pruned after head change");
-                }
-                Err(e) => tracing::warn!(error = %e, "cannot prune the mpool"),
+            self.prune_mpool();
+        }
+        Ok(changed)
+    }
+
+    /// After a head change: the pool drops what the new head applied.
+    fn prune_mpool(&self) {
+        match self.head_view() {
+            Ok(view) => {
+                let pruned = self.mpool.lock().prune_applied(&view);
+                tracing::debug!(pruned, "mpool pruned after head change");
             }
+            Err(e) => tracing::warn!(error = %e, "cannot prune the mpool"),
+        }
+    }
+
+    /// Validate the blocks of a tipset a peer served and add that exact tipset (sync's
+    /// path): its children name it as their parents, even where this node grouped one of
+    /// its blocks with a sibling it had validated before (its own block, the other side of a
+    /// partition). Stops at the first invalid block.
+    pub async fn submit_tipset(
+        &self,
+        ts: &TipSet,
+        blocks: &[FullBlock],
+    ) -> Result<bool, SubmitError> {
+        let mut changed = false;
+        for block in blocks {
+            changed |= self.submit_full(block).await?;
+        }
+        let _guard = self.submit_lock.lock().await;
+        let batch = self.cs.write_batch();
+        changed |= self.builder.add_validated(&self.cs, ts)?;
+        batch.finish()?;
+        if changed {
+            self.prune_mpool();
         }
         Ok(changed)
     }

@@ -241,7 +241,6 @@ async fn a_expected_epoch(c: &Client) -> i64 {
 /// (`NetConnect`): A reorgs onto B's heavier chain and its `ChainNotify` reverts its own
 /// blocks and applies B's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "regressed with the windowed catch-up (7099e6e): A no longer reorgs onto B's heavier fork; README limits"]
 async fn a_healed_partition_ends_on_the_heavier_chain_with_revert_and_apply() {
     use futures::StreamExt as _;
     use venus_types::HeadChangeType;

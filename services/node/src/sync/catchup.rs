@@ -251,20 +251,22 @@ async fn apply_with_messages(
     Ok(applied)
 }
 
-/// Validates and adds each block of `ts` with its messages.
+/// Validates each block of `ts` with its messages and adds `ts` as served.
 pub async fn apply_tipset(node: &Node, ts: &TipSet, msgs: &CompactedMessages) -> Result<(), Fault> {
     let per_block = msgs.expand(ts.blocks().len()).map_err(Fault::Peer)?;
-    for (header, m) in ts.blocks().iter().zip(per_block) {
-        let block = FullBlock {
+    let blocks: Vec<FullBlock> = ts
+        .blocks()
+        .iter()
+        .zip(per_block)
+        .map(|(header, m)| FullBlock {
             header: header.clone(),
             bls_messages: m.bls,
             secp_messages: m.secpk,
-        };
-        match node.submit_full(&block).await {
-            Ok(_) => {}
-            Err(SubmitError::Invalid(e)) => return Err(Fault::Peer(e.to_string())),
-            Err(e) => return Err(Fault::Local(e.to_string())),
-        }
+        })
+        .collect();
+    match node.submit_tipset(ts, &blocks).await {
+        Ok(_) => Ok(()),
+        Err(SubmitError::Invalid(e)) => Err(Fault::Peer(e.to_string())),
+        Err(e) => Err(Fault::Local(e.to_string())),
     }
-    Ok(())
 }
