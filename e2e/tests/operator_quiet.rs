@@ -272,26 +272,6 @@ async fn production_ha_is_quiet_at_rest_and_fails_over() -> anyhow::Result<()> {
         labelled.as_secs_f64(),
         routed.as_secs_f64()
     );
-    let events: Api<Event> = Api::namespaced(client.clone(), &ns);
-    let failover = events
-        .list(&ListParams::default().fields(&format!(
-            "involvedObject.kind=ChainService,involvedObject.name={name}"
-        )))
-        .await?
-        .items
-        .into_iter()
-        .any(|e| {
-            // The standby took over (Failover to it), or the recreated pod of the old primary's
-            // name did after the term ran out (the primary was lost in between).
-            let expected = if standby == messager_primary {
-                "PrimaryLost"
-            } else {
-                "Failover"
-            };
-            e.reason.as_deref() == Some(expected)
-                && e.message.as_deref().is_some_and(|m| m.contains(&standby))
-        });
-    assert!(failover, "no Failover/PrimaryLost Event naming {standby}");
     let obj = wait::until(
         Duration::from_secs(30),
         "status names the new primary",
@@ -303,6 +283,41 @@ async fn production_ha_is_quiet_at_rest_and_fails_over() -> anyhow::Result<()> {
         },
     )
     .await?;
+    // The Event is written in the reconcile that writes that status.
+    let events: Api<Event> = Api::namespaced(client.clone(), &ns);
+    let failover_seen = wait::until(
+        Duration::from_secs(15),
+        "a role-change Event naming the new primary",
+        || async {
+            let listed = events
+                .list(&ListParams::default().fields(&format!(
+                    "involvedObject.kind=ChainService,involvedObject.name={name}"
+                )))
+                .await?;
+            // The standby took over (Failover to it, or PrimaryElected after the operator saw
+            // no holder in between), or the recreated pod of the old primary's name did after
+            // the term ran out (PrimaryLost naming it: its first election is already listed).
+            let named = listed.items.into_iter().any(|e| {
+                let (reason, note) = (
+                    e.reason.as_deref().unwrap_or_default(),
+                    e.message.as_deref().unwrap_or_default(),
+                );
+                note.starts_with("messager")
+                    && if standby == messager_primary {
+                        reason == "PrimaryLost" && note.contains(&standby)
+                    } else {
+                        matches!(reason, "Failover" | "PrimaryElected")
+                            && note.ends_with(&format!(" {standby}"))
+                    }
+            });
+            Ok(named.then_some(()))
+        },
+    )
+    .await;
+    assert!(
+        failover_seen.is_ok(),
+        "no Failover, PrimaryElected or PrimaryLost Event naming {standby}"
+    );
     let primary: &Value = &obj.data["status"]["components"]["messager"]["primary"];
     assert_eq!(primary.as_str(), Some(standby.as_str()));
     env.check_operator()?;

@@ -292,7 +292,6 @@ fn time_without_primary(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the miner's UpgradeStandby/Switchover Events are missing when listed (the messager's are there); README limits"]
 async fn image_bump_rolls_standby_first_then_switches_over() -> anyhow::Result<()> {
     let Some(env) = OperatorEnv::shared("image_bump_rolls_standby_first_then_switches_over") else {
         return Ok(());

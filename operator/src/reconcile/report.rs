@@ -1,6 +1,7 @@
 //! `report` (update_status): the status by server-side apply — written only when it changed —
 //! and Kubernetes Events for condition transitions, role changes and failovers.
 
+use k8s_openapi::api::core::v1::ObjectReference;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::events::{Event, EventType};
 use kube::{Resource, ResourceExt};
@@ -36,7 +37,7 @@ pub async fn update_status(
         paused: cs.spec.reconciliation_paused,
         now,
     });
-    for event in events(cs.status.as_ref(), &next) {
+    for event in events(cs.status.as_ref(), &next, &names.namespace) {
         // An Event that cannot be written must not block the rollout.
         if let Err(e) = ctx.recorder.publish(&event, &cs.object_ref(&())).await {
             warn!(error = %e, "publishing event failed");
@@ -70,7 +71,11 @@ pub fn without_chain(status: &ChainServiceStatus) -> ChainServiceStatus {
 }
 
 /// The Events a status change deserves — pure.
-pub fn events(previous: Option<&ChainServiceStatus>, next: &ChainServiceStatus) -> Vec<Event> {
+pub fn events(
+    previous: Option<&ChainServiceStatus>,
+    next: &ChainServiceStatus,
+    namespace: &str,
+) -> Vec<Event> {
     let mut out = Vec::new();
     for change in status::transitions(previous, next) {
         let warning = change.reason == reason::INVALID_SPEC
@@ -94,7 +99,10 @@ pub fn events(previous: Option<&ChainServiceStatus>, next: &ChainServiceStatus) 
                 &format!("{}: {}", change.reason, change.message),
                 1000,
             )),
-            action: "Reconcile".into(),
+            // The condition's own reason as the action: the Recorder folds Events of one
+            // reason and action into a series that keeps the first one's note, and a condition
+            // moving between two reasons of one status is news, not a repeat.
+            action: change.reason.clone(),
             secondary: None,
         });
     }
@@ -111,10 +119,29 @@ pub fn events(previous: Option<&ChainServiceStatus>, next: &ChainServiceStatus) 
             reason: change.event_reason().into(),
             note: Some(message),
             action: "Failover".into(),
-            secondary: None,
+            // The pod keeps the messager's and the miner's role changes apart: the Recorder
+            // folds Events of one reason, action and `related` object into a series that
+            // keeps the first one's note.
+            secondary: change
+                .to
+                .as_deref()
+                .or(change.from.as_deref())
+                .map(|pod| pod_reference(namespace, pod, None)),
         });
     }
     out
+}
+
+/// The `related` object of an Event about one pod.
+pub fn pod_reference(namespace: &str, pod: &str, uid: Option<String>) -> ObjectReference {
+    ObjectReference {
+        api_version: Some("v1".into()),
+        kind: Some("Pod".into()),
+        name: Some(pod.into()),
+        namespace: Some(namespace.into()),
+        uid,
+        ..ObjectReference::default()
+    }
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -144,7 +171,7 @@ mod tests {
     fn failover_election_and_loss_are_events() {
         let before = with_primaries(Some("cs-messager-0"), None);
         let after = with_primaries(Some("cs-messager-1"), Some("cs-miner-0"));
-        let ev = events(Some(&before), &after);
+        let ev = events(Some(&before), &after, "ns");
         let failover = ev
             .iter()
             .find(|e| e.reason == event::FAILOVER)
@@ -153,15 +180,25 @@ mod tests {
             failover.note.as_deref(),
             Some("messager primary moved from cs-messager-0 to cs-messager-1")
         );
+        let related = failover.secondary.as_ref().expect("the new primary's pod");
+        assert_eq!(
+            (related.kind.as_deref(), related.name.as_deref()),
+            (Some("Pod"), Some("cs-messager-1"))
+        );
+        assert_eq!(related.namespace.as_deref(), Some("ns"));
         assert!(ev.iter().any(|e| e.reason == event::PRIMARY_ELECTED
             && e.note.as_deref() == Some("miner primary is cs-miner-0")));
 
-        let lost = events(Some(&after), &with_primaries(Some("cs-messager-1"), None));
+        let lost = events(
+            Some(&after),
+            &with_primaries(Some("cs-messager-1"), None),
+            "ns",
+        );
         assert_eq!(lost.len(), 1);
         assert_eq!(lost[0].reason, event::PRIMARY_LOST);
         assert_eq!(lost[0].type_, EventType::Warning);
         assert!(
-            events(Some(&after), &after).is_empty(),
+            events(Some(&after), &after, "ns").is_empty(),
             "no change, no event"
         );
     }

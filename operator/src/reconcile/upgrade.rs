@@ -248,14 +248,15 @@ pub async fn advance(
             .iter()
             .find(|p| p.name_any() == *victim)
             .and_then(|p| p.metadata.uid.clone());
-        delete_pod(ctx, names, victim, uid).await?;
+        delete_pod(ctx, names, victim, uid.clone()).await?;
         info!(component = %c, pod = %victim, %message, "upgrade step");
         let ev = Event {
             type_: EventType::Normal,
             reason: event_reason.into(),
             note: Some(message),
             action: "Upgrade".into(),
-            secondary: None,
+            // Per pod, or the Recorder folds the miner's step into the messager's Event.
+            secondary: Some(super::report::pod_reference(&names.namespace, victim, uid)),
         };
         if let Err(e) = ctx.recorder.publish(&ev, &cs.object_ref(&())).await {
             warn!(error = %e, "publishing event failed");
