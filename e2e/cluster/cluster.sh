@@ -93,8 +93,9 @@ EOF
       pod/chaos/pod-container-running-failed.yaml pod/chaos/pod-init-container-running-failed.yaml; do
       [ -f "$stages/$f" ] || die "stage $f missing under $stages (re-run build-tools.sh)"
       echo "---"
-      if [ "$f" = pod/fast/pod-ready.yaml ]; then
-        # Pods whose processes the e2e harness runs get Ready from it (stages/pod-run-by-harness.yaml).
+      if [ "$f" = pod/fast/pod-ready.yaml ] || [ "$f" = pod/fast/pod-complete.yaml ]; then
+        # Pods whose processes the e2e harness runs get Ready from it (stages/pod-run-by-harness.yaml),
+        # and a Job's pod ends when its process does (not at once).
         sed '/^    matchExpressions:$/a\
     - key: '"'"'.spec.tolerations.[] | select( .key == "e2e.venus.filecoin.io/processes" ) | .effect'"'"'\
       operator: '"'"'DoesNotExist'"'"'' "$stages/$f"

@@ -108,11 +108,21 @@ impl OperatorEnv {
             return Ok(());
         }
         let log = self.cluster.run_dir.join("operator.log");
+        // The node pods' in-cluster names (status.chain) through the harness's cluster network;
+        // the Kubernetes client reads only HTTPS_PROXY, so its own traffic goes direct.
+        let proxy = crate::pods::network::proxy_url()?;
         let process = OperatorProcess::spawn_with_env(
             &self.operator_kubeconfig,
             &self.operator_args(),
             &log,
-            &[("POD_NAMESPACE", OPERATOR_NAMESPACE)],
+            &[
+                ("POD_NAMESPACE", OPERATOR_NAMESPACE),
+                ("HTTP_PROXY", proxy.as_str()),
+                ("http_proxy", proxy.as_str()),
+                ("NO_PROXY", "127.0.0.1,localhost"),
+                // Heads read every 10 s (the default is 30 s), so a test sees one rise sooner.
+                ("VENUS_OPERATOR_HEAD_INTERVAL", "10"),
+            ],
         )?;
         self.cluster.own_process(process.pid())?;
         *slot = Some(process);

@@ -21,6 +21,17 @@ pub fn service_binaries() -> anyhow::Result<PathBuf> {
     crate::binaries::workspace_binaries(&SERVICE_BINARIES)
 }
 
+/// The service binaries and the devnet's cluster side (`spec.network.devnet`'s wallet and
+/// prover pods; its genesis Job runs `venus`).
+pub fn devnet_binaries() -> anyhow::Result<PathBuf> {
+    let mut all = SERVICE_BINARIES.to_vec();
+    all.extend([
+        ("venus-wallet", "venus-wallet"),
+        ("venus-prover", "venus-prover"),
+    ]);
+    crate::binaries::workspace_binaries(&all)
+}
+
 /// Makes a 2k genesis CAR in `dir` with `venus` from `bin_dir`. `start_in` moves the genesis
 /// timestamp into the future: the node's `/readyz` ("synced") holds while the clock has not
 /// passed genesis by more than a few epochs, and no block is produced in these tests (no miner

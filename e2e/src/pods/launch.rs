@@ -28,6 +28,13 @@ pub struct Launch {
     pub port: u16,
     /// `readinessProbe.httpGet.path`.
     pub readiness_path: Option<String>,
+    /// The pod's init containers, run one after the other to completion before this one
+    /// (their own `init` is empty).
+    pub init: Vec<Launch>,
+    /// The pod's `restartPolicy`: `Always` (the default), `OnFailure` or `Never`.
+    pub restart_policy: String,
+    /// The container's name.
+    pub container: String,
 }
 
 /// What [`prepare`] needs from the harness.
@@ -108,21 +115,7 @@ pub async fn prepare(pod: &Pod, ctx: Setting<'_>) -> anyhow::Result<Launch> {
             }
         })
         .collect();
-    let paths = Rewriter::new(
-        mounts
-            .iter()
-            .map(|m| {
-                let dir = spec
-                    .volumes
-                    .iter()
-                    .flatten()
-                    .find(|v| v.name == m.name)
-                    .and_then(|v| v.persistent_volume_claim.as_ref())
-                    .map_or_else(|| volume_dir(&m.name), |c| ctx.claims.join(&c.claim_name));
-                (m.mount_path.clone(), dir.display().to_string())
-            })
-            .collect(),
-    );
+    let paths = mount_paths(mounts, spec, &volume_dir, ctx.claims);
     let mut rewrite = |text: &str| map_addresses(&paths.rewrite(text), ctx.namespace, &own, local);
 
     // Volumes.
@@ -153,7 +146,15 @@ pub async fn prepare(pod: &Pod, ctx: Setting<'_>) -> anyhow::Result<Launch> {
             // The kubelet adds group read for the pod's fsGroup; the process runs as us.
             let mode = u32::try_from(s.default_mode.unwrap_or(0o644)).unwrap_or(0o644) | 0o600;
             for (key, bytes) in object.data.iter().flatten() {
-                write_file(&dir.join(key), &bytes.0, mode)?;
+                // `items` projects only the listed keys, each to its path.
+                let path = match &s.items {
+                    Some(items) => match items.iter().find(|i| &i.key == key) {
+                        Some(item) => item.path.clone(),
+                        None => continue,
+                    },
+                    None => key.clone(),
+                };
+                write_file(&dir.join(path), &bytes.0, mode)?;
             }
         } else if v.projected.is_some() && v.name.starts_with("kube-api-access-") {
             // The ServiceAccount token volume: the kubeconfig below carries the token instead.
@@ -170,52 +171,7 @@ pub async fn prepare(pod: &Pod, ctx: Setting<'_>) -> anyhow::Result<Launch> {
         }
     }
 
-    // Env, in order, as the kubelet resolves it.
-    let mut env = BTreeMap::new();
-    for e in container.env.iter().flatten() {
-        let value = if let Some(v) = &e.value {
-            expand(v, &env)
-        } else if let Some(from) = &e.value_from {
-            if let Some(f) = &from.field_ref {
-                match f.field_path.as_str() {
-                    "metadata.name" => name.clone(),
-                    "metadata.namespace" => ctx.namespace.to_owned(),
-                    "metadata.uid" => pod.metadata.uid.clone().unwrap_or_default(),
-                    "spec.nodeName" => spec.node_name.clone().unwrap_or_default(),
-                    "spec.serviceAccountName" => {
-                        spec.service_account_name.clone().unwrap_or_default()
-                    }
-                    "status.podIP" | "status.hostIP" => "127.0.0.1".to_owned(),
-                    other => bail!("{name}: env {} from unsupported field {other}", e.name),
-                }
-            } else if let Some(r) = &from.secret_key_ref {
-                let object = secrets
-                    .get(&r.name)
-                    .await
-                    .with_context(|| format!("{name}: env {} from Secret {}", e.name, r.name))?;
-                let bytes = object
-                    .data
-                    .as_ref()
-                    .and_then(|d| d.get(&r.key))
-                    .with_context(|| format!("{name}: Secret {} has no key {}", r.name, r.key))?;
-                String::from_utf8(bytes.0.clone())
-                    .with_context(|| format!("{name}: Secret {} key {}", r.name, r.key))?
-            } else if let Some(r) = &from.config_map_key_ref {
-                let object = config_maps.get(&r.name).await?;
-                object
-                    .data
-                    .as_ref()
-                    .and_then(|d| d.get(&r.key))
-                    .cloned()
-                    .with_context(|| format!("{name}: ConfigMap {} has no key {}", r.name, r.key))?
-            } else {
-                bail!("{name}: env {} from an unsupported source", e.name);
-            }
-        } else {
-            String::new()
-        };
-        env.insert(e.name.clone(), value);
-    }
+    let env = resolve_env(container, pod, ctx.namespace, &secrets, &config_maps).await?;
     let args: Vec<String> = container
         .args
         .iter()
@@ -273,13 +229,145 @@ pub async fn prepare(pod: &Pod, ctx: Setting<'_>) -> anyhow::Result<Launch> {
         .as_ref()
         .and_then(|p| p.http_get.as_ref())
         .and_then(|g| g.path.clone());
+    let log = ctx.dir.join("container.log");
+    let restart_policy = spec
+        .restart_policy
+        .clone()
+        .unwrap_or_else(|| "Always".into());
+
+    // Init containers: the same volumes and pod-level env (token, HOME), their own mounts,
+    // env and args; no port of their own.
+    let mut init = Vec::new();
+    for c in spec.init_containers.iter().flatten() {
+        let init_program = self::program(c, ctx.bin_dir)?;
+        let mounts = c.volume_mounts.as_deref().unwrap_or_default();
+        let paths = mount_paths(mounts, spec, &volume_dir, ctx.claims);
+        let mut rewrite =
+            |text: &str| map_addresses(&paths.rewrite(text), ctx.namespace, &[], local);
+        let own_env = resolve_env(c, pod, ctx.namespace, &secrets, &config_maps).await?;
+        let args: Vec<String> = c
+            .args
+            .iter()
+            .flatten()
+            .map(|a| rewrite(&expand(a, &own_env)))
+            .collect();
+        let mut init_env: BTreeMap<String, String> = own_env
+            .iter()
+            .map(|(k, v)| (k.clone(), rewrite(v)))
+            .collect();
+        for key in ["KUBECONFIG", "HOME", "PATH"] {
+            if let Some(v) = env.get(key) {
+                init_env.entry(key.into()).or_insert_with(|| v.clone());
+            }
+        }
+        if let Some(tmp) = mounts.iter().find(|m| m.mount_path == "/tmp") {
+            init_env.insert("TMPDIR".into(), volume_dir(&tmp.name).display().to_string());
+        }
+        init.push(Launch {
+            program: init_program,
+            args,
+            env: init_env,
+            dir: ctx.dir.clone(),
+            log: log.clone(),
+            port: ctx.port,
+            readiness_path: None,
+            init: Vec::new(),
+            restart_policy: restart_policy.clone(),
+            container: c.name.clone(),
+        });
+    }
     Ok(Launch {
         program,
         args,
         env,
-        log: ctx.dir.join("container.log"),
+        log,
         dir: ctx.dir,
         port: ctx.port,
         readiness_path,
+        init,
+        restart_policy,
+        container: container.name.clone(),
     })
+}
+
+/// Mount paths → the directories of their volumes (a PVC's outlives the pod).
+fn mount_paths(
+    mounts: &[k8s_openapi::api::core::v1::VolumeMount],
+    spec: &k8s_openapi::api::core::v1::PodSpec,
+    volume_dir: &dyn Fn(&str) -> PathBuf,
+    claims: &Path,
+) -> Rewriter {
+    Rewriter::new(
+        mounts
+            .iter()
+            .map(|m| {
+                let dir = spec
+                    .volumes
+                    .iter()
+                    .flatten()
+                    .find(|v| v.name == m.name)
+                    .and_then(|v| v.persistent_volume_claim.as_ref())
+                    .map_or_else(|| volume_dir(&m.name), |c| claims.join(&c.claim_name));
+                (m.mount_path.clone(), dir.display().to_string())
+            })
+            .collect(),
+    )
+}
+
+/// A container's env, in order, as the kubelet resolves it (before address mapping).
+async fn resolve_env(
+    container: &Container,
+    pod: &Pod,
+    namespace: &str,
+    secrets: &Api<Secret>,
+    config_maps: &Api<ConfigMap>,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let spec = pod.spec.as_ref().context("pod without spec")?;
+    let mut env = BTreeMap::new();
+    for e in container.env.iter().flatten() {
+        let value = if let Some(v) = &e.value {
+            expand(v, &env)
+        } else if let Some(from) = &e.value_from {
+            if let Some(f) = &from.field_ref {
+                match f.field_path.as_str() {
+                    "metadata.name" => name.clone(),
+                    "metadata.namespace" => namespace.to_owned(),
+                    "metadata.uid" => pod.metadata.uid.clone().unwrap_or_default(),
+                    "spec.nodeName" => spec.node_name.clone().unwrap_or_default(),
+                    "spec.serviceAccountName" => {
+                        spec.service_account_name.clone().unwrap_or_default()
+                    }
+                    "status.podIP" | "status.hostIP" => "127.0.0.1".to_owned(),
+                    other => bail!("{name}: env {} from unsupported field {other}", e.name),
+                }
+            } else if let Some(r) = &from.secret_key_ref {
+                let object = secrets
+                    .get(&r.name)
+                    .await
+                    .with_context(|| format!("{name}: env {} from Secret {}", e.name, r.name))?;
+                let bytes = object
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.get(&r.key))
+                    .with_context(|| format!("{name}: Secret {} has no key {}", r.name, r.key))?;
+                String::from_utf8(bytes.0.clone())
+                    .with_context(|| format!("{name}: Secret {} key {}", r.name, r.key))?
+            } else if let Some(r) = &from.config_map_key_ref {
+                let object = config_maps.get(&r.name).await?;
+                object
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.get(&r.key))
+                    .cloned()
+                    .with_context(|| format!("{name}: ConfigMap {} has no key {}", r.name, r.key))?
+            } else {
+                bail!("{name}: env {} from an unsupported source", e.name);
+            }
+        } else {
+            String::new()
+        };
+        env.insert(e.name.clone(), value);
+    }
+    Ok(env)
 }

@@ -17,10 +17,12 @@
 
 pub mod genesis;
 mod launch;
+mod lifecycle;
+pub mod network;
 mod proxy;
 pub mod text;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -77,7 +79,6 @@ struct Running {
     incarnation: usize,
     child: Arc<Mutex<Option<Child>>>,
     supervisor: JoinHandle<()>,
-    log: PathBuf,
 }
 
 struct Shared {
@@ -94,8 +95,12 @@ struct Shared {
     container_ports: Mutex<BTreeMap<(String, i32), u16>>,
     proxies: ServiceProxies,
     running: Mutex<BTreeMap<String, Running>>,
+    /// Log of each pod's latest incarnation (kept after its process ended: a Job's pod).
+    logs: Mutex<BTreeMap<String, PathBuf>>,
     incarnations: Mutex<BTreeMap<String, usize>>,
     events: Mutex<Vec<ProcessEvent>>,
+    /// UIDs of pods whose start failed and is being retried (one retry loop each).
+    retrying: Mutex<BTreeSet<String>>,
 }
 
 /// The harness for one namespace; every process dies with it.
@@ -140,12 +145,25 @@ impl PodProcesses {
             pod_ports,
             container_ports: Mutex::default(),
             running: Mutex::default(),
+            logs: Mutex::default(),
             incarnations: Mutex::default(),
             events: Mutex::default(),
+            retrying: Mutex::default(),
         });
         tokio::time::timeout(Duration::from_secs(30), slices.wait_until_ready())
             .await
             .context("EndpointSlice watch not ready in 30 s")??;
+        // Host processes (the operator) reach this namespace's names through the proxy.
+        let weak = Arc::downgrade(&shared);
+        let runtime = tokio::runtime::Handle::current();
+        network::register(
+            namespace,
+            Arc::new(move |t: &Target| {
+                let shared = weak.upgrade()?;
+                let _in_runtime = runtime.enter();
+                shared.local_port(t)
+            }),
+        );
         let watch = tokio::spawn(watch_pods(Arc::clone(&shared)));
         Ok(Self {
             shared,
@@ -192,10 +210,10 @@ impl PodProcesses {
     pub fn log_tail(&self, pod: &str, lines: usize) -> String {
         let Some(log) = self
             .shared
-            .running
+            .logs
             .lock()
             .ok()
-            .and_then(|r| r.get(pod).map(|r| r.log.clone()))
+            .and_then(|r| r.get(pod).cloned())
         else {
             return format!("(no process for {pod})");
         };
@@ -212,7 +230,7 @@ impl PodProcesses {
         }
         let pods: Vec<String> = self
             .shared
-            .running
+            .logs
             .lock()
             .map(|r| r.keys().cloned().collect())
             .unwrap_or_default();
@@ -225,6 +243,7 @@ impl PodProcesses {
 
 impl Drop for PodProcesses {
     fn drop(&mut self) {
+        network::unregister(&self.shared.namespace);
         for task in &self.tasks {
             task.abort();
         }
@@ -338,6 +357,7 @@ async fn on_pod(shared: &Arc<Shared>, pod: &Pod) {
         }
         if let Err(e) = start(shared, pod, &name, &uid).await {
             shared.note(&name, format!("not started: {e:#}"));
+            retry_start(shared, name, uid);
         }
     } else if current.as_deref() == Some(uid.as_str()) {
         let grace = pod.metadata.deletion_grace_period_seconds;
@@ -345,16 +365,62 @@ async fn on_pod(shared: &Arc<Shared>, pod: &Pod) {
     }
 }
 
+/// Starts the pod's process again and again, as the kubelet retries a pod whose Secret or
+/// ConfigMap does not exist yet (`ContainerCreating`), until it runs or the pod is gone,
+/// replaced or no longer wanted. The loop holds the harness weakly: it ends with it.
+fn retry_start(shared: &Arc<Shared>, name: String, uid: String) {
+    let first = shared
+        .retrying
+        .lock()
+        .is_ok_and(|mut r| r.insert(uid.clone()));
+    if !first {
+        return;
+    }
+    let weak = Arc::downgrade(shared);
+    tokio::spawn(async move {
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+            let Some(shared) = weak.upgrade() else { return };
+            let pods: Api<Pod> = Api::namespaced(shared.client.clone(), &shared.namespace);
+            let pod = match pods.get_opt(&name).await {
+                Ok(Some(pod)) => pod,
+                Ok(None) => break,
+                Err(_) => continue,
+            };
+            let running = shared
+                .running
+                .lock()
+                .is_ok_and(|r| r.get(&name).is_some_and(|r| r.uid == uid));
+            if pod.metadata.uid.as_deref() != Some(uid.as_str()) || !wants_process(&pod) || running
+            {
+                break;
+            }
+            match start(&shared, &pod, &name, &uid).await {
+                Ok(()) => break,
+                Err(e) => shared.note(&name, format!("not started: {e:#}")),
+            }
+        }
+        if let Some(shared) = weak.upgrade()
+            && let Ok(mut r) = shared.retrying.lock()
+        {
+            r.remove(&uid);
+        }
+    });
+}
+
 async fn start(shared: &Arc<Shared>, pod: &Pod, name: &str, uid: &str) -> anyhow::Result<()> {
-    let incarnation = {
-        let mut i = shared
-            .incarnations
-            .lock()
-            .map_err(|_| anyhow::anyhow!("poisoned"))?;
-        let n = i.entry(name.to_owned()).or_insert(0);
-        *n += 1;
-        *n
-    };
+    // Counted once the process runs: a start retried while a Secret is missing is not a
+    // restart.
+    let incarnation = shared
+        .incarnations
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .get(name)
+        .copied()
+        .unwrap_or(0)
+        + 1;
     let dir = shared.root.join(name).join(incarnation.to_string());
     std::fs::create_dir_all(&dir)?;
     let claims = shared.root.join("claims");
@@ -383,14 +449,23 @@ async fn start(shared: &Arc<Shared>, pod: &Pod, name: &str, uid: &str) -> anyhow
         },
     )
     .await?;
-    let child = Arc::new(Mutex::new(Some(spawn(&launch, shared)?)));
+    // The first init container, else the container itself (the supervisor runs the rest).
+    let first = launch.init.first().unwrap_or(&launch);
+    let child = Arc::new(Mutex::new(Some(spawn(first, shared)?)));
+    if let Ok(mut i) = shared.incarnations.lock() {
+        i.insert(name.to_owned(), incarnation);
+    }
     shared.note(
         name,
         format!(
-            "started #{incarnation} (uid {uid}) on port {port}: {}",
-            launch.program.display()
+            "started #{incarnation} (uid {uid}) on port {port}: {} ({})",
+            first.program.display(),
+            first.container
         ),
     );
+    if let Ok(mut logs) = shared.logs.lock() {
+        logs.insert(name.to_owned(), launch.log.clone());
+    }
     let supervisor = tokio::spawn(supervise(
         Arc::clone(shared),
         name.to_owned(),
@@ -405,7 +480,6 @@ async fn start(shared: &Arc<Shared>, pod: &Pod, name: &str, uid: &str) -> anyhow
                 incarnation,
                 child,
                 supervisor,
-                log: launch.log,
             },
         );
     }
@@ -413,10 +487,11 @@ async fn start(shared: &Arc<Shared>, pod: &Pod, name: &str, uid: &str) -> anyhow
 }
 
 fn spawn(launch: &Launch, shared: &Shared) -> anyhow::Result<Child> {
-    let out = std::fs::OpenOptions::new()
+    let mut out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(&launch.log)?;
+    std::io::Write::write_all(&mut out, format!("== {} ==\n", launch.container).as_bytes())?;
     let err = out.try_clone()?;
     let child = Command::new(&launch.program)
         .args(&launch.args)
@@ -492,8 +567,13 @@ async fn supervise(
     child: Arc<Mutex<Option<Child>>>,
 ) {
     let pods: Api<Pod> = Api::namespaced(shared.client.clone(), &shared.namespace);
+    if !lifecycle::run_init_containers(&shared, &pods, &name, &launch, &child).await {
+        return;
+    }
     let mut reported: Option<bool> = None;
     let mut backoff = Duration::from_millis(500);
+    // A Job's pod is not reported Ready (nothing waits on it); it ends with its process.
+    let report_ready = launch.restart_policy == "Always";
     loop {
         let exited = child
             .lock()
@@ -501,6 +581,15 @@ async fn supervise(
             .and_then(|mut c| c.as_mut().map(|c| c.try_wait().ok().flatten()))
             .flatten();
         let ready = match exited {
+            Some(status) if !lifecycle::restarts(&launch.restart_policy, status) => {
+                shared.note(
+                    &name,
+                    format!("{} exited ({status}): pod done", launch.container),
+                );
+                lifecycle::finish(&pods, &name, "containerStatuses", &launch.container, status)
+                    .await;
+                return;
+            }
             Some(status) => {
                 shared.note(
                     &name,
@@ -524,7 +613,9 @@ async fn supervise(
                 None => true,
             },
         };
-        set_ready(&pods, &name, ready, &mut reported).await;
+        if report_ready {
+            set_ready(&pods, &name, ready, &mut reported).await;
+        }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
