@@ -76,9 +76,11 @@ async fn reads_and_pushes_move_to_the_extra_node_when_the_main_node_dies_and_bac
     );
 
     stack.kill("node").unwrap();
-    eventually(
+    // The messager checks every node each second (`nodeHealthInterval`); the generous wait
+    // is for a loaded machine, where the extra node may be busy catching up.
+    let switched = eventually(
         "the extra node becomes the active one",
-        Duration::from_secs(30),
+        Duration::from_secs(60),
         || async {
             msgr.metrics()
                 .await
@@ -86,8 +88,15 @@ async fn reads_and_pushes_move_to_the_extra_node_when_the_main_node_dies_and_bac
                 .contains(r#"venus_messager_node_active{node="node-1"} 1"#)
         },
     )
-    .await
-    .unwrap_or_else(|e| panic!("{e}\n{}", stack.log("messager")));
+    .await;
+    if let Err(e) = switched {
+        let metrics = msgr.metrics().await.unwrap_or_default();
+        let gauges: Vec<&str> = metrics
+            .lines()
+            .filter(|l| l.starts_with("venus_messager_node_"))
+            .collect();
+        panic!("{e}\nnode gauges: {gauges:?}\n{}", stack.log("messager"));
+    }
     let after: Vec<_> = (10..20).map(|i| transfer_atto(from, to, 1 + i)).collect();
     records.extend(
         stack

@@ -26,6 +26,8 @@ pub struct NodeEndpoint {
     token: String,
     client: Mutex<Option<Client>>,
     healthy: AtomicBool,
+    /// Whether any probe has finished: a node that never answered is reported once too.
+    probed: AtomicBool,
     height: AtomicI64,
 }
 
@@ -37,6 +39,7 @@ impl NodeEndpoint {
             token: token.to_owned(),
             client: Mutex::new(None),
             healthy: AtomicBool::new(false),
+            probed: AtomicBool::new(false),
             height: AtomicI64::new(-1),
         })
     }
@@ -78,14 +81,17 @@ impl NodeEndpoint {
             Ok(c) => c.call_timeout(api::CHAIN_HEAD, (), timeout).await,
             Err(e) => Err(e),
         };
+        let first = !self.probed.swap(true, Ordering::Relaxed);
         match result {
             Ok(head) => {
-                self.healthy.store(true, Ordering::Relaxed);
+                if !self.healthy.swap(true, Ordering::Relaxed) {
+                    tracing::info!(node = %self.name, height = head.height(), "node answers");
+                }
                 self.height.store(head.height(), Ordering::Relaxed);
                 Some(head)
             }
             Err(e) => {
-                if self.healthy.swap(false, Ordering::Relaxed) {
+                if self.healthy.swap(false, Ordering::Relaxed) || first {
                     tracing::warn!(node = %self.name, error = %e, "node unreachable");
                 }
                 if matches!(
